@@ -1,0 +1,100 @@
+// Package cli is sgwatch's command-line mode: it prints the notification
+// each CloudTrail event in a file would produce, without any AWS account.
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/report"
+)
+
+const usage = `usage: sgwatch [-format text|json] FILE...
+
+Prints the notification sgwatch would publish for each security-group change
+in each FILE: an EventBridge event, a CloudTrail record, or a CloudTrail log
+file (plain or gzip). "-" reads standard input.
+`
+
+// Run runs the command line with args (without the program name) and returns
+// the exit status: 0 when every file was read, 1 when any could not be read or
+// parsed (the others are still processed), 2 for a usage error.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	format := fs.String("format", "text", "output `format`: text (subject and body) or json (one finding per line)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintf(stderr, "sgwatch: -format: %v\n", err)
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	status := 0
+	printed := 0
+	for _, name := range fs.Args() {
+		data, err := read(name, stdin)
+		if err != nil {
+			fmt.Fprintf(stderr, "sgwatch: %s: %v\n", name, err)
+			status = 1
+			continue
+		}
+		findings, err := detect.Parse(data)
+		for _, fd := range findings {
+			if err := write(out, fd, f, printed); err != nil {
+				fmt.Fprintf(stderr, "sgwatch: %s: %v\n", name, err)
+				return 1
+			}
+			printed++
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "sgwatch: %s: %s\n", name, report.Clean(err.Error(), 2048))
+			status = 1
+			continue
+		}
+		if len(findings) == 0 {
+			fmt.Fprintf(stderr, "sgwatch: %s: not a security-group change; no notification\n", name)
+		}
+	}
+	return status
+}
+
+func read(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(stdin, detect.MaxInput))
+	}
+	return os.ReadFile(name)
+}
+
+func write(w io.Writer, fd detect.Finding, f report.Format, printed int) error {
+	if f == report.JSON {
+		b, err := json.Marshal(report.Sanitize(fd))
+		if err != nil {
+			return fmt.Errorf("encode finding: %w", err)
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	n, err := report.Render(fd, f)
+	if err != nil {
+		return err
+	}
+	if printed > 0 {
+		fmt.Fprintln(w)
+	}
+	_, err = fmt.Fprintf(w, "Subject: %s\n\n%s", n.Subject, n.Body)
+	return err
+}

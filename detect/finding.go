@@ -1,0 +1,119 @@
+// Package detect turns CloudTrail records of EC2 security-group API calls
+// into findings: what was done (create, modify, delete), by whom, to which
+// group and rules, whether it worked, and how risky it is.
+//
+// It is pure: it parses and scores, and makes no AWS calls. The JSON form of
+// Finding is a public contract described by schema/finding.schema.json.
+package detect
+
+// Action classifies a security-group API call.
+type Action string
+
+// The actions a finding can carry.
+const (
+	Create Action = "create"
+	Modify Action = "modify"
+	Delete Action = "delete"
+)
+
+// Outcome says whether the call took effect.
+type Outcome string
+
+// The outcomes a finding can carry.
+const (
+	Succeeded Outcome = "succeeded"
+	Failed    Outcome = "failed"
+	DryRun    Outcome = "dry-run"
+)
+
+// Direction is the traffic direction of a rule.
+type Direction string
+
+// The directions a rule can carry; a rule whose direction the event does not
+// say (ModifySecurityGroupRules) has none.
+const (
+	Ingress Direction = "ingress"
+	Egress  Direction = "egress"
+)
+
+// Finding is one security-group API call, enriched and scored.
+type Finding struct {
+	Action        Action        `json:"action"`
+	Outcome       Outcome       `json:"outcome"`
+	Severity      Severity      `json:"severity"`
+	Reasons       []string      `json:"reasons,omitempty"`
+	Event         Event         `json:"event"`
+	Actor         Actor         `json:"actor"`
+	SecurityGroup SecurityGroup `json:"securityGroup"`
+	Rules         []Rule        `json:"rules,omitempty"`
+	Error         *CallError    `json:"error,omitempty"`
+}
+
+// Event identifies the CloudTrail record.
+type Event struct {
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name"`
+	Time      string `json:"time,omitempty"`
+	Region    string `json:"region,omitempty"`
+	AccountID string `json:"accountId,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+}
+
+// Actor is who made the call.
+type Actor struct {
+	Type             string `json:"type,omitempty"`
+	ARN              string `json:"arn,omitempty"`
+	AccountID        string `json:"accountId,omitempty"`
+	PrincipalID      string `json:"principalId,omitempty"`
+	UserName         string `json:"userName,omitempty"`
+	AccessKeyID      string `json:"accessKeyId,omitempty"`
+	SessionIssuerARN string `json:"sessionIssuerArn,omitempty"`
+	// MFAAuthenticated is nil when the record does not say.
+	MFAAuthenticated *bool  `json:"mfaAuthenticated,omitempty"`
+	SourceIP         string `json:"sourceIp,omitempty"`
+	UserAgent        string `json:"userAgent,omitempty"`
+	InvokedBy        string `json:"invokedBy,omitempty"`
+}
+
+// SecurityGroup is the group the call acted on.
+type SecurityGroup struct {
+	ID          string `json:"id,omitempty"`
+	Name        string `json:"name,omitempty"`
+	VPCID       string `json:"vpcId,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Rule is one source or destination of a permission. Exactly one of CIDRIPv4,
+// CIDRIPv6, PrefixListID and ReferencedGroupID is set, except for a rule named
+// only by RuleID (a revoke by rule id), which has none.
+type Rule struct {
+	Direction         Direction `json:"direction,omitempty"`
+	Protocol          string    `json:"protocol,omitempty"`
+	FromPort          *int      `json:"fromPort,omitempty"`
+	ToPort            *int      `json:"toPort,omitempty"`
+	CIDRIPv4          string    `json:"cidrIpv4,omitempty"`
+	CIDRIPv6          string    `json:"cidrIpv6,omitempty"`
+	PrefixListID      string    `json:"prefixListId,omitempty"`
+	ReferencedGroupID string    `json:"referencedGroupId,omitempty"`
+	Description       string    `json:"description,omitempty"`
+	RuleID            string    `json:"ruleId,omitempty"`
+}
+
+// CallError is the error CloudTrail recorded for a failed call.
+type CallError struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Source returns the rule's source (ingress) or destination (egress), or "".
+func (r Rule) Source() string {
+	switch {
+	case r.CIDRIPv4 != "":
+		return r.CIDRIPv4
+	case r.CIDRIPv6 != "":
+		return r.CIDRIPv6
+	case r.PrefixListID != "":
+		return r.PrefixListID
+	}
+	return r.ReferencedGroupID
+}

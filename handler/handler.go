@@ -1,0 +1,154 @@
+// Package handler is the Lambda side of sgwatch: it reads its configuration,
+// turns each EventBridge event into findings, and publishes one SNS
+// notification per finding. Whatever it cannot decode or publish ends as an
+// error, so Lambda retries the event and its dead-letter target keeps it.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/report"
+)
+
+// Publisher is the part of the SNS client the handler uses.
+type Publisher interface {
+	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Config is the function's configuration, from its environment.
+type Config struct {
+	TopicARN string        // SNS_TOPIC_ARN, required
+	Format   report.Format // NOTIFICATION_FORMAT: text (default) or json
+}
+
+// ConfigFromEnv reads the configuration through getenv (os.Getenv in
+// production) and reports the first variable that is missing or wrong.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	topic := strings.TrimSpace(getenv("SNS_TOPIC_ARN"))
+	if topic == "" {
+		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
+	}
+	a, err := arn.Parse(topic)
+	if err != nil || a.Service != "sns" || a.Region == "" || a.AccountID == "" || a.Resource == "" || strings.Contains(a.Resource, ":") {
+		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", report.Clean(topic, 256))
+	}
+	c.TopicARN = topic
+	if c.Format, err = report.ParseFormat(getenv("NOTIFICATION_FORMAT")); err != nil {
+		return c, fmt.Errorf("NOTIFICATION_FORMAT: %w", err)
+	}
+	return c, nil
+}
+
+// Handler handles one EventBridge event per invocation.
+type Handler struct {
+	cfg Config
+	sns Publisher
+	log *slog.Logger
+}
+
+// New returns a handler that publishes with p and logs to log.
+func New(cfg Config, p Publisher, log *slog.Logger) *Handler {
+	return &Handler{cfg: cfg, sns: p, log: log}
+}
+
+// deadlineMargin is kept back from the invocation deadline, so that a slow
+// publish ends as a logged error rather than a killed invocation.
+const deadlineMargin = 500 * time.Millisecond
+
+// Handle decodes the event and publishes a notification for each finding in
+// it. An event that is not a security-group change is logged and succeeds;
+// an undecodable event and a failed publish are errors.
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic while handling event", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error while handling event: %v", p)
+		}
+	}()
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		defer cancel()
+	}
+
+	findings, err := detect.Parse(event)
+	if err != nil {
+		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
+		return fmt.Errorf("decode event: %w", err)
+	}
+	if len(findings) == 0 {
+		name, source := describe(event)
+		h.log.Info("not a security-group change; nothing published", "eventName", name, "eventSource", source)
+		return nil
+	}
+	var errs []error
+	for _, f := range findings {
+		if err := h.publish(ctx, f); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
+	id := report.Clean(f.Event.ID, 128)
+	n, err := report.Render(f, h.cfg.Format)
+	if err != nil {
+		h.log.Error("cannot render notification", "eventId", id, "error", err)
+		return fmt.Errorf("event %s: %w", id, err)
+	}
+	in := &sns.PublishInput{
+		TopicArn:          aws.String(h.cfg.TopicARN),
+		Subject:           aws.String(n.Subject),
+		Message:           aws.String(n.Body),
+		MessageAttributes: make(map[string]types.MessageAttributeValue, len(n.Attributes)),
+	}
+	for _, a := range n.Attributes {
+		in.MessageAttributes[a.Name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(a.Value)}
+	}
+	out, err := h.sns.Publish(ctx, in)
+	if err != nil {
+		h.log.Error("publish failed", "eventId", id, "eventName", f.Event.Name, "action", f.Action,
+			"severity", f.Severity, "error", report.Clean(err.Error(), 1024))
+		return fmt.Errorf("publish %s finding for event %s: %w", f.Severity, id, err)
+	}
+	h.log.Info("published", "eventId", id, "eventName", f.Event.Name, "action", f.Action,
+		"outcome", f.Outcome, "severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64),
+		"messageId", aws.ToString(out.MessageId))
+	return nil
+}
+
+// describe names the call behind an event that produced no finding, for the log.
+func describe(event json.RawMessage) (name, source string) {
+	var e struct {
+		EventName   json.RawMessage `json:"eventName"`
+		EventSource json.RawMessage `json:"eventSource"`
+		Detail      struct {
+			EventName   json.RawMessage `json:"eventName"`
+			EventSource json.RawMessage `json:"eventSource"`
+		} `json:"detail"`
+	}
+	_ = json.Unmarshal(event, &e) // best effort: the event already decoded once
+	str := func(a, b json.RawMessage) string {
+		var s string
+		if json.Unmarshal(a, &s) != nil || s == "" {
+			_ = json.Unmarshal(b, &s)
+		}
+		return report.Clean(s, 128)
+	}
+	return str(e.Detail.EventName, e.EventName), str(e.Detail.EventSource, e.EventSource)
+}

@@ -1,0 +1,37 @@
+// Command sgwatch reports AWS security-group changes.
+//
+// Under AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it handles EventBridge
+// "AWS API Call via CloudTrail" events and publishes a triage notification to
+// the SNS topic SNS_TOPIC_ARN. Anywhere else it is a command-line tool:
+// "sgwatch FILE" prints the notification a CloudTrail event would produce.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/sgwatch/sgwatch/cli"
+	"github.com/sgwatch/sgwatch/handler"
+)
+
+func main() {
+	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
+		os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	cfg, err := handler.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sgwatch: configuration:", err)
+		os.Exit(1)
+	}
+	client, err := handler.NewSNS(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sgwatch:", err)
+		os.Exit(1)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	lambda.Start(handler.New(cfg, client, log).Handle)
+}
