@@ -123,7 +123,7 @@ func Body(f detect.Finding) string {
 	}
 
 	fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
-		c(f.Event.Name), outcomeText(f.Outcome), c(groupLabel(f.SecurityGroup)), c(who(f.Actor)))
+		Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
 
 	if len(f.Rules) > 0 {
 		b.WriteString("\nRules:\n")
@@ -178,15 +178,15 @@ func Body(f detect.Finding) string {
 	line("Request ID", f.Event.RequestID)
 
 	b.WriteString("\nTriage:\n")
-	fmt.Fprintf(&b, "  1. Determine who made the call: %s", c(who(f.Actor)))
+	fmt.Fprintf(&b, "  1. Determine who made the call: %s", Clean(who(f.Actor), maxShort))
 	if a.SourceIP != "" {
-		fmt.Fprintf(&b, " from %s", c(a.SourceIP))
+		fmt.Fprintf(&b, " from %s", Clean(a.SourceIP, maxShort))
 	}
 	b.WriteString(".\n")
 	b.WriteString("  2. Contact them and confirm they made this change and meant to.\n")
 	b.WriteString("  3. If they did not make it, rotate their credentials")
 	if a.AccessKeyID != "" {
-		fmt.Fprintf(&b, " (access key %s)", c(a.AccessKeyID))
+		fmt.Fprintf(&b, " (access key %s)", Clean(a.AccessKeyID, maxShort))
 	}
 	b.WriteString(" and investigate the other API calls made with them in CloudTrail.\n")
 
@@ -392,4 +392,24 @@ func Sanitize(f detect.Finding) detect.Finding {
 		f.Error = &e
 	}
 	return f
+}
+
+// CheckSubject returns what is wrong with a subject line under SNS's rules
+// and sgwatch's ("" when nothing): at most 100 printable ASCII characters,
+// starting with a bracketed severity.
+func CheckSubject(s string) string {
+	switch {
+	case len(s) == 0:
+		return "empty"
+	case len(s) > MaxSubject:
+		return fmt.Sprintf("%d characters, more than %d", len(s), MaxSubject)
+	case !isPlain(s):
+		return "not printable ASCII"
+	}
+	for _, sev := range []detect.Severity{detect.Info, detect.Low, detect.Medium, detect.High, detect.Critical} {
+		if strings.HasPrefix(s, "["+strings.ToUpper(string(sev))+"] ") {
+			return ""
+		}
+	}
+	return "does not start with [SEVERITY]"
 }

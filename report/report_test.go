@@ -1,0 +1,332 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// sample is one input file with the findings it yields.
+type sample struct {
+	name     string // golden file stem
+	findings []detect.Finding
+}
+
+// samples parses every event in events/ and every record in testdata/cloudtrail.
+func samples(t *testing.T) []sample {
+	t.Helper()
+	var out []sample
+	for _, glob := range []string{"../events/*.json", "../testdata/cloudtrail/*/*.json"} {
+		files, err := filepath.Glob(glob)
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no files match %s", glob)
+		}
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := detect.Parse(data)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			rel := strings.TrimPrefix(file, "../")
+			name := strings.NewReplacer("/", "_", ".json", "").Replace(rel)
+			out = append(out, sample{name, fs})
+		}
+	}
+	return out
+}
+
+// TestGolden compares the text and JSON notification of every sample with
+// testdata/golden. Run "go test ./report -update" to rewrite them after a
+// deliberate change, and review the diff.
+func TestGolden(t *testing.T) {
+	all := samples(t)
+	if len(all) < 30 {
+		t.Fatalf("only %d samples with findings", len(all))
+	}
+	for _, s := range all {
+		t.Run(s.name, func(t *testing.T) {
+			var text, js bytes.Buffer
+			for _, f := range s.findings {
+				n, err := Render(f, Text)
+				if err != nil {
+					t.Fatal(err)
+				}
+				text.WriteString("Subject: " + n.Subject + "\n")
+				for _, a := range n.Attributes {
+					text.WriteString("Attribute " + a.Name + ": " + a.Value + "\n")
+				}
+				text.WriteString("\n" + n.Body)
+				n, err = Render(f, JSON)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var pretty bytes.Buffer
+				if err := json.Indent(&pretty, []byte(n.Body), "", "  "); err != nil {
+					t.Fatalf("JSON body does not parse: %v", err)
+				}
+				js.Write(pretty.Bytes())
+				js.WriteByte('\n')
+			}
+			golden(t, filepath.Join("testdata", "golden", s.name+".txt"), text.Bytes())
+			golden(t, filepath.Join("testdata", "golden", s.name+".json"), js.Bytes())
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
+	}
+}
+
+// TestSubjectRules checks the SNS subject rules on every sample.
+func TestSubjectRules(t *testing.T) {
+	for _, s := range samples(t) {
+		for _, f := range s.findings {
+			sub := Subject(f)
+			if msg := CheckSubject(sub); msg != "" {
+				t.Errorf("%s: subject %q: %s", s.name, sub, msg)
+			}
+			if !strings.HasPrefix(sub, "["+strings.ToUpper(string(f.Severity))+"] ") {
+				t.Errorf("%s: subject %q does not start with its severity %s", s.name, sub, f.Severity)
+			}
+			if acct := f.Event.AccountID; acct != "" && len(acct) <= 16 && !strings.Contains(sub, acct) {
+				t.Errorf("%s: subject %q lost the account %s", s.name, sub, acct)
+			}
+		}
+	}
+}
+
+// TestSchema validates the JSON body of every sample against the shipped
+// JSON Schema.
+func TestSchema(t *testing.T) {
+	sch := compileSchema(t)
+	for _, s := range samples(t) {
+		for _, f := range s.findings {
+			n, err := Render(f, JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := jsonschema.UnmarshalJSON(strings.NewReader(n.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%s: %v", s.name, err)
+			}
+		}
+	}
+	// The schema must reject what the contract forbids.
+	for name, doc := range map[string]string{
+		"unknown field":         `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"extra":1}`,
+		"bad severity":          `{"action":"modify","outcome":"succeeded","severity":"urgent","event":{"name":"x"},"actor":{},"securityGroup":{}}`,
+		"rule with two sources": `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","prefixListId":"pl-1"}]}`,
+		"port as string":        `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","fromPort":"22"}]}`,
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.Validate(v) == nil {
+			t.Errorf("schema accepts a finding with %s", name)
+		}
+	}
+}
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	const path = "../schema/finding.schema.json"
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	doc, err := jsonschema.UnmarshalJSON(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource(path, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
+}
+
+func TestAttributes(t *testing.T) {
+	names := []string{"severity", "action", "outcome", "eventName", "accountId", "region", "securityGroupId", "actorType"}
+	for _, s := range samples(t) {
+		attrs := Attributes(s.findings[0])
+		if len(attrs) != len(names) {
+			t.Fatalf("%s: %d attributes, want %d", s.name, len(attrs), len(names))
+		}
+		for i, a := range attrs {
+			if a.Name != names[i] || a.Value == "" || !isPlain(a.Value) {
+				t.Errorf("%s: attribute %d = %+v", s.name, i, a)
+			}
+		}
+		if attrs[0].Value != string(s.findings[0].Severity) {
+			t.Errorf("%s: severity attribute %q", s.name, attrs[0].Value)
+		}
+	}
+}
+
+// hostile is text an attacker can put in a description, a group name or a
+// user agent: line breaks that would forge lines, a bidi override, a zero
+// width joiner, a line separator, invalid UTF-8, and sheer length.
+var hostile = []string{
+	"ok\nSeverity: info\r\nWho: nobody",
+	"\u202egnp.exe",
+	"a\u200db\u2028c\u2029d\u0085e\x00f\x1b[31mred",
+	"bad utf8 \xff\xfe",
+	strings.Repeat("long ", 5000),
+}
+
+func TestHostileText(t *testing.T) {
+	base := detect.Finding{
+		Action: detect.Modify, Outcome: detect.Succeeded, Severity: detect.Critical, Reasons: []string{"r"},
+		Event:         detect.Event{ID: "e", Name: "AuthorizeSecurityGroupIngress", Region: "eu-west-1", AccountID: "111122223333"},
+		Actor:         detect.Actor{Type: "IAMUser", UserName: "u", UserAgent: "ua", ARN: "arn:aws:iam::1:user/u"},
+		SecurityGroup: detect.SecurityGroup{ID: "sg-0123456789abcdef0", Name: "web", Description: "d"},
+		Rules:         []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", CIDRIPv4: "0.0.0.0/0", Description: "d"}},
+	}
+	lines := strings.Count(Body(base), "\n")
+	for _, h := range hostile {
+		f := base
+		f.Actor.UserName, f.Actor.UserAgent, f.Actor.ARN = h, h, h
+		f.SecurityGroup.Name, f.SecurityGroup.Description = h, h
+		f.Rules = []detect.Rule{base.Rules[0]}
+		f.Rules[0].Description = h
+		f.Error = nil
+
+		sub := Subject(f)
+		if msg := CheckSubject(sub); msg != "" {
+			t.Errorf("subject %q: %s", sub, msg)
+		}
+		if !strings.HasSuffix(sub, " in 111122223333/eu-west-1") {
+			t.Errorf("subject %q lost its account and region", sub)
+		}
+		body := Body(f)
+		if got := strings.Count(body, "\n"); got != lines {
+			t.Errorf("hostile text %q changed the body from %d to %d lines", h[:min(len(h), 20)], lines, got)
+		}
+		for _, line := range strings.Split(body, "\n") {
+			if len([]rune(line)) > maxField+100 {
+				t.Errorf("unbounded line of %d runes", len([]rune(line)))
+			}
+		}
+		for _, r := range body {
+			if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029') {
+				t.Errorf("body keeps %U from %q", r, h[:min(len(h), 20)])
+			}
+		}
+		n, err := Render(f, JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back detect.Finding
+		if err := json.Unmarshal([]byte(n.Body), &back); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{back.Actor.UserAgent, back.SecurityGroup.Description, back.Rules[0].Description} {
+			if Clean(s, maxField) != s || len([]rune(s)) > maxField+1 {
+				t.Errorf("JSON body keeps unclean text %q", s[:min(len(s), 40)])
+			}
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	cases := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 10, "plain"},
+		{"a\nb", 10, "a?b"},
+		{"\u202eabc", 10, "?abc"},
+		{"héllo wörld", 5, "héllo…"},
+		{"x\xffy", 10, "x?y"},
+		{"日本語", 10, "日本語"},
+		{"tab\there", 20, "tab?here"},
+	}
+	for _, c := range cases {
+		if got := Clean(c.in, c.max); got != c.want {
+			t.Errorf("Clean(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+	if got := ASCII("héllo", 10); got != "h?llo" {
+		t.Errorf("ASCII = %q", got)
+	}
+	if got := ASCII(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
+		t.Errorf("ASCII cut = %q", got)
+	}
+}
+
+func TestLinks(t *testing.T) {
+	f := detect.Finding{Event: detect.Event{ID: "9fd68588-ecbf-4528-a345-199fa6bb0821", Region: "eu-west-1"},
+		SecurityGroup: detect.SecurityGroup{ID: "sg-003dc7f1f1c686164"}}
+	links := Links(f)
+	if len(links) != 2 ||
+		links[0].URL != "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/9fd68588-ecbf-4528-a345-199fa6bb0821" ||
+		links[1].URL != "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-003dc7f1f1c686164" {
+		t.Errorf("links %+v", links)
+	}
+	f.Event.Region = "us-gov-west-1"
+	if l := Links(f); len(l) != 2 || !strings.HasPrefix(l[0].URL, "https://console.amazonaws-us-gov.com/") {
+		t.Errorf("GovCloud links %+v", l)
+	}
+	for _, bad := range []detect.Finding{
+		{Event: detect.Event{ID: "e", Region: "eu-west-1\nx"}},
+		{Event: detect.Event{ID: "javascript:alert(1)", Region: "eu-west-1"}, SecurityGroup: detect.SecurityGroup{ID: "sg-1\"><x>"}},
+	} {
+		if l := Links(bad); len(l) != 0 {
+			t.Errorf("links built from malformed values: %+v", l)
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for in, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "xml") {
+		t.Errorf("ParseFormat(xml) error = %v", err)
+	}
+}
