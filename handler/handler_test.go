@@ -1,0 +1,247 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sgwatch/sgwatch/report"
+)
+
+const topic = "arn:aws:sns:eu-west-1:111122223333:sgwatch"
+
+// fakeSNS records every publish and answers with err, or panics with panicMsg.
+type fakeSNS struct {
+	got      []*sns.PublishInput
+	deadline time.Time
+	err      error
+	panicMsg string
+}
+
+func (f *fakeSNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	if f.panicMsg != "" {
+		panic(f.panicMsg)
+	}
+	f.deadline, _ = ctx.Deadline()
+	f.got = append(f.got, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sns.PublishOutput{MessageId: aws.String("msg-1")}, nil
+}
+
+func newHandler(t *testing.T, format report.Format, p Publisher) (*Handler, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	return New(Config{TopicARN: topic, Format: format}, p, slog.New(slog.NewJSONHandler(&logs, nil))), &logs
+}
+
+func event(t *testing.T, name string) json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile("../events/" + name + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// logLines decodes the handler's JSON log lines.
+func logLines(t *testing.T, logs *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestPublishesOneNotification(t *testing.T) {
+	fake := &fakeSNS{}
+	h, logs := newHandler(t, report.Text, fake)
+	if err := h.Handle(context.Background(), event(t, "authorize-ingress-world-ssh")); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.got) != 1 {
+		t.Fatalf("%d publishes, want 1", len(fake.got))
+	}
+	in := fake.got[0]
+	if aws.ToString(in.TopicArn) != topic {
+		t.Errorf("topic %q", aws.ToString(in.TopicArn))
+	}
+	if sub := aws.ToString(in.Subject); sub != "[CRITICAL] sg-0a1b2c3d4e5f60718 modified by ops-admin in 111122223333/eu-west-1" {
+		t.Errorf("subject %q", sub)
+	}
+	if msg := aws.ToString(in.Message); !strings.Contains(msg, "+ ingress tcp/22 from 0.0.0.0/0 (whole internet)") {
+		t.Errorf("body lacks the rule line:\n%s", msg)
+	}
+	want := map[string]string{"severity": "critical", "action": "modify", "outcome": "succeeded",
+		"eventName": "AuthorizeSecurityGroupIngress", "accountId": "111122223333", "region": "eu-west-1",
+		"securityGroupId": "sg-0a1b2c3d4e5f60718", "actorType": "AssumedRole"}
+	if len(in.MessageAttributes) != len(want) {
+		t.Errorf("%d attributes, want %d", len(in.MessageAttributes), len(want))
+	}
+	for k, v := range want {
+		a := in.MessageAttributes[k]
+		if aws.ToString(a.DataType) != "String" || aws.ToString(a.StringValue) != v {
+			t.Errorf("attribute %s = %s/%s, want String/%s", k, aws.ToString(a.DataType), aws.ToString(a.StringValue), v)
+		}
+	}
+	lines := logLines(t, logs)
+	last := lines[len(lines)-1]
+	if last["msg"] != "published" || last["eventId"] != "00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f" ||
+		last["severity"] != "critical" || last["action"] != "modify" || last["messageId"] != "msg-1" {
+		t.Errorf("log line %v", last)
+	}
+}
+
+func TestJSONFormat(t *testing.T) {
+	fake := &fakeSNS{}
+	h, _ := newHandler(t, report.JSON, fake)
+	if err := h.Handle(context.Background(), event(t, "failed-unauthorized")); err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Severity string `json:"severity"`
+		Event    struct {
+			ID string `json:"id"`
+		} `json:"event"`
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(fake.got[0].Message)), &f); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	if f.Severity != "medium" || f.Event.ID != "0000000e-5c1e-4d6b-9a2f-3e4b5c6d7e8f" {
+		t.Errorf("finding %+v", f)
+	}
+	if aws.ToString(fake.got[0].MessageAttributes["severity"].StringValue) != "medium" {
+		t.Error("JSON format lost the attributes")
+	}
+}
+
+func TestNotSecurityGroupSucceedsWithoutPublishing(t *testing.T) {
+	fake := &fakeSNS{}
+	h, logs := newHandler(t, report.Text, fake)
+	if err := h.Handle(context.Background(), event(t, "not-security-group")); err != nil {
+		t.Fatalf("got %v, want success", err)
+	}
+	if len(fake.got) != 0 {
+		t.Fatalf("%d publishes, want none", len(fake.got))
+	}
+	l := logLines(t, logs)
+	if len(l) != 1 || l[0]["eventName"] != "DescribeSecurityGroups" || !strings.Contains(l[0]["msg"].(string), "not a security-group change") {
+		t.Errorf("log %v", l)
+	}
+}
+
+func TestErrorPaths(t *testing.T) {
+	cases := []struct {
+		name  string
+		event string
+		sns   *fakeSNS
+		want  string // in the returned error
+	}{
+		{"undecodable JSON", "{not json", &fakeSNS{}, "decode event"},
+		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input"},
+		{"bad field", `{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"x"}]}}}}`, &fakeSNS{}, `want a port number, got "x"`},
+		{"publish rejected", "", &fakeSNS{err: errors.New("InvalidParameter: Subject")}, "InvalidParameter"},
+		{"publish panics", "", &fakeSNS{panicMsg: "boom"}, "internal error while handling event: boom"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := json.RawMessage(c.event)
+			if c.event == "" {
+				ev = event(t, "authorize-ingress-world-ssh")
+			}
+			h, logs := newHandler(t, report.Text, c.sns)
+			err := h.Handle(context.Background(), ev)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if c.sns.err == nil && len(c.sns.got) != 0 {
+				t.Errorf("published %d messages for a bad event", len(c.sns.got))
+			}
+			lines := logLines(t, logs)
+			if len(lines) == 0 || lines[len(lines)-1]["level"] != "ERROR" {
+				t.Errorf("no error logged: %v", lines)
+			}
+		})
+	}
+}
+
+func TestPublishErrorNamesTheEvent(t *testing.T) {
+	fake := &fakeSNS{err: context.DeadlineExceeded}
+	h, _ := newHandler(t, report.Text, fake)
+	err := h.Handle(context.Background(), event(t, "create-security-group"))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "00000001-5c1e-4d6b-9a2f-3e4b5c6d7e8f") {
+		t.Fatalf("error %v, want the wrapped cause and the event id", err)
+	}
+}
+
+func TestRespectsTheInvocationDeadline(t *testing.T) {
+	fake := &fakeSNS{}
+	h, _ := newHandler(t, report.Text, fake)
+	dl := time.Now().Add(3 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), dl)
+	defer cancel()
+	if err := h.Handle(ctx, event(t, "delete-security-group")); err != nil {
+		t.Fatal(err)
+	}
+	if fake.deadline.IsZero() || !fake.deadline.Equal(dl.Add(-deadlineMargin)) {
+		t.Errorf("publish deadline %v, want %v", fake.deadline, dl.Add(-deadlineMargin))
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string // error substring; "" for success
+	}{
+		{map[string]string{"SNS_TOPIC_ARN": topic}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": "arn:aws-us-gov:sns:us-gov-west-1:111122223333:t", "NOTIFICATION_FORMAT": "json"}, ""},
+		{map[string]string{}, "SNS_TOPIC_ARN is not set"},
+		{map[string]string{"SNS_TOPIC_ARN": "  "}, "SNS_TOPIC_ARN is not set"},
+		{map[string]string{"SNS_TOPIC_ARN": "sgwatch"}, "not an SNS topic ARN"},
+		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sqs:eu-west-1:111122223333:q"}, "not an SNS topic ARN"},
+		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1::t"}, "not an SNS topic ARN"},
+		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:111122223333:t:sub-id"}, "not an SNS topic ARN"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "NOTIFICATION_FORMAT": "xml"}, "NOTIFICATION_FORMAT"},
+	}
+	for _, c := range cases {
+		cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] })
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.env, err)
+		case c.want == "" && cfg.TopicARN != c.env["SNS_TOPIC_ARN"]:
+			t.Errorf("%v: topic %q", c.env, cfg.TopicARN)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want %q", c.env, err, c.want)
+		}
+	}
+}
+
+func TestNewSNSHonoursEndpointVariable(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:1")
+	c, err := NewSNS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(c.Options().BaseEndpoint); got != "http://127.0.0.1:1" {
+		t.Errorf("base endpoint %q, want the AWS_ENDPOINT_URL_SNS value", got)
+	}
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// samTemplate is the part of template.yaml these tests read.
+type samTemplate struct {
+	Resources map[string]struct {
+		Type       string         `yaml:"Type"`
+		Condition  string         `yaml:"Condition"`
+		Metadata   map[string]any `yaml:"Metadata"`
+		Properties struct {
+			Handler       string   `yaml:"Handler"`
+			Runtime       string   `yaml:"Runtime"`
+			Architectures []string `yaml:"Architectures"`
+			MemorySize    int      `yaml:"MemorySize"`
+			Events        map[string]struct {
+				Type       string `yaml:"Type"`
+				Properties struct {
+					EventBusName string `yaml:"EventBusName"`
+					Pattern      struct {
+						Source     []string `yaml:"source"`
+						DetailType []string `yaml:"detail-type"`
+						Detail     struct {
+							EventSource []string `yaml:"eventSource"`
+							EventName   []string `yaml:"eventName"`
+						} `yaml:"detail"`
+					} `yaml:"Pattern"`
+					RetryPolicy      map[string]int `yaml:"RetryPolicy"`
+					DeadLetterConfig map[string]any `yaml:"DeadLetterConfig"`
+				} `yaml:"Properties"`
+			} `yaml:"Events"`
+			EventInvokeConfig struct {
+				MaximumRetryAttempts *int `yaml:"MaximumRetryAttempts"`
+				DestinationConfig    struct {
+					OnFailure struct {
+						Type string `yaml:"Type"`
+					} `yaml:"OnFailure"`
+				} `yaml:"DestinationConfig"`
+			} `yaml:"EventInvokeConfig"`
+			KmsMasterKeyID any `yaml:"KmsMasterKeyId"`
+		} `yaml:"Properties"`
+	} `yaml:"Resources"`
+}
+
+func readTemplate(t *testing.T) samTemplate {
+	t.Helper()
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl samTemplate
+	if err := yaml.Unmarshal(data, &tpl); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return tpl
+}
+
+// TestTemplateFunction checks the function's runtime settings and that its
+// EventBridge pattern selects exactly the calls the detector reports.
+func TestTemplateFunction(t *testing.T) {
+	tpl := readTemplate(t)
+	fn, ok := tpl.Resources["SgwatchFunction"]
+	if !ok || fn.Type != "AWS::Serverless::Function" {
+		t.Fatal("no SgwatchFunction")
+	}
+	p := fn.Properties
+	if p.Handler != "bootstrap" || p.Runtime != "provided.al2023" || !slices.Equal(p.Architectures, []string{"arm64"}) || p.MemorySize != 128 {
+		t.Errorf("function %s/%s/%v/%d MB", p.Handler, p.Runtime, p.Architectures, p.MemorySize)
+	}
+	if fn.Metadata["BuildMethod"] != "go1.x" {
+		t.Errorf("BuildMethod %v", fn.Metadata["BuildMethod"])
+	}
+	if len(p.Events) != 1 {
+		t.Fatalf("%d events, want the one EventBridge rule", len(p.Events))
+	}
+	for _, ev := range p.Events {
+		pat := ev.Properties.Pattern
+		if ev.Type != "EventBridgeRule" || ev.Properties.EventBusName != "" {
+			t.Errorf("event %s on bus %q, want EventBridgeRule on the default bus", ev.Type, ev.Properties.EventBusName)
+		}
+		if !slices.Equal(pat.Source, []string{"aws.ec2"}) || !slices.Equal(pat.DetailType, []string{"AWS API Call via CloudTrail"}) ||
+			!slices.Equal(pat.Detail.EventSource, []string{detect.EventSource}) {
+			t.Errorf("pattern %+v", pat)
+		}
+		names := slices.Sorted(slices.Values(pat.Detail.EventName))
+		if !slices.Equal(names, detect.Calls()) {
+			t.Errorf("pattern eventName %v, want exactly %v", names, detect.Calls())
+		}
+		if ev.Properties.RetryPolicy["MaximumRetryAttempts"] == 0 || ev.Properties.DeadLetterConfig["Arn"] == nil {
+			t.Errorf("rule needs a RetryPolicy and an SQS DeadLetterConfig: %+v %+v", ev.Properties.RetryPolicy, ev.Properties.DeadLetterConfig)
+		}
+	}
+	if c := p.EventInvokeConfig; c.MaximumRetryAttempts == nil || c.DestinationConfig.OnFailure.Type != "SQS" {
+		t.Errorf("EventInvokeConfig %+v, want retries and an SQS OnFailure destination", c)
+	}
+	if tpl.Resources["Topic"].Properties.KmsMasterKeyID == nil {
+		t.Error("topic is not KMS-encrypted")
+	}
+}
