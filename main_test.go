@@ -4,8 +4,8 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The types in this file absorb the shapes CloudTrail really emits: numbers
@@ -22,6 +23,11 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 		*t = ""
 	case b[0] == '"':
+		// The decoder has validated b: a string without escapes is its bytes.
+		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			*t = text(inner)
+			return nil
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
@@ -105,16 +111,13 @@ func (l *list[T]) UnmarshalJSON(b []byte) error {
 	}
 	if b[0] == '{' {
 		var w struct {
-			Items json.RawMessage `json:"items"`
+			Items oneOrMany[T] `json:"items"`
 		}
 		if err := json.Unmarshal(b, &w); err != nil {
 			return err
 		}
-		if len(w.Items) == 0 {
-			*l = nil
-			return nil
-		}
-		b = bytes.TrimSpace(w.Items)
+		*l = list[T](w.Items)
+		return nil
 	}
 	var many oneOrMany[T]
 	if err := many.UnmarshalJSON(b); err != nil {

@@ -78,28 +78,39 @@ func Parse(data []byte) ([]Finding, error) {
 	if data[0] != '{' {
 		return nil, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", kind(data))
 	}
+	// One pass decodes every shape: a bare record fills the embedded record,
+	// an EventBridge event its envelope and detail, a log file its Records.
 	var top struct {
-		Records    json.RawMessage `json:"Records"`
-		Detail     json.RawMessage `json:"detail"`
-		DetailType text            `json:"detail-type"`
-		ID         text            `json:"id"`
-		Account    text            `json:"account"`
-		Region     text            `json:"region"`
-		Time       text            `json:"time"`
-		EventName  text            `json:"eventName"`
+		record
+		Records    []json.RawMessage `json:"Records"`
+		Detail     json.RawMessage   `json:"detail"`
+		DetailType text              `json:"detail-type"`
+		ID         text              `json:"id"`
+		Account    text              `json:"account"`
+		Region     text              `json:"region"`
+		Time       text              `json:"time"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("decode input: %w", err)
+		// A field of the record did not decode. Find the shape with a lenient
+		// pass: a bare record of another call is no error.
+		var shape struct {
+			header
+			Records json.RawMessage `json:"Records"`
+			Detail  json.RawMessage `json:"detail"`
+		}
+		if json.Unmarshal(data, &shape) != nil || len(shape.Records) > 0 || len(shape.Detail) > 0 {
+			return nil, fmt.Errorf("decode input: %w", err)
+		}
+		if !shape.isSecurityGroupCall() {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s record: %w", shape.EventName, err)
 	}
 	switch {
-	case len(top.Records) > 0:
-		var recs []json.RawMessage
-		if err := json.Unmarshal(top.Records, &recs); err != nil {
-			return nil, fmt.Errorf("decode log file: Records: %w", err)
-		}
+	case top.Records != nil:
 		var out []Finding
 		var errs []error
-		for i, r := range recs {
+		for i, r := range top.Records {
 			f, err := Analyze(r, Envelope{})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("record %d: %w", i, err))
@@ -125,7 +136,7 @@ func Parse(data []byte) ([]Finding, error) {
 		}
 		return []Finding{*f}, nil
 	case top.EventName != "":
-		f, err := Analyze(data, Envelope{})
+		f, err := analyze(&top.record, Envelope{})
 		if err != nil || f == nil {
 			return nil, err
 		}
@@ -137,19 +148,26 @@ func Parse(data []byte) ([]Finding, error) {
 // Analyze turns one CloudTrail record into a finding, or returns nil for a
 // record that is not a security-group call. env may be zero.
 func Analyze(raw []byte, env Envelope) (*Finding, error) {
-	var h header
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, fmt.Errorf("decode record: %w", err)
-	}
-	action, ok := calls[string(h.EventName)]
-	if !ok || string(h.EventSource) != EventSource {
-		return nil, nil
-	}
-	name := string(h.EventName)
 	var rec record
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, fmt.Errorf("%s record: %w", name, err)
+		// Only a security-group record must decode whole.
+		var h header
+		if json.Unmarshal(raw, &h) != nil {
+			return nil, fmt.Errorf("decode record: %w", err)
+		}
+		if !h.isSecurityGroupCall() {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s record: %w", h.EventName, err)
 	}
+	return analyze(&rec, env)
+}
+
+func analyze(rec *record, env Envelope) (*Finding, error) {
+	if !rec.header.isSecurityGroupCall() {
+		return nil, nil
+	}
+	name := string(rec.EventName)
 	var p params
 	if err := decodeOptional(rec.RequestParameters, &p); err != nil {
 		return nil, fmt.Errorf("%s record: requestParameters: %w", name, err)
@@ -160,7 +178,7 @@ func Analyze(raw []byte, env Envelope) (*Finding, error) {
 	}
 
 	f := &Finding{
-		Action:  action,
+		Action:  calls[name],
 		Outcome: outcome(string(rec.ErrorCode)),
 		Event: Event{
 			ID:        string(rec.EventID),
@@ -228,7 +246,7 @@ func outcome(code string) Outcome {
 	return Failed
 }
 
-func actor(rec record) Actor {
+func actor(rec *record) Actor {
 	id := rec.UserIdentity
 	a := Actor{
 		Type:             string(id.Type),

@@ -7,9 +7,8 @@ import "encoding/json"
 // userIdentity keys and the capitalised ModifySecurityGroupRules keys seen
 // in real records.
 type record struct {
+	header
 	EventID            text            `json:"eventID"`
-	EventName          text            `json:"eventName"`
-	EventSource        text            `json:"eventSource"`
 	EventTime          text            `json:"eventTime"`
 	AWSRegion          text            `json:"awsRegion"`
 	RecipientAccountID text            `json:"recipientAccountId"`
@@ -23,11 +22,17 @@ type record struct {
 	ResponseElements   json.RawMessage `json:"responseElements"`
 }
 
-// header is decoded first, so that a record of another call is never
+// header names the call. When a record does not decode whole, the header
+// alone decides whether that is an error: a record of another call is never
 // rejected for a shape sgwatch does not read.
 type header struct {
 	EventName   text `json:"eventName"`
 	EventSource text `json:"eventSource"`
+}
+
+func (h header) isSecurityGroupCall() bool {
+	_, ok := calls[string(h.EventName)]
+	return ok && string(h.EventSource) == EventSource
 }
 
 type identity struct {

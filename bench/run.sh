@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks: per-event detection, batch (log file), rendering, a whole
+# invocation, cold-start initialisation, and the CLI's process start.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-5}
+go test -run '^$' -bench . -benchmem -count "$count" ./detect ./report ./handler | tee .test-results/bench.txt
+
+# Process start to first output: the CLI on one event, built like the
+# Lambda binary but for this machine.
+bin=$(mktemp -d)/sgwatch
+CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath -ldflags=-s" go build -o "$bin" .
+runs=50
+start=$(date +%s%N)
+for _ in $(seq $runs); do "$bin" events/authorize-ingress-world-ssh.json >/dev/null; done
+end=$(date +%s%N)
+echo "process start + one event (host build, CLI mode): $(( (end - start) / runs / 1000 )) us per run over $runs runs"
+rm -rf "$(dirname "$bin")"

@@ -1,0 +1,74 @@
+package detect
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func benchInput(b *testing.B, path string) []byte {
+	b.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkParseEvent is the per-invocation cost of detection: one
+// EventBridge event with a critical finding.
+func BenchmarkParseEvent(b *testing.B) {
+	data := benchInput(b, "../events/authorize-ingress-world-ssh.json")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs, err := Parse(data); err != nil || len(fs) != 1 {
+			b.Fatal(fs, err)
+		}
+	}
+}
+
+// BenchmarkParseNotSecurityGroup is the cost of an event that is dropped.
+func BenchmarkParseNotSecurityGroup(b *testing.B) {
+	data := benchInput(b, "../testdata/cloudtrail/stratus-red-team/RunInstances-1.json")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs, err := Parse(data); err != nil || len(fs) != 0 {
+			b.Fatal(fs, err)
+		}
+	}
+}
+
+// BenchmarkParseLogFile is the batch mode: a gzip CloudTrail log file of
+// 1,000 records, every real record in testdata repeated.
+func BenchmarkParseLogFile(b *testing.B) {
+	files, _ := filepath.Glob("../testdata/cloudtrail/*/*.json")
+	var recs [][]byte
+	for _, f := range files {
+		recs = append(recs, benchInput(b, f))
+	}
+	var log bytes.Buffer
+	log.WriteString(`{"Records":[`)
+	for i := 0; i < 1000; i++ {
+		if i > 0 {
+			log.WriteByte(',')
+		}
+		log.Write(recs[i%len(recs)])
+	}
+	log.WriteString("]}")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(log.Bytes())
+	zw.Close()
+	b.SetBytes(int64(log.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(gz.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
+}
