@@ -38,6 +38,9 @@ func ParseFormat(s string) (Format, error) {
 // MaxSubject is the longest subject SNS accepts.
 const MaxSubject = 100
 
+// MaxMessage is the largest SNS message, attributes included.
+const MaxMessage = 256 * 1024
+
 // maxRuleLines bounds the rule lines of a text body; the rest are counted.
 const maxRuleLines = 100
 
@@ -56,15 +59,34 @@ type Attribute struct {
 // Render builds the notification for f in the given body format.
 func Render(f detect.Finding, format Format) (Notification, error) {
 	n := Notification{Subject: Subject(f), Attributes: Attributes(f)}
+	room := MaxMessage - len(n.Subject)
+	for _, a := range n.Attributes {
+		room -= len(a.Name) + len(a.Value) + len("String")
+	}
 	switch format {
 	case JSON:
-		b, err := json.Marshal(Sanitize(f))
-		if err != nil {
-			return Notification{}, fmt.Errorf("encode finding: %w", err)
+		s := Sanitize(f)
+		total := len(s.Rules)
+		for {
+			b, err := json.Marshal(s)
+			if err != nil {
+				return Notification{}, fmt.Errorf("encode finding: %w", err)
+			}
+			if len(b) <= room || len(s.Rules) == 0 {
+				n.Body = string(b)
+				break
+			}
+			// Too large for one SNS message: keep the first half of the
+			// rules that are left and say so.
+			s.Rules = s.Rules[:len(s.Rules)/2]
+			s.Reasons = append(f.Reasons[:len(f.Reasons):len(f.Reasons)],
+				fmt.Sprintf("notification truncated: shows %d of %d rules to fit SNS's 256 KiB message limit", len(s.Rules), total))
 		}
-		n.Body = string(b)
 	default:
 		n.Body = Body(f)
+	}
+	if len(n.Body) > room {
+		return Notification{}, fmt.Errorf("notification of %d bytes exceeds SNS's %d-byte message limit", len(n.Body), MaxMessage)
 	}
 	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -328,5 +329,39 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Errorf("ParseFormat(xml) error = %v", err)
+	}
+}
+
+// TestHugeFindingFitsOneMessage gives a finding more rules than one SNS
+// message can carry: the JSON body keeps as many as fit and says so, the
+// text body lists the first hundred and counts the rest.
+func TestHugeFindingFitsOneMessage(t *testing.T) {
+	f := detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded, Severity: detect.Low, Reasons: []string{"adds or changes rules"},
+		Event: detect.Event{Name: "AuthorizeSecurityGroupIngress"}}
+	for i := 0; i < 3000; i++ {
+		f.Rules = append(f.Rules, detect.Rule{Direction: detect.Ingress, Protocol: "tcp", CIDRIPv4: "10.0.0.0/8", Description: strings.Repeat("d", 255)})
+	}
+	for _, format := range []Format{JSON, Text} {
+		n, err := Render(f, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(n.Body) > MaxMessage-1000 {
+			t.Errorf("%s body of %d bytes does not fit one SNS message", format, len(n.Body))
+		}
+		if format == Text {
+			if !strings.Contains(n.Body, "and 2900 more rules") {
+				t.Error("text body does not count the rules it leaves out")
+			}
+			continue
+		}
+		var back detect.Finding
+		if err := json.Unmarshal([]byte(n.Body), &back); err != nil {
+			t.Fatal(err)
+		}
+		last := back.Reasons[len(back.Reasons)-1]
+		if len(back.Rules) == 0 || len(back.Rules) >= 3000 || !strings.Contains(last, fmt.Sprintf("shows %d of 3000 rules", len(back.Rules))) {
+			t.Errorf("JSON body: %d rules, last reason %q", len(back.Rules), last)
+		}
 	}
 }
