@@ -57,25 +57,23 @@ func rules(name string, p params, resp response) []Rule {
 	for _, perm := range perms {
 		base := Rule{Direction: dir, Protocol: protocol(string(perm.IPProtocol))}
 		setPorts(&base, perm.FromPort, perm.ToPort)
-		for _, v := range perm.IPRanges {
+		add := func(desc text, set func(*Rule)) {
 			r := base
-			r.CIDRIPv4, r.Description = string(v.CIDRIP), string(v.Description)
+			set(&r)
+			r.Description = string(desc)
 			out = append(out, r)
+		}
+		for _, v := range perm.IPRanges {
+			add(v.Description, func(r *Rule) { r.CIDRIPv4 = string(v.CIDRIP) })
 		}
 		for _, v := range perm.IPv6Ranges {
-			r := base
-			r.CIDRIPv6, r.Description = string(v.CIDRIPv6), string(v.Description)
-			out = append(out, r)
+			add(v.Description, func(r *Rule) { r.CIDRIPv6 = string(v.CIDRIPv6) })
 		}
 		for _, v := range perm.PrefixListIDs {
-			r := base
-			r.PrefixListID, r.Description = string(v.PrefixListID), string(v.Description)
-			out = append(out, r)
+			add(v.Description, func(r *Rule) { r.PrefixListID = string(v.PrefixListID) })
 		}
 		for _, v := range perm.Groups {
-			r := base
-			r.ReferencedGroupID, r.Description = first(string(v.GroupID), string(v.GroupName)), string(v.Description)
-			out = append(out, r)
+			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(string(v.GroupID), string(v.GroupName)) })
 		}
 	}
 	for _, ref := range p.SecurityGroupRuleIDs {
