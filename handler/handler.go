@@ -65,6 +65,25 @@ func New(cfg Config, p Publisher, log *slog.Logger) *Handler {
 	return &Handler{cfg: cfg, sns: p, log: log}
 }
 
+// The errors Handle returns. Lambda reports an error's type name as its
+// errorType, so failed invocations can be told apart in logs and in the
+// failure queue: DecodeError (the event is malformed; retrying will not help),
+// PublishError (SNS did not take the notification), InternalError (a bug).
+type (
+	DecodeError   struct{ Err error }
+	PublishError  struct{ Err error }
+	InternalError struct{ Err error }
+)
+
+func (e *DecodeError) Error() string  { return "decode event: " + e.Err.Error() }
+func (e *DecodeError) Unwrap() error  { return e.Err }
+func (e *PublishError) Error() string { return e.Err.Error() }
+func (e *PublishError) Unwrap() error { return e.Err }
+func (e *InternalError) Error() string {
+	return "internal error while handling event: " + e.Err.Error()
+}
+func (e *InternalError) Unwrap() error { return e.Err }
+
 // deadlineMargin is kept back from the invocation deadline, so that a slow
 // publish ends as a logged error rather than a killed invocation.
 const deadlineMargin = 500 * time.Millisecond
@@ -76,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic while handling event", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error while handling event: %v", p)
+			err = &InternalError{fmt.Errorf("%v", p)}
 		}
 	}()
 	if dl, ok := ctx.Deadline(); ok {
@@ -88,7 +107,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	findings, err := detect.Parse(event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
-		return fmt.Errorf("decode event: %w", err)
+		return &DecodeError{err}
 	}
 	if len(findings) == 0 {
 		name, source := describe(event)
@@ -101,7 +120,10 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return &PublishError{errors.Join(errs...)}
+	}
+	return nil
 }
 
 func (h *Handler) publish(ctx context.Context, f detect.Finding) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -154,12 +155,13 @@ func TestErrorPaths(t *testing.T) {
 		event string
 		sns   *fakeSNS
 		want  string // in the returned error
+		typ   any    // the error's type, which Lambda reports as errorType
 	}{
-		{"undecodable JSON", "{not json", &fakeSNS{}, "decode event"},
-		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input"},
-		{"bad field", `{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"x"}]}}}}`, &fakeSNS{}, `want a port number, got "x"`},
-		{"publish rejected", "", &fakeSNS{err: errors.New("InvalidParameter: Subject")}, "InvalidParameter"},
-		{"publish panics", "", &fakeSNS{panicMsg: "boom"}, "internal error while handling event: boom"},
+		{"undecodable JSON", "{not json", &fakeSNS{}, "decode event", &DecodeError{}},
+		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input", &DecodeError{}},
+		{"bad field", `{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"x"}]}}}}`, &fakeSNS{}, `want a port number, got "x"`, &DecodeError{}},
+		{"publish rejected", "", &fakeSNS{err: errors.New("InvalidParameter: Subject")}, "InvalidParameter", &PublishError{}},
+		{"publish panics", "", &fakeSNS{panicMsg: "boom"}, "internal error while handling event: boom", &InternalError{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,6 +173,9 @@ func TestErrorPaths(t *testing.T) {
 			err := h.Handle(context.Background(), ev)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
+			}
+			if got, want := reflect.TypeOf(err), reflect.TypeOf(c.typ); got != want {
+				t.Errorf("error type %v, want %v", got, want)
 			}
 			if c.sns.err == nil && len(c.sns.got) != 0 {
 				t.Errorf("published %d messages for a bad event", len(c.sns.got))
