@@ -46,8 +46,16 @@ type samTemplate struct {
 				} `yaml:"DestinationConfig"`
 			} `yaml:"EventInvokeConfig"`
 			KmsMasterKeyID any `yaml:"KmsMasterKeyId"`
+			PolicyDocument struct {
+				Statement []struct {
+					Effect    string         `yaml:"Effect"`
+					Condition map[string]any `yaml:"Condition"`
+				} `yaml:"Statement"`
+			} `yaml:"PolicyDocument"`
 		} `yaml:"Properties"`
 	} `yaml:"Resources"`
+	Parameters map[string]any `yaml:"Parameters"`
+	Outputs    map[string]any `yaml:"Outputs"`
 }
 
 func readTemplate(t *testing.T) samTemplate {
@@ -103,5 +111,23 @@ func TestTemplateFunction(t *testing.T) {
 	}
 	if tpl.Resources["Topic"].Properties.KmsMasterKeyID == nil {
 		t.Error("topic is not KMS-encrypted")
+	}
+	tls := false
+	for _, st := range tpl.Resources["TopicPolicy"].Properties.PolicyDocument.Statement {
+		b, _ := st.Condition["Bool"].(map[string]any)
+		tls = tls || (st.Effect == "Deny" && b["aws:SecureTransport"] == "false")
+	}
+	if !tls {
+		t.Error("topic policy does not deny requests without TLS")
+	}
+	for _, p := range []string{"NotificationEmail", "ExistingTopicArn", "NotificationFormat"} {
+		if tpl.Parameters[p] == nil {
+			t.Errorf("no %s parameter", p)
+		}
+	}
+	for _, o := range []string{"TopicArn", "FunctionArn", "UndeliveredEventQueueArn", "FailedInvocationQueueArn"} {
+		if tpl.Outputs[o] == nil {
+			t.Errorf("no %s output", o)
+		}
 	}
 }

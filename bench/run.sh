@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-5}
+mkdir -p .test-results
 go test -run '^$' -bench . -benchmem -count "$count" ./detect ./report ./handler | tee .test-results/bench.txt
 
 # Process start to first output: the CLI on one event, built like the
 # Lambda binary but for this machine.
 bin=$(mktemp -d)/sgwatch
-CGO_ENABLED=0 GOFLAGS="-tags=lambda.norpc -trimpath -ldflags=-s" go build -o "$bin" .
+CGO_ENABLED=0 GOFLAGS="$(sed -n 's/^LAMBDA_GOFLAGS := //p' Makefile)" go build -o "$bin" .
 runs=50
 start=$(date +%s%N)
 for _ in $(seq $runs); do "$bin" events/authorize-ingress-world-ssh.json >/dev/null; done

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -79,17 +78,15 @@ func read(name string, stdin io.Reader) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// write prints what the function would publish: the JSON body on one line,
+// or the subject and text body.
 func write(w io.Writer, fd detect.Finding, f report.Format, printed int) error {
-	if f == report.JSON {
-		b, err := json.Marshal(report.Sanitize(fd))
-		if err != nil {
-			return fmt.Errorf("encode finding: %w", err)
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
 	n, err := report.Render(fd, f)
 	if err != nil {
+		return err
+	}
+	if f == report.JSON {
+		_, err = fmt.Fprintln(w, n.Body)
 		return err
 	}
 	if printed > 0 {

@@ -17,28 +17,26 @@ func benchInput(b *testing.B, path string) []byte {
 	return data
 }
 
-// BenchmarkParseEvent is the per-invocation cost of detection: one
-// EventBridge event with a critical finding.
-func BenchmarkParseEvent(b *testing.B) {
-	data := benchInput(b, "../events/authorize-ingress-world-ssh.json")
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if fs, err := Parse(data); err != nil || len(fs) != 1 {
-			b.Fatal(fs, err)
-		}
-	}
-}
-
-// BenchmarkParseNotSecurityGroup is the cost of an event that is dropped.
-func BenchmarkParseNotSecurityGroup(b *testing.B) {
-	data := benchInput(b, "../testdata/cloudtrail/stratus-red-team/RunInstances-1.json")
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if fs, err := Parse(data); err != nil || len(fs) != 0 {
-			b.Fatal(fs, err)
-		}
+// BenchmarkParse is the per-invocation cost of detection: an EventBridge
+// event with a critical finding, and a record of another call, dropped.
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct {
+		name, path string
+		findings   int
+	}{
+		{"event", "../events/authorize-ingress-world-ssh.json", 1},
+		{"not-security-group", "../testdata/cloudtrail/stratus-red-team/RunInstances-1.json", 0},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			data := benchInput(b, c.path)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if fs, err := Parse(data); err != nil || len(fs) != c.findings {
+					b.Fatal(fs, err)
+				}
+			}
+		})
 	}
 }
 

@@ -45,7 +45,6 @@ const MaxInput = 256 << 20
 // Envelope carries the fields of an EventBridge event that fill in what a
 // CloudTrail record leaves out (redacted records omit region and account).
 type Envelope struct {
-	ID      string
 	Account string
 	Region  string
 	Time    string
@@ -82,29 +81,22 @@ func Parse(data []byte) ([]Finding, error) {
 	// an EventBridge event its envelope and detail, a log file its Records.
 	var top struct {
 		record
-		Records    []json.RawMessage `json:"Records"`
-		Detail     json.RawMessage   `json:"detail"`
-		DetailType text              `json:"detail-type"`
-		ID         text              `json:"id"`
-		Account    text              `json:"account"`
-		Region     text              `json:"region"`
-		Time       text              `json:"time"`
+		Records []json.RawMessage `json:"Records"`
+		Detail  json.RawMessage   `json:"detail"`
+		Account text              `json:"account"`
+		Region  text              `json:"region"`
+		Time    text              `json:"time"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		// A field of the record did not decode. Find the shape with a lenient
-		// pass: a bare record of another call is no error.
+		// Something did not decode. A bare record goes to Analyze, which
+		// forgives records of other calls; any other shape is an error.
 		var shape struct {
-			header
-			Records json.RawMessage `json:"Records"`
-			Detail  json.RawMessage `json:"detail"`
+			Records, Detail json.RawMessage
 		}
-		if json.Unmarshal(data, &shape) != nil || len(shape.Records) > 0 || len(shape.Detail) > 0 {
-			return nil, fmt.Errorf("decode input: %w", err)
+		if json.Unmarshal(data, &shape) == nil && shape.Records == nil && shape.Detail == nil {
+			return one(Analyze(data, Envelope{}))
 		}
-		if !shape.isSecurityGroupCall() {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%s record: %w", shape.EventName, err)
+		return nil, fmt.Errorf("decode input: %w", err)
 	}
 	switch {
 	case top.Records != nil:
@@ -129,20 +121,19 @@ func Parse(data []byte) ([]Finding, error) {
 			}
 			return nil, fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
 		}
-		env := Envelope{ID: string(top.ID), Account: string(top.Account), Region: string(top.Region), Time: string(top.Time)}
-		f, err := Analyze(d, env)
-		if err != nil || f == nil {
-			return nil, err
-		}
-		return []Finding{*f}, nil
+		return one(Analyze(d, Envelope{Account: string(top.Account), Region: string(top.Region), Time: string(top.Time)}))
 	case top.EventName != "":
-		f, err := analyze(&top.record, Envelope{})
-		if err != nil || f == nil {
-			return nil, err
-		}
-		return []Finding{*f}, nil
+		return one(analyze(&top.record, Envelope{}))
 	}
 	return nil, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
+}
+
+// one turns Analyze's answer for a single record into Parse's.
+func one(f *Finding, err error) ([]Finding, error) {
+	if err != nil || f == nil {
+		return nil, err
+	}
+	return []Finding{*f}, nil
 }
 
 // Analyze turns one CloudTrail record into a finding, or returns nil for a

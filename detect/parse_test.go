@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -335,7 +336,7 @@ func TestShapes(t *testing.T) {
 			if len(f.Rules) == 0 {
 				t.Fatal("no rules")
 			}
-			if got := f.Rules[0]; !sameRule(got, c.rule) {
+			if got := f.Rules[0]; !reflect.DeepEqual(got, c.rule) {
 				t.Errorf("rule\n got %s\nwant %s", show(got), show(c.rule))
 			}
 		})
@@ -418,13 +419,6 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", c.in, err, c.want)
 		}
 	}
-}
-
-func sameRule(a, b Rule) bool {
-	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	ports := eq(a.FromPort, b.FromPort) && eq(a.ToPort, b.ToPort)
-	a.FromPort, a.ToPort, b.FromPort, b.ToPort = nil, nil, nil, nil
-	return ports && a == b
 }
 
 func show(r Rule) string {

@@ -42,7 +42,7 @@ func rules(name string, p params, resp response) []Rule {
 	}
 
 	perms := p.IPPermissions
-	if p.CIDRIP != "" || p.SourceSecurityGroupName != "" || (len(perms) == 0 && p.IPProtocol != "") {
+	if p.CIDRIP != "" || p.SourceSecurityGroupName != "" {
 		// The legacy flat form: one permission directly in requestParameters.
 		var flat permission
 		flat.IPProtocol, flat.FromPort, flat.ToPort = p.IPProtocol, p.FromPort, p.ToPort

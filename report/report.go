@@ -100,13 +100,13 @@ func Subject(f detect.Finding) string {
 	mid := " " + verb(f) + " by "
 	tail := " in " + ASCII(orUnknown(f.Event.AccountID), 16) + "/" + ASCII(orUnknown(f.Event.Region), 20)
 	room := MaxSubject - len(head) - len(mid) - len(tail)
-	actor := ASCII(who(f.Actor), max(room/3, room-len(groupLabel(f.SecurityGroup))))
-	group := ASCII(groupLabel(f.SecurityGroup), room-len(actor))
+	label := groupLabel(f.SecurityGroup)
+	actor := ASCII(who(f.Actor), max(room/3, room-len(label)))
+	group := ASCII(label, room-len(actor))
 	return ASCII(head+group+mid+actor+tail, MaxSubject)
 }
 
 func verb(f detect.Finding) string {
-	past := map[detect.Action]string{detect.Create: "created", detect.Modify: "modified", detect.Delete: "deleted"}
 	switch {
 	case f.Outcome == detect.DryRun:
 		return string(f.Action) + " dry run"
@@ -115,7 +115,13 @@ func verb(f detect.Finding) string {
 	case f.Outcome == detect.Failed:
 		return string(f.Action) + " FAILED"
 	}
-	return past[f.Action]
+	switch f.Action {
+	case detect.Create:
+		return "created"
+	case detect.Delete:
+		return "deleted"
+	}
+	return "modified"
 }
 
 // Attributes are the message attributes of every publish, for subscription
