@@ -33,5 +33,5 @@ func main() {
 		os.Exit(1)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	lambda.Start(handler.New(cfg, client, log).Handle)
+	lambda.Start(handler.New(cfg, client, log))
 }

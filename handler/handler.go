@@ -154,6 +154,14 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
 	return nil
 }
 
+// Invoke is the entry point for lambda.Start. It takes the payload as it
+// arrives, so that a payload that is not JSON reaches Handle and fails as a
+// DecodeError that says what is wrong, rather than as the runtime library's
+// bare "unexpected EOF". The function has no response body.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return nil, h.Handle(ctx, payload)
+}
+
 // describe names the call behind an event that produced no finding, for the log.
 func describe(event json.RawMessage) (name, source string) {
 	var e struct {

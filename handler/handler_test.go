@@ -158,6 +158,8 @@ func TestErrorPaths(t *testing.T) {
 		typ   any    // the error's type, which Lambda reports as errorType
 	}{
 		{"undecodable JSON", "{not json", &fakeSNS{}, "decode event", &DecodeError{}},
+		{"truncated JSON", `{"detail":{"eventName":"CreateSecurityGroup"`, &fakeSNS{}, "decode event: decode input: unexpected end of JSON input", &DecodeError{}},
+		{"empty payload", " ", &fakeSNS{}, "decode event: empty input", &DecodeError{}},
 		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input", &DecodeError{}},
 		{"bad field", `{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"x"}]}}}}`, &fakeSNS{}, `want a port number, got "x"`, &DecodeError{}},
 		{"publish rejected", "", &fakeSNS{err: errors.New("InvalidParameter: Subject")}, "InvalidParameter", &PublishError{}},
@@ -170,7 +172,11 @@ func TestErrorPaths(t *testing.T) {
 				ev = event(t, "authorize-ingress-world-ssh")
 			}
 			h, logs := newHandler(t, report.Text, c.sns)
-			err := h.Handle(context.Background(), ev)
+			// Through Invoke, as the Lambda runtime calls it.
+			out, err := h.Invoke(context.Background(), ev)
+			if out != nil {
+				t.Errorf("response body %q, want none", out)
+			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
