@@ -3,21 +3,32 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # How the Lambda binary is built (sam build runs plain "go build" with these
-# in its environment). TestBootstrap reads this line.
+# in its environment). "make e2e" passes it to the end-to-end tests, which
+# check the binaries sam build and host-bootstrap make with it.
 LAMBDA_GOFLAGS := -tags=lambda.norpc -trimpath -ldflags=-s
 
 VENV := .venv
 PY   := $(VENV)/bin/python
 FUZZTIME ?= 20s
 
-.PHONY: test vet unit bootstrap fuzz lint tools run build deploy bench clean
+# The Lambda Runtime Interface Emulator, built from its Go module.
+RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE         := bin/rie-$(RIE_VERSION)/aws-lambda-rie
+# The bootstrap the emulator runs: as sam build builds it, for this host.
+HOSTARCH       := $(shell go env GOARCH)
+HOST_BOOTSTRAP := bin/linux-$(HOSTARCH)/bootstrap
 
-## test: everything CI runs - vet, unit and golden tests, the bootstrap check, a short fuzz run, cfn-lint
-test: vet unit bootstrap fuzz lint
-	@echo "sgwatch: $$(grep -c -- '--- PASS' $(UNITLOG)) passed, $$(grep -c -- '--- FAIL' $(UNITLOG) || true) failed"
+.PHONY: test vet unit fuzz lint e2e tools rie host-bootstrap local run build deploy bench clean
+
+## test: everything CI runs - vet, unit and golden tests, a short fuzz run,
+## cfn-lint, and the end-to-end tests (runtime emulator, moto, SAM, checkov)
+test: vet unit fuzz lint e2e
+	@echo "sgwatch: $$(cat $(UNITLOG) $(E2ELOG) | grep -c -- '--- PASS') passed, $$(cat $(UNITLOG) $(E2ELOG) | grep -c -- '--- FAIL' || true) failed"
 
 vet:
 	go vet ./...
+	go vet -tags e2e ./e2e
 
 UNITLOG := .test-results/unit.log
 unit:
@@ -25,9 +36,39 @@ unit:
 	@go test -count=1 -v ./... > $(UNITLOG) 2>&1 || { cat $(UNITLOG); echo "unit tests failed (log: $(UNITLOG))"; exit 1; }
 	@grep -E '^(ok|FAIL)' $(UNITLOG)
 
-## bootstrap: build the Lambda binary as sam build does and print its size
-bootstrap:
-	go test -count=1 -v -run '^TestBootstrap$$' . | grep -E '^(bootstrap|--- |ok|FAIL|PASS)'
+## e2e: the five end-to-end checks, each a top-level test in e2e/; prints
+## their pass lines and what they measured. Fails if a component cannot be
+## installed, and if any process it started is still running afterwards.
+E2ELOG := .test-results/e2e.log
+E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP)))( |$$)
+e2e: tools rie host-bootstrap
+	@mkdir -p $(dir $(E2ELOG))
+	@status=0; go test -tags e2e -count=1 -v -timeout 12m ./e2e -args \
+		-rie=$(abspath $(RIE)) -moto=$(abspath $(VENV))/bin/moto_server \
+		-sam=$(abspath $(VENV))/bin/sam -checkov=$(abspath $(VENV))/bin/checkov \
+		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -goflags="$(LAMBDA_GOFLAGS)" > $(E2ELOG) 2>&1 || status=$$?; \
+	if pgrep -f '$(E2E_PROCS)' > /dev/null; then \
+		echo "e2e: processes left running:"; pgrep -af '$(E2E_PROCS)'; pkill -9 -f '$(E2E_PROCS)'; status=1; fi; \
+	if [ $$status -ne 0 ]; then cat $(E2ELOG); echo "end-to-end tests failed (log: $(E2ELOG))"; exit 1; fi
+	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov)' $(E2ELOG)
+	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 5 || { echo "e2e: want the pass lines of 5 tests"; exit 1; }
+
+## rie: the Lambda Runtime Interface Emulator, pinned, in bin/
+rie: $(RIE)
+$(RIE):
+	GOBIN=$(abspath $(dir $(RIE))) go install $(RIE_MODULE)@$(RIE_VERSION) \
+		|| { echo "cannot install aws-lambda-rie $(RIE_VERSION) from the Go module proxy"; exit 1; }
+
+host-bootstrap:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o $(HOST_BOOTSTRAP) .
+
+## local: "sam local invoke" without Docker - builds, starts moto and the
+## runtime emulator, invokes EVENT, prints what the subscriber received
+EVENT ?= events/authorize-ingress-world-ssh.json
+FORMAT ?= text
+local: tools rie host-bootstrap
+	go run ./cmd/sgwatch-local -rie=$(abspath $(RIE)) -moto=$(abspath $(VENV))/bin/moto_server \
+		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -format=$(FORMAT) $(EVENT)
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./detect
@@ -36,11 +77,14 @@ lint: tools
 	$(VENV)/bin/cfn-lint template.yaml
 	@echo "cfn-lint template.yaml: no findings"
 
-## tools: a project-local virtualenv with the pinned Python tools
+## tools: a project-local virtualenv with the pinned Python tools (SAM CLI,
+## checkov, moto, cfn-lint; requirements-dev.txt locks every package)
 tools: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.txt \
+		|| { echo "cannot install the Python tools in requirements-dev.txt (aws-sam-cli, checkov, moto, cfn-lint) from PyPI"; exit 1; }
+	$(PY) -m pip check --disable-pip-version-check
 	touch $@
 
 ## run: the notification for the critical sample event, no AWS account needed
@@ -48,15 +92,15 @@ run:
 	go run . events/authorize-ingress-world-ssh.json
 
 ## build: sam build, with the flags that make the binary static and stripped
-build:
-	CGO_ENABLED=0 GOFLAGS="$(LAMBDA_GOFLAGS)" sam build
+build: tools
+	CGO_ENABLED=0 GOFLAGS="$(LAMBDA_GOFLAGS)" $(VENV)/bin/sam build
 
 deploy: build
-	sam deploy --guided
+	$(VENV)/bin/sam deploy --guided
 
 ## bench: per-event, batch and rendering benchmarks
 bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf .aws-sam $(VENV)
+	rm -rf .aws-sam $(VENV) bin .test-results

@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/internal/samples"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -24,30 +25,26 @@ type sample struct {
 	findings []detect.Finding
 }
 
-// samples parses every event in events/ and every record in testdata/cloudtrail.
-func samples(t *testing.T) []sample {
+// withFindings parses every sample (events/ and testdata/cloudtrail/) and
+// returns those that yield findings.
+func withFindings(t *testing.T) []sample {
 	t.Helper()
+	files, err := samples.Files("..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []sample
-	for _, glob := range []string{"../events/*.json", "../testdata/cloudtrail/*/*.json"} {
-		files, err := filepath.Glob(glob)
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no files match %s", glob)
+	for _, file := range files {
+		data, err := os.ReadFile(file.Path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fs, err := detect.Parse(data)
-			if err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			if len(fs) == 0 {
-				continue
-			}
-			rel := strings.TrimPrefix(file, "../")
-			name := strings.NewReplacer("/", "_", ".json", "").Replace(rel)
-			out = append(out, sample{name, fs})
+		fs, err := detect.Parse(data)
+		if err != nil {
+			t.Fatalf("%s: %v", file.Path, err)
+		}
+		if len(fs) > 0 {
+			out = append(out, sample{file.Name, fs})
 		}
 	}
 	return out
@@ -57,7 +54,7 @@ func samples(t *testing.T) []sample {
 // testdata/golden. Run "go test ./report -update" to rewrite them after a
 // deliberate change, and review the diff.
 func TestGolden(t *testing.T) {
-	all := samples(t)
+	all := withFindings(t)
 	if len(all) < 30 {
 		t.Fatalf("only %d samples with findings", len(all))
 	}
@@ -113,7 +110,7 @@ func golden(t *testing.T, path string, got []byte) {
 
 // TestSubjectRules checks the SNS subject rules on every sample.
 func TestSubjectRules(t *testing.T) {
-	for _, s := range samples(t) {
+	for _, s := range withFindings(t) {
 		for _, f := range s.findings {
 			sub := Subject(f)
 			if msg := CheckSubject(sub); msg != "" {
@@ -133,7 +130,7 @@ func TestSubjectRules(t *testing.T) {
 // JSON Schema.
 func TestSchema(t *testing.T) {
 	sch := compileSchema(t)
-	for _, s := range samples(t) {
+	for _, s := range withFindings(t) {
 		for _, f := range s.findings {
 			n, err := Render(f, JSON)
 			if err != nil {
@@ -190,7 +187,7 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 
 func TestAttributes(t *testing.T) {
 	names := []string{"severity", "action", "outcome", "eventName", "accountId", "region", "securityGroupId", "actorType"}
-	for _, s := range samples(t) {
+	for _, s := range withFindings(t) {
 		attrs := Attributes(s.findings[0])
 		if len(attrs) != len(names) {
 			t.Fatalf("%s: %d attributes, want %d", s.name, len(attrs), len(names))
