@@ -47,6 +47,13 @@ type Finding struct {
 	SecurityGroup SecurityGroup `json:"securityGroup"`
 	Rules         []Rule        `json:"rules,omitempty"`
 	Error         *CallError    `json:"error,omitempty"`
+	// Automation names the trusted principal or service (TRUSTED_PRINCIPALS,
+	// TRUSTED_SERVICES) that made the change; empty for anyone else.
+	Automation string `json:"automation,omitempty"`
+	Undo       *Undo  `json:"undo,omitempty"`
+	// Notes say what could not be done for this finding, such as a failed
+	// live lookup; the finding is published all the same.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Event identifies the CloudTrail record.
@@ -67,13 +74,24 @@ type Actor struct {
 	PrincipalID      string `json:"principalId,omitempty"`
 	UserName         string `json:"userName,omitempty"`
 	AccessKeyID      string `json:"accessKeyId,omitempty"`
+	// CredentialType is long-term (an AKIA access key) or temporary (ASIA),
+	// empty when the key says neither.
+	CredentialType   string `json:"credentialType,omitempty"`
 	SessionIssuerARN string `json:"sessionIssuerArn,omitempty"`
 	// MFAAuthenticated is nil when the record does not say.
 	MFAAuthenticated *bool  `json:"mfaAuthenticated,omitempty"`
 	SourceIP         string `json:"sourceIp,omitempty"`
 	UserAgent        string `json:"userAgent,omitempty"`
 	InvokedBy        string `json:"invokedBy,omitempty"`
+	// Console is true when the call came from the AWS Management Console.
+	Console bool `json:"console"`
 }
+
+// The credential types of an Actor.
+const (
+	LongTerm  = "long-term"
+	Temporary = "temporary"
+)
 
 // SecurityGroup is the group the call acted on.
 type SecurityGroup struct {
@@ -81,6 +99,11 @@ type SecurityGroup struct {
 	Name        string `json:"name,omitempty"`
 	VPCID       string `json:"vpcId,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Live context (ENRICH=true): filled in from the EC2 API, nil or empty
+	// when not looked up.
+	Tags               map[string]string `json:"tags,omitempty"`
+	IsDefault          *bool             `json:"isDefault,omitempty"`
+	AttachedInterfaces *int              `json:"attachedInterfaces,omitempty"`
 }
 
 // Rule is one source or destination of a permission. Exactly one of CIDRIPv4,

@@ -212,6 +212,7 @@ func analyze(rec *record, env Envelope) (*Finding, error) {
 	}
 	f.Rules = rules(name, p, resp)
 	f.Severity, f.Reasons = Score(f)
+	f.Undo = undo(f)
 	return f, nil
 }
 
@@ -255,6 +256,15 @@ func actor(rec *record) Actor {
 		v := m.Value
 		a.MFAAuthenticated = &v
 	}
+	switch {
+	case strings.HasPrefix(a.AccessKeyID, "AKIA"):
+		a.CredentialType = LongTerm
+	case strings.HasPrefix(a.AccessKeyID, "ASIA"):
+		a.CredentialType = Temporary
+	}
+	ua := strings.ToLower(a.UserAgent)
+	a.Console = rec.FromConsole.Value || strings.Contains(ua, "console.amazonaws.com") ||
+		strings.Contains(ua, "console.ec2.amazonaws.com") || strings.Contains(ua, "signin.amazonaws.com")
 	return a
 }
 

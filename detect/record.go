@@ -18,6 +18,7 @@ type record struct {
 	ErrorCode          text            `json:"errorCode"`
 	ErrorMessage       text            `json:"errorMessage"`
 	UserIdentity       identity        `json:"userIdentity"`
+	FromConsole        flag            `json:"sessionCredentialFromConsole"`
 	RequestParameters  json.RawMessage `json:"requestParameters"`
 	ResponseElements   json.RawMessage `json:"responseElements"`
 }

@@ -50,9 +50,50 @@ var SensitivePorts = []PortRange{
 	{9300, 9300, "Elasticsearch"}, {11211, 11211, "Memcached"}, {27017, 27017, "MongoDB"},
 }
 
+// Options tune scoring for one deployment. The zero value scores with the
+// built-in catalogue and trusts no one.
+type Options struct {
+	// ExtraPorts are added to SensitivePorts (EXTRA_SENSITIVE_PORTS).
+	ExtraPorts []PortRange
+	// TrustedPrincipals are ARN patterns, * matching any run of characters,
+	// tried on the actor's ARN and its session issuer's (TRUSTED_PRINCIPALS).
+	TrustedPrincipals []string
+	// TrustedServices are invokedBy values such as
+	// cloudformation.amazonaws.com (TRUSTED_SERVICES).
+	TrustedServices []string
+}
+
+// Score rates a finding with the default Options.
+func Score(f *Finding) (Severity, []string) { return Options{}.Score(f) }
+
+// Apply scores f under o and sets its Severity, Reasons and Automation.
+func (o Options) Apply(f *Finding) {
+	f.Automation = o.trusted(f.Actor)
+	f.Severity, f.Reasons = o.Score(f)
+}
+
 // Score rates a finding and explains the rating: the highest severity that
-// applies, and one reason per rule that applied, highest first.
-func Score(f *Finding) (Severity, []string) {
+// applies, and one reason per rule that applied, highest first. A change by
+// trusted automation is then one level lower, but whole-internet ingress
+// stays at least high; that adjustment is the last reason.
+func (o Options) Score(f *Finding) (Severity, []string) {
+	sev, reasons := o.score(f)
+	who := o.trusted(f.Actor)
+	if who == "" {
+		return sev, reasons
+	}
+	lower := severities[max(sev.Rank()-1, 0)]
+	why := fmt.Sprintf("made by trusted automation (%s): one level lower than %s", who, sev)
+	if sev.Rank() >= High.Rank() && lower.Rank() < High.Rank() && opensWorldIngress(f) {
+		lower = High
+		why = fmt.Sprintf("made by trusted automation (%s), but whole-internet ingress stays high", who)
+	} else if lower == sev {
+		return sev, reasons // info cannot go lower
+	}
+	return lower, append(reasons, why)
+}
+
+func (o Options) score(f *Finding) (Severity, []string) {
 	var s scored
 	switch f.Outcome {
 	case DryRun:
@@ -88,18 +129,88 @@ func Score(f *Finding) (Severity, []string) {
 	}
 	if f.Actor.Type == "Root" {
 		s.add(High, "made by the root user")
+		if f.Actor.CredentialType == LongTerm {
+			s.add(Critical, "made by the root user with a long-term access key ("+keyPrefix(f.Actor.AccessKeyID)+"): root should have no access keys")
+		}
 	}
 	if strings.HasPrefix(name, "Authorize") || name == "ModifySecurityGroupRules" {
+		catalogue := SensitivePorts
+		if len(o.ExtraPorts) > 0 {
+			catalogue = append(slices.Clip(SensitivePorts), o.ExtraPorts...)
+		}
 		for _, r := range f.Rules {
-			scoreRule(&s, r)
+			scoreRule(&s, r, catalogue)
 		}
 	}
 	return s.result()
 }
 
-func scoreRule(s *scored, r Rule) {
+// keyPrefix shows the first 8 characters of an access key id.
+func keyPrefix(id string) string {
+	if len(id) > 8 {
+		return id[:8] + "..."
+	}
+	return id
+}
+
+// trusted returns who made the change if it is trusted automation: the
+// invokedBy service, or the ARN that matched a pattern; else "".
+func (o Options) trusted(a Actor) string {
+	if a.InvokedBy != "" && slices.Contains(o.TrustedServices, a.InvokedBy) {
+		return a.InvokedBy
+	}
+	for _, arn := range []string{a.ARN, a.SessionIssuerARN} {
+		for _, p := range o.TrustedPrincipals {
+			if arn != "" && Match(p, arn) {
+				return arn
+			}
+		}
+	}
+	return ""
+}
+
+// Match reports whether s matches pattern, in which * stands for any run of
+// characters (none included) and everything else for itself.
+func Match(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, last)
+}
+
+// opensWorldIngress reports whether a succeeded call added or changed a rule
+// that lets in the whole internet.
+func opensWorldIngress(f *Finding) bool {
+	if f.Outcome != Succeeded || !(strings.HasPrefix(f.Event.Name, "Authorize") || f.Event.Name == "ModifySecurityGroupRules") {
+		return false
+	}
+	for _, r := range f.Rules {
+		if r.Direction != Egress && WholeInternet(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func scoreRule(s *scored, r Rule, catalogue []PortRange) {
 	cidr, ok := wholeInternet(r)
 	if !ok {
+		if r.Direction != Egress {
+			scorePublic(s, r, catalogue)
+		}
 		return
 	}
 	to := Target(r)
@@ -113,14 +224,76 @@ func scoreRule(s *scored, r Rule) {
 		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: every port, remote administration and databases included", cidr, to))
 		return
 	}
-	if names := sensitive(r); len(names) > 0 {
-		if len(names) > 4 {
-			names = append(names[:4:4], fmt.Sprintf("and %d more", len(names)-4))
-		}
-		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: %s", cidr, to, strings.Join(names, ", ")))
+	if names := sensitive(r, catalogue); len(names) > 0 {
+		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: %s", cidr, to, shorten(names)))
 		return
 	}
 	s.add(High, fmt.Sprintf("ingress from %s (whole internet) to %s", cidr, to))
+}
+
+// scorePublic scores ingress from a public range narrower than the whole
+// internet: medium when the range is broader than /16 (IPv4) or /48 (IPv6),
+// and medium when it reaches a remote-administration or database port.
+func scorePublic(s *scored, r Rule, catalogue []PortRange) {
+	c := r.CIDRIPv4
+	if c == "" {
+		c = r.CIDRIPv6
+	}
+	p, err := netip.ParsePrefix(strings.TrimSpace(c))
+	if err != nil || !Public(p) {
+		return
+	}
+	to := Target(r)
+	limit := 16
+	if p.Addr().Is6() {
+		limit = 48
+	}
+	if p.Bits() < limit {
+		s.add(Medium, fmt.Sprintf("ingress from %s, a public range broader than /%d, to %s", p, limit, to))
+	}
+	if allTraffic(r) {
+		s.add(Medium, fmt.Sprintf("ingress from %s (public) to %s: remote administration and databases included", p, to))
+	} else if names := sensitive(r, catalogue); len(names) > 0 {
+		s.add(Medium, fmt.Sprintf("ingress from %s (public) to %s: %s", p, to, shorten(names)))
+	}
+}
+
+// shorten lists at most four names and counts the rest.
+func shorten(names []string) string {
+	if len(names) > 4 {
+		names = append(names[:4:4], fmt.Sprintf("and %d more", len(names)-4))
+	}
+	return strings.Join(names, ", ")
+}
+
+// nonPublic are the address blocks that are not public: private, loopback,
+// link-local, shared (carrier-grade NAT), documentation, and this-network.
+var nonPublic = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+		"172.16.0.0/12", "192.0.2.0/24", "192.168.0.0/16", "198.51.100.0/24", "203.0.113.0/24",
+		"::1/128", "fc00::/7", "fe80::/10", "2001:db8::/32",
+	} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}()
+
+// Public reports whether a range reaches public address space: it lies
+// inside none of the private, loopback, link-local, shared or
+// documentation-reserved blocks.
+func Public(p netip.Prefix) bool {
+	p = p.Masked()
+	if p.Addr().Is4In6() {
+		p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+	}
+	for _, n := range nonPublic {
+		if n.Addr().Is4() == p.Addr().Is4() && n.Bits() <= p.Bits() && n.Contains(p.Addr()) {
+			return false
+		}
+	}
+	return true
 }
 
 // wholeInternet reports whether the rule's CIDR (IPv4 or IPv6, in either
@@ -154,14 +327,15 @@ func ports(r Rule) (from, to int, ok bool) {
 	return *r.FromPort, *r.ToPort, true
 }
 
-// sensitive names the sensitive services whose ports the rule's range contains.
-func sensitive(r Rule) []string {
+// sensitive names the services of the catalogue whose ports the rule's range
+// contains.
+func sensitive(r Rule, catalogue []PortRange) []string {
 	from, to, ok := ports(r)
 	if !ok {
 		return nil
 	}
 	var names []string
-	for _, p := range SensitivePorts {
+	for _, p := range catalogue {
 		if from <= p.To && p.From <= to {
 			n := fmt.Sprintf("%s (%s)", p.Name, portText(p.From, p.To))
 			if !slices.Contains(names, n) {

@@ -23,16 +23,7 @@ func TestScore(t *testing.T) {
 	noDir := func(r Rule) Rule { r.Direction = ""; return r }
 	user := Actor{Type: "IAMUser", UserName: "u"}
 	root := Actor{Type: "Root"}
-	cases := []struct {
-		name    string
-		event   string
-		outcome Outcome
-		code    string
-		actor   Actor
-		rules   []Rule
-		want    Severity
-		reason  string // a substring of the first reason
-	}{
+	cases := []scoreCase{
 		// critical
 		{"ssh from 0.0.0.0/0", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "0.0.0.0/0")}, Critical, "SSH (22)"},
 		{"rdp from ::/0", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(3389, 3389, "::/0")}, Critical, "::/0 (whole internet)"},
@@ -66,7 +57,7 @@ func TestScore(t *testing.T) {
 		{"root but failed", "AuthorizeSecurityGroupIngress", Failed, "Client.UnauthorizedOperation", root, []Rule{tcp(22, 22, "0.0.0.0/0")}, Medium, "denied"},
 		// low
 		{"private ssh", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "10.0.0.0/8")}, Low, "adds or changes"},
-		{"0.0.0.0/1 is not the whole internet", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "0.0.0.0/1")}, Low, "adds"},
+		{"0.0.0.0/1 is not the whole internet", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "0.0.0.0/1")}, Medium, "0.0.0.0/1, a public range broader than /16"},
 		{"referenced group", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "all", ReferencedGroupID: "sg-2"}}, Low, "adds"},
 		{"prefix list", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: p(22), ToPort: p(22), PrefixListID: "pl-1"}}, Low, "adds"},
 		{"private egress", "AuthorizeSecurityGroupEgress", Succeeded, "", user, []Rule{egress(tcp(443, 443, "10.0.0.0/8"))}, Low, "adds"},
@@ -85,18 +76,41 @@ func TestScore(t *testing.T) {
 		{"duplicate", "AuthorizeSecurityGroupIngress", Failed, "Client.InvalidPermission.Duplicate", user, []Rule{tcp(22, 22, "0.0.0.0/0")}, Info, "InvalidPermission.Duplicate"},
 		{"failed without a code", "DeleteSecurityGroup", Failed, "", user, nil, Info, "no error code"},
 	}
+	runScore(t, cases, Options{}, true)
+}
+
+// scoreCase is one row of a scoring table.
+type scoreCase struct {
+	name    string
+	event   string
+	outcome Outcome
+	code    string
+	actor   Actor
+	rules   []Rule
+	want    Severity
+	reason  string // a substring of the first reason (first) or of any reason
+}
+
+func runScore(t *testing.T, cases []scoreCase, o Options, first bool) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := &Finding{Action: calls[c.event], Outcome: c.outcome, Event: Event{Name: c.event}, Actor: c.actor, Rules: c.rules}
 			if c.code != "" || c.outcome == Failed {
 				f.Error = &CallError{Code: c.code}
 			}
-			sev, reasons := Score(f)
+			sev, reasons := o.Score(f)
 			if sev != c.want {
 				t.Errorf("severity %s, want %s (reasons %q)", sev, c.want, reasons)
 			}
-			if len(reasons) == 0 || !strings.Contains(reasons[0], c.reason) {
-				t.Errorf("first reason of %q does not mention %q", reasons, c.reason)
+			found := false
+			for i, r := range reasons {
+				if (i == 0 || !first) && strings.Contains(r, c.reason) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("reasons %q do not say %q", reasons, c.reason)
 			}
 		})
 	}

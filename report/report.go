@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/sgwatch/sgwatch/detect"
@@ -79,6 +80,9 @@ func Render(f detect.Finding, format Format) (Notification, error) {
 			// Too large for one SNS message: keep the first half of the
 			// rules that are left and say so.
 			s.Rules = s.Rules[:len(s.Rules)/2]
+			if s.Undo != nil && s.Undo.Command != "" {
+				s.Undo = &detect.Undo{Note: "the undo command is left out to fit SNS's 256 KiB message limit; build it from the CloudTrail event"}
+			}
 			s.Reasons = append(f.Reasons[:len(f.Reasons):len(f.Reasons)],
 				fmt.Sprintf("notification truncated: shows %d of %d rules to fit SNS's 256 KiB message limit", len(s.Rules), total))
 		}
@@ -153,6 +157,10 @@ func Body(f detect.Finding) string {
 	fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
 		Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
 
+	if f.Automation != "" {
+		fmt.Fprintf(&b, "Automation: made by trusted automation %s\n", c(f.Automation))
+	}
+
 	if len(f.Rules) > 0 {
 		b.WriteString("\nRules:\n")
 		mark := marker(f.Event.Name)
@@ -172,6 +180,24 @@ func Body(f detect.Finding) string {
 		}
 	}
 
+	if u := f.Undo; u != nil {
+		b.WriteString("\nUndo:\n")
+		if u.Command != "" {
+			// Built only from validated values, so never cut: it must paste whole.
+			fmt.Fprintf(&b, "  %s\n", Clean(u.Command, len(u.Command)))
+		}
+		if u.Note != "" {
+			fmt.Fprintf(&b, "  (%s)\n", Clean(u.Note, 2*maxField))
+		}
+	}
+
+	if len(f.Notes) > 0 {
+		b.WriteString("\nNotes:\n")
+		for _, n := range f.Notes {
+			fmt.Fprintf(&b, "  - %s\n", c(n))
+		}
+	}
+
 	if f.Error != nil {
 		b.WriteString("\nError:\n")
 		line("Code", f.Error.Code)
@@ -186,6 +212,9 @@ func Body(f detect.Finding) string {
 	line("Principal ID", a.PrincipalID)
 	line("User name", a.UserName)
 	line("Access key", keyText(a.AccessKeyID))
+	if a.Console {
+		line("Console", "yes (AWS Management Console)")
+	}
 	line("Session issuer", a.SessionIssuerARN)
 	line("MFA", mfaText(a.MFAAuthenticated))
 	line("Source IP", a.SourceIP)
@@ -199,6 +228,15 @@ func Body(f detect.Finding) string {
 	line("VPC", g.VPCID)
 	line("Security group", groupLabel(g))
 	line("Description", g.Description)
+	if g.IsDefault != nil && *g.IsDefault {
+		line("Default group", "yes (the VPC's default security group)")
+	}
+	if n := g.AttachedInterfaces; n != nil {
+		line("Used by", fmt.Sprintf("%d network interface%s", *n, plural(*n)))
+	}
+	for _, k := range sortedKeys(g.Tags) {
+		line("Tag "+Clean(k, maxShort), g.Tags[k])
+	}
 
 	b.WriteString("\nWhen:\n")
 	line("Time", f.Event.Time)
@@ -328,6 +366,22 @@ func keyText(id string) string {
 	return id
 }
 
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 func mfaText(m *bool) string {
 	switch {
 	case m == nil:
@@ -418,6 +472,24 @@ func Sanitize(f detect.Finding) detect.Finding {
 		c(&e.Code)
 		c(&e.Message)
 		f.Error = &e
+	}
+	c(&f.Automation)
+	if f.Undo != nil {
+		u := *f.Undo
+		u.Command = Clean(u.Command, len(u.Command))
+		u.Note = Clean(u.Note, 2*maxField)
+		f.Undo = &u
+	}
+	f.Notes = append([]string(nil), f.Notes...)
+	for i := range f.Notes {
+		c(&f.Notes[i])
+	}
+	if f.SecurityGroup.Tags != nil {
+		tags := make(map[string]string, len(f.SecurityGroup.Tags))
+		for k, v := range f.SecurityGroup.Tags {
+			tags[Clean(k, maxField)] = Clean(v, maxField)
+		}
+		f.SecurityGroup.Tags = tags
 	}
 	return f
 }
