@@ -2,8 +2,10 @@
 //
 // Under AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it handles EventBridge
 // "AWS API Call via CloudTrail" events and publishes a triage notification to
-// the SNS topic SNS_TOPIC_ARN. Anywhere else it is a command-line tool:
-// "sgwatch FILE" prints the notification a CloudTrail event would produce.
+// the SNS topic SNS_TOPIC_ARN, adding live context from the EC2 API when
+// ENRICH=true. Anywhere else it is a command-line tool: "sgwatch FILE" prints
+// the notification a CloudTrail event would produce. Both read the tuning
+// variables of package policy.
 package main
 
 import (
@@ -15,12 +17,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sgwatch/sgwatch/cli"
+	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
 )
 
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
-		os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(cli.Run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 	}
 	cfg, err := handler.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -33,5 +36,14 @@ func main() {
 		os.Exit(1)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	lambda.Start(handler.New(cfg, client, log))
+	h := handler.New(cfg, client, log)
+	if cfg.Enrich {
+		ec2, err := enrich.NewEC2(context.Background())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sgwatch:", err)
+			os.Exit(1)
+		}
+		h = h.WithEnricher(enrich.New(ec2))
+	}
+	lambda.Start(h)
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -17,13 +19,16 @@ const usage = `usage: sgwatch [-format text|json] FILE...
 
 Prints the notification sgwatch would publish for each security-group change
 in each FILE: an EventBridge event, a CloudTrail record, or a CloudTrail log
-file (plain or gzip). "-" reads standard input.
+file (plain or gzip). "-" reads standard input. The function's tuning is read
+from the environment as the function reads it: EXTRA_SENSITIVE_PORTS,
+TRUSTED_PRINCIPALS, TRUSTED_SERVICES, SUPPRESS, MIN_SEVERITY.
 `
 
-// Run runs the command line with args (without the program name) and returns
-// the exit status: 0 when every file was read, 1 when any could not be read or
-// parsed (the others are still processed), 2 for a usage error.
-func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Run runs the command line with args (without the program name) and the
+// environment getenv, and returns the exit status: 0 when every file was
+// read, 1 when any could not be read or parsed (the others are still
+// processed), 2 for a usage or configuration error.
+func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -40,6 +45,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	pol, err := policy.FromEnv(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "sgwatch: configuration: %v\n", err)
+		return 2
+	}
+	now := time.Now()
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	status := 0
@@ -53,6 +64,12 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		findings, err := detect.Parse(data)
 		for _, fd := range findings {
+			pol.Score.Apply(&fd)
+			if d := pol.Decide(fd, now); !d.Publish {
+				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s not published: %s\n", name, fd.Severity,
+					report.Clean(fd.Event.Name, 64), report.Clean(d.Why, 512))
+				continue
+			}
 			if err := write(out, fd, f, printed); err != nil {
 				fmt.Fprintf(stderr, "sgwatch: %s: %v\n", name, err)
 				return 1

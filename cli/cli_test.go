@@ -12,8 +12,13 @@ import (
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runEnv(t, nil, stdin, args...)
+}
+
+func runEnv(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(args, strings.NewReader(stdin), &out, &errb)
+	code = Run(args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -96,5 +101,54 @@ func TestUsage(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "-nope"); code != 2 {
 		t.Errorf("unknown flag: exit %d", code)
+	}
+}
+
+// TestPolicy: the command line reads the function's tuning variables and
+// shows what the function would do with them.
+func TestPolicy(t *testing.T) {
+	const cfn = "../events/cloudformation-authorize-ingress-8443.json"
+	const create = "../events/create-security-group.json"
+	const world = "../events/authorize-ingress-world-ssh.json"
+	cases := []struct {
+		name     string
+		env      map[string]string
+		files    []string
+		code     int
+		stdout   []string // each must appear
+		stderr   string   // must appear ("" for empty stderr)
+		noStdout bool
+	}{
+		{"trusted service, extra port", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com", "EXTRA_SENSITIVE_PORTS": "8443"}, []string{cfn}, 0,
+			[]string{"Subject: [HIGH]", "Automation: made by trusted automation cloudformation.amazonaws.com", "EXTRA_SENSITIVE_PORTS (8443)", "one level lower than critical", "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee020"}, "", false},
+		{"trusted principal, whole internet stays high", map[string]string{"TRUSTED_PRINCIPALS": "arn:aws:iam::111122223333:role/cfn-*"}, []string{cfn}, 0,
+			[]string{"Subject: [HIGH]", "whole-internet ingress stays high"}, "", false},
+		{"below MIN_SEVERITY", map[string]string{"MIN_SEVERITY": "high"}, []string{create}, 0,
+			nil, "create-security-group.json: low finding for CreateSecurityGroup not published: severity low is below MIN_SEVERITY high", true},
+		{"suppressed group, critical still shown", map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"2999-01-01T00:00:00Z","reason":"rebuild CHG-7"}]`}, []string{create, world}, 0,
+			[]string{"Subject: [CRITICAL]"}, "not published: suppressed by SUPPRESS rule 0 until 2999-01-01T00:00:00Z: rebuild CHG-7", false},
+		{"expired suppression", map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"2020-01-01T00:00:00Z","reason":"old"}]`}, []string{create}, 0,
+			[]string{"Subject: [LOW]"}, "", false},
+		{"invalid configuration", map[string]string{"EXTRA_SENSITIVE_PORTS": "ssh"}, []string{create}, 2,
+			nil, `sgwatch: configuration: EXTRA_SENSITIVE_PORTS: "ssh" is not a port or a range`, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runEnv(t, c.env, "", c.files...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, c.code, errs)
+			}
+			for _, s := range c.stdout {
+				if !strings.Contains(out, s) {
+					t.Errorf("stdout does not show %q:\n%s", s, out)
+				}
+			}
+			if c.noStdout && out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if (c.stderr == "") != (errs == "") || !strings.Contains(errs, c.stderr) {
+				t.Errorf("stderr %q, want %q", errs, c.stderr)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -28,10 +29,19 @@ type Publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
+// Enricher adds live context to a finding before it is published. It must
+// return within its own short timeout and never fail the invocation: a
+// lookup that fails becomes a note on the finding.
+type Enricher interface {
+	Enrich(ctx context.Context, f *detect.Finding)
+}
+
 // Config is the function's configuration, from its environment.
 type Config struct {
 	TopicARN string        // SNS_TOPIC_ARN, required
 	Format   report.Format // NOTIFICATION_FORMAT: text (default) or json
+	Policy   policy.Policy // EXTRA_SENSITIVE_PORTS, TRUSTED_*, SUPPRESS, MIN_SEVERITY
+	Enrich   bool          // ENRICH: true to look up live context (default false)
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in
@@ -50,19 +60,37 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Format, err = report.ParseFormat(getenv("NOTIFICATION_FORMAT")); err != nil {
 		return c, fmt.Errorf("NOTIFICATION_FORMAT: %w", err)
 	}
+	if c.Policy, err = policy.FromEnv(getenv); err != nil {
+		return c, err
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("ENRICH"))); v {
+	case "", "false":
+	case "true":
+		c.Enrich = true
+	default:
+		return c, fmt.Errorf("ENRICH %q: want true or false", report.Clean(v, 64))
+	}
 	return c, nil
 }
 
 // Handler handles one EventBridge event per invocation.
 type Handler struct {
-	cfg Config
-	sns Publisher
-	log *slog.Logger
+	cfg    Config
+	sns    Publisher
+	enrich Enricher // nil: no live context
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // New returns a handler that publishes with p and logs to log.
 func New(cfg Config, p Publisher, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, sns: p, log: log}
+	return &Handler{cfg: cfg, sns: p, log: log, now: time.Now}
+}
+
+// WithEnricher makes h add e's live context to every finding it publishes.
+func (h *Handler) WithEnricher(e Enricher) *Handler {
+	h.enrich = e
+	return h
 }
 
 // The errors Handle returns. Lambda reports an error's type name as its
@@ -116,6 +144,15 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	}
 	var errs []error
 	for _, f := range findings {
+		h.cfg.Policy.Score.Apply(&f)
+		if d := h.cfg.Policy.Decide(f, h.now()); !d.Publish {
+			h.log.Info("not published", "eventId", report.Clean(f.Event.ID, 128), "eventName", report.Clean(f.Event.Name, 64),
+				"severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64), "reason", report.Clean(d.Why, 512))
+			continue
+		}
+		if h.enrich != nil {
+			h.enrich.Enrich(ctx, &f)
+		}
 		if err := h.publish(ctx, f); err != nil {
 			errs = append(errs, err)
 		}
@@ -148,7 +185,7 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
 			"severity", f.Severity, "error", report.Clean(err.Error(), 1024))
 		return fmt.Errorf("publish %s finding for event %s: %w", f.Severity, id, err)
 	}
-	h.log.Info("published", "eventId", id, "eventName", f.Event.Name, "action", f.Action,
+	h.log.Info("published", "eventId", id, "eventName", report.Clean(f.Event.Name, 64), "action", f.Action, "automation", report.Clean(f.Automation, 256),
 		"outcome", f.Outcome, "severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64),
 		"messageId", aws.ToString(out.MessageId))
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -231,6 +232,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1::t"}, "not an SNS topic ARN"},
 		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:111122223333:t:sub-id"}, "not an SNS topic ARN"},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "NOTIFICATION_FORMAT": "xml"}, "NOTIFICATION_FORMAT"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "ENRICH": "true", "MIN_SEVERITY": "medium", "TRUSTED_SERVICES": "cloudformation.amazonaws.com"}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "ENRICH": "yes"}, `ENRICH "yes": want true or false`},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "MIN_SEVERITY": "urgent"}, `MIN_SEVERITY: unknown severity "urgent"`},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "SUPPRESS": "[{}]"}, "SUPPRESS: rule 0 names no principal, account or group"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "EXTRA_SENSITIVE_PORTS": "1-2-3"}, "EXTRA_SENSITIVE_PORTS"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_PRINCIPALS": "root"}, "TRUSTED_PRINCIPALS"},
 	}
 	for _, c := range cases {
 		cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] })
@@ -254,5 +261,66 @@ func TestNewSNSHonoursEndpointVariable(t *testing.T) {
 	}
 	if got := aws.ToString(c.Options().BaseEndpoint); got != "http://127.0.0.1:1" {
 		t.Errorf("base endpoint %q, want the AWS_ENDPOINT_URL_SNS value", got)
+	}
+}
+
+// fakeEnricher records what it was asked to enrich and adds a note.
+type fakeEnricher struct{ got []string }
+
+func (e *fakeEnricher) Enrich(_ context.Context, f *detect.Finding) {
+	e.got = append(e.got, f.Event.Name)
+	f.Notes = append(f.Notes, "live context looked up")
+}
+
+// TestPolicyInHandler: tuning, suppression and the minimum severity decide
+// what is published; what is not is logged with why; only published
+// findings are enriched.
+func TestPolicyInHandler(t *testing.T) {
+	cases := []struct {
+		name     string
+		env      map[string]string
+		event    string
+		publish  bool
+		contains string // in the published body, or in the "not published" log reason
+	}{
+		{"trusted service", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com"}, "cloudformation-authorize-ingress-8443", true,
+			"Automation: made by trusted automation cloudformation.amazonaws.com"},
+		{"extra port", map[string]string{"EXTRA_SENSITIVE_PORTS": "8443"}, "cloudformation-authorize-ingress-8443", true, "EXTRA_SENSITIVE_PORTS (8443)"},
+		{"below minimum", map[string]string{"MIN_SEVERITY": "medium"}, "create-security-group", false, "severity low is below MIN_SEVERITY medium"},
+		{"suppressed", map[string]string{"SUPPRESS": `[{"account":"111122223333","until":"2999-01-01T00:00:00Z","reason":"sandbox account"}]`}, "create-security-group", false, "sandbox account"},
+		{"critical not suppressed", map[string]string{"SUPPRESS": `[{"account":"111122223333","until":"2999-01-01T00:00:00Z","reason":"sandbox account"}]`}, "authorize-ingress-world-ssh", true, "CRITICAL"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.env["SNS_TOPIC_ARN"] = topic
+			cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			sns, enr := &fakeSNS{}, &fakeEnricher{}
+			h := New(cfg, sns, slog.New(slog.NewJSONHandler(&logs, nil))).WithEnricher(enr)
+			if err := h.Handle(context.Background(), event(t, c.event)); err != nil {
+				t.Fatal(err)
+			}
+			if !c.publish {
+				if len(sns.got)+len(enr.got) != 0 {
+					t.Fatalf("published %d, enriched %d, want neither", len(sns.got), len(enr.got))
+				}
+				lines := logLines(t, &logs)
+				last := lines[len(lines)-1]
+				if last["msg"] != "not published" || !strings.Contains(last["reason"].(string), c.contains) {
+					t.Errorf("log %v, want not published with reason %q", last, c.contains)
+				}
+				return
+			}
+			if len(sns.got) != 1 || len(enr.got) != 1 {
+				t.Fatalf("published %d, enriched %d, want 1 and 1", len(sns.got), len(enr.got))
+			}
+			body := aws.ToString(sns.got[0].Message)
+			if !strings.Contains(body, c.contains) || !strings.Contains(body, "live context looked up") {
+				t.Errorf("body does not show %q and the enricher's note:\n%s", c.contains, body)
+			}
+		})
 	}
 }
