@@ -131,3 +131,55 @@ func TestTemplateFunction(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateTuning checks that every variable the function reads is set
+// from a template parameter, and that the EC2 permissions ENRICH needs are
+// read-only and granted only when it is enabled.
+func TestTemplateTuning(t *testing.T) {
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Parameters map[string]any `yaml:"Parameters"`
+		Resources  map[string]struct {
+			Condition  string `yaml:"Condition"`
+			Properties struct {
+				Environment struct {
+					Variables map[string]yaml.Node `yaml:"Variables"`
+				} `yaml:"Environment"`
+				PolicyDocument struct {
+					Statement []struct {
+						Action   yaml.Node `yaml:"Action"`
+						Resource string    `yaml:"Resource"`
+					} `yaml:"Statement"`
+				} `yaml:"PolicyDocument"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(data, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	vars := tpl.Resources["SgwatchFunction"].Properties.Environment.Variables
+	for v, param := range map[string]string{
+		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
+		"TRUSTED_SERVICES": "TrustedServices", "SUPPRESS": "Suppress", "MIN_SEVERITY": "MinSeverity", "ENRICH": "Enrich",
+	} {
+		n, ok := vars[v]
+		if !ok || n.Tag != "!Ref" || n.Value != param || tpl.Parameters[param] == nil {
+			t.Errorf("%s is not set from parameter %s", v, param)
+		}
+	}
+	enrich := tpl.Resources["EnrichPolicy"]
+	if enrich.Condition != "EnrichEnabled" {
+		t.Errorf("EnrichPolicy has condition %q, want EnrichEnabled", enrich.Condition)
+	}
+	st := enrich.Properties.PolicyDocument.Statement
+	var actions []string
+	if len(st) == 1 {
+		_ = st[0].Action.Decode(&actions)
+	}
+	if !slices.Equal(actions, []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces"}) {
+		t.Errorf("EnrichPolicy grants %v, want exactly the two Describe calls", actions)
+	}
+}
