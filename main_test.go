@@ -40,14 +40,21 @@ func TestCommandLineMode(t *testing.T) {
 	}
 }
 
-func TestLambdaModeFailsAtStartWithoutTopic(t *testing.T) {
-	for _, c := range []struct{ topic, want string }{
-		{"", "SNS_TOPIC_ARN is not set"},
-		{"arn:aws:sqs:eu-west-1:111122223333:q", "not an SNS topic ARN"},
+func TestLambdaModeFailsAtStartOnBadConfiguration(t *testing.T) {
+	const topic = "SNS_TOPIC_ARN=arn:aws:sns:eu-west-1:111122223333:t"
+	for _, c := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"SNS_TOPIC_ARN="}, "sgwatch: configuration: SNS_TOPIC_ARN is not set"},
+		{[]string{"SNS_TOPIC_ARN=arn:aws:sqs:eu-west-1:111122223333:q"}, "not an SNS topic ARN"},
+		{[]string{topic, "MIN_SEVERITY=urgent"}, `sgwatch: configuration: MIN_SEVERITY: unknown severity "urgent"`},
+		{[]string{topic, "SUPPRESS=[{\"group\":\"sg-0123456789abcdef0\",\"reason\":\"x\"}]"}, "sgwatch: configuration: SUPPRESS: rule 0 has no until"},
+		{[]string{topic, "ENRICH=1"}, `sgwatch: configuration: ENRICH "1": want true or false`},
 	} {
-		_, errs, code := sgwatch(t, []string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9", "SNS_TOPIC_ARN=" + c.topic})
+		_, errs, code := sgwatch(t, append([]string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9"}, c.env...))
 		if code != 1 || !strings.Contains(errs, c.want) {
-			t.Errorf("topic %q: exit %d, stderr %q, want exit 1 and %q", c.topic, code, errs, c.want)
+			t.Errorf("%q: exit %d, stderr %q, want exit 1 and %q", c.env, code, errs, c.want)
 		}
 	}
 }
