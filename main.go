@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
@@ -30,20 +31,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sgwatch: configuration:", err)
 		os.Exit(1)
 	}
-	client, err := handler.NewSNS(context.Background())
+	// One AWS configuration (credentials, Region, endpoints) for every client.
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sgwatch:", err)
+		fmt.Fprintln(os.Stderr, "sgwatch: load AWS configuration:", err)
 		os.Exit(1)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h := handler.New(cfg, client, log)
+	h := handler.New(cfg, handler.NewSNS(awsCfg), log)
 	if cfg.Enrich {
-		ec2, err := enrich.NewEC2(context.Background())
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "sgwatch:", err)
-			os.Exit(1)
-		}
-		h = h.WithEnricher(enrich.New(ec2))
+		h = h.WithEnricher(enrich.New(enrich.NewEC2(awsCfg)))
 	}
 	lambda.Start(h)
 }

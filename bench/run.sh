@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-5}
 mkdir -p .test-results
-go test -run '^$' -bench . -benchmem -count "$count" ./detect ./report ./handler | tee .test-results/bench.txt
+go test -run '^$' -bench . -benchmem -count "$count" ./detect ./report ./handler ./enrich | tee .test-results/bench.txt
 
 # Process start to first output: the CLI on one event, built like the
 # Lambda binary but for this machine.

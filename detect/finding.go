@@ -68,12 +68,12 @@ type Event struct {
 
 // Actor is who made the call.
 type Actor struct {
-	Type             string `json:"type,omitempty"`
-	ARN              string `json:"arn,omitempty"`
-	AccountID        string `json:"accountId,omitempty"`
-	PrincipalID      string `json:"principalId,omitempty"`
-	UserName         string `json:"userName,omitempty"`
-	AccessKeyID      string `json:"accessKeyId,omitempty"`
+	Type        string `json:"type,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+	AccessKeyID string `json:"accessKeyId,omitempty"`
 	// CredentialType is long-term (an AKIA access key) or temporary (ASIA),
 	// empty when the key says neither.
 	CredentialType   string `json:"credentialType,omitempty"`

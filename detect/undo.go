@@ -113,21 +113,29 @@ func ruleIDs(rules []Rule) (string, bool) {
 
 // IPPermission is one entry of the AWS CLI's --ip-permissions JSON.
 type IPPermission struct {
-	IPProtocol       string           `json:"IpProtocol"`
-	FromPort         *int             `json:"FromPort,omitempty"`
-	ToPort           *int             `json:"ToPort,omitempty"`
-	IPRanges         []IPRange        `json:"IpRanges,omitempty"`
-	IPv6Ranges       []IPv6Range      `json:"Ipv6Ranges,omitempty"`
-	PrefixListIDs    []PrefixListID   `json:"PrefixListIds,omitempty"`
+	IPProtocol       string            `json:"IpProtocol"`
+	FromPort         *int              `json:"FromPort,omitempty"`
+	ToPort           *int              `json:"ToPort,omitempty"`
+	IPRanges         []IPRange         `json:"IpRanges,omitempty"`
+	IPv6Ranges       []IPv6Range       `json:"Ipv6Ranges,omitempty"`
+	PrefixListIDs    []PrefixListID    `json:"PrefixListIds,omitempty"`
 	UserIDGroupPairs []UserIDGroupPair `json:"UserIdGroupPairs,omitempty"`
 }
 
 // The sources of an IPPermission.
 type (
-	IPRange         struct{ CidrIP string `json:"CidrIp"` }
-	IPv6Range       struct{ CidrIPv6 string `json:"CidrIpv6"` }
-	PrefixListID    struct{ PrefixListID string `json:"PrefixListId"` }
-	UserIDGroupPair struct{ GroupID string `json:"GroupId"` }
+	IPRange struct {
+		CidrIP string `json:"CidrIp"`
+	}
+	IPv6Range struct {
+		CidrIPv6 string `json:"CidrIpv6"`
+	}
+	PrefixListID struct {
+		PrefixListID string `json:"PrefixListId"`
+	}
+	UserIDGroupPair struct {
+		GroupID string `json:"GroupId"`
+	}
 )
 
 // IPPermissions renders rules as the single-quoted --ip-permissions argument

@@ -72,9 +72,11 @@ func TestUndoRefusesOddValues(t *testing.T) {
 		"cidr not canonical":            func(f *Finding) { f.Rules[0].CIDRIPv4 = " 0.0.0.0/0" },
 		"ipv6 in the ipv4 field":        func(f *Finding) { f.Rules[0].CIDRIPv4 = "::/0" },
 		"protocol with a space":         func(f *Finding) { f.Rules[0].Protocol = "tcp x" },
-		"group name as source":          func(f *Finding) { f.Rules[0] = Rule{Direction: Ingress, Protocol: "tcp", ReferencedGroupID: "web'$(id)"} },
-		"rule id with a newline":        func(f *Finding) { f.Rules[0].CIDRIPv4 = ""; f.Rules[0].RuleID = "sgr-0123456789abcdef0\nx" },
-		"no rules":                      func(f *Finding) { f.Rules = nil },
+		"group name as source": func(f *Finding) {
+			f.Rules[0] = Rule{Direction: Ingress, Protocol: "tcp", ReferencedGroupID: "web'$(id)"}
+		},
+		"rule id with a newline": func(f *Finding) { f.Rules[0].CIDRIPv4 = ""; f.Rules[0].RuleID = "sgr-0123456789abcdef0\nx" },
+		"no rules":               func(f *Finding) { f.Rules = nil },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

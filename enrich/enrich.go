@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -46,15 +45,11 @@ type Enricher struct {
 // New returns an Enricher that uses c, with the default Timeout.
 func New(c EC2) *Enricher { return &Enricher{ec2: c, timeout: Timeout} }
 
-// NewEC2 builds the EC2 client from the standard AWS configuration chain
+// NewEC2 builds the EC2 client from the AWS configuration main loads
 // (AWS_ENDPOINT_URL_EC2 for a local endpoint), retrying at most once: the
 // timeout matters more than a second retry.
-func NewEC2(ctx context.Context) (*ec2.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryMaxAttempts(2))
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return ec2.NewFromConfig(cfg), nil
+func NewEC2(cfg aws.Config) *ec2.Client {
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = 2 })
 }
 
 var (

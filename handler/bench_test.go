@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -40,8 +42,10 @@ func BenchmarkColdInit(b *testing.B) {
 		if _, err := ConfigFromEnv(os.Getenv); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := NewSNS(context.Background()); err != nil {
+		cfg, err := config.LoadDefaultConfig(context.Background())
+		if err != nil {
 			b.Fatal(err)
 		}
+		NewSNS(cfg)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/sgwatch/sgwatch/detect"
@@ -255,11 +256,11 @@ func TestConfigFromEnv(t *testing.T) {
 func TestNewSNSHonoursEndpointVariable(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:1")
-	c, err := NewSNS(context.Background())
+	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := aws.ToString(c.Options().BaseEndpoint); got != "http://127.0.0.1:1" {
+	if got := aws.ToString(NewSNS(cfg).Options().BaseEndpoint); got != "http://127.0.0.1:1" {
 		t.Errorf("base endpoint %q, want the AWS_ENDPOINT_URL_SNS value", got)
 	}
 }

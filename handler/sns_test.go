@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -49,11 +51,11 @@ func sdkAgainst(t *testing.T, srv *snsServer) *Handler {
 	t.Setenv("AWS_ENDPOINT_URL_SNS", ts.URL)
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	c, err := NewSNS(context.Background())
+	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _ := newHandler(t, report.Text, c)
+	h, _ := newHandler(t, report.Text, NewSNS(cfg))
 	return h
 }
 
