@@ -42,6 +42,7 @@ warm:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o /dev/null .
 
 vet:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above are not formatted"; exit 1; }
 	go vet ./...
 	go vet -tags e2e ./e2e
 

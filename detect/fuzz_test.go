@@ -13,8 +13,8 @@ import (
 
 // FuzzParse feeds arbitrary bytes to the parser, seeded with every sample
 // event and real record. Whatever the input, Parse must not panic, every
-// finding must carry valid enums, and its notification must keep the subject
-// rules and the body's layout.
+// finding must carry valid enums and a shell-safe undo, and its notification
+// must keep the subject rules and the body's layout.
 func FuzzParse(f *testing.F) {
 	for _, glob := range []string{"../events/*.json", "../testdata/cloudtrail/*/*.json"} {
 		files, _ := filepath.Glob(glob)
@@ -40,6 +40,20 @@ func FuzzParse(f *testing.F) {
 			}
 			if len(fd.Reasons) == 0 {
 				t.Fatal("finding without reasons")
+			}
+			// The undo command is pasted into shells: it must be one line of
+			// printable ASCII, an aws ec2 call, with at most one quoted word.
+			if u := fd.Undo; u == nil || (u.Command == "" && u.Note == "") {
+				t.Fatalf("finding without an undo command or note: %+v", u)
+			} else if c := u.Command; c != "" {
+				for _, r := range c {
+					if r < ' ' || r > '~' {
+						t.Fatalf("undo command has %q: %q", r, c)
+					}
+				}
+				if !strings.HasPrefix(c, "aws ec2 ") || strings.Count(c, "'") > 2 || strings.ContainsAny(c, "`$;&|<>\\") {
+					t.Fatalf("undo command is not a plain aws ec2 call: %q", c)
+				}
 			}
 			for _, format := range []report.Format{report.Text, report.JSON} {
 				n, err := report.Render(fd, format)
