@@ -185,9 +185,13 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
 			"severity", f.Severity, "error", report.Clean(err.Error(), 1024))
 		return fmt.Errorf("publish %s finding for event %s: %w", f.Severity, id, err)
 	}
-	h.log.Info("published", "eventId", id, "eventName", report.Clean(f.Event.Name, 64), "action", f.Action, "automation", report.Clean(f.Automation, 256),
+	attrs := []any{"eventId", id, "eventName", report.Clean(f.Event.Name, 64), "action", f.Action,
 		"outcome", f.Outcome, "severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64),
-		"messageId", aws.ToString(out.MessageId))
+		"messageId", aws.ToString(out.MessageId)}
+	if f.Automation != "" {
+		attrs = append(attrs, "automation", report.Clean(f.Automation, 256))
+	}
+	h.log.Info("published", attrs...)
 	return nil
 }
 

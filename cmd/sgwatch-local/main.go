@@ -2,7 +2,10 @@
 // Docker or an AWS account. It starts moto (SNS and SQS) and the Lambda
 // Runtime Interface Emulator running the real bootstrap, subscribes an SQS
 // queue to a topic, invokes the function with each event file, and prints
-// the result, the function's log and what the subscriber received.
+// the result, the function's log and what the subscriber received. The
+// function's tuning variables (EXTRA_SENSITIVE_PORTS, TRUSTED_PRINCIPALS,
+// TRUSTED_SERVICES, SUPPRESS, MIN_SEVERITY, ENRICH) are passed on from the
+// environment; ENRICH=true looks groups up in moto's EC2, which starts empty.
 //
 //	sgwatch-local -rie BIN -moto BIN -bootstrap BIN [-format text|json] EVENT.json…
 //
@@ -80,7 +83,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := moto.Subscribe(ctx, topic, queue, ""); err != nil {
 		return fail(err)
 	}
-	env := append(moto.FunctionEnv(), "SNS_TOPIC_ARN="+topic, "NOTIFICATION_FORMAT="+*format, "AWS_LAMBDA_FUNCTION_TIMEOUT=30")
+	env := append(moto.FunctionEnv(), "SNS_TOPIC_ARN="+topic, "NOTIFICATION_FORMAT="+*format,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=30", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
+	// The function's tuning, passed on from this environment as the template
+	// passes it from its parameters.
+	for _, name := range []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY", "ENRICH"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
 	fn, err := emulate.StartFunction(*rie, *bootstrap, env)
 	if err != nil {
 		return fail(err)
