@@ -54,9 +54,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lambdaLimit is Lambda's limit on an unzipped deployment package. The
-// zipped limit is 50 MB; a bootstrap under 10 MB keeps cold starts short.
-const lambdaLimit = 10_000_000
+// sizeLimit is the size sgwatch holds bootstrap to. Lambda allows far more
+// (50 MB zipped, 250 MB unzipped); a small binary keeps cold starts short.
+const sizeLimit = 10_000_000
 
 // checkBootstrap checks that path is a Lambda bootstrap built as sgwatch
 // ships it: a linux ELF for goarch, statically linked, stripped, built with

@@ -31,7 +31,7 @@ func tool(t *testing.T, env []string, name string, args ...string) []byte {
 
 // TestSAMValidateAndBuild is point 4: the real SAM CLI validates (with its
 // cfn-lint) and builds the template, and the bootstrap it builds is a static,
-// stripped ELF for the template's architecture, under Lambda's size limit.
+// stripped ELF for the template's architecture, under sgwatch's size limit.
 func TestSAMValidateAndBuild(t *testing.T) {
 	out := tool(t, nil, *samBin, "validate", "--lint", "--template-file", "template.yaml", "--region", "us-east-1")
 	if !strings.Contains(string(out), "is a valid SAM Template") {
@@ -49,12 +49,12 @@ func TestSAMValidateAndBuild(t *testing.T) {
 	tool(t, []string{"CGO_ENABLED=0", "GOFLAGS=" + *goflags}, *samBin, "build", "--template-file", "template.yaml", "--build-dir", dir)
 	bin := filepath.Join(dir, "SgwatchFunction", "bootstrap")
 	size := checkBootstrap(t, bin, goarch)
-	if size >= lambdaLimit {
-		t.Errorf("bootstrap is %d bytes, want under %d", size, lambdaLimit)
+	if size >= sizeLimit {
+		t.Errorf("bootstrap is %d bytes, want under %d", size, sizeLimit)
 	}
 	// Printed for the log of "make test", as the figure to watch.
 	fmt.Printf("bootstrap (sam build, linux/%s, static, stripped, lambda.norpc): %d bytes (%.2f MB; limit %.0f MB)\n",
-		goarch, size, float64(size)/1e6, float64(lambdaLimit)/1e6)
+		goarch, size, float64(size)/1e6, float64(sizeLimit)/1e6)
 }
 
 // TestCheckov is point 5: checkov finds no failed check in the template, and
