@@ -36,10 +36,11 @@ test:
 	@$(MAKE) --no-print-directory lint e2e
 	@echo "sgwatch: $$(cat $(UNITLOG) $(E2ELOG) | grep -c -- '--- PASS') passed, $$(cat $(UNITLOG) $(E2ELOG) | grep -c -- '--- FAIL' || true) failed"
 
-# warm: compile for the template's architecture (arm64) into the build cache,
-# so that sam build in the end-to-end tests only links.
+# warm: compile for the template's architecture into the build cache, so that
+# sam build in the end-to-end tests only links.
+LAMBDA_GOARCH := $(if $(shell grep -E '^ *Architectures: \[x86_64\]' template.yaml),amd64,arm64)
 warm:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o /dev/null .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o /dev/null .
 
 vet:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: the files above are not formatted"; exit 1; }

@@ -62,9 +62,8 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 			status = 1
 			continue
 		}
-		findings, err := detect.Parse(data)
+		findings, err := pol.Score.Parse(data)
 		for _, fd := range findings {
-			pol.Score.Apply(&fd)
 			if d := pol.Decide(fd, now); !d.Publish {
 				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s not published: %s\n", name, fd.Severity,
 					report.Clean(fd.Event.Name, 64), report.Clean(d.Why, 512))

@@ -55,8 +55,12 @@ type Envelope struct {
 // gzip), and returns one finding for each security-group call in it. Other
 // records yield no finding and no error. Input that is not one of these
 // shapes, or a security-group record that cannot be decoded, is an error; in a
-// log file the findings of the good records are returned with it.
-func Parse(data []byte) ([]Finding, error) {
+// log file the findings of the good records are returned with it. Findings
+// are scored with the default Options.
+func Parse(data []byte) ([]Finding, error) { return Options{}.Parse(data) }
+
+// Parse is Parse with findings scored under o.
+func (o Options) Parse(data []byte) ([]Finding, error) {
 	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
@@ -88,13 +92,13 @@ func Parse(data []byte) ([]Finding, error) {
 		Time    text              `json:"time"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		// Something did not decode. A bare record goes to Analyze, which
+		// Something did not decode. A bare record goes to analyzeRaw, which
 		// forgives records of other calls; any other shape is an error.
 		var shape struct {
 			Records, Detail json.RawMessage
 		}
 		if json.Unmarshal(data, &shape) == nil && shape.Records == nil && shape.Detail == nil {
-			return one(Analyze(data, Envelope{}))
+			return one(o.analyzeRaw(data, Envelope{}))
 		}
 		return nil, fmt.Errorf("decode input: %w", err)
 	}
@@ -103,7 +107,7 @@ func Parse(data []byte) ([]Finding, error) {
 		var out []Finding
 		var errs []error
 		for i, r := range top.Records {
-			f, err := Analyze(r, Envelope{})
+			f, err := o.analyzeRaw(r, Envelope{})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("record %d: %w", i, err))
 				continue
@@ -121,14 +125,14 @@ func Parse(data []byte) ([]Finding, error) {
 			}
 			return nil, fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
 		}
-		return one(Analyze(d, Envelope{Account: string(top.Account), Region: string(top.Region), Time: string(top.Time)}))
+		return one(o.analyzeRaw(d, Envelope{Account: string(top.Account), Region: string(top.Region), Time: string(top.Time)}))
 	case top.EventName != "":
-		return one(analyze(&top.record, Envelope{}))
+		return one(o.analyze(&top.record, Envelope{}))
 	}
 	return nil, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
 }
 
-// one turns Analyze's answer for a single record into Parse's.
+// one turns analyzeRaw's answer for a single record into Parse's.
 func one(f *Finding, err error) ([]Finding, error) {
 	if err != nil || f == nil {
 		return nil, err
@@ -136,9 +140,9 @@ func one(f *Finding, err error) ([]Finding, error) {
 	return []Finding{*f}, nil
 }
 
-// Analyze turns one CloudTrail record into a finding, or returns nil for a
-// record that is not a security-group call. env may be zero.
-func Analyze(raw []byte, env Envelope) (*Finding, error) {
+// analyzeRaw turns one CloudTrail record into a finding, or returns nil for
+// a record that is not a security-group call. env may be zero.
+func (o Options) analyzeRaw(raw []byte, env Envelope) (*Finding, error) {
 	var rec record
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		// Only a security-group record must decode whole.
@@ -151,10 +155,10 @@ func Analyze(raw []byte, env Envelope) (*Finding, error) {
 		}
 		return nil, fmt.Errorf("%s record: %w", h.EventName, err)
 	}
-	return analyze(&rec, env)
+	return o.analyze(&rec, env)
 }
 
-func analyze(rec *record, env Envelope) (*Finding, error) {
+func (o Options) analyze(rec *record, env Envelope) (*Finding, error) {
 	if !rec.header.isSecurityGroupCall() {
 		return nil, nil
 	}
@@ -211,7 +215,7 @@ func analyze(rec *record, env Envelope) (*Finding, error) {
 		}
 	}
 	f.Rules = rules(name, p, resp)
-	f.Severity, f.Reasons = Score(f)
+	o.apply(f)
 	f.Undo = undo(f)
 	return f, nil
 }

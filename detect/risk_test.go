@@ -108,14 +108,14 @@ func TestAutomation(t *testing.T) {
 	}, o, false)
 
 	f := &Finding{Action: Create, Outcome: Succeeded, Event: Event{Name: "CreateSecurityGroup"}, Actor: tf}
-	o.Apply(f)
+	o.apply(f)
 	if f.Automation != "arn:aws:iam::111122223333:role/terraform-prod" || f.Severity != Info {
-		t.Errorf("Apply: automation %q severity %s", f.Automation, f.Severity)
+		t.Errorf("apply: automation %q severity %s", f.Automation, f.Severity)
 	}
 	f.Actor = human
-	o.Apply(f)
+	o.apply(f)
 	if f.Automation != "" || f.Severity != Low {
-		t.Errorf("Apply to a human: automation %q severity %s", f.Automation, f.Severity)
+		t.Errorf("apply to a human: automation %q severity %s", f.Automation, f.Severity)
 	}
 }
 

@@ -66,19 +66,21 @@ type Options struct {
 // Score rates a finding with the default Options.
 func Score(f *Finding) (Severity, []string) { return Options{}.Score(f) }
 
-// Apply scores f under o and sets its Severity, Reasons and Automation.
-func (o Options) Apply(f *Finding) {
+// apply scores f under o and sets its Automation, Severity and Reasons.
+func (o Options) apply(f *Finding) {
 	f.Automation = o.trusted(f.Actor)
-	f.Severity, f.Reasons = o.Score(f)
+	f.Severity, f.Reasons = o.rate(f, f.Automation)
 }
 
 // Score rates a finding and explains the rating: the highest severity that
 // applies, and one reason per rule that applied, highest first. A change by
 // trusted automation is then one level lower, but whole-internet ingress
 // stays at least high; that adjustment is the last reason.
-func (o Options) Score(f *Finding) (Severity, []string) {
+func (o Options) Score(f *Finding) (Severity, []string) { return o.rate(f, o.trusted(f.Actor)) }
+
+// rate scores f; who is the trusted automation that made it, or "".
+func (o Options) rate(f *Finding, who string) (Severity, []string) {
 	sev, reasons := o.score(f)
-	who := o.trusted(f.Actor)
 	if who == "" {
 		return sev, reasons
 	}
@@ -159,11 +161,20 @@ func (o Options) trusted(a Actor) string {
 	if a.InvokedBy != "" && slices.Contains(o.TrustedServices, a.InvokedBy) {
 		return a.InvokedBy
 	}
+	for _, p := range o.TrustedPrincipals {
+		if arn := a.Matches(p); arn != "" {
+			return arn
+		}
+	}
+	return ""
+}
+
+// Matches returns the actor's ARN or, failing that, its session issuer's ARN
+// if it matches pattern (see Match); else "".
+func (a Actor) Matches(pattern string) string {
 	for _, arn := range []string{a.ARN, a.SessionIssuerARN} {
-		for _, p := range o.TrustedPrincipals {
-			if arn != "" && Match(p, arn) {
-				return arn
-			}
+		if arn != "" && Match(pattern, arn) {
+			return arn
 		}
 	}
 	return ""
@@ -206,41 +217,40 @@ func opensWorldIngress(f *Finding) bool {
 }
 
 func scoreRule(s *scored, r Rule, catalogue []PortRange) {
-	cidr, ok := wholeInternet(r)
-	if !ok {
+	p, ok := prefix(r)
+	switch {
+	case !ok:
+		return
+	case p.Bits() != 0:
 		if r.Direction != Egress {
-			scorePublic(s, r, catalogue)
+			scorePublic(s, r, p, catalogue)
 		}
 		return
 	}
 	to := Target(r)
 	if r.Direction == Egress {
-		s.add(Medium, fmt.Sprintf("egress to %s (whole internet), %s", cidr, to))
+		s.add(Medium, fmt.Sprintf("egress to %s (whole internet), %s", p, to))
 		return
 	}
 	// ModifySecurityGroupRules does not say ingress or egress: it is scored
 	// as ingress.
 	if allTraffic(r) {
-		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: every port, remote administration and databases included", cidr, to))
+		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: every port, remote administration and databases included", p, to))
 		return
 	}
 	if names := sensitive(r, catalogue); len(names) > 0 {
-		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: %s", cidr, to, shorten(names)))
+		s.add(Critical, fmt.Sprintf("ingress from %s (whole internet) to %s: %s", p, to, shorten(names)))
 		return
 	}
-	s.add(High, fmt.Sprintf("ingress from %s (whole internet) to %s", cidr, to))
+	s.add(High, fmt.Sprintf("ingress from %s (whole internet) to %s", p, to))
 }
 
-// scorePublic scores ingress from a public range narrower than the whole
-// internet: medium when the range is broader than /16 (IPv4) or /48 (IPv6),
-// and medium when it reaches a remote-administration or database port.
-func scorePublic(s *scored, r Rule, catalogue []PortRange) {
-	c := r.CIDRIPv4
-	if c == "" {
-		c = r.CIDRIPv6
-	}
-	p, err := netip.ParsePrefix(strings.TrimSpace(c))
-	if err != nil || !Public(p) {
+// scorePublic scores ingress from p, a range narrower than the whole
+// internet: medium when it is public and broader than /16 (IPv4) or /48
+// (IPv6), and medium when it is public and reaches a remote-administration or
+// database port.
+func scorePublic(s *scored, r Rule, p netip.Prefix, catalogue []PortRange) {
+	if !Public(p) {
 		return
 	}
 	to := Target(r)
@@ -296,19 +306,17 @@ func Public(p netip.Prefix) bool {
 	return true
 }
 
-// wholeInternet reports whether the rule's CIDR (IPv4 or IPv6, in either
-// field) has prefix length 0, and returns it.
-func wholeInternet(r Rule) (string, bool) {
+// prefix returns the rule's CIDR, IPv4 or IPv6 (in either field), parsed.
+func prefix(r Rule) (netip.Prefix, bool) {
 	for _, c := range []string{r.CIDRIPv4, r.CIDRIPv6} {
 		if c == "" {
 			continue
 		}
-		p, err := netip.ParsePrefix(strings.TrimSpace(c))
-		if err == nil && p.Bits() == 0 {
-			return p.String(), true
+		if p, err := netip.ParsePrefix(strings.TrimSpace(c)); err == nil {
+			return p, true
 		}
 	}
-	return "", false
+	return netip.Prefix{}, false
 }
 
 // ports returns the rule's port range, and false when ports do not apply
@@ -424,6 +432,6 @@ func (s scored) result() (Severity, []string) {
 // WholeInternet reports whether the rule's CIDR, IPv4 or IPv6, is the whole
 // internet: any prefix length 0, whatever the address before it.
 func WholeInternet(r Rule) bool {
-	_, ok := wholeInternet(r)
-	return ok
+	p, ok := prefix(r)
+	return ok && p.Bits() == 0
 }

@@ -34,6 +34,12 @@ var (
 // replaced by a note, so that the notification stays within SNS's limit.
 const maxCommand = 32 << 10
 
+// IsRegion reports whether s has the form of an AWS Region name (eu-west-1).
+func IsRegion(s string) bool { return regionRE.MatchString(s) }
+
+// IsGroupID reports whether s has the form of a security group id (sg-…).
+func IsGroupID(s string) bool { return groupRE.MatchString(s) }
+
 // undo works out the Undo of a finding.
 func undo(f *Finding) *Undo {
 	u := exactUndo(f)
@@ -52,7 +58,7 @@ func exactUndo(f *Finding) *Undo {
 	case Failed:
 		return &Undo{Note: "the call failed: nothing changed, nothing to undo"}
 	}
-	if !regionRE.MatchString(region) || !groupRE.MatchString(group) {
+	if !IsRegion(region) || !IsGroupID(group) {
 		return &Undo{Note: "the event does not name the group by id and Region, so no command is given: find the group in the EC2 console"}
 	}
 	base := "aws ec2 %s --region " + region + " --group-id " + group
@@ -167,7 +173,7 @@ func IPPermissions(rules []Rule) (string, bool) {
 			p.IPv6Ranges = []IPv6Range{{c}}
 		case plRE.MatchString(r.PrefixListID):
 			p.PrefixListIDs = []PrefixListID{{r.PrefixListID}}
-		case groupRE.MatchString(r.ReferencedGroupID):
+		case IsGroupID(r.ReferencedGroupID):
 			p.UserIDGroupPairs = []UserIDGroupPair{{r.ReferencedGroupID}}
 		default:
 			return "", false

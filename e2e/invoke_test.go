@@ -349,6 +349,7 @@ func TestFailurePaths(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				t.Cleanup(gone.Stop)
 				topic, err := gone.Topic(context.Background(), "sgwatch")
 				if err != nil {
 					t.Fatal(err)

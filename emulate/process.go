@@ -60,14 +60,10 @@ func start(name, bin string, args, env []string) (*Process, error) {
 // Output is everything the process has written to stdout and stderr so far.
 func (p *Process) Output() string { return p.out.String() }
 
-// Stop ends the process and every process in its group: SIGTERM, then
-// SIGKILL after five seconds. It is safe to call more than once.
+// Stop ends the process and every process in its group, also when the
+// process itself has already exited: SIGTERM, then SIGKILL after five
+// seconds. It is safe to call more than once.
 func (p *Process) Stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
 	pgid := p.cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
@@ -52,16 +51,11 @@ func NewEC2(cfg aws.Config) *ec2.Client {
 	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = 2 })
 }
 
-var (
-	groupRE  = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-)
-
 // Enrich fills in f's live context, or notes why it could not.
 func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	g := &f.SecurityGroup
 	switch {
-	case !groupRE.MatchString(g.ID):
+	case !detect.IsGroupID(g.ID):
 		f.Notes = append(f.Notes, "live context: the event names no security group id to look up")
 		return
 	case f.Action == detect.Delete && f.Outcome == detect.Succeeded:
@@ -71,7 +65,7 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	var opts []func(*ec2.Options)
-	if regionRE.MatchString(f.Event.Region) {
+	if detect.IsRegion(f.Event.Region) {
 		region := f.Event.Region // the group lives where the call was made
 		opts = append(opts, func(o *ec2.Options) { o.Region = region })
 	}

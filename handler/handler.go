@@ -132,7 +132,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		defer cancel()
 	}
 
-	findings, err := detect.Parse(event)
+	findings, err := h.cfg.Policy.Score.Parse(event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
 		return &DecodeError{err}
@@ -144,10 +144,8 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	}
 	var errs []error
 	for _, f := range findings {
-		h.cfg.Policy.Score.Apply(&f)
 		if d := h.cfg.Policy.Decide(f, h.now()); !d.Publish {
-			h.log.Info("not published", "eventId", report.Clean(f.Event.ID, 128), "eventName", report.Clean(f.Event.Name, 64),
-				"severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64), "reason", report.Clean(d.Why, 512))
+			h.log.Info("not published", append(logFields(f), "reason", report.Clean(d.Why, 512))...)
 			continue
 		}
 		if h.enrich != nil {
@@ -181,18 +179,22 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
 	}
 	out, err := h.sns.Publish(ctx, in)
 	if err != nil {
-		h.log.Error("publish failed", "eventId", id, "eventName", f.Event.Name, "action", f.Action,
-			"severity", f.Severity, "error", report.Clean(err.Error(), 1024))
+		h.log.Error("publish failed", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
 		return fmt.Errorf("publish %s finding for event %s: %w", f.Severity, id, err)
 	}
-	attrs := []any{"eventId", id, "eventName", report.Clean(f.Event.Name, 64), "action", f.Action,
-		"outcome", f.Outcome, "severity", f.Severity, "securityGroupId", report.Clean(f.SecurityGroup.ID, 64),
-		"messageId", aws.ToString(out.MessageId)}
-	if f.Automation != "" {
-		attrs = append(attrs, "automation", report.Clean(f.Automation, 256))
-	}
-	h.log.Info("published", attrs...)
+	h.log.Info("published", append(logFields(f), "messageId", aws.ToString(out.MessageId))...)
 	return nil
+}
+
+// logFields identify a finding in the log, its text cleaned.
+func logFields(f detect.Finding) []any {
+	fields := []any{"eventId", report.Clean(f.Event.ID, 128), "eventName", report.Clean(f.Event.Name, 64),
+		"action", f.Action, "outcome", f.Outcome, "severity", f.Severity,
+		"securityGroupId", report.Clean(f.SecurityGroup.ID, 64)}
+	if f.Automation != "" {
+		fields = append(fields, "automation", report.Clean(f.Automation, 256))
+	}
+	return fields
 }
 
 // Invoke is the entry point for lambda.Start. It takes the payload as it

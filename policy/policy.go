@@ -25,6 +25,9 @@ import (
 	"github.com/sgwatch/sgwatch/detect"
 )
 
+// Variables are the environment variables FromEnv reads.
+var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY"}
+
 // Policy is the parsed configuration.
 type Policy struct {
 	Score       detect.Options
@@ -46,7 +49,6 @@ type Suppression struct {
 
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	groupRE   = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$`)
 )
 
@@ -148,7 +150,7 @@ func parseSuppress(v string) ([]Suppression, error) {
 			err = fmt.Errorf("principal %q is not an ARN pattern", r.Principal)
 		case r.Account != "" && !accountRE.MatchString(r.Account):
 			err = fmt.Errorf("account %q is not a 12-digit account id", r.Account)
-		case r.Group != "" && !groupRE.MatchString(r.Group):
+		case r.Group != "" && !detect.IsGroupID(r.Group):
 			err = fmt.Errorf("group %q is not a security group id (sg-...)", r.Group)
 		case r.Until.IsZero():
 			err = errors.New("has no until (RFC 3339 time): every suppression must end")
@@ -191,10 +193,5 @@ func (s Suppression) matches(f detect.Finding) bool {
 	if s.Group != "" && s.Group != f.SecurityGroup.ID {
 		return false
 	}
-	if s.Principal != "" {
-		a := f.Actor
-		return (a.ARN != "" && detect.Match(s.Principal, a.ARN)) ||
-			(a.SessionIssuerARN != "" && detect.Match(s.Principal, a.SessionIssuerARN))
-	}
-	return true
+	return s.Principal == "" || f.Actor.Matches(s.Principal) != ""
 }

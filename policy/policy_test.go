@@ -112,3 +112,21 @@ func TestDecide(t *testing.T) {
 		t.Error("MIN_SEVERITY critical drops a critical finding")
 	}
 }
+
+// TestVariables: the published list is exactly what FromEnv reads; an
+// invalid value of each fails, naming it.
+func TestVariables(t *testing.T) {
+	bad := map[string]string{"EXTRA_SENSITIVE_PORTS": "x", "TRUSTED_PRINCIPALS": "x", "TRUSTED_SERVICES": "x", "SUPPRESS": "x", "MIN_SEVERITY": "x"}
+	if len(Variables) != len(bad) {
+		t.Fatalf("Variables %v, want %d names", Variables, len(bad))
+	}
+	for _, name := range Variables {
+		v, ok := bad[name]
+		if !ok {
+			t.Fatalf("%s is not read by FromEnv", name)
+		}
+		if _, err := FromEnv(env(map[string]string{name: v})); err == nil || !strings.HasPrefix(err.Error(), name+": ") {
+			t.Errorf("invalid %s: error %v, want one naming it", name, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -234,7 +235,7 @@ func Body(f detect.Finding) string {
 	if n := g.AttachedInterfaces; n != nil {
 		line("Used by", fmt.Sprintf("%d network interface%s", *n, plural(*n)))
 	}
-	for _, k := range sortedKeys(g.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
 		line("Tag "+Clean(k, maxShort), g.Tags[k])
 	}
 
@@ -373,15 +374,6 @@ func plural(n int) string {
 	return "s"
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func mfaText(m *bool) string {
 	switch {
 	case m == nil:
@@ -405,9 +397,7 @@ type Link struct {
 }
 
 var (
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	eventRE  = regexp.MustCompile(`^[0-9a-fA-F-]{8,64}$`)
-	groupRE  = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	eventRE = regexp.MustCompile(`^[0-9a-fA-F-]{8,64}$`)
 )
 
 // Links returns console links to the CloudTrail event and the security
@@ -415,7 +405,7 @@ var (
 // arbitrary text).
 func Links(f detect.Finding) []Link {
 	region := f.Event.Region
-	if !regionRE.MatchString(region) {
+	if !detect.IsRegion(region) {
 		return nil
 	}
 	host := region + ".console.aws.amazon.com"
@@ -430,7 +420,7 @@ func Links(f detect.Finding) []Link {
 	if eventRE.MatchString(f.Event.ID) {
 		links = append(links, Link{"CloudTrail", "https://" + host + "/cloudtrailv2/home" + q + "#/events/" + f.Event.ID})
 	}
-	if groupRE.MatchString(f.SecurityGroup.ID) {
+	if detect.IsGroupID(f.SecurityGroup.ID) {
 		links = append(links, Link{"Security group", "https://" + host + "/ec2/home" + q + "#SecurityGroup:groupId=" + f.SecurityGroup.ID})
 	}
 	return links

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/sgwatch/sgwatch/emulate"
+	"github.com/sgwatch/sgwatch/policy"
 )
 
 func main() {
@@ -87,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
 	// The function's tuning, passed on from this environment as the template
 	// passes it from its parameters.
-	for _, name := range []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY", "ENRICH"} {
+	for _, name := range slices.Concat(policy.Variables, []string{"ENRICH"}) {
 		if v, ok := os.LookupEnv(name); ok {
 			env = append(env, name+"="+v)
 		}
