@@ -70,3 +70,16 @@ func BenchmarkParseLogFile(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/record")
 }
+
+// BenchmarkManyRules is one authorize of 20,000 rules with their ids in the
+// response: matching request and response rules is linear (issue 8, item 5).
+func BenchmarkManyRules(b *testing.B) {
+	data := manyRules(20000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if fs, err := Parse(data); err != nil || len(fs[0].Rules) != 20000 {
+			b.Fatal(err)
+		}
+	}
+}

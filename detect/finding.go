@@ -38,15 +38,19 @@ const (
 
 // Finding is one security-group API call, enriched and scored.
 type Finding struct {
-	Action        Action        `json:"action"`
-	Outcome       Outcome       `json:"outcome"`
-	Severity      Severity      `json:"severity"`
-	Reasons       []string      `json:"reasons,omitempty"`
-	Event         Event         `json:"event"`
-	Actor         Actor         `json:"actor"`
-	SecurityGroup SecurityGroup `json:"securityGroup"`
-	Rules         []Rule        `json:"rules,omitempty"`
-	Error         *CallError    `json:"error,omitempty"`
+	Action   Action   `json:"action"`
+	Outcome  Outcome  `json:"outcome"`
+	Severity Severity `json:"severity"`
+	// SeverityBeforeAutomation is the severity before trusted automation
+	// lowered it; set only when it did. A change that was critical before
+	// is never suppressed, whatever the configuration.
+	SeverityBeforeAutomation Severity      `json:"severityBeforeAutomation,omitempty"`
+	Reasons                  []string      `json:"reasons,omitempty"`
+	Event                    Event         `json:"event"`
+	Actor                    Actor         `json:"actor"`
+	SecurityGroup            SecurityGroup `json:"securityGroup"`
+	Rules                    []Rule        `json:"rules,omitempty"`
+	Error                    *CallError    `json:"error,omitempty"`
 	// Automation names the trusted principal or service (TRUSTED_PRINCIPALS,
 	// TRUSTED_SERVICES) that made the change; empty for anyone else.
 	Automation string `json:"automation,omitempty"`
@@ -120,6 +124,14 @@ type Rule struct {
 	ReferencedGroupID string    `json:"referencedGroupId,omitempty"`
 	Description       string    `json:"description,omitempty"`
 	RuleID            string    `json:"ruleId,omitempty"`
+	// Exposure says why the rule's source counts as the whole internet when
+	// it is not written as a /0: "the whole IPv4 internet, together with
+	// 128.0.0.0/1", or "source not understood: counted as the whole
+	// internet". Empty otherwise.
+	Exposure string `json:"exposure,omitempty"`
+	// Unmatched is true for a rule a revoke named that did not exist: AWS
+	// listed it in unknownIpPermissionSet, so nothing changed for it.
+	Unmatched bool `json:"unmatched,omitempty"`
 }
 
 // CallError is the error CloudTrail recorded for a failed call.

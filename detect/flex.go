@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -12,84 +13,101 @@ import (
 // The types in this file absorb the shapes CloudTrail really emits: numbers
 // written as strings, booleans written as strings, "{}" where a list is
 // empty, and "items" holding either one object or a list of them.
+//
+// None of them fails to decode. A value none of those shapes explains (a
+// port of 70000, mfaAuthenticated "yes", an object where a string belongs)
+// decodes as unset and keeps what was wrong, so that the record still gives
+// its finding: flaws collects what was not understood as notes, and the
+// score treats every unset part of a rule as the widest it could be.
 
 // text is a string that also accepts a JSON number or boolean (seen in the
 // wild: an EventBridge envelope's "account" as a number). null is "".
-type text string
+type text struct {
+	v   string
+	bad string // why the value was not read
+}
+
+// String returns the value, "" when unset or not understood.
+func (t text) String() string { return t.v }
 
 func (t *text) UnmarshalJSON(b []byte) error {
+	*t = text{}
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
-		*t = ""
 	case b[0] == '"':
 		// The decoder has validated b: a string without escapes is its bytes.
 		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			*t = text(inner)
+			t.v = string(inner)
 			return nil
 		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		if err := json.Unmarshal(b, &t.v); err != nil {
+			t.bad = err.Error()
 		}
-		*t = text(s)
 	case b[0] == '{' || b[0] == '[':
-		return fmt.Errorf("want a string, got %s", kind(b))
+		t.bad = "want a string, got " + kind(b)
 	default: // number, true, false
-		*t = text(b)
+		t.v = string(b)
 	}
 	return nil
 }
 
+func (t text) flaw() string { return t.bad }
+
 // flag is a boolean that also accepts "true"/"True"/"false" strings.
 type flag struct {
 	Set, Value bool
+	bad        string
 }
 
 func (f *flag) UnmarshalJSON(b []byte) error {
 	var t text
-	if err := t.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	switch strings.ToLower(strings.TrimSpace(string(t))) {
+	_ = t.UnmarshalJSON(b)
+	*f = flag{bad: t.bad}
+	switch s := strings.ToLower(strings.TrimSpace(t.v)); s {
 	case "":
-		*f = flag{}
 	case "true":
 		*f = flag{Set: true, Value: true}
 	case "false":
 		*f = flag{Set: true}
 	default:
-		return fmt.Errorf("want a boolean, got %q", string(t))
+		f.bad = fmt.Sprintf("want a boolean, got %q", clip(t.v))
 	}
 	return nil
 }
 
-// port is an integer that also accepts a numeric string. null or "" is unset.
+func (f flag) flaw() string { return f.bad }
+
+// port is an integer that also accepts a numeric string. null or "" is
+// unset; so is a value that is not a port (and the rule then counts as
+// every port).
 type port struct {
 	Set   bool
 	Value int
+	bad   string
 }
 
 func (p *port) UnmarshalJSON(b []byte) error {
 	var t text
-	if err := t.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	s := strings.TrimSpace(string(t))
+	_ = t.UnmarshalJSON(b)
+	*p = port{bad: t.bad}
+	s := strings.TrimSpace(t.v)
 	if s == "" {
-		*p = port{}
 		return nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("want a port number, got %q", s)
+	switch {
+	case err != nil:
+		p.bad = fmt.Sprintf("want a port number, got %q", clip(s))
+	case n < -1 || n > 65535:
+		p.bad = fmt.Sprintf("port %d is out of range -1..65535", n)
+	default:
+		*p = port{Set: true, Value: n}
 	}
-	if n < -1 || n > 65535 {
-		return fmt.Errorf("port %d out of range -1..65535", n)
-	}
-	*p = port{Set: true, Value: n}
 	return nil
 }
+
+func (p port) flaw() string { return p.bad }
 
 func (p port) ptr() *int {
 	if !p.Set {
@@ -100,58 +118,99 @@ func (p port) ptr() *int {
 }
 
 // list decodes every container shape CloudTrail uses for a list of T:
-// null, {}, [], [T…], {"items": T}, {"items": [T…]}.
-type list[T any] []T
+// null, {}, [], [T…], {"items": T}, {"items": [T…]}. An item that is not
+// a T is kept as a zero T (its problem noted), so a caller can tell that
+// the list held something it could not read.
+type list[T any] struct {
+	items []T
+	bad   string // why the container or one of its items was not read
+}
 
 func (l *list[T]) UnmarshalJSON(b []byte) error {
+	*l = list[T]{}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
-		*l = nil
 		return nil
 	}
 	if b[0] == '{' {
 		var w struct {
-			Items oneOrMany[T] `json:"items"`
+			Items json.RawMessage `json:"items"`
 		}
 		if err := json.Unmarshal(b, &w); err != nil {
-			return err
+			l.bad = err.Error()
+			return nil
 		}
-		*l = list[T](w.Items)
-		return nil
+		b = w.Items
 	}
-	var many oneOrMany[T]
-	if err := many.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	*l = list[T](many)
+	var o oneOrMany[T]
+	_ = o.UnmarshalJSON(b)
+	l.items, l.bad = o.items, o.bad
 	return nil
 }
 
+func (l list[T]) flaw() string { return l.bad }
+
+func (l list[T]) elems() []any { return anys(l.items) }
+
 // oneOrMany decodes a single T or a JSON list of T (null is empty).
-type oneOrMany[T any] []T
+type oneOrMany[T any] struct {
+	items []T
+	bad   string
+}
 
 func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+	*o = oneOrMany[T]{}
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
-		*o = nil
-		return nil
 	case b[0] == '[':
-		var s []T
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+		var raw []json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			o.bad = err.Error()
+			return nil
 		}
-		*o = s
-		return nil
+		o.items = make([]T, len(raw))
+		for i, r := range raw {
+			if err := decodeItem(r, &o.items[i]); err != nil && o.bad == "" {
+				o.bad = fmt.Sprintf("item %d: %v", i, err)
+			}
+		}
 	case b[0] == '{':
-		var v T
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
+		o.items = make([]T, 1)
+		if err := decodeItem(b, &o.items[0]); err != nil {
+			o.bad = err.Error()
 		}
-		*o = []T{v}
-		return nil
+	default:
+		o.bad = "want an object or a list, got " + kind(b)
+		// Keep a place for it: the container held something.
+		o.items = make([]T, 1)
 	}
-	return fmt.Errorf("want an object or a list, got %s", kind(b))
+	return nil
+}
+
+func (o oneOrMany[T]) flaw() string { return o.bad }
+
+func (o oneOrMany[T]) elems() []any { return anys(o.items) }
+
+func anys[T any](items []T) []any {
+	out := make([]any, len(items))
+	for i := range items {
+		out[i] = items[i]
+	}
+	return out
+}
+
+// decodeItem decodes one item of a list; anything but an object is an
+// error (the item stays zero).
+func decodeItem[T any](b []byte, v *T) error {
+	b = bytes.TrimSpace(b)
+	if u, ok := any(v).(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(b)
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return fmt.Errorf("want an object, got %s", kind(b))
+	}
+	return json.Unmarshal(b, v)
 }
 
 // kind names the JSON type of b for error messages.
@@ -172,4 +231,71 @@ func kind(b []byte) string {
 		return "null"
 	}
 	return "a number"
+}
+
+// clip shortens a value quoted in a note.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// flawed is implemented by every type above.
+type flawed interface{ flaw() string }
+
+// container is implemented by list and oneOrMany.
+type container interface{ elems() []any }
+
+// maxFlaws bounds the notes one record gets for fields not understood.
+const maxFlaws = 10
+
+// flaws lists the fields of v (a decoded section of a record, named path)
+// that were not understood, as "path: what was wrong", at most maxFlaws of
+// them, and how many there were in all.
+func flaws(v any, path string) (notes []string, n int) {
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		if f, ok := v.Interface().(flawed); ok {
+			if why := f.flaw(); why != "" {
+				if n < maxFlaws {
+					notes = append(notes, path+": "+why)
+				}
+				n++
+			}
+		}
+		if c, ok := v.Interface().(container); ok {
+			for i, e := range c.elems() {
+				walk(reflect.ValueOf(e), fmt.Sprintf("%s[%d]", path, i))
+			}
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem(), path)
+			}
+		case reflect.Struct:
+			t := v.Type()
+			for i := range t.NumField() {
+				sf := t.Field(i)
+				if !sf.IsExported() {
+					continue
+				}
+				name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+				if name == "" {
+					name = sf.Name
+				}
+				p := name
+				if sf.Anonymous {
+					p = path
+				} else if path != "" {
+					p = path + "." + name
+				}
+				walk(v.Field(i), p)
+			}
+		}
+	}
+	walk(reflect.ValueOf(v), path)
+	return notes, n
 }

@@ -1,8 +1,10 @@
 package detect_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -27,8 +29,32 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"Records":[{"eventSource":"ec2.amazonaws.com","eventName":"ModifySecurityGroupRules","requestParameters":{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-1","SecurityGroupRule":[{"SecurityGroupRuleId":"sgr-1","SecurityGroupRule":{"IpProtocol":"tcp","FromPort":"22","ToPort":22,"CidrIpv4":"0.0.0.0/0","Description":"a\nb\u202e"}}]}}}]}`))
+	// Issue 8's shapes: sources that cover the internet together, numbers
+	// for protocols, fields that cannot be read, revokes that matched
+	// nothing, an existing rule.
+	for _, seed := range []string{
+		`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"06","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/1"},{"cidrIp":"128.0.0.0/1"}]},"ipv6Ranges":{"items":[{"cidrIpv6":"::ffff:0:0/96"},{"cidrIpv6":"2000::/3"}]}}]}}}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"yes"}}},"eventTime":{},"requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"-1","fromPort":70000,"ipRanges":{"items":["0.0.0.0/0",{"cidrIp":"0/0"},{"cidrIp":{"x":1}}]}}]}}}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupEgress","requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":"x"},"responseElements":[1]}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"RevokeSecurityGroupIngress","awsRegion":"eu-west-1","requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"},{"cidrIp":"10.0.0.0/8"}]}}]}},"responseElements":{"_return":true,"unknownIpPermissionSet":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"RevokeSecurityGroupEgress","awsRegion":"eu-west-1","requestParameters":{"groupId":"sg-0123456789abcdef0","securityGroupRuleIds":{"items":[{"securityGroupRuleId":"sgr-0123456789abcdef0"}]}},"responseElements":{"revokedSecurityGroupRuleSet":{"items":[{"securityGroupRuleId":"sgr-0123456789abcdef0","isEgress":true,"ipProtocol":"17","fromPort":53,"toPort":53,"cidrIpv6":"::/0"}]}}}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","errorCode":"Client.InvalidPermission.Duplicate","requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"+6","fromPort":"22","toPort":"22","ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		findings, _ := detect.Parse(data)
+		findings, err := detect.Parse(data)
+		// A security-group record is never a decode error, whatever its
+		// fields hold: it gives its finding.
+		var head struct {
+			EventSource, EventName any
+			Records, Detail        json.RawMessage
+		}
+		if json.Unmarshal(data, &head) == nil && head.Records == nil && head.Detail == nil && head.EventSource == detect.EventSource {
+			if name, ok := head.EventName.(string); ok && slices.Contains(detect.Calls(), name) && (err != nil || len(findings) != 1) {
+				t.Fatalf("a %s record gave %d findings and error %v", name, len(findings), err)
+			}
+		}
 		for _, fd := range findings {
 			if fd.Severity.Rank() < 0 {
 				t.Fatalf("invalid severity %q", fd.Severity)
@@ -43,6 +69,14 @@ func FuzzParse(f *testing.F) {
 			}
 			// The undo command is pasted into shells: it must be one line of
 			// printable ASCII, an aws ec2 call, with at most one quoted word.
+			// An undo never restores a rule that was not there.
+			if fd.Undo != nil && fd.Undo.Command != "" && strings.HasPrefix(fd.Event.Name, "Revoke") {
+				for _, r := range fd.Rules {
+					if r.Unmatched && !slices.ContainsFunc(fd.Rules, func(o detect.Rule) bool { return !o.Unmatched }) {
+						t.Fatalf("undo %q restores rules none of which existed", fd.Undo.Command)
+					}
+				}
+			}
 			if u := fd.Undo; u == nil || (u.Command == "" && u.Note == "") {
 				t.Fatalf("finding without an undo command or note: %+v", u)
 			} else if c := u.Command; c != "" {

@@ -7,79 +7,74 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
-
-// calls maps every security-group API call sgwatch reports to its action.
-var calls = map[string]Action{
-	"CreateSecurityGroup":                        Create,
-	"DeleteSecurityGroup":                        Delete,
-	"AuthorizeSecurityGroupIngress":              Modify,
-	"AuthorizeSecurityGroupEgress":               Modify,
-	"RevokeSecurityGroupIngress":                 Modify,
-	"RevokeSecurityGroupEgress":                  Modify,
-	"ModifySecurityGroupRules":                   Modify,
-	"UpdateSecurityGroupRuleDescriptionsIngress": Modify,
-	"UpdateSecurityGroupRuleDescriptionsEgress":  Modify,
-	"AssociateSecurityGroupVpc":                  Modify,
-	"DisassociateSecurityGroupVpc":               Modify,
-}
-
-// EventSource is the CloudTrail eventSource of every call sgwatch reports.
-const EventSource = "ec2.amazonaws.com"
-
-// Calls returns the names of the API calls sgwatch reports, sorted.
-func Calls() []string {
-	names := make([]string, 0, len(calls))
-	for n := range calls {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
 
 // MaxInput bounds a decompressed input (CloudTrail log files are far smaller).
 const MaxInput = 256 << 20
 
-// Envelope carries the fields of an EventBridge event that fill in what a
+// envelope carries the fields of an EventBridge event that fill in what a
 // CloudTrail record leaves out (redacted records omit region and account).
-type Envelope struct {
+type envelope struct {
 	Account string
 	Region  string
 	Time    string
 }
 
+// Batch is what one input holds: a finding for each security-group call,
+// and the records of other calls, counted.
+type Batch struct {
+	Findings []Finding
+	// Others counts the records that are not security-group calls; Other
+	// names the first of them (for a log line).
+	Others int
+	Other  Other
+}
+
+// Other names a record that is not a security-group call.
+type Other struct {
+	Name, Source string
+}
+
 // Parse reads an EventBridge "AWS API Call via CloudTrail" event, a bare
 // CloudTrail record, or a CloudTrail log file ({"Records":[…]}, plain or
-// gzip), and returns one finding for each security-group call in it. Other
-// records yield no finding and no error. Input that is not one of these
-// shapes, or a security-group record that cannot be decoded, is an error; in a
-// log file the findings of the good records are returned with it. Findings
-// are scored with the default Options.
-func Parse(data []byte) ([]Finding, error) { return Options{}.Parse(data) }
+// gzip), and returns one finding for each security-group call in it, scored
+// with the default Options. See Options.Parse.
+func Parse(data []byte) ([]Finding, error) {
+	b, err := Options{}.Parse(data)
+	return b.Findings, err
+}
 
-// Parse is Parse with findings scored under o.
-func (o Options) Parse(data []byte) ([]Finding, error) {
+// Parse reads an EventBridge "AWS API Call via CloudTrail" event, a bare
+// CloudTrail record, or a CloudTrail log file ({"Records":[…]}, plain or
+// gzip), and returns a finding, scored under o, for each security-group call
+// in it. Records of other calls are counted, never rejected. Only input that
+// is not one of these shapes (not JSON, not an object, a record that is not
+// an object) is an error; in a log file the findings of the good records are
+// returned with it. A security-group record with fields that cannot be read
+// still gives its finding: what was not understood is a note on it, and the
+// score fails closed.
+func (o Options) Parse(data []byte) (Batch, error) {
+	var b Batch
 	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return b, fmt.Errorf("gzip: %w", err)
 		}
 		data, err = io.ReadAll(io.LimitReader(zr, MaxInput+1))
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return b, fmt.Errorf("gzip: %w", err)
 		}
 		if len(data) > MaxInput {
-			return nil, fmt.Errorf("gzip: decompressed input exceeds %d bytes", MaxInput)
+			return b, fmt.Errorf("gzip: decompressed input exceeds %d bytes", MaxInput)
 		}
 	}
 	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
 	if len(data) == 0 {
-		return nil, errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+		return b, errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
 	}
 	if data[0] != '{' {
-		return nil, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", kind(data))
+		return b, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", kind(data))
 	}
 	// One pass decodes every shape: a bare record fills the embedded record,
 	// an EventBridge event its envelope and detail, a log file its Records.
@@ -91,145 +86,184 @@ func (o Options) Parse(data []byte) ([]Finding, error) {
 		Region  text              `json:"region"`
 		Time    text              `json:"time"`
 	}
-	if err := json.Unmarshal(data, &top); err != nil {
-		// Something did not decode. A bare record goes to analyzeRaw, which
-		// forgives records of other calls; any other shape is an error.
-		var shape struct {
-			Records, Detail json.RawMessage
-		}
-		if json.Unmarshal(data, &shape) == nil && shape.Records == nil && shape.Detail == nil {
-			return one(o.analyzeRaw(data, Envelope{}))
-		}
-		return nil, fmt.Errorf("decode input: %w", err)
+	err := json.Unmarshal(data, &top)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case !errors.As(err, &typeErr):
+		return b, fmt.Errorf("decode input: %w", err)
+	case top.Records != nil || typeErr.Field == "Records":
+		return b, fmt.Errorf("CloudTrail log file: %w", err)
+	case top.Detail == nil:
+		// A bare record with a part that is not of its expected type: the
+		// rest decoded, and the part is a note on the finding.
+	default:
+		typeErr = nil // the envelope's own fields are not read
 	}
 	switch {
 	case top.Records != nil:
-		var out []Finding
 		var errs []error
 		for i, r := range top.Records {
-			f, err := o.analyzeRaw(r, Envelope{})
-			if err != nil {
+			if err := o.add(&b, r, envelope{}); err != nil {
 				errs = append(errs, fmt.Errorf("record %d: %w", i, err))
-				continue
-			}
-			if f != nil {
-				out = append(out, *f)
 			}
 		}
-		return out, errors.Join(errs...)
+		return b, errors.Join(errs...)
 	case len(top.Detail) > 0:
 		d := bytes.TrimSpace(top.Detail)
 		if d[0] != '{' {
 			if string(d) == "null" {
-				return nil, nil
+				return b, nil
 			}
-			return nil, fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
+			return b, fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
 		}
-		return one(o.analyzeRaw(d, Envelope{Account: string(top.Account), Region: string(top.Region), Time: string(top.Time)}))
-	case top.EventName != "":
-		return one(o.analyze(&top.record, Envelope{}))
+		return b, o.add(&b, d, envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
+	case top.EventName.v != "" || top.EventSource.v != "":
+		b.collect(o.analyze(&top.record, envelope{}, typeErr))
+		return b, nil
 	}
-	return nil, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
+	return b, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
 }
 
-// one turns analyzeRaw's answer for a single record into Parse's.
-func one(f *Finding, err error) ([]Finding, error) {
-	if err != nil || f == nil {
-		return nil, err
+// add decodes one record and adds what it is to b.
+func (o Options) add(b *Batch, raw []byte, env envelope) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return fmt.Errorf("record is %s, want an object", kind(raw))
 	}
-	return []Finding{*f}, nil
-}
-
-// analyzeRaw turns one CloudTrail record into a finding, or returns nil for
-// a record that is not a security-group call. env may be zero.
-func (o Options) analyzeRaw(raw []byte, env Envelope) (*Finding, error) {
 	var rec record
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		// Only a security-group record must decode whole.
-		var h header
-		if json.Unmarshal(raw, &h) != nil {
-			return nil, fmt.Errorf("decode record: %w", err)
-		}
-		if !h.isSecurityGroupCall() {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("%s record: %w", h.EventName, err)
+	err := json.Unmarshal(raw, &rec)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &typeErr) {
+		return fmt.Errorf("decode record: %w", err)
 	}
-	return o.analyze(&rec, env)
+	b.collect(o.analyze(&rec, env, typeErr))
+	return nil
 }
 
-func (o Options) analyze(rec *record, env Envelope) (*Finding, error) {
-	if !rec.header.isSecurityGroupCall() {
-		return nil, nil
+func (b *Batch) collect(f *Finding, other Other) {
+	if f != nil {
+		b.Findings = append(b.Findings, *f)
+		return
 	}
-	name := string(rec.EventName)
+	if b.Others == 0 {
+		b.Other = other
+	}
+	b.Others++
+}
+
+// analyze turns one CloudTrail record into a finding, or returns nil and
+// the call's name for a record that is not a security-group call. env may
+// be zero; typeErr is a part of the record that was not of its expected
+// type (the rest decoded).
+func (o Options) analyze(rec *record, env envelope, typeErr *json.UnmarshalTypeError) (*Finding, Other) {
+	c := rec.header.call()
+	if c == nil {
+		return nil, Other{Name: rec.EventName.v, Source: rec.EventSource.v}
+	}
+	var notes []string
+	n := 0
+	note := func(ns []string, count int) {
+		notes = append(notes, ns...)
+		n += count
+	}
+	if typeErr != nil {
+		note([]string{typeNote(typeErr)}, 1)
+	}
+	note(flaws(rec, ""))
 	var p params
 	if err := decodeOptional(rec.RequestParameters, &p); err != nil {
-		return nil, fmt.Errorf("%s record: requestParameters: %w", name, err)
+		note([]string{"requestParameters: " + err.Error()}, 1)
+		p.unread = true
 	}
+	note(flaws(&p, "requestParameters"))
 	var resp response
 	if err := decodeOptional(rec.ResponseElements, &resp); err != nil {
-		return nil, fmt.Errorf("%s record: responseElements: %w", name, err)
+		note([]string{"responseElements: " + err.Error()}, 1)
+		resp.unread = true
 	}
+	note(flaws(&resp, "responseElements"))
 
 	f := &Finding{
-		Action:  calls[name],
-		Outcome: outcome(string(rec.ErrorCode)),
+		Action:  c.Action,
+		Outcome: outcome(rec.ErrorCode.v),
 		Event: Event{
-			ID:        string(rec.EventID),
-			Name:      name,
-			Time:      first(string(rec.EventTime), env.Time),
-			Region:    first(string(rec.AWSRegion), env.Region),
-			AccountID: first(string(rec.RecipientAccountID), env.Account, string(rec.UserIdentity.AccountID)),
-			RequestID: string(rec.RequestID),
+			ID:        rec.EventID.v,
+			Name:      c.Name,
+			Time:      first(rec.EventTime.v, env.Time),
+			Region:    first(rec.AWSRegion.v, env.Region),
+			AccountID: first(rec.RecipientAccountID.v, env.Account, rec.UserIdentity.AccountID.v),
+			RequestID: rec.RequestID.v,
 		},
 		Actor: actor(rec),
 	}
-	if rec.ErrorCode != "" || rec.ErrorMessage != "" {
-		f.Error = &CallError{Code: string(rec.ErrorCode), Message: string(rec.ErrorMessage)}
+	if rec.ErrorCode.v != "" || rec.ErrorMessage.v != "" {
+		f.Error = &CallError{Code: rec.ErrorCode.v, Message: rec.ErrorMessage.v}
 	}
 	f.SecurityGroup = SecurityGroup{
-		ID:          string(p.GroupID),
-		Name:        string(p.GroupName),
-		VPCID:       string(p.VPCID),
-		Description: string(p.GroupDescription),
+		ID:          p.GroupID.v,
+		Name:        p.GroupName.v,
+		VPCID:       p.VPCID.v,
+		Description: p.GroupDescription.v,
 	}
 	if p.Modify != nil && f.SecurityGroup.ID == "" {
-		f.SecurityGroup.ID = string(p.Modify.GroupID)
+		f.SecurityGroup.ID = p.Modify.GroupID.v
 	}
 	for _, v := range []*vpcRequest{p.Associate, p.Disassociate} {
 		if v != nil {
-			f.SecurityGroup.ID = first(f.SecurityGroup.ID, string(v.GroupID))
-			f.SecurityGroup.VPCID = first(f.SecurityGroup.VPCID, string(v.VPCID))
+			f.SecurityGroup.ID = first(f.SecurityGroup.ID, v.GroupID.v)
+			f.SecurityGroup.VPCID = first(f.SecurityGroup.VPCID, v.VPCID.v)
 		}
 	}
 	if f.SecurityGroup.ID == "" {
-		f.SecurityGroup.ID = string(resp.GroupID)
+		f.SecurityGroup.ID = resp.GroupID.v
 	}
 	if f.SecurityGroup.ID == "" {
-		for _, r := range resp.RuleSet {
-			if r.GroupID != "" {
-				f.SecurityGroup.ID = string(r.GroupID)
+		for _, r := range resp.RuleSet.items {
+			if r.GroupID.v != "" {
+				f.SecurityGroup.ID = r.GroupID.v
 				break
 			}
 		}
 	}
-	f.Rules = rules(name, p, resp)
-	o.apply(f)
-	f.Undo = undo(f)
-	return f, nil
+	var known bool
+	f.Rules, known = rules(c, p, resp)
+	for i, s := range notes {
+		f.Notes = append(f.Notes, "not understood: "+s)
+		if i == len(notes)-1 && n > len(notes) {
+			f.Notes = append(f.Notes, fmt.Sprintf("not understood: %d more fields", n-len(notes)))
+		}
+	}
+	o.Score(f)
+	f.Undo = undo(f, c, known)
+	return f, Other{}
 }
 
-// decodeOptional decodes b into v; null or absent leaves v zero.
+// typeNote describes a part of a record that was not of its expected type.
+func typeNote(e *json.UnmarshalTypeError) string {
+	field := e.Field
+	if field == "" {
+		field = "record"
+	}
+	return fmt.Sprintf("%s: want %s, got %s", field, e.Type, e.Value)
+}
+
+// decodeOptional decodes b into v; null or absent leaves v zero. Only a
+// value that is not an object is an error: the types of v read anything.
 func decodeOptional(b json.RawMessage, v any) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
 		return nil
 	}
 	if b[0] != '{' {
-		return fmt.Errorf("is %s, want an object", kind(b))
+		return fmt.Errorf("want an object, got %s", kind(b))
 	}
-	return json.Unmarshal(b, v)
+	err := json.Unmarshal(b, v)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return errors.New(typeNote(typeErr))
+	}
+	return err
 }
 
 func outcome(code string) Outcome {
@@ -245,16 +279,16 @@ func outcome(code string) Outcome {
 func actor(rec *record) Actor {
 	id := rec.UserIdentity
 	a := Actor{
-		Type:             string(id.Type),
-		ARN:              string(id.ARN),
-		AccountID:        string(id.AccountID),
-		PrincipalID:      string(id.PrincipalID),
-		UserName:         string(id.UserName),
-		AccessKeyID:      string(id.AccessKeyID),
-		SessionIssuerARN: string(id.SessionContext.SessionIssuer.ARN),
-		SourceIP:         string(rec.SourceIPAddress),
-		UserAgent:        string(rec.UserAgent),
-		InvokedBy:        string(id.InvokedBy),
+		Type:             id.Type.v,
+		ARN:              id.ARN.v,
+		AccountID:        id.AccountID.v,
+		PrincipalID:      id.PrincipalID.v,
+		UserName:         id.UserName.v,
+		AccessKeyID:      id.AccessKeyID.v,
+		SessionIssuerARN: id.SessionContext.SessionIssuer.ARN.v,
+		SourceIP:         rec.SourceIPAddress.v,
+		UserAgent:        rec.UserAgent.v,
+		InvokedBy:        id.InvokedBy.v,
 	}
 	if m := id.SessionContext.Attributes.MFAAuthenticated; m.Set {
 		v := m.Value

@@ -97,8 +97,12 @@ func TestEvents(t *testing.T) {
 		"failed-unauthorized":                   {Modify, Failed, Medium, sg, "", 1, []string{""}},
 		"modify-security-group-rules-world-db":  {Modify, Succeeded, Critical, sg, "", 1, []string{"sgr-0100000000000000a"}},
 		"not-security-group":                    nil,
+		"authorize-ingress-split-world":         {Modify, Succeeded, Critical, sg, "", 2, []string{"sgr-0c0ffee0c0ffee011", "sgr-0c0ffee0c0ffee012"}},
+		"authorize-ingress-duplicate":           {Modify, Failed, High, sg, "", 1, []string{""}},
+		"authorize-ingress-unreadable-port":     {Modify, Succeeded, Critical, sg, "", 1, []string{"sgr-0c0ffee0c0ffee014"}},
+		"revoke-ingress-nothing-matched":        {Modify, Succeeded, Info, "", "", 1, []string{""}},
 		"revoke-egress-by-rule-id":              {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
-		"revoke-ingress":                        {Modify, Succeeded, Info, sg, "", 1, []string{""}},
+		"revoke-ingress":                        {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0c0ffee0c0ffee001"}},
 		"root-authorize-ingress":                {Modify, Succeeded, High, sg, "", 1, []string{""}},
 		"update-descriptions-egress":            {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
 		"update-descriptions-ingress":           {Modify, Succeeded, Info, sg, "", 1, []string{""}},
@@ -247,14 +251,19 @@ func TestGzipLogFile(t *testing.T) {
 func TestLogFileKeepsGoodRecords(t *testing.T) {
 	data := []byte(`{"Records":[
 		{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-1"}},
-		{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-2","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":"ssh"}]}}}
+		"not a record",
+		{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-2","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":"ssh","ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}
 	]}`)
 	fs, err := Parse(data)
-	if err == nil || !strings.Contains(err.Error(), "record 1") || !strings.Contains(err.Error(), `"ssh"`) {
-		t.Fatalf("error %v, want one naming record 1 and the bad port", err)
+	if err == nil || !strings.Contains(err.Error(), "record 1: record is a string") {
+		t.Fatalf("error %v, want one naming record 1 and what it is", err)
 	}
-	if len(fs) != 1 || fs[0].SecurityGroup.ID != "sg-1" {
-		t.Fatalf("findings %+v, want the good record's", fs)
+	if len(fs) != 2 || fs[0].SecurityGroup.ID != "sg-1" || fs[1].SecurityGroup.ID != "sg-2" {
+		t.Fatalf("findings %+v, want both security-group records'", fs)
+	}
+	// The unreadable port is a note, and the rule counts as every port.
+	if f := fs[1]; f.Severity != Critical || len(f.Notes) != 1 || !strings.Contains(f.Notes[0], `fromPort: want a port number, got "ssh"`) {
+		t.Errorf("record 2: severity %s, notes %q", f.Severity, f.Notes)
 	}
 }
 
@@ -409,11 +418,8 @@ func TestBadInput(t *testing.T) {
 		{`{"foo":1}`, "unrecognised input"},
 		{`{"detail":"x"}`, "detail is a string"},
 		{`{"Records":{"a":1}}`, "Records"},
-		{`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":[1]}`, "requestParameters: is a list"},
-		{`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"ssh"}]}}}`, `want a port number, got "ssh"`},
-		{`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":70000}]}}}`, "port 70000 out of range"},
-		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","userIdentity":{"arn":{"a":1}}}`, "DeleteSecurityGroup record: want a string, got an object"},
-		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":"maybe"}}}}`, `want a boolean, got "maybe"`},
+		{`{"Records":[1]}`, "record 0: record is a number"},
+		{`{"Records":[{"eventName":"x"},{"eventName":`, "decode input"},
 		{"\x1f\x8bnot gzip", "gzip"},
 	}
 	for _, c := range cases {

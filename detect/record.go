@@ -31,9 +31,12 @@ type header struct {
 	EventSource text `json:"eventSource"`
 }
 
-func (h header) isSecurityGroupCall() bool {
-	_, ok := calls[string(h.EventName)]
-	return ok && string(h.EventSource) == EventSource
+// call returns the security-group call the record is of, or nil.
+func (h header) call() *Call {
+	if h.EventSource.v != EventSource {
+		return nil
+	}
+	return byName[h.EventName.v]
 }
 
 type identity struct {
@@ -75,6 +78,8 @@ type params struct {
 	SecurityGroupRuleDescriptions list[ruleDescription] `json:"securityGroupRuleDescriptions"`
 
 	Modify *modifyRequest `json:"ModifySecurityGroupRulesRequest"`
+
+	unread bool // requestParameters was not an object
 
 	// Newer calls may wrap capitalised parameters in a request object.
 	Associate    *vpcRequest `json:"AssociateSecurityGroupVpcRequest"`
@@ -129,7 +134,8 @@ func (r *ruleRef) UnmarshalJSON(b []byte) error {
 			ID text `json:"securityGroupRuleId"`
 		}
 		if err := json.Unmarshal(b, &v); err != nil {
-			return err
+			r.ID = text{bad: err.Error()}
+			return nil
 		}
 		r.ID = v.ID
 		return nil
@@ -165,6 +171,12 @@ type modifyEntry struct {
 type response struct {
 	GroupID text          `json:"groupId"`
 	RuleSet list[setRule] `json:"securityGroupRuleSet"`
+	// A revoke's answer: the rules it removed, and what it named that did
+	// not exist (a revoke in a default VPC succeeds even then).
+	Revoked list[setRule]    `json:"revokedSecurityGroupRuleSet"`
+	Unknown list[permission] `json:"unknownIpPermissionSet"`
+
+	unread bool // responseElements was not an object
 }
 
 type setRule struct {

@@ -62,7 +62,7 @@ func TestSharperRisk(t *testing.T) {
 
 func TestExtraSensitivePorts(t *testing.T) {
 	user := Actor{Type: "IAMUser"}
-	o := Options{ExtraPorts: []PortRange{{8443, 8443, "port 8443 (EXTRA_SENSITIVE_PORTS)"}, {9000, 9100, "ports 9000-9100 (EXTRA_SENSITIVE_PORTS)"}}}
+	o := Options{ExtraPorts: []PortRange{{8443, 8443, "", "port 8443 (EXTRA_SENSITIVE_PORTS)"}, {9000, 9100, "", "ports 9000-9100 (EXTRA_SENSITIVE_PORTS)"}}}
 	in := func(from, to int, cidr string) []Rule { return []Rule{rule(Ingress, "tcp", from, to, cidr)} }
 	runScore(t, []scoreCase{
 		{"extra port from the world is critical", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(8443, 8443, "0.0.0.0/0"), Critical, "port 8443 (EXTRA_SENSITIVE_PORTS) (8443)"},
@@ -75,8 +75,8 @@ func TestExtraSensitivePorts(t *testing.T) {
 	runScore(t, []scoreCase{
 		{"without the option 8443 is high", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(8443, 8443, "0.0.0.0/0"), High, "whole internet"},
 	}, Options{}, false)
-	if len(SensitivePorts) != 20 {
-		t.Errorf("the built-in catalogue changed: %d entries", len(SensitivePorts))
+	if len(sensitivePorts) != 24 {
+		t.Errorf("the built-in catalogue changed: %d entries", len(sensitivePorts))
 	}
 }
 
@@ -108,12 +108,12 @@ func TestAutomation(t *testing.T) {
 	}, o, false)
 
 	f := &Finding{Action: Create, Outcome: Succeeded, Event: Event{Name: "CreateSecurityGroup"}, Actor: tf}
-	o.apply(f)
+	o.Score(f)
 	if f.Automation != "arn:aws:iam::111122223333:role/terraform-prod" || f.Severity != Info {
 		t.Errorf("apply: automation %q severity %s", f.Automation, f.Severity)
 	}
 	f.Actor = human
-	o.apply(f)
+	o.Score(f)
 	if f.Automation != "" || f.Severity != Low {
 		t.Errorf("apply to a human: automation %q severity %s", f.Automation, f.Severity)
 	}
@@ -153,8 +153,8 @@ func TestPublic(t *testing.T) {
 		"::1/128": false, "172.0.0.0/8": true, "::ffff:10.0.0.1/128": false, "::ffff:52.94.76.10/128": true,
 	}
 	for c, want := range cases {
-		if got := Public(netip.MustParsePrefix(c)); got != want {
-			t.Errorf("Public(%s) = %v, want %v", c, got, want)
+		if got := public(netip.MustParsePrefix(c)); got != want {
+			t.Errorf("public(%s) = %v, want %v", c, got, want)
 		}
 	}
 }

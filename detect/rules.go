@@ -5,136 +5,251 @@ import (
 	"strings"
 )
 
-// rules lists the rules a call names, one per source, from the request and,
-// where the request does not name them (a call addressed by groupName), from
-// the rule set AWS returned. Rule ids AWS returned are attached to the
-// request's rules they match.
-func rules(name string, p params, resp response) []Rule {
-	dir := Ingress
-	if strings.HasSuffix(name, "Egress") {
-		dir = Egress
+// rules lists the rules a call names, one per source, from the request and
+// the response. known reports, for a call that removes rules, whether the
+// record says which of them existed (so that an undo can restore exactly
+// those).
+//
+// Rules AWS returned with ids are matched to the request's rules by
+// content, in one pass. A rule whose parts could not be read keeps what
+// could be, and a permission or source list that could not be read at all
+// gives a rule with no source: the score counts either as the widest it
+// could be.
+func rules(c *Call, p params, resp response) (out []Rule, known bool) {
+	dir := c.Direction
+	switch c.Effect {
+	case OnGroup:
+		return nil, true
+	case AddsRules, ChangesRules, RemovesRules, DescribesRules:
 	}
-	var out []Rule
-	switch {
-	case name == "ModifySecurityGroupRules":
-		if p.Modify == nil {
-			return nil
-		}
-		for _, e := range p.Modify.SecurityGroupRule {
+	if p.unread {
+		out = append(out, Rule{Direction: dir})
+	}
+	if p.Modify != nil {
+		for _, e := range p.Modify.SecurityGroupRule.items {
 			s := e.SecurityGroupRule
 			r := Rule{
-				Protocol:          protocol(string(s.IPProtocol)),
-				CIDRIPv4:          string(s.CIDRIPv4),
-				CIDRIPv6:          string(s.CIDRIPv6),
-				PrefixListID:      string(s.PrefixListID),
-				ReferencedGroupID: string(s.ReferencedGroupID),
-				Description:       string(s.Description),
-				RuleID:            string(e.SecurityGroupRuleID),
+				Protocol:          protocol(s.IPProtocol.v),
+				CIDRIPv4:          s.CIDRIPv4.v,
+				CIDRIPv6:          s.CIDRIPv6.v,
+				PrefixListID:      s.PrefixListID.v,
+				ReferencedGroupID: s.ReferencedGroupID.v,
+				Description:       s.Description.v,
+				RuleID:            e.SecurityGroupRuleID.v,
 			}
 			setPorts(&r, s.FromPort, s.ToPort)
 			out = append(out, r)
 		}
-		return out
-	case strings.HasPrefix(name, "Authorize"), strings.HasPrefix(name, "Revoke"),
-		strings.HasPrefix(name, "UpdateSecurityGroupRuleDescriptions"):
-	default:
-		return nil
+		if p.Modify.SecurityGroupRule.bad != "" {
+			out = append(out, Rule{Direction: dir})
+		}
 	}
 
-	perms := p.IPPermissions
-	if p.CIDRIP != "" || p.SourceSecurityGroupName != "" {
+	perms := p.IPPermissions.items
+	if p.CIDRIP.v != "" || p.SourceSecurityGroupName.v != "" || p.CIDRIP.bad != "" {
 		// The legacy flat form: one permission directly in requestParameters.
 		var flat permission
 		flat.IPProtocol, flat.FromPort, flat.ToPort = p.IPProtocol, p.FromPort, p.ToPort
-		if p.CIDRIP != "" {
-			flat.IPRanges = list[ipRange]{{CIDRIP: p.CIDRIP}}
+		if p.CIDRIP.v != "" || p.CIDRIP.bad != "" {
+			flat.IPRanges.items = []ipRange{{CIDRIP: p.CIDRIP}}
 		}
-		if p.SourceSecurityGroupName != "" {
-			flat.Groups = list[groupPair]{{GroupName: p.SourceSecurityGroupName}}
+		if p.SourceSecurityGroupName.v != "" {
+			flat.Groups.items = []groupPair{{GroupName: p.SourceSecurityGroupName}}
 		}
 		perms = append(perms, flat)
 	}
+	out = appendPermissions(out, dir, perms)
+	if p.IPPermissions.bad != "" {
+		out = append(out, Rule{Direction: dir})
+	}
+	for _, ref := range p.SecurityGroupRuleIDs.items {
+		if ref.ID.v != "" {
+			out = append(out, Rule{Direction: dir, RuleID: ref.ID.v})
+		}
+	}
+	for _, d := range p.SecurityGroupRuleDescriptions.items {
+		out = append(out, Rule{Direction: dir, RuleID: d.SecurityGroupRuleID.v, Description: d.Description.v})
+	}
+
+	switch c.Effect {
+	case RemovesRules:
+		return revoked(out, resp)
+	case AddsRules, ChangesRules:
+		if len(out) == 0 && len(resp.RuleSet.items) == 0 {
+			// A call that adds rules names at least one: this record's
+			// could not be read.
+			out = append(out, Rule{Direction: dir})
+		}
+	}
+	return attach(out, resp.RuleSet.items), true
+}
+
+// appendPermissions adds one rule per source of each permission. A
+// permission with a source list that could not be read adds a rule with
+// the permission's protocol and ports and no source.
+func appendPermissions(out []Rule, dir Direction, perms []permission) []Rule {
 	for _, perm := range perms {
-		base := Rule{Direction: dir, Protocol: protocol(string(perm.IPProtocol))}
+		base := Rule{Direction: dir, Protocol: protocol(perm.IPProtocol.v)}
 		setPorts(&base, perm.FromPort, perm.ToPort)
 		add := func(desc text, set func(*Rule)) {
 			r := base
 			set(&r)
-			r.Description = string(desc)
+			r.Description = desc.v
 			out = append(out, r)
 		}
-		for _, v := range perm.IPRanges {
-			add(v.Description, func(r *Rule) { r.CIDRIPv4 = string(v.CIDRIP) })
+		for _, v := range perm.IPRanges.items {
+			add(v.Description, func(r *Rule) { r.CIDRIPv4 = v.CIDRIP.v })
 		}
-		for _, v := range perm.IPv6Ranges {
-			add(v.Description, func(r *Rule) { r.CIDRIPv6 = string(v.CIDRIPv6) })
+		for _, v := range perm.IPv6Ranges.items {
+			add(v.Description, func(r *Rule) { r.CIDRIPv6 = v.CIDRIPv6.v })
 		}
-		for _, v := range perm.PrefixListIDs {
-			add(v.Description, func(r *Rule) { r.PrefixListID = string(v.PrefixListID) })
+		for _, v := range perm.PrefixListIDs.items {
+			add(v.Description, func(r *Rule) { r.PrefixListID = v.PrefixListID.v })
 		}
-		for _, v := range perm.Groups {
-			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(string(v.GroupID), string(v.GroupName)) })
+		for _, v := range perm.Groups.items {
+			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(v.GroupID.v, v.GroupName.v) })
 		}
-	}
-	for _, ref := range p.SecurityGroupRuleIDs {
-		if ref.ID != "" {
-			out = append(out, Rule{Direction: dir, RuleID: string(ref.ID)})
-		}
-	}
-	for _, d := range p.SecurityGroupRuleDescriptions {
-		out = append(out, Rule{Direction: dir, RuleID: string(d.SecurityGroupRuleID), Description: string(d.Description)})
-	}
-
-	if len(resp.RuleSet) == 0 {
-		return out
-	}
-	if len(out) == 0 {
-		for _, s := range resp.RuleSet {
-			out = append(out, fromSet(s))
-		}
-		return out
-	}
-	used := make([]bool, len(resp.RuleSet))
-	for i := range out {
-		if out[i].RuleID != "" {
-			continue
-		}
-		for j, s := range resp.RuleSet {
-			if !used[j] && same(out[i], fromSet(s)) {
-				out[i].RuleID = string(s.SecurityGroupRuleID)
-				used[j] = true
-				break
-			}
+		if perm.IPRanges.bad != "" || perm.IPv6Ranges.bad != "" || perm.PrefixListIDs.bad != "" || perm.Groups.bad != "" {
+			out = append(out, base)
 		}
 	}
 	return out
 }
 
+// attach gives the request's rules the ids AWS returned for them; a call
+// addressed by groupName names its rules only in the response.
+func attach(out []Rule, set []setRule) []Rule {
+	if len(set) == 0 {
+		return out
+	}
+	if len(out) == 0 {
+		for _, s := range set {
+			out = append(out, fromSet(s))
+		}
+		return out
+	}
+	waiting := make(map[ruleKey][]int, len(set))
+	for j, s := range set {
+		k := keyOf(fromSet(s))
+		waiting[k] = append(waiting[k], j)
+	}
+	for i := range out {
+		if out[i].RuleID != "" {
+			continue
+		}
+		k := keyOf(out[i])
+		if js := waiting[k]; len(js) > 0 {
+			out[i].RuleID = set[js[0]].SecurityGroupRuleID.v
+			waiting[k] = js[1:]
+		}
+	}
+	return out
+}
+
+// revoked works out what a revoke removed. AWS lists what it removed in
+// revokedSecurityGroupRuleSet (with every rule's details, also for a
+// revoke by rule id) and what it did not find in unknownIpPermissionSet: a
+// revoke in a default VPC succeeds even when nothing matched. known is
+// false when the response says neither.
+func revoked(req []Rule, resp response) ([]Rule, bool) {
+	set := resp.Revoked.items
+	known := !resp.unread && resp.Revoked.bad == "" && resp.Unknown.bad == "" &&
+		(len(set) > 0 || len(resp.Unknown.items) > 0)
+	out := make([]Rule, 0, len(req)+len(set))
+	if len(set) > 0 {
+		byID := make(map[string]int, len(set))
+		byKey := make(map[ruleKey][]int, len(set))
+		for j, s := range set {
+			byID[s.SecurityGroupRuleID.v] = j
+			k := keyOf(fromSet(s))
+			byKey[k] = append(byKey[k], j)
+		}
+		used := make([]bool, len(set))
+		for _, r := range req {
+			j, ok := -1, false
+			if r.RuleID != "" && r.Source() == "" {
+				j, ok = byID[r.RuleID]
+			} else if js := byKey[keyOf(r)]; len(js) > 0 {
+				j, ok = js[0], true
+				byKey[keyOf(r)] = js[1:]
+			}
+			if ok && !used[j] {
+				used[j] = true
+				s := fromSet(set[j])
+				s.Description = first(s.Description, r.Description)
+				out = append(out, s)
+				continue
+			}
+			out = append(out, r)
+		}
+		for j, s := range set {
+			if !used[j] {
+				out = append(out, fromSet(s))
+			}
+		}
+	} else {
+		out = append(out, req...)
+	}
+	if len(resp.Unknown.items) > 0 {
+		dir := Ingress
+		if len(req) > 0 {
+			dir = req[0].Direction
+		}
+		missing := make(map[ruleKey]int)
+		for _, r := range appendPermissions(nil, dir, resp.Unknown.items) {
+			missing[keyOf(r)]++
+		}
+		for i := range out {
+			k := keyOf(out[i])
+			if out[i].RuleID == "" && missing[k] > 0 {
+				out[i].Unmatched = true
+				missing[k]--
+			}
+		}
+	}
+	return out, known
+}
+
+// ruleKey is what makes two rules the same permission and source.
+type ruleKey struct {
+	dir                      Direction
+	proto                    string
+	from, to                 int
+	cidr4, cidr6, pl, ref    string
+	fromUnset, toUnset, none bool
+}
+
+func keyOf(r Rule) ruleKey {
+	k := ruleKey{dir: r.Direction, proto: r.Protocol, cidr4: r.CIDRIPv4, cidr6: r.CIDRIPv6, pl: r.PrefixListID, ref: r.ReferencedGroupID}
+	if r.FromPort == nil {
+		k.fromUnset = true
+	} else {
+		k.from = *r.FromPort
+	}
+	if r.ToPort == nil {
+		k.toUnset = true
+	} else {
+		k.to = *r.ToPort
+	}
+	return k
+}
+
 func fromSet(s setRule) Rule {
 	r := Rule{
 		Direction:         Ingress,
-		Protocol:          protocol(string(s.IPProtocol)),
-		CIDRIPv4:          string(s.CIDRIPv4),
-		CIDRIPv6:          string(s.CIDRIPv6),
-		PrefixListID:      string(s.PrefixListID),
-		ReferencedGroupID: string(s.ReferencedGroupInfo.GroupID),
-		Description:       string(s.Description),
-		RuleID:            string(s.SecurityGroupRuleID),
+		Protocol:          protocol(s.IPProtocol.v),
+		CIDRIPv4:          s.CIDRIPv4.v,
+		CIDRIPv6:          s.CIDRIPv6.v,
+		PrefixListID:      s.PrefixListID.v,
+		ReferencedGroupID: s.ReferencedGroupInfo.GroupID.v,
+		Description:       s.Description.v,
+		RuleID:            s.SecurityGroupRuleID.v,
 	}
 	if s.IsEgress.Value {
 		r.Direction = Egress
 	}
 	setPorts(&r, s.FromPort, s.ToPort)
 	return r
-}
-
-// same reports whether a and b describe the same permission and source.
-func same(a, b Rule) bool {
-	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
-	return a.Direction == b.Direction && a.Protocol == b.Protocol &&
-		eq(a.FromPort, b.FromPort) && eq(a.ToPort, b.ToPort) &&
-		a.CIDRIPv4 == b.CIDRIPv4 && a.CIDRIPv6 == b.CIDRIPv6 &&
-		a.PrefixListID == b.PrefixListID && a.ReferencedGroupID == b.ReferencedGroupID
 }
 
 // setPorts sets the rule's ports; "all traffic" has none whatever was sent.
@@ -145,24 +260,34 @@ func setPorts(r *Rule, from, to port) {
 	r.FromPort, r.ToPort = from.ptr(), to.ptr()
 }
 
-// protocol names an IP protocol: tcp, udp, icmp, icmpv6, all (for -1), or
-// the protocol number.
+// protocolNames are the protocols sgwatch names, by IANA number.
+var protocolNames = map[int]string{-1: "all", 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+
+// protocol names an IP protocol the way EC2 reads it: tcp, udp, icmp,
+// icmpv6, all (for -1), or the protocol number, whatever the spelling of
+// the number ("6", "06", "+6"). Anything else is kept as written, lower
+// case, and scored as all traffic.
 func protocol(p string) string {
 	p = strings.ToLower(strings.TrimSpace(p))
-	switch p {
-	case "-1", "all":
-		return "all"
-	case "6":
-		return "tcp"
-	case "17":
-		return "udp"
-	case "1":
-		return "icmp"
-	case "58":
-		return "icmpv6"
-	}
 	if n, err := strconv.Atoi(p); err == nil {
-		return strconv.Itoa(n)
+		if name, ok := protocolNames[n]; ok {
+			return name
+		}
+		if n >= 0 && n <= 255 {
+			return strconv.Itoa(n)
+		}
+		return p
 	}
 	return p
+}
+
+// knownProtocol reports whether p is a protocol as protocol returns it for
+// a value EC2 accepts.
+func knownProtocol(p string) bool {
+	switch p {
+	case "tcp", "udp", "icmp", "icmpv6", "all":
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 255 && strconv.Itoa(n) == p
 }

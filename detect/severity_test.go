@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 )
@@ -57,7 +58,7 @@ func TestScore(t *testing.T) {
 		{"root but failed", "AuthorizeSecurityGroupIngress", Failed, "Client.UnauthorizedOperation", root, []Rule{tcp(22, 22, "0.0.0.0/0")}, Medium, "denied"},
 		// low
 		{"private ssh", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "10.0.0.0/8")}, Low, "adds or changes"},
-		{"0.0.0.0/1 is not the whole internet", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "0.0.0.0/1")}, Medium, "0.0.0.0/1, a public range broader than /16"},
+		{"a quarter of the internet is not the whole", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(443, 443, "64.0.0.0/2")}, Medium, "64.0.0.0/2, a public range broader than /16"},
 		{"referenced group", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "all", ReferencedGroupID: "sg-2"}}, Low, "adds"},
 		{"prefix list", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: p(22), ToPort: p(22), PrefixListID: "pl-1"}}, Low, "adds"},
 		{"private egress", "AuthorizeSecurityGroupEgress", Succeeded, "", user, []Rule{egress(tcp(443, 443, "10.0.0.0/8"))}, Low, "adds"},
@@ -73,7 +74,8 @@ func TestScore(t *testing.T) {
 		{"update egress descriptions", "UpdateSecurityGroupRuleDescriptionsEgress", Succeeded, "", user, nil, Info, "descriptions"},
 		{"dry run of world ssh", "AuthorizeSecurityGroupIngress", DryRun, "Client.DryRunOperation", user, []Rule{tcp(22, 22, "0.0.0.0/0")}, Info, "dry run"},
 		{"root dry run", "DeleteSecurityGroup", DryRun, "Client.DryRunOperation", root, nil, Info, "dry run"},
-		{"duplicate", "AuthorizeSecurityGroupIngress", Failed, "Client.InvalidPermission.Duplicate", user, []Rule{tcp(22, 22, "0.0.0.0/0")}, Info, "InvalidPermission.Duplicate"},
+		{"duplicate of world ssh", "AuthorizeSecurityGroupIngress", Failed, "Client.InvalidPermission.Duplicate", user, []Rule{tcp(22, 22, "0.0.0.0/0")}, High, "already allowed: ingress from 0.0.0.0/0 (whole internet) to tcp/22: SSH (22)"},
+		{"duplicate of a private rule", "AuthorizeSecurityGroupIngress", Failed, "Client.InvalidPermission.Duplicate", user, []Rule{tcp(22, 22, "10.0.0.0/8")}, Info, "the rule already exists"},
 		{"failed without a code", "DeleteSecurityGroup", Failed, "", user, nil, Info, "no error code"},
 	}
 	runScore(t, cases, Options{}, true)
@@ -95,11 +97,12 @@ func runScore(t *testing.T, cases []scoreCase, o Options, first bool) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := &Finding{Action: calls[c.event], Outcome: c.outcome, Event: Event{Name: c.event}, Actor: c.actor, Rules: c.rules}
+			f := &Finding{Action: byName[c.event].Action, Outcome: c.outcome, Event: Event{Name: c.event}, Actor: c.actor, Rules: c.rules}
 			if c.code != "" || c.outcome == Failed {
 				f.Error = &CallError{Code: c.code}
 			}
-			sev, reasons := o.Score(f)
+			o.Score(f)
+			sev, reasons := f.Severity, f.Reasons
 			if sev != c.want {
 				t.Errorf("severity %s, want %s (reasons %q)", sev, c.want, reasons)
 			}
@@ -117,12 +120,13 @@ func runScore(t *testing.T, cases []scoreCase, o Options, first bool) {
 }
 
 func TestEveryCataloguePortIsCritical(t *testing.T) {
-	for _, sp := range SensitivePorts {
+	for _, sp := range sensitivePorts {
 		for _, port := range []int{sp.From, sp.To} {
 			f := &Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"},
-				Rules: []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: p(port), ToPort: p(port), CIDRIPv4: "0.0.0.0/0"}}}
-			if sev, _ := Score(f); sev != Critical {
-				t.Errorf("tcp/%d (%s) from the world: %s, want critical", port, sp.Name, sev)
+				Rules: []Rule{{Direction: Ingress, Protocol: cmp.Or(sp.Proto, "tcp"), FromPort: p(port), ToPort: p(port), CIDRIPv4: "0.0.0.0/0"}}}
+			(Options{}).Score(f)
+			if f.Severity != Critical {
+				t.Errorf("%s/%d (%s) from the world: %s, want critical", f.Rules[0].Protocol, port, sp.Name, f.Severity)
 			}
 		}
 	}
@@ -144,13 +148,14 @@ func TestParseSeverity(t *testing.T) {
 
 func TestTarget(t *testing.T) {
 	cases := map[string]Rule{
-		"tcp/22":               {Protocol: "tcp", FromPort: p(22), ToPort: p(22)},
-		"udp/137-139":          {Protocol: "udp", FromPort: p(137), ToPort: p(139)},
-		"all traffic":          {Protocol: "all"},
-		"icmp type 8 code 0":   {Protocol: "icmp", FromPort: p(8), ToPort: p(0)},
-		"icmpv6 (all types)":   {Protocol: "icmpv6", FromPort: p(-1), ToPort: p(-1)},
-		"50":                   {Protocol: "50"},
-		"unknown protocol/1-2": {FromPort: p(1), ToPort: p(2)},
+		"tcp/22":             {Protocol: "tcp", FromPort: p(22), ToPort: p(22)},
+		"udp/137-139":        {Protocol: "udp", FromPort: p(137), ToPort: p(139)},
+		"all traffic":        {Protocol: "all"},
+		"icmp type 8 code 0": {Protocol: "icmp", FromPort: p(8), ToPort: p(0)},
+		"icmpv6 (all types)": {Protocol: "icmpv6", FromPort: p(-1), ToPort: p(-1)},
+		"protocol 50":        {Protocol: "50"},
+		"unknown protocol (counted as all traffic)": {FromPort: p(1), ToPort: p(2)},
+		"tcp (every port)":                          {Protocol: "tcp"},
 	}
 	for want, r := range cases {
 		if got := Target(r); got != want {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -40,9 +41,10 @@ func IsRegion(s string) bool { return regionRE.MatchString(s) }
 // IsGroupID reports whether s has the form of a security group id (sg-…).
 func IsGroupID(s string) bool { return groupRE.MatchString(s) }
 
-// undo works out the Undo of a finding.
-func undo(f *Finding) *Undo {
-	u := exactUndo(f)
+// undo works out the Undo of a finding of call c. known reports whether
+// the record says which of the rules a revoke named existed.
+func undo(f *Finding, c *Call, known bool) *Undo {
+	u := exactUndo(f, c, known)
 	if len(u.Command) > maxCommand {
 		return &Undo{Note: fmt.Sprintf("the undo command would be %d characters long (%d rules): revert the rules in smaller groups, listing them with: aws ec2 describe-security-group-rules --region %s --filters Name=group-id,Values=%s",
 			len(u.Command), len(f.Rules), f.Event.Region, f.SecurityGroup.ID)}
@@ -50,59 +52,90 @@ func undo(f *Finding) *Undo {
 	return u
 }
 
-func exactUndo(f *Finding) *Undo {
+func exactUndo(f *Finding, c *Call, known bool) *Undo {
 	region, group := f.Event.Region, f.SecurityGroup.ID
 	switch f.Outcome {
 	case DryRun:
 		return &Undo{Note: "dry run: nothing changed, nothing to undo"}
 	case Failed:
+		if f.Error != nil && strings.HasSuffix(f.Error.Code, duplicate) {
+			note := "the rule already existed before this call: nothing changed, nothing to undo"
+			if IsRegion(region) && IsGroupID(group) {
+				note += "; if it should not exist, find it with: " + inspect(region, group)
+			}
+			return &Undo{Note: note}
+		}
 		return &Undo{Note: "the call failed: nothing changed, nothing to undo"}
+	}
+	if c.Effect == RemovesRules && len(f.Rules) > 0 && !slices.ContainsFunc(f.Rules, func(r Rule) bool { return !r.Unmatched }) {
+		return &Undo{Note: "no rule matched; nothing changed, nothing to undo (AWS listed every rule named in unknownIpPermissionSet)"}
 	}
 	if !IsRegion(region) || !IsGroupID(group) {
 		return &Undo{Note: "the event does not name the group by id and Region, so no command is given: find the group in the EC2 console"}
 	}
-	base := "aws ec2 %s --region " + region + " --group-id " + group
-	inspect := "aws ec2 describe-security-group-rules --region " + region + " --filters Name=group-id,Values=" + group
-	name := f.Event.Name
-	dir := "ingress"
-	if strings.HasSuffix(name, "Egress") {
-		dir = "egress"
-	}
-	switch {
-	case name == "CreateSecurityGroup":
-		return &Undo{Command: fmt.Sprintf(base, "delete-security-group")}
-	case name == "DeleteSecurityGroup":
-		return &Undo{Note: "a deleted group cannot be restored: recreate it and its rules from AWS Config's history of " + group + " or earlier CloudTrail events"}
-	case name == "AssociateSecurityGroupVpc", name == "DisassociateSecurityGroupVpc":
-		if !vpcRE.MatchString(f.SecurityGroup.VPCID) {
-			break
+	base := "aws ec2 " + c.Inverse + " --region " + region + " --group-id " + group
+	look := inspect(region, group)
+	switch c.Effect {
+	case OnGroup:
+		switch {
+		case c.Inverse == "":
+			return &Undo{Note: "a deleted group cannot be restored: recreate it and its rules from AWS Config's history of " + group + " or earlier CloudTrail events"}
+		case c.Direction == "" && c.Action == Modify: // shares the group with a VPC
+			if vpcRE.MatchString(f.SecurityGroup.VPCID) {
+				return &Undo{Command: base + " --vpc-id " + f.SecurityGroup.VPCID}
+			}
+		default:
+			return &Undo{Command: base}
 		}
-		verb := "disassociate-security-group-vpc"
-		if name == "DisassociateSecurityGroupVpc" {
-			verb = "associate-security-group-vpc"
-		}
-		return &Undo{Command: fmt.Sprintf(base, verb) + " --vpc-id " + f.SecurityGroup.VPCID}
-	case strings.HasPrefix(name, "Authorize"):
+	case ChangesRules:
+		return &Undo{Note: "the event holds the new rules, not the ones they replaced; find the previous rules in AWS Config's history of " + group + ", and list the current ones with: " + look}
+	case AddsRules:
 		if ids, ok := ruleIDs(f.Rules); ok {
-			return &Undo{Command: fmt.Sprintf(base, "revoke-security-group-"+dir) + " --security-group-rule-ids " + ids}
+			return &Undo{Command: base + " --security-group-rule-ids " + ids}
 		}
-		if perms, ok := IPPermissions(f.Rules); ok {
-			return &Undo{Command: fmt.Sprintf(base, "revoke-security-group-"+dir) + " --ip-permissions " + perms}
+		if perms, ok := cliPermissions(f.Rules); ok {
+			return &Undo{Command: base + " --ip-permissions " + perms}
 		}
-	case strings.HasPrefix(name, "Revoke"):
-		if perms, ok := IPPermissions(f.Rules); ok {
-			return &Undo{
-				Command: fmt.Sprintf(base, "authorize-security-group-"+dir) + " --ip-permissions " + perms,
-				Note:    "restores the rules without their descriptions",
+	case RemovesRules:
+		var gone []Rule
+		for _, r := range f.Rules {
+			if !r.Unmatched {
+				gone = append(gone, r)
 			}
 		}
-		return &Undo{Note: "revoked by rule id: the event does not say what the rules allowed; find them in AWS Config's history of " + group + " or the CloudTrail events that created them, and list what is left with: " + inspect}
-	case name == "ModifySecurityGroupRules":
-		return &Undo{Note: "the event holds the new rules, not the ones they replaced; find the previous rules in AWS Config's history of " + group + ", and list the current ones with: " + inspect}
-	case strings.HasPrefix(name, "UpdateSecurityGroupRuleDescriptions"):
-		return &Undo{Note: "only descriptions changed, and the event does not hold the previous ones; list the rules with: " + inspect}
+		switch {
+		case !known && !hasSources(f.Rules):
+			return &Undo{Note: "revoked by rule id: the event does not say what the rules allowed; find them in AWS Config's history of " + group + " or the CloudTrail events that created them, and list what is left with: " + look}
+		case !known:
+			return &Undo{Note: "the event does not say which of the rules named existed (no revokedSecurityGroupRuleSet or unknownIpPermissionSet), so no command is given: restoring a rule that never existed would open the group; check AWS Config's history of " + group + ", and list what is left with: " + look}
+		}
+		if perms, ok := cliPermissions(gone); ok {
+			note := "restores the rules without their descriptions"
+			if len(gone) < len(f.Rules) {
+				note = fmt.Sprintf("restores only the %d rules that existed, without their descriptions", len(gone))
+			}
+			return &Undo{Command: base + " --ip-permissions " + perms, Note: note}
+		}
+		return &Undo{Note: "revoked by rule id: the event does not say what the rules allowed; find them in AWS Config's history of " + group + " or the CloudTrail events that created them, and list what is left with: " + look}
+	case DescribesRules:
+		return &Undo{Note: "only descriptions changed, and the event does not hold the previous ones; list the rules with: " + look}
 	}
-	return &Undo{Note: "the event does not hold everything an exact undo needs; list the group's rules with: " + inspect}
+	return &Undo{Note: "the event does not hold everything an exact undo needs; list the group's rules with: " + look}
+}
+
+// hasSources reports whether any rule names its source.
+func hasSources(rules []Rule) bool {
+	for _, r := range rules {
+		if r.Source() != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// inspect is the command that lists a group's rules.
+func inspect(region, group string) string {
+	return "aws ec2 describe-security-group-rules --region " + region + " --filters Name=group-id,Values=" + group
 }
 
 // ruleIDs joins the rules' sgr- ids, if every rule has a valid one.
@@ -117,40 +150,40 @@ func ruleIDs(rules []Rule) (string, bool) {
 	return strings.Join(ids, " "), len(ids) > 0
 }
 
-// IPPermission is one entry of the AWS CLI's --ip-permissions JSON.
-type IPPermission struct {
-	IPProtocol       string            `json:"IpProtocol"`
-	FromPort         *int              `json:"FromPort,omitempty"`
-	ToPort           *int              `json:"ToPort,omitempty"`
-	IPRanges         []IPRange         `json:"IpRanges,omitempty"`
-	IPv6Ranges       []IPv6Range       `json:"Ipv6Ranges,omitempty"`
-	PrefixListIDs    []PrefixListID    `json:"PrefixListIds,omitempty"`
-	UserIDGroupPairs []UserIDGroupPair `json:"UserIdGroupPairs,omitempty"`
+// cliPermission is one entry of the AWS CLI's --ip-permissions JSON.
+type cliPermission struct {
+	IPProtocol       string          `json:"IpProtocol"`
+	FromPort         *int            `json:"FromPort,omitempty"`
+	ToPort           *int            `json:"ToPort,omitempty"`
+	IPRanges         []cliIPRange    `json:"IpRanges,omitempty"`
+	IPv6Ranges       []cliIPv6Range  `json:"Ipv6Ranges,omitempty"`
+	PrefixListIDs    []cliPrefixList `json:"PrefixListIds,omitempty"`
+	UserIDGroupPairs []cliGroupPair  `json:"UserIdGroupPairs,omitempty"`
 }
 
-// The sources of an IPPermission.
+// The sources of a cliPermission.
 type (
-	IPRange struct {
+	cliIPRange struct {
 		CidrIP string `json:"CidrIp"`
 	}
-	IPv6Range struct {
+	cliIPv6Range struct {
 		CidrIPv6 string `json:"CidrIpv6"`
 	}
-	PrefixListID struct {
+	cliPrefixList struct {
 		PrefixListID string `json:"PrefixListId"`
 	}
-	UserIDGroupPair struct {
+	cliGroupPair struct {
 		GroupID string `json:"GroupId"`
 	}
 )
 
-// IPPermissions renders rules as the single-quoted --ip-permissions argument
+// cliPermissions renders rules as the single-quoted --ip-permissions argument
 // of the AWS CLI, one permission per rule. It fails for a rule that has no
 // source, or a value not of its expected form.
-func IPPermissions(rules []Rule) (string, bool) {
-	perms := make([]IPPermission, 0, len(rules))
+func cliPermissions(rules []Rule) (string, bool) {
+	perms := make([]cliPermission, 0, len(rules))
 	for _, r := range rules {
-		p := IPPermission{IPProtocol: r.Protocol}
+		p := cliPermission{IPProtocol: r.Protocol}
 		if r.Protocol == "all" {
 			p.IPProtocol = "-1"
 		} else if !protoRE.MatchString(r.Protocol) {
@@ -164,17 +197,17 @@ func IPPermissions(rules []Rule) (string, bool) {
 			if !ok {
 				return "", false
 			}
-			p.IPRanges = []IPRange{{c}}
+			p.IPRanges = []cliIPRange{{c}}
 		case r.CIDRIPv6 != "":
 			c, ok := cidr(r.CIDRIPv6, false)
 			if !ok {
 				return "", false
 			}
-			p.IPv6Ranges = []IPv6Range{{c}}
+			p.IPv6Ranges = []cliIPv6Range{{c}}
 		case plRE.MatchString(r.PrefixListID):
-			p.PrefixListIDs = []PrefixListID{{r.PrefixListID}}
+			p.PrefixListIDs = []cliPrefixList{{r.PrefixListID}}
 		case IsGroupID(r.ReferencedGroupID):
-			p.UserIDGroupPairs = []UserIDGroupPair{{r.ReferencedGroupID}}
+			p.UserIDGroupPairs = []cliGroupPair{{r.ReferencedGroupID}}
 		default:
 			return "", false
 		}

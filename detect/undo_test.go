@@ -32,6 +32,10 @@ func TestUndo(t *testing.T) {
 		{"update-descriptions-egress", "", "only descriptions changed"},
 		{"dry-run", "", "dry run: nothing changed"},
 		{"failed-unauthorized", "", "the call failed: nothing changed"},
+		{"authorize-ingress-split-world", "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee011 sgr-0c0ffee0c0ffee012", ""},
+		{"authorize-ingress-unreadable-port", "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee014", ""},
+		{"authorize-ingress-duplicate", "", "the rule already existed before this call"},
+		{"revoke-ingress-nothing-matched", "", "no rule matched; nothing changed"},
 	}
 	for _, c := range cases {
 		t.Run(c.event, func(t *testing.T) {
@@ -61,7 +65,7 @@ func TestUndoRefusesOddValues(t *testing.T) {
 			SecurityGroup: SecurityGroup{ID: "sg-0123456789abcdef0"},
 			Rules:         []Rule{rule(Ingress, "tcp", 22, 22, "0.0.0.0/0")}}
 	}
-	if u := undo(good()); !strings.HasPrefix(u.Command, "aws ec2 revoke-security-group-ingress --region us-east-1 --group-id sg-0123456789abcdef0 --ip-permissions '") {
+	if u := undo(good(), byName["AuthorizeSecurityGroupIngress"], true); !strings.HasPrefix(u.Command, "aws ec2 revoke-security-group-ingress --region us-east-1 --group-id sg-0123456789abcdef0 --ip-permissions '") {
 		t.Fatalf("the good finding gets %+v", u)
 	}
 	cases := map[string]func(f *Finding){
@@ -82,7 +86,7 @@ func TestUndoRefusesOddValues(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := good()
 			mutate(f)
-			u := undo(f)
+			u := undo(f, byName[f.Event.Name], true)
 			if u.Command != "" {
 				t.Errorf("command %q built from an odd value", u.Command)
 			}
@@ -125,14 +129,14 @@ func TestIPPermissionsRoundTrip(t *testing.T) {
 		{Direction: Ingress, Protocol: "50", CIDRIPv4: "52.94.76.0/24"},
 	})
 	for i, rules := range sets {
-		arg, ok := IPPermissions(rules)
+		arg, ok := cliPermissions(rules)
 		if !ok {
 			t.Fatalf("set %d: no --ip-permissions for %+v", i, rules)
 		}
 		if !strings.HasPrefix(arg, "'") || !strings.HasSuffix(arg, "'") || strings.Count(arg, "'") != 2 {
 			t.Fatalf("set %d: %s is not one single-quoted word", i, arg)
 		}
-		var perms []IPPermission
+		var perms []cliPermission
 		if err := json.Unmarshal([]byte(arg[1:len(arg)-1]), &perms); err != nil {
 			t.Fatalf("set %d: %v", i, err)
 		}

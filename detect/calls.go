@@ -1,0 +1,103 @@
+package detect
+
+import "slices"
+
+// EventSource is the CloudTrail eventSource of every call sgwatch reports.
+const EventSource = "ec2.amazonaws.com"
+
+// Effect is what a call does to a group's rules.
+type Effect int
+
+// The effects a call can have.
+const (
+	// OnGroup calls act on the group itself, not its rules (create, delete,
+	// VPC association).
+	OnGroup Effect = iota
+	// AddsRules calls add rules.
+	AddsRules
+	// ChangesRules calls replace what existing rules allow.
+	ChangesRules
+	// RemovesRules calls remove rules: access only shrinks.
+	RemovesRules
+	// DescribesRules calls change rule descriptions only.
+	DescribesRules
+)
+
+// Call is everything sgwatch knows about one security-group API call. It is
+// the one home of that knowledge: parsing, scoring, the undo command and
+// the notification read it from here.
+type Call struct {
+	Name   string
+	Action Action
+	// Direction of the rules the call names; "" when the call does not say
+	// (ModifySecurityGroupRules), or names no rules.
+	Direction Direction
+	Effect    Effect
+	// Baseline is the severity and reason of a succeeded call before its
+	// rules and actor are scored.
+	Baseline Severity
+	Why      string
+	// Inverse is the AWS CLI verb that reverses the call ("" when the event
+	// never holds what reversing it needs).
+	Inverse string
+	// Sample is the file under events/ that shows the call.
+	Sample string
+}
+
+// calls are the security-group API calls sgwatch reports.
+// Opens reports whether the call can let traffic in or out that was not
+// allowed before: it adds rules or changes what they allow.
+func (c Call) opens() bool { return c.Effect == AddsRules || c.Effect == ChangesRules }
+
+var calls = []Call{
+	{Name: "CreateSecurityGroup", Action: Create, Effect: OnGroup, Baseline: Low, Why: "creates a security group",
+		Inverse: "delete-security-group", Sample: "create-security-group.json"},
+	{Name: "DeleteSecurityGroup", Action: Delete, Effect: OnGroup, Baseline: Low, Why: "deletes a security group",
+		Sample: "delete-security-group.json"},
+	{Name: "AuthorizeSecurityGroupIngress", Action: Modify, Direction: Ingress, Effect: AddsRules, Baseline: Low, Why: "adds or changes rules",
+		Inverse: "revoke-security-group-ingress", Sample: "authorize-ingress-world-ssh.json"},
+	{Name: "AuthorizeSecurityGroupEgress", Action: Modify, Direction: Egress, Effect: AddsRules, Baseline: Low, Why: "adds or changes rules",
+		Inverse: "revoke-security-group-egress", Sample: "authorize-egress-world.json"},
+	{Name: "RevokeSecurityGroupIngress", Action: Modify, Direction: Ingress, Effect: RemovesRules, Baseline: Info, Why: "revokes rules: access only shrinks",
+		Inverse: "authorize-security-group-ingress", Sample: "revoke-ingress.json"},
+	{Name: "RevokeSecurityGroupEgress", Action: Modify, Direction: Egress, Effect: RemovesRules, Baseline: Info, Why: "revokes rules: access only shrinks",
+		Inverse: "authorize-security-group-egress", Sample: "revoke-egress-by-rule-id.json"},
+	{Name: "ModifySecurityGroupRules", Action: Modify, Effect: ChangesRules, Baseline: Low, Why: "adds or changes rules",
+		Sample: "modify-security-group-rules-world-db.json"},
+	{Name: "UpdateSecurityGroupRuleDescriptionsIngress", Action: Modify, Direction: Ingress, Effect: DescribesRules, Baseline: Info, Why: "changes rule descriptions only",
+		Sample: "update-descriptions-ingress.json"},
+	{Name: "UpdateSecurityGroupRuleDescriptionsEgress", Action: Modify, Direction: Egress, Effect: DescribesRules, Baseline: Info, Why: "changes rule descriptions only",
+		Sample: "update-descriptions-egress.json"},
+	{Name: "AssociateSecurityGroupVpc", Action: Modify, Effect: OnGroup, Baseline: Low, Why: "changes which VPCs share the group",
+		Inverse: "disassociate-security-group-vpc", Sample: "associate-security-group-vpc.json"},
+	{Name: "DisassociateSecurityGroupVpc", Action: Modify, Effect: OnGroup, Baseline: Low, Why: "changes which VPCs share the group",
+		Inverse: "associate-security-group-vpc", Sample: "disassociate-security-group-vpc.json"},
+}
+
+var byName = func() map[string]*Call {
+	m := make(map[string]*Call, len(calls))
+	for i := range calls {
+		m[calls[i].Name] = &calls[i]
+	}
+	return m
+}()
+
+// Lookup returns the call named name, if sgwatch reports it.
+func Lookup(name string) (Call, bool) {
+	c, ok := byName[name]
+	if !ok {
+		return Call{}, false
+	}
+	return *c, true
+}
+
+// Calls returns the names of the calls sgwatch reports, sorted: the
+// eventName list of the EventBridge rule's pattern.
+func Calls() []string {
+	names := make([]string, len(calls))
+	for i, c := range calls {
+		names[i] = c.Name
+	}
+	slices.Sort(names)
+	return names
+}

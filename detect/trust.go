@@ -1,0 +1,63 @@
+package detect
+
+import (
+	"slices"
+	"strings"
+)
+
+// trusted returns who made the change if it is trusted automation: the
+// invokedBy service, or the ARN that matched a pattern; else "". The root
+// user is never trusted, whatever the patterns say.
+func (o Options) trusted(a Actor) string {
+	if a.IsRoot() {
+		return ""
+	}
+	if a.InvokedBy != "" && slices.Contains(o.TrustedServices, a.InvokedBy) {
+		return a.InvokedBy
+	}
+	for _, p := range o.TrustedPrincipals {
+		if arn := a.Matches(p); arn != "" {
+			return arn
+		}
+	}
+	return ""
+}
+
+// IsRoot reports whether the actor is the account's root user: identity
+// type Root (in any case), or an ARN that ends in ":root".
+func (a Actor) IsRoot() bool {
+	return strings.EqualFold(a.Type, "Root") || strings.HasSuffix(a.ARN, ":root")
+}
+
+// Matches returns the actor's ARN or, failing that, its session issuer's ARN
+// if it matches pattern (see Match); else "".
+func (a Actor) Matches(pattern string) string {
+	for _, arn := range []string{a.ARN, a.SessionIssuerARN} {
+		if arn != "" && Match(pattern, arn) {
+			return arn
+		}
+	}
+	return ""
+}
+
+// Match reports whether s matches pattern, in which * stands for any run of
+// characters (none included) and everything else for itself.
+func Match(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
