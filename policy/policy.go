@@ -1,15 +1,19 @@
 // Package policy is a deployment's tuning and noise control, read from the
 // environment by the Lambda function and the command line alike:
 //
-//	EXTRA_SENSITIVE_PORTS  ports or ranges added to the sensitive-port catalogue: 8443,9000-9100
+//	EXTRA_SENSITIVE_PORTS  ports or ranges added to the sensitive-port catalogue, each
+//	                       optionally /tcp or /udp (none: both): 8443/tcp,53/udp,9000-9100
 //	TRUSTED_PRINCIPALS     ARN patterns (* = any run of characters) of automation, comma-separated
 //	TRUSTED_SERVICES       invokedBy values of automation: cloudformation.amazonaws.com
-//	SUPPRESS               JSON list of time-boxed suppressions
+//	SUPPRESS               JSON list of suppressions, each ending within a year
 //	MIN_SEVERITY           findings below it are logged, not published (default info)
 //
+// Every principal pattern, trusted or suppressed, names exactly one account
+// and a principal type (see checkPrincipal); the root user's ARN is refused.
 // Trusted automation is scored one level lower (see detect.Options);
 // suppressed and below-minimum findings are not published but logged with
-// why. A critical finding is never suppressed.
+// why. No configuration silences a change by the root user, nor one that
+// was critical before trusted automation lowered it.
 package policy
 
 import (
@@ -35,10 +39,11 @@ type Policy struct {
 	MinSeverity detect.Severity
 }
 
-// Suppression keeps matching findings from being published until Until.
-// Every field that is set must match: Principal (an ARN pattern, tried on
-// the actor's ARN and its session issuer's), Account (the event's account)
-// and Group (the security group id).
+// Suppression keeps matching findings from being published until Until,
+// which is at most one year after the configuration was read. Every field
+// that is set must match: Principal (an ARN pattern, tried on the actor's
+// ARN and its session issuer's), Account (the event's account) and Group
+// (the security group id).
 type Suppression struct {
 	Principal string    `json:"principal,omitempty"`
 	Account   string    `json:"account,omitempty"`
@@ -50,11 +55,13 @@ type Suppression struct {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$`)
+	portRE    = regexp.MustCompile(`^([0-9]+)(?:\s*-\s*([0-9]+))?(?:\s*/\s*([^/]*))?$`)
 )
 
-// FromEnv reads the policy through getenv (os.Getenv in production). An
+// FromEnv reads the policy through getenv (os.Getenv in production) at time
+// now (time.Now in production), which bounds the SUPPRESS rules' until. An
 // invalid value is an error that names the variable and what is wrong.
-func FromEnv(getenv func(string) string) (Policy, error) {
+func FromEnv(getenv func(string) string, now time.Time) (Policy, error) {
 	var p Policy
 	var err error
 	if p.Score.ExtraPorts, err = parsePorts(getenv("EXTRA_SENSITIVE_PORTS")); err != nil {
@@ -63,13 +70,17 @@ func FromEnv(getenv func(string) string) (Policy, error) {
 	if p.Score.TrustedPrincipals, err = parsePrincipals(getenv("TRUSTED_PRINCIPALS")); err != nil {
 		return p, fmt.Errorf("TRUSTED_PRINCIPALS: %w", err)
 	}
-	for _, s := range list(getenv("TRUSTED_SERVICES")) {
+	services, err := list(getenv("TRUSTED_SERVICES"))
+	if err != nil {
+		return p, fmt.Errorf("TRUSTED_SERVICES: %w", err)
+	}
+	for _, s := range services {
 		if !serviceRE.MatchString(s) {
 			return p, fmt.Errorf("TRUSTED_SERVICES: %q is not a service principal (want e.g. cloudformation.amazonaws.com)", s)
 		}
 		p.Score.TrustedServices = append(p.Score.TrustedServices, s)
 	}
-	if p.Suppress, err = parseSuppress(getenv("SUPPRESS")); err != nil {
+	if p.Suppress, err = parseSuppress(getenv("SUPPRESS"), now); err != nil {
 		return p, fmt.Errorf("SUPPRESS: %w", err)
 	}
 	p.MinSeverity = detect.Info
@@ -81,54 +92,73 @@ func FromEnv(getenv func(string) string) (Policy, error) {
 	return p, nil
 }
 
-// list splits a comma-separated value, dropping blanks around items.
-func list(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+// list splits a comma-separated value and trims blanks around items. An
+// empty or blank value is no items; an empty item (a stray comma) is an
+// error, so that a list is never read otherwise than it was meant.
+func list(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	items := strings.Split(v, ",")
+	for i := range items {
+		if items[i] = strings.TrimSpace(items[i]); items[i] == "" {
+			return nil, fmt.Errorf("item %d of %d is empty: a stray comma?", i+1, len(items))
 		}
 	}
-	return out
+	return items, nil
 }
 
+// parsePorts reads EXTRA_SENSITIVE_PORTS: PORT or FROM-TO, each with an
+// optional /tcp or /udp (no suffix: both protocols).
 func parsePorts(v string) ([]detect.PortRange, error) {
+	items, err := list(v)
+	if err != nil {
+		return nil, err
+	}
 	var out []detect.PortRange
-	for _, item := range list(v) {
-		lo, hi, isRange := strings.Cut(item, "-")
-		from, err1 := strconv.Atoi(strings.TrimSpace(lo))
-		to, err2 := from, error(nil)
-		if isRange {
-			to, err2 = strconv.Atoi(strings.TrimSpace(hi))
+	for _, item := range items {
+		m := portRE.FindStringSubmatch(item)
+		if m == nil {
+			return nil, fmt.Errorf("%q is not a port or a range (want e.g. 8443, 9000-9100 or 53/udp)", item)
 		}
+		from, err1 := strconv.Atoi(m[1])
+		to, err2 := from, error(nil)
+		if m[2] != "" {
+			to, err2 = strconv.Atoi(m[2])
+		}
+		proto := strings.ToLower(m[3])
 		switch {
-		case err1 != nil || err2 != nil:
-			return nil, fmt.Errorf("%q is not a port or a range (want e.g. 8443 or 9000-9100)", item)
-		case from < 0 || to > 65535:
+		case err1 != nil || err2 != nil || to > 65535:
 			return nil, fmt.Errorf("%q is outside 0-65535", item)
 		case from > to:
 			return nil, fmt.Errorf("%q ends before it starts", item)
+		case strings.Contains(item, "/") && proto != "tcp" && proto != "udp":
+			return nil, fmt.Errorf("%q: protocol %q is not tcp or udp (leave it out for both)", item, m[3])
 		}
-		out = append(out, detect.PortRange{From: from, To: to, Name: "EXTRA_SENSITIVE_PORTS"})
+		out = append(out, detect.PortRange{From: from, To: to, Proto: proto, Name: "EXTRA_SENSITIVE_PORTS"})
 	}
 	return out, nil
 }
 
+// parsePrincipals reads TRUSTED_PRINCIPALS: comma-separated patterns, each
+// accepted by checkPrincipal.
 func parsePrincipals(v string) ([]string, error) {
-	var out []string
-	for _, p := range list(v) {
-		if !strings.HasPrefix(p, "arn:") {
-			return nil, fmt.Errorf("%q is not an ARN pattern (want e.g. arn:aws:iam::111122223333:role/terraform-*)", p)
+	out, err := list(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range out {
+		if err := checkPrincipal(p); err != nil {
+			return nil, err
 		}
-		if strings.Trim(p, "*:") == "arn" {
-			return nil, fmt.Errorf("%q would trust every principal", p)
-		}
-		out = append(out, p)
 	}
 	return out, nil
 }
 
-func parseSuppress(v string) ([]Suppression, error) {
+// parseSuppress reads SUPPRESS at time now: a JSON list of rules, each
+// with a reason, an until at most one year after now, and at least one of
+// a principal (accepted by checkPrincipal), an account and a group.
+func parseSuppress(v string, now time.Time) ([]Suppression, error) {
 	if strings.TrimSpace(v) == "" {
 		return nil, nil
 	}
@@ -141,21 +171,27 @@ func parseSuppress(v string) ([]Suppression, error) {
 	if dec.More() {
 		return nil, errors.New("text after the JSON list")
 	}
+	limit := now.AddDate(1, 0, 0)
 	for i, r := range rules {
 		var err error
 		switch {
 		case r.Principal == "" && r.Account == "" && r.Group == "":
 			err = errors.New("names no principal, account or group, so it would suppress everything")
-		case r.Principal != "" && !strings.HasPrefix(r.Principal, "arn:"):
-			err = fmt.Errorf("principal %q is not an ARN pattern", r.Principal)
 		case r.Account != "" && !accountRE.MatchString(r.Account):
 			err = fmt.Errorf("account %q is not a 12-digit account id", r.Account)
 		case r.Group != "" && !detect.IsGroupID(r.Group):
 			err = fmt.Errorf("group %q is not a security group id (sg-...)", r.Group)
 		case r.Until.IsZero():
 			err = errors.New("has no until (RFC 3339 time): every suppression must end")
+		case r.Until.After(limit):
+			err = fmt.Errorf("until %s is more than one year from now (latest %s): every suppression must end within a year",
+				r.Until.Format(time.RFC3339Nano), limit.UTC().Format(time.RFC3339))
 		case strings.TrimSpace(r.Reason) == "":
 			err = errors.New("has no reason")
+		case r.Principal != "":
+			if perr := checkPrincipal(r.Principal); perr != nil {
+				err = fmt.Errorf("principal %w", perr)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("rule %d %w", i, err)
@@ -164,26 +200,51 @@ func parseSuppress(v string) ([]Suppression, error) {
 	return rules, nil
 }
 
-// Decision says whether to publish a finding, and if not, why.
+// Decision says whether to publish a finding, and why.
 type Decision struct {
 	Publish bool
-	Why     string
+	// Why says why a finding is not published; for one published only
+	// because it can never be suppressed (see Decide), what that overrode.
+	// Empty otherwise.
+	Why string
 }
 
 // Decide applies SUPPRESS and MIN_SEVERITY to a scored finding at time now.
+// Whatever they say, a finding is published when it is critical, when it
+// was critical before trusted automation lowered it
+// (SeverityBeforeAutomation), or when the root user made the change.
 func (p Policy) Decide(f detect.Finding, now time.Time) Decision {
-	if f.Severity == detect.Critical {
-		return Decision{Publish: true}
-	}
+	why := ""
 	for i, s := range p.Suppress {
 		if now.Before(s.Until) && s.matches(f) {
-			return Decision{Why: fmt.Sprintf("suppressed by SUPPRESS rule %d until %s: %s", i, s.Until.Format(time.RFC3339), s.Reason)}
+			why = fmt.Sprintf("suppressed by SUPPRESS rule %d until %s: %s", i, s.Until.Format(time.RFC3339), s.Reason)
+			break
 		}
 	}
-	if f.Severity.Rank() < p.MinSeverity.Rank() {
-		return Decision{Why: fmt.Sprintf("severity %s is below MIN_SEVERITY %s", f.Severity, p.MinSeverity)}
+	if why == "" && f.Severity.Rank() < p.MinSeverity.Rank() {
+		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", f.Severity, p.MinSeverity)
 	}
-	return Decision{Publish: true}
+	if why == "" {
+		return Decision{Publish: true}
+	}
+	if always := alwaysPublished(f); always != "" {
+		return Decision{Publish: true, Why: fmt.Sprintf("published although %s: %s", why, always)}
+	}
+	return Decision{Why: why}
+}
+
+// alwaysPublished says why no configuration may keep f from being
+// published, or returns "".
+func alwaysPublished(f detect.Finding) string {
+	switch {
+	case f.Actor.IsRoot():
+		return "a change by the root user is never suppressed"
+	case f.Severity == detect.Critical:
+		return "a critical finding is never suppressed"
+	case f.SeverityBeforeAutomation == detect.Critical:
+		return fmt.Sprintf("it was critical before trusted automation lowered it to %s, and a critical finding is never suppressed", f.Severity)
+	}
+	return ""
 }
 
 func (s Suppression) matches(f detect.Finding) bool {

@@ -1,0 +1,81 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// principalTypes are the principal types a pattern may name, by service:
+// the forms CloudTrail gives a caller's userIdentity.arn (iam user/, sts
+// assumed-role/, sts federated-user/) and its sessionIssuer.arn (iam role/,
+// or iam user/ for GetFederationToken). Nothing else ever calls EC2: groups,
+// instance profiles and identity providers are not callers, and the root
+// user (iam root) is never trusted nor suppressed.
+var principalTypes = map[string][]string{
+	"iam": {"role/", "user/"},
+	"sts": {"assumed-role/", "federated-user/"},
+}
+
+// partitionRE matches a written-out partition: aws, aws-cn, aws-us-gov,
+// aws-iso-b…
+var partitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+
+// wantPrincipal is the shape a refusal shows.
+const wantPrincipal = "want e.g. arn:aws:iam::111122223333:role/terraform-* or arn:aws:sts::111122223333:assumed-role/ci/*"
+
+// checkPrincipal is the one validator of principal patterns, for
+// TRUSTED_PRINCIPALS and SUPPRESS rules alike. A pattern must be
+// arn:PARTITION:SERVICE::ACCOUNT:TYPE/NAME, where SERVICE is iam or sts,
+// ACCOUNT is one 12-digit account, TYPE is one of principalTypes[SERVICE]
+// and NAME is not only wildcards. * (any run of characters, see
+// detect.Match) may appear only in NAME, so everything the pattern can
+// match lies in one account and is of one type. The error quotes the
+// pattern and says why it is refused.
+func checkPrincipal(p string) error {
+	for _, r := range p {
+		if r <= ' ' || r > '~' {
+			return fmt.Errorf("%q contains %q: a pattern is printable ASCII without spaces (%s)", p, r, wantPrincipal)
+		}
+	}
+	if !strings.HasPrefix(p, "arn:") {
+		return fmt.Errorf("%q is not an ARN pattern (%s)", p, wantPrincipal)
+	}
+	fields := strings.SplitN(p, ":", 6)
+	// A wildcard before the principal type would reach other partitions,
+	// services or accounts.
+	for i, name := range []string{"partition", "service", "region", "account"} {
+		if i+1 < len(fields) && strings.Contains(fields[i+1], "*") {
+			return fmt.Errorf("%q has * in the %s: a pattern names exactly one account and a principal type, with * only after the type (%s)", p, name, wantPrincipal)
+		}
+	}
+	if len(fields) < 6 {
+		return fmt.Errorf("%q is not a complete ARN (%s)", p, wantPrincipal)
+	}
+	partition, service, region, account, resource := fields[1], fields[2], fields[3], fields[4], fields[5]
+	types, ok := principalTypes[service]
+	switch {
+	case !partitionRE.MatchString(partition):
+		return fmt.Errorf("%q: partition %q is not aws, aws-cn, aws-us-gov or another aws-… partition (%s)", p, partition, wantPrincipal)
+	case !ok:
+		return fmt.Errorf("%q: service %q is not iam or sts, the only services of a caller's ARN (%s)", p, service, wantPrincipal)
+	case region != "":
+		return fmt.Errorf("%q: iam and sts ARNs have no region, this one has %q (%s)", p, region, wantPrincipal)
+	case !accountRE.MatchString(account):
+		return fmt.Errorf("%q: account %q is not a 12-digit account id (%s)", p, account, wantPrincipal)
+	case resource == "root" || strings.HasPrefix(resource, "root*"):
+		return fmt.Errorf("%q is the root user, which is never trusted nor suppressed", p)
+	}
+	i := slices.IndexFunc(types, func(t string) bool { return strings.HasPrefix(resource, t) })
+	if i < 0 {
+		if t, _, _ := strings.Cut(resource, "/"); strings.Contains(t, "*") {
+			return fmt.Errorf("%q has * before the principal type: it would trust every principal of account %s (want %sNAME)", p, account, strings.Join(types, "NAME or "))
+		}
+		return fmt.Errorf("%q: %q is not a principal type of %s (want %sNAME)", p, resource, service, strings.Join(types, "NAME or "))
+	}
+	if strings.Trim(resource[len(types[i]):], "*/") == "" {
+		return fmt.Errorf("%q names no principal after %s: it would trust every %s of account %s", p, types[i], strings.TrimSuffix(types[i], "/"), account)
+	}
+	return nil
+}
