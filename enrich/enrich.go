@@ -1,17 +1,23 @@
 // Package enrich adds live context to a finding from the EC2 API (ENRICH=true):
 // the group's name, VPC, description and tags when the event lacks them,
-// whether it is its VPC's default group, and how many network interfaces use
-// it, the blast radius of the change.
+// whether it is its VPC's default group, how many network interfaces use it
+// (the blast radius of the change), and the direction of each rule a
+// ModifySecurityGroupRules call changed, which its record does not say.
 //
-// It only reads (ec2:DescribeSecurityGroups, ec2:DescribeNetworkInterfaces).
-// A lookup that fails or takes longer than the timeout adds a note to the
-// finding instead of an error: live context never holds a notification back.
+// It only reads (ec2:DescribeSecurityGroups, ec2:DescribeNetworkInterfaces,
+// ec2:DescribeSecurityGroupRules). A lookup that fails or takes longer than
+// the timeout adds a note to the finding instead of an error: live context
+// never holds a notification back. A rule whose direction could not be
+// looked up keeps none, so it is still scored as ingress (fail closed).
 package enrich
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,22 +33,41 @@ import (
 type EC2 interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
 }
 
-// Timeout bounds both lookups together.
+// Timeout bounds all the lookups for one finding together: they run at once.
 const Timeout = 2 * time.Second
 
-// maxPages bounds the network-interface pages read (1,000 interfaces each).
+// maxPages bounds the pages read from one paginated lookup: network
+// interfaces (1,000 each) and security group rules.
 const maxPages = 5
+
+// maxRuleIDs is the most rule ids one DescribeSecurityGroupRules request
+// names: the API's page limit (MaxResults is at most 1,000).
+const maxRuleIDs = 1000
+
+// ruleIDRE matches a security group rule id, as EC2 writes them.
+var ruleIDRE = regexp.MustCompile(`^sgr-[0-9a-f]{8,17}$`)
 
 // Enricher looks up live context with an EC2 client.
 type Enricher struct {
-	ec2     EC2
+	client  func() EC2 // the client, built on first use
 	timeout time.Duration
 }
 
 // New returns an Enricher that uses c, with the default Timeout.
-func New(c EC2) *Enricher { return &Enricher{ec2: c, timeout: Timeout} }
+func New(c EC2) *Enricher {
+	return &Enricher{client: func() EC2 { return c }, timeout: Timeout}
+}
+
+// NewLazy returns an Enricher, with the default Timeout, that builds its
+// client with newClient when it first needs one, and only then: a cold start
+// builds no EC2 client, and a finding that needs no lookup never builds one.
+// newClient is called at most once, and must not return nil.
+func NewLazy(newClient func() EC2) *Enricher {
+	return &Enricher{client: sync.OnceValue(newClient), timeout: Timeout}
+}
 
 // NewEC2 builds the EC2 client from the AWS configuration main loads
 // (AWS_ENDPOINT_URL_EC2 for a local endpoint), retrying at most once: the
@@ -69,18 +94,21 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 		region := f.Event.Region // the group lives where the call was made
 		opts = append(opts, func(o *ec2.Options) { o.Region = region })
 	}
+	client := e.client()
+	ruleIDs, unknown := undirected(f)
 
 	var (
-		wg           sync.WaitGroup
-		sg           *types.SecurityGroup
-		count        int
-		more         bool
-		sgErr, niErr error
+		wg                    sync.WaitGroup
+		sg                    *types.SecurityGroup
+		count                 int
+		more                  bool
+		dirs                  map[string]types.SecurityGroupRule
+		sgErr, niErr, ruleErr error
 	)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		out, err := e.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g.ID}}, opts...)
+		out, err := client.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{g.ID}}, opts...)
 		switch {
 		case err != nil:
 			sgErr = err
@@ -96,7 +124,7 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 			Filters:    []types.Filter{{Name: aws.String("group-id"), Values: []string{g.ID}}},
 			MaxResults: aws.Int32(1000),
 		}
-		p := ec2.NewDescribeNetworkInterfacesPaginator(e.ec2, in)
+		p := ec2.NewDescribeNetworkInterfacesPaginator(client, in)
 		for page := 0; p.HasMorePages(); page++ {
 			if page == maxPages {
 				more = true
@@ -110,6 +138,13 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 			count += len(out.NetworkInterfaces)
 		}
 	}()
+	if len(ruleIDs) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dirs, ruleErr = describeRules(ctx, client, ruleIDs, opts)
+		}()
+	}
 	wg.Wait()
 
 	if sgErr != nil {
@@ -143,6 +178,123 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	default:
 		g.AttachedInterfaces = &count
 	}
+	if len(ruleIDs) > 0 {
+		f.Notes = append(f.Notes, setDirections(f, dirs, ruleErr)...)
+	}
+	if unknown > 0 {
+		f.Notes = append(f.Notes, fmt.Sprintf("live context: %s no valid rule id to look up; direction assumed ingress", rulesHave(unknown)))
+	}
+}
+
+// undirected returns the distinct rule ids to look the direction up for:
+// those of the rules the record gives no direction (ModifySecurityGroupRules)
+// in a call that succeeded, so that the rules exist as the call left them.
+// unknown counts the such rules that have no valid rule id to look up.
+func undirected(f *detect.Finding) (ids []string, unknown int) {
+	if f.Outcome != detect.Succeeded {
+		return nil, 0
+	}
+	seen := map[string]bool{}
+	for _, r := range f.Rules {
+		switch {
+		case r.Direction != "":
+		case !ruleIDRE.MatchString(r.RuleID):
+			unknown++
+		case !seen[r.RuleID]:
+			seen[r.RuleID] = true
+			ids = append(ids, r.RuleID)
+		}
+	}
+	return ids, unknown
+}
+
+// describeRules looks the rules up by id, at most maxRuleIDs per request,
+// following NextToken for at most maxPages pages in all, and returns them by
+// id. It fails as a whole: an error returns no rules.
+//
+// It leaves MaxResults unset, which asks EC2 for every rule named (several
+// EC2 Describe calls refuse MaxResults together with ids); a NextToken in
+// the answer is followed all the same.
+func describeRules(ctx context.Context, c EC2, ids []string, opts []func(*ec2.Options)) (map[string]types.SecurityGroupRule, error) {
+	got := make(map[string]types.SecurityGroupRule, len(ids))
+	pages := 0
+	for chunk := range slices.Chunk(ids, maxRuleIDs) {
+		p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: chunk})
+		for p.HasMorePages() {
+			if pages == maxPages {
+				return nil, fmt.Errorf("more than %d pages of rules", maxPages)
+			}
+			pages++
+			out, err := p.NextPage(ctx, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("page %d: %w", pages, err)
+			}
+			for _, r := range out.SecurityGroupRules {
+				got[aws.ToString(r.SecurityGroupRuleId)] = r
+			}
+		}
+	}
+	return got, nil
+}
+
+// setDirections gives each rule looked up its direction from the rules EC2
+// returned (IsEgress), and returns the notes for those it could not: all of
+// them when the lookup failed, else those EC2 did not return or returned for
+// another group. Those keep no direction, and are scored as ingress.
+func setDirections(f *detect.Finding, got map[string]types.SecurityGroupRule, err error) []string {
+	const assumed = "; direction assumed ingress"
+	if err != nil {
+		return []string{"live context: DescribeSecurityGroupRules failed: " + short(err) + assumed}
+	}
+	var missing, foreign []string
+	noted := map[string]bool{}
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		if r.Direction != "" || !ruleIDRE.MatchString(r.RuleID) {
+			continue
+		}
+		sr, ok := got[r.RuleID]
+		switch {
+		case noted[r.RuleID]:
+		case !ok:
+			noted[r.RuleID] = true
+			missing = append(missing, r.RuleID)
+		case aws.ToString(sr.GroupId) != f.SecurityGroup.ID:
+			// ModifySecurityGroupRules only changes the rules of its group:
+			// a rule of another group is not the rule the call changed.
+			noted[r.RuleID] = true
+			foreign = append(foreign, r.RuleID)
+		case aws.ToBool(sr.IsEgress):
+			r.Direction = detect.Egress
+		default:
+			r.Direction = detect.Ingress
+		}
+	}
+	var notes []string
+	if len(missing) > 0 {
+		notes = append(notes, "live context: DescribeSecurityGroupRules did not return "+list(missing)+assumed)
+	}
+	if len(foreign) > 0 {
+		notes = append(notes, "live context: DescribeSecurityGroupRules returned "+list(foreign)+" for another group than "+f.SecurityGroup.ID+assumed)
+	}
+	return notes
+}
+
+// list names up to three ids, and how many more there are.
+func list(ids []string) string {
+	const most = 3
+	if len(ids) <= most {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more rules", strings.Join(ids[:most], ", "), len(ids)-most)
+}
+
+// rulesHave says "1 rule has" or "N rules have".
+func rulesHave(n int) string {
+	if n == 1 {
+		return "1 rule has"
+	}
+	return fmt.Sprintf("%d rules have", n)
 }
 
 // short names an AWS error by its code, or a timeout as such.

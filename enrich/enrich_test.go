@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +26,18 @@ type fakeEC2 struct {
 	interfaces int // in pages of up to 1,000
 	niErr      error
 	block      bool
-	regions    []string
+	// rules are the security group rules there are, by id; rulesPage is
+	// how many a response holds at most (0: all); rulesBlock makes only
+	// DescribeSecurityGroupRules wait for its context.
+	rules      map[string]types.SecurityGroupRule
+	rulesErr   error
+	rulesPage  int
+	rulesBlock bool
+	delay      time.Duration // every call takes this long, unless its context ends first
+
+	mu        sync.Mutex // the lookups run at once
+	regions   []string
+	ruleCalls [][]string // the rule ids each DescribeSecurityGroupRules request named
 }
 
 func (f *fakeEC2) region(opts []func(*ec2.Options)) {
@@ -31,13 +45,64 @@ func (f *fakeEC2) region(opts []func(*ec2.Options)) {
 	for _, fn := range opts {
 		fn(&o)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.regions = append(f.regions, o.Region)
 }
 
-func (f *fakeEC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
-	if f.block {
+// wait blocks as the fake is told to, and returns the context's error if it
+// ended first.
+func (f *fakeEC2) wait(ctx context.Context, block bool) error {
+	if block || f.block {
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return ctx.Err()
+	}
+	select {
+	case <-time.After(f.delay):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *fakeEC2) DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error) {
+	f.mu.Lock()
+	f.ruleCalls = append(f.ruleCalls, in.SecurityGroupRuleIds)
+	f.mu.Unlock()
+	if err := f.wait(ctx, f.rulesBlock); err != nil {
+		return nil, err
+	}
+	if f.rulesErr != nil {
+		return nil, f.rulesErr
+	}
+	if len(in.Filters) > 0 || in.MaxResults != nil {
+		return nil, fmt.Errorf("fake: want rule ids only, got filters %v, MaxResults %v", in.Filters, in.MaxResults)
+	}
+	f.region(opts)
+	var found []types.SecurityGroupRule
+	for _, id := range in.SecurityGroupRuleIds {
+		if r, ok := f.rules[id]; ok {
+			found = append(found, r)
+		}
+	}
+	start := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &start)
+	}
+	end := len(found)
+	if f.rulesPage > 0 {
+		end = min(end, start+f.rulesPage)
+	}
+	out := &ec2.DescribeSecurityGroupRulesOutput{SecurityGroupRules: found[start:end]}
+	if end < len(found) {
+		out.NextToken = aws.String(fmt.Sprint(end))
+	}
+	return out, nil
+}
+
+func (f *fakeEC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
+	if err := f.wait(ctx, false); err != nil {
+		return nil, err
 	}
 	if f.groupErr != nil {
 		return nil, f.groupErr
@@ -50,9 +115,8 @@ func (f *fakeEC2) DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSe
 }
 
 func (f *fakeEC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
-	if f.block {
-		<-ctx.Done()
-		return nil, ctx.Err()
+	if err := f.wait(ctx, false); err != nil {
+		return nil, err
 	}
 	if f.niErr != nil {
 		return nil, f.niErr
@@ -116,17 +180,7 @@ func TestEnrich(t *testing.T) {
 			if !reflect.DeepEqual(f.SecurityGroup, c.want) {
 				t.Errorf("group\n got %+v\nwant %+v", f.SecurityGroup, c.want)
 			}
-			switch {
-			case c.note == "" && len(f.Notes) != 0:
-				t.Errorf("notes %q, want none", f.Notes)
-			case c.note != "" && (len(f.Notes) != 1 || !strings.Contains(f.Notes[0], c.note)):
-				t.Errorf("notes %q, want one containing %q", f.Notes, c.note)
-			}
-			for _, r := range c.ec2.regions {
-				if r != "eu-west-1" {
-					t.Errorf("looked up in region %q, want the event's eu-west-1", r)
-				}
-			}
+			checkNotes(t, f, c.note, c.ec2.regions)
 		})
 	}
 }
@@ -134,7 +188,8 @@ func TestEnrich(t *testing.T) {
 // TestEnrichTimeout: a lookup that does not answer ends at the timeout with
 // a note, and the finding is otherwise untouched.
 func TestEnrichTimeout(t *testing.T) {
-	e := &Enricher{ec2: &fakeEC2{block: true}, timeout: 20 * time.Millisecond}
+	e := New(&fakeEC2{block: true})
+	e.timeout = 20 * time.Millisecond
 	f := finding()
 	e.Enrich(context.Background(), f)
 	if len(f.Notes) != 2 || !strings.Contains(f.Notes[0], "timed out") || !strings.Contains(f.Notes[1], "timed out") {
@@ -142,5 +197,237 @@ func TestEnrichTimeout(t *testing.T) {
 	}
 	if f.SecurityGroup.AttachedInterfaces != nil || f.SecurityGroup.IsDefault != nil {
 		t.Errorf("group %+v changed by a lookup that timed out", f.SecurityGroup)
+	}
+}
+
+// Rule ids as EC2 writes them, for the direction lookups.
+const (
+	sgrIn  = "sgr-0100000000000000a"
+	sgrOut = "sgr-0200000000000000b"
+	sgrNew = "sgr-0300000000000000c"
+)
+
+// rule is a rule of the group id, as DescribeSecurityGroupRules returns it.
+func rule(ruleID string, egress bool) types.SecurityGroupRule {
+	return types.SecurityGroupRule{SecurityGroupRuleId: aws.String(ruleID), GroupId: aws.String(id), IsEgress: aws.Bool(egress),
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), CidrIpv4: aws.String("0.0.0.0/0")}
+}
+
+// modify is a succeeded ModifySecurityGroupRules finding for the rules with
+// these ids, whose directions the record does not say.
+func modify(ruleIDs ...string) *detect.Finding {
+	f := finding()
+	f.Event.Name = "ModifySecurityGroupRules"
+	for _, r := range ruleIDs {
+		f.Rules = append(f.Rules, detect.Rule{Protocol: "tcp", CIDRIPv4: "0.0.0.0/0", RuleID: r})
+	}
+	return f
+}
+
+func directions(f *detect.Finding) []detect.Direction {
+	var d []detect.Direction
+	for _, r := range f.Rules {
+		d = append(d, r.Direction)
+	}
+	return d
+}
+
+// TestEnrichDirections: the rules a ModifySecurityGroupRules record gives no
+// direction get it from DescribeSecurityGroupRules, and only from an answer
+// that names them; any other outcome leaves them without one, with a note.
+func TestEnrichDirections(t *testing.T) {
+	web := &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}
+	both := map[string]types.SecurityGroupRule{sgrIn: rule(sgrIn, false), sgrOut: rule(sgrOut, true)}
+	const (
+		in, out, none = detect.Ingress, detect.Egress, detect.Direction("")
+	)
+	many := make([]string, 1500)
+	manyRules := map[string]types.SecurityGroupRule{}
+	for i := range many {
+		many[i] = fmt.Sprintf("sgr-%017x", i+1)
+		manyRules[many[i]] = rule(many[i], i%2 == 1)
+	}
+	manyWant := make([]detect.Direction, len(many))
+	for i := range manyWant {
+		manyWant[i] = []detect.Direction{in, out}[i%2]
+	}
+	other := rule(sgrNew, true)
+	other.GroupId = aws.String("sg-0ffffffffffffffff")
+
+	cases := []struct {
+		name     string
+		ec2      *fakeEC2
+		finding  *detect.Finding
+		want     []detect.Direction
+		requests [][]string // the rule ids of each request
+		note     string     // in the only note about rules; "" for none
+	}{
+		{"ingress and egress", &fakeEC2{group: web, rules: both}, modify(sgrIn, sgrOut),
+			[]detect.Direction{in, out}, [][]string{{sgrIn, sgrOut}}, ""},
+		{"a direction the record says is kept and not looked up", &fakeEC2{group: web, rules: both},
+			func() *detect.Finding {
+				f := modify(sgrIn, sgrOut)
+				f.Rules[0].Direction = detect.Egress // as a record that says so would have it
+				return f
+			}(),
+			[]detect.Direction{out, out}, [][]string{{sgrOut}}, ""},
+		{"a rule named twice is looked up once", &fakeEC2{group: web, rules: both}, modify(sgrOut, sgrOut),
+			[]detect.Direction{out, out}, [][]string{{sgrOut}}, ""},
+		{"lookup denied", &fakeEC2{group: web, rulesErr: &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}},
+			modify(sgrIn, sgrOut), []detect.Direction{none, none}, [][]string{{sgrIn, sgrOut}},
+			"live context: DescribeSecurityGroupRules failed: UnauthorizedOperation: You are not authorized to perform this operation.; direction assumed ingress"},
+		{"a rule id EC2 does not know fails the request", &fakeEC2{group: web, rules: both, rulesErr: &smithy.GenericAPIError{Code: "InvalidSecurityGroupRuleId.NotFound", Message: "The security group rule ID 'sgr-0300000000000000c' does not exist"}},
+			modify(sgrIn, sgrNew), []detect.Direction{none, none}, [][]string{{sgrIn, sgrNew}},
+			"DescribeSecurityGroupRules failed: InvalidSecurityGroupRuleId.NotFound: The security group rule ID 'sgr-0300000000000000c' does not exist; direction assumed ingress"},
+		{"a rule id the answer leaves out", &fakeEC2{group: web, rules: both}, modify(sgrOut, sgrNew, sgrNew),
+			[]detect.Direction{out, none, none}, [][]string{{sgrOut, sgrNew}},
+			"live context: DescribeSecurityGroupRules did not return sgr-0300000000000000c; direction assumed ingress"},
+		{"many rule ids the answer leaves out", &fakeEC2{group: web, rules: both}, modify(sgrOut, many[0], many[1], many[2], many[3], many[4]),
+			[]detect.Direction{out, none, none, none, none, none}, [][]string{{sgrOut, many[0], many[1], many[2], many[3], many[4]}},
+			"did not return " + many[0] + ", " + many[1] + ", " + many[2] + " and 2 more rules; direction assumed ingress"},
+		{"a rule of another group", &fakeEC2{group: web, rules: map[string]types.SecurityGroupRule{sgrNew: other, sgrIn: rule(sgrIn, false)}},
+			modify(sgrIn, sgrNew), []detect.Direction{in, none}, [][]string{{sgrIn, sgrNew}},
+			"returned sgr-0300000000000000c for another group than " + id + "; direction assumed ingress"},
+		{"no valid rule id", &fakeEC2{group: web, rules: both}, modify("", "sgr-NOTHEX", "sgr-0100000000000000a;x"),
+			[]detect.Direction{none, none, none}, nil, "live context: 3 rules have no valid rule id to look up; direction assumed ingress"},
+		{"valid and invalid rule ids", &fakeEC2{group: web, rules: both}, modify(sgrOut, "sg-0a1b2c3d4e5f60718"),
+			[]detect.Direction{out, none}, [][]string{{sgrOut}}, "1 rule has no valid rule id"},
+		{"a failed call is not looked up", &fakeEC2{group: web, rules: both},
+			func() *detect.Finding { f := modify(sgrOut); f.Outcome = detect.Failed; return f }(),
+			[]detect.Direction{none}, nil, ""},
+		{"a dry run is not looked up", &fakeEC2{group: web, rules: both},
+			func() *detect.Finding { f := modify(sgrOut); f.Outcome = detect.DryRun; return f }(),
+			[]detect.Direction{none}, nil, ""},
+		{"an answer in pages", &fakeEC2{group: web, rules: map[string]types.SecurityGroupRule{sgrIn: rule(sgrIn, false), sgrOut: rule(sgrOut, true), sgrNew: rule(sgrNew, true)}, rulesPage: 1},
+			modify(sgrIn, sgrOut, sgrNew), []detect.Direction{in, out, out},
+			[][]string{{sgrIn, sgrOut, sgrNew}, {sgrIn, sgrOut, sgrNew}, {sgrIn, sgrOut, sgrNew}}, ""},
+		{"more pages than it reads", &fakeEC2{group: web, rules: manyRules, rulesPage: 1}, modify(many[:6]...),
+			slices.Repeat([]detect.Direction{none}, 6), slices.Repeat([][]string{many[:6]}, maxPages),
+			"DescribeSecurityGroupRules failed: more than 5 pages of rules; direction assumed ingress"},
+		{"more rule ids than a request takes", &fakeEC2{group: web, rules: manyRules}, modify(many...),
+			manyWant, [][]string{many[:1000], many[1000:]}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := c.finding
+			New(c.ec2).Enrich(context.Background(), f)
+			if got := directions(f); !slices.Equal(got, c.want) {
+				t.Errorf("directions %q, want %q", got, c.want)
+			}
+			if !reflect.DeepEqual(c.ec2.ruleCalls, c.requests) {
+				t.Errorf("DescribeSecurityGroupRules requests named %d, want %d: %.200q", len(c.ec2.ruleCalls), len(c.requests), c.ec2.ruleCalls)
+			}
+			// The group lookups are unaffected: no note about them.
+			if f.SecurityGroup.Name != "web" || f.SecurityGroup.AttachedInterfaces == nil {
+				t.Errorf("group %+v, want it looked up as well", f.SecurityGroup)
+			}
+			checkNotes(t, f, c.note, c.ec2.regions)
+		})
+	}
+}
+
+// TestEnrichDirectionsTimeout: a rule lookup that does not answer ends at
+// the shared timeout, with a note, and the rules keep no direction; the
+// group lookups still fill in what they found.
+func TestEnrichDirectionsTimeout(t *testing.T) {
+	t.Run("only the rule lookup hangs", func(t *testing.T) {
+		fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}, interfaces: 3, rulesBlock: true}
+		e := New(fake)
+		e.timeout = 50 * time.Millisecond
+		f := modify(sgrIn, sgrOut)
+		start := time.Now()
+		e.Enrich(context.Background(), f)
+		if d := time.Since(start); d < e.timeout || d > 2*time.Second {
+			t.Errorf("Enrich took %v, want it to end at the timeout %v", d, e.timeout)
+		}
+		if got := directions(f); !slices.Equal(got, []detect.Direction{"", ""}) {
+			t.Errorf("directions %q after a lookup that timed out, want none", got)
+		}
+		want := []string{"live context: DescribeSecurityGroupRules failed: timed out; direction assumed ingress"}
+		if !slices.Equal(f.Notes, want) {
+			t.Errorf("notes %q, want %q", f.Notes, want)
+		}
+		if f.SecurityGroup.Name != "web" || f.SecurityGroup.AttachedInterfaces == nil || *f.SecurityGroup.AttachedInterfaces != 3 {
+			t.Errorf("group %+v, want the lookups that answered filled in", f.SecurityGroup)
+		}
+	})
+	t.Run("every lookup hangs", func(t *testing.T) {
+		e := New(&fakeEC2{block: true})
+		e.timeout = 20 * time.Millisecond
+		f := modify(sgrOut)
+		e.Enrich(context.Background(), f)
+		if len(f.Notes) != 3 {
+			t.Fatalf("notes %q, want one per lookup", f.Notes)
+		}
+		for _, n := range f.Notes {
+			if !strings.Contains(n, "timed out") {
+				t.Errorf("note %q, want it timed out", n)
+			}
+		}
+		if f.Rules[0].Direction != "" {
+			t.Errorf("direction %q after a lookup that timed out, want none", f.Rules[0].Direction)
+		}
+	})
+	// The three lookups run at once, so three that each take 60% of the
+	// timeout all answer; one after the other they would not.
+	t.Run("the lookups share the timeout", func(t *testing.T) {
+		fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")},
+			rules: map[string]types.SecurityGroupRule{sgrOut: rule(sgrOut, true)}, delay: 300 * time.Millisecond}
+		e := New(fake)
+		e.timeout = 500 * time.Millisecond
+		f := modify(sgrOut)
+		e.Enrich(context.Background(), f)
+		if len(f.Notes) != 0 || f.Rules[0].Direction != detect.Egress || f.SecurityGroup.Name != "web" {
+			t.Errorf("notes %q, direction %q, group %+v: want every lookup answered within the timeout", f.Notes, f.Rules[0].Direction, f.SecurityGroup)
+		}
+	})
+}
+
+// TestNewLazy: the client is built on first use, once, and not for a
+// finding that needs no lookup.
+func TestNewLazy(t *testing.T) {
+	var built atomic.Int32
+	fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}}
+	e := NewLazy(func() EC2 { built.Add(1); return fake })
+	if n := built.Load(); n != 0 {
+		t.Fatalf("client built %d times by NewLazy, want 0", n)
+	}
+	noGroup := finding()
+	noGroup.SecurityGroup.ID = ""
+	e.Enrich(context.Background(), noGroup)
+	if n := built.Load(); n != 0 {
+		t.Fatalf("client built %d times for a finding with nothing to look up, want 0", n)
+	}
+	var wg sync.WaitGroup
+	fs := make([]*detect.Finding, 4)
+	for i := range fs {
+		fs[i] = finding()
+		wg.Go(func() { e.Enrich(context.Background(), fs[i]) })
+	}
+	wg.Wait()
+	if n := built.Load(); n != 1 {
+		t.Errorf("client built %d times for %d findings, want once", n, len(fs))
+	}
+	for _, f := range fs {
+		if f.SecurityGroup.Name != "web" {
+			t.Errorf("group %+v, want it looked up with the lazily built client", f.SecurityGroup)
+		}
+	}
+}
+
+// checkNotes checks that f has exactly the one note containing note (none
+// when ""), and that every lookup was made in the event's Region.
+func checkNotes(t *testing.T, f *detect.Finding, note string, regions []string) {
+	t.Helper()
+	switch {
+	case note == "" && len(f.Notes) != 0:
+		t.Errorf("notes %q, want none", f.Notes)
+	case note != "" && (len(f.Notes) != 1 || !strings.Contains(f.Notes[0], note)):
+		t.Errorf("notes %q, want one containing %q", f.Notes, note)
+	}
+	for _, r := range regions {
+		if r != "eu-west-1" {
+			t.Errorf("looked up in region %q, want the event's eu-west-1", r)
+		}
 	}
 }
