@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -26,7 +27,7 @@ func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
 		os.Exit(cli.Run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 	}
-	cfg, err := handler.ConfigFromEnv(os.Getenv)
+	cfg, err := handler.ConfigFromEnv(os.Getenv, time.Now())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sgwatch: configuration:", err)
 		os.Exit(1)
@@ -40,7 +41,8 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	h := handler.New(cfg, handler.NewSNS(awsCfg), log)
 	if cfg.Enrich {
-		h = h.WithEnricher(enrich.New(enrich.NewEC2(awsCfg)))
+		// The EC2 client is built on the first lookup, not during the cold start.
+		h = h.WithEnricher(enrich.NewLazy(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }))
 	}
 	lambda.Start(h)
 }

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
 )
@@ -45,14 +47,15 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		fs.Usage()
 		return 2
 	}
-	pol, err := policy.FromEnv(getenv)
+	now := time.Now()
+	pol, err := policy.FromEnv(getenv, now)
 	if err != nil {
 		fmt.Fprintf(stderr, "sgwatch: configuration: %v\n", err)
 		return 2
 	}
-	now := time.Now()
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
+	p := pipeline.Pipeline{Policy: pol, Format: f, Now: func() time.Time { return now }}
 	status := 0
 	printed := 0
 	for _, name := range fs.Args() {
@@ -62,25 +65,36 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 			status = 1
 			continue
 		}
-		findings, err := pol.Score.Parse(data)
-		for _, fd := range findings {
-			if d := pol.Decide(fd, now); !d.Publish {
+		res, err := p.Run(context.Background(), data)
+		for _, r := range res.Results {
+			fd := r.Finding
+			switch {
+			case !r.Decision.Publish:
 				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s not published: %s\n", name, fd.Severity,
-					report.Clean(fd.Event.Name, 64), report.Clean(d.Why, 512))
-				continue
+					report.Clean(fd.Event.Name, 64), report.Clean(r.Decision.Why, 512))
+			case r.Err != nil:
+				// One finding that cannot be shown does not stop the others.
+				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for event %s: %s\n", name, fd.Severity,
+					report.Clean(fd.Event.ID, 128), report.Clean(r.Err.Error(), 512))
+				status = 1
+			default:
+				if r.Decision.Why != "" {
+					fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s: %s\n", name, fd.Severity,
+						report.Clean(fd.Event.Name, 64), report.Clean(r.Decision.Why, 512))
+				}
+				if err := write(out, r.Notification, f, printed); err != nil {
+					fmt.Fprintf(stderr, "sgwatch: write: %v\n", err)
+					return 1
+				}
+				printed++
 			}
-			if err := write(out, fd, f, printed); err != nil {
-				fmt.Fprintf(stderr, "sgwatch: %s: %v\n", name, err)
-				return 1
-			}
-			printed++
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "sgwatch: %s: %s\n", name, report.Clean(err.Error(), 2048))
 			status = 1
 			continue
 		}
-		if len(findings) == 0 {
+		if len(res.Results) == 0 {
 			fmt.Fprintf(stderr, "sgwatch: %s: not a security-group change; no notification\n", name)
 		}
 	}
@@ -96,18 +110,14 @@ func read(name string, stdin io.Reader) ([]byte, error) {
 
 // write prints what the function would publish: the JSON body on one line,
 // or the subject and text body.
-func write(w io.Writer, fd detect.Finding, f report.Format, printed int) error {
-	n, err := report.Render(fd, f)
-	if err != nil {
-		return err
-	}
+func write(w io.Writer, n report.Notification, f report.Format, printed int) error {
 	if f == report.JSON {
-		_, err = fmt.Fprintln(w, n.Body)
+		_, err := fmt.Fprintln(w, n.Body)
 		return err
 	}
 	if printed > 0 {
 		fmt.Fprintln(w)
 	}
-	_, err = fmt.Fprintf(w, "Subject: %s\n\n%s", n.Subject, n.Body)
+	_, err := fmt.Fprintf(w, "Subject: %s\n\n%s", n.Subject, n.Body)
 	return err
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -110,6 +112,8 @@ func TestPolicy(t *testing.T) {
 	const cfn = "../events/cloudformation-authorize-ingress-8443.json"
 	const create = "../events/create-security-group.json"
 	const world = "../events/authorize-ingress-world-ssh.json"
+	// A SUPPRESS rule ends at most a year after the configuration is read.
+	until := time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)
 	cases := []struct {
 		name     string
 		env      map[string]string
@@ -125,8 +129,8 @@ func TestPolicy(t *testing.T) {
 			[]string{"Subject: [HIGH]", "whole-internet ingress stays high"}, "", false},
 		{"below MIN_SEVERITY", map[string]string{"MIN_SEVERITY": "high"}, []string{create}, 0,
 			nil, "create-security-group.json: low finding for CreateSecurityGroup not published: severity low is below MIN_SEVERITY high", true},
-		{"suppressed group, critical still shown", map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"2999-01-01T00:00:00Z","reason":"rebuild CHG-7"}]`}, []string{create, world}, 0,
-			[]string{"Subject: [CRITICAL]"}, "not published: suppressed by SUPPRESS rule 0 until 2999-01-01T00:00:00Z: rebuild CHG-7", false},
+		{"suppressed group, critical still shown", map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"` + until + `","reason":"rebuild CHG-7"}]`}, []string{create, world}, 0,
+			[]string{"Subject: [CRITICAL]"}, "not published: suppressed by SUPPRESS rule 0 until " + until + ": rebuild CHG-7", false},
 		{"expired suppression", map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"2020-01-01T00:00:00Z","reason":"old"}]`}, []string{create}, 0,
 			[]string{"Subject: [LOW]"}, "", false},
 		{"invalid configuration", map[string]string{"EXTRA_SENSITIVE_PORTS": "ssh"}, []string{create}, 2,
@@ -150,5 +154,59 @@ func TestPolicy(t *testing.T) {
 				t.Errorf("stderr %q, want %q", errs, c.stderr)
 			}
 		})
+	}
+}
+
+// TestPolicyRefusals: a configuration that could silence a critical change
+// is refused at start, exit status 2, naming the variable and the reason;
+// nothing is printed.
+func TestPolicyRefusals(t *testing.T) {
+	const world = "../events/authorize-ingress-world-ssh.json"
+	soon := time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339)
+	tooLate := time.Now().AddDate(1, 1, 0).UTC().Format(time.RFC3339)
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"TRUSTED_PRINCIPALS": "arn:aws:iam::111122223333:*"},
+			`sgwatch: configuration: TRUSTED_PRINCIPALS: "arn:aws:iam::111122223333:*" has * before the principal type`},
+		{map[string]string{"SUPPRESS": `[{"principal":"arn:aws:iam::111122223333:root","until":"` + soon + `","reason":"x"}]`},
+			`sgwatch: configuration: SUPPRESS: rule 0 principal "arn:aws:iam::111122223333:root" is the root user`},
+		{map[string]string{"SUPPRESS": `[{"group":"sg-0a1b2c3d4e5f60718","until":"` + tooLate + `","reason":"x"}]`},
+			"sgwatch: configuration: SUPPRESS: rule 0 until " + tooLate + " is more than one year from now"},
+	} {
+		code, out, errs := runEnv(t, c.env, "", world)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, no output and %q", c.env, code, out, errs, c.want)
+		}
+	}
+}
+
+// TestHugeFindingDoesNotStopTheRun: a record whose notification must be
+// summarised to fit SNS's limit is printed, and the files after it too
+// (issue 8, item 5: it used to stop the run).
+func TestHugeFindingDoesNotStopTheRun(t *testing.T) {
+	var ranges []string
+	for i := range 1500 {
+		ranges = append(ranges, fmt.Sprintf(`{"cidrIpv6":"2600:1f%02x:%x::/48","description":"partner %d \u202e"}`, i%256, i, i))
+	}
+	rec := `{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"eu-west-1","eventID":"e-1",
+"requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipv6Ranges":{"items":[` +
+		strings.Join(ranges, ",") + `]}}]}}}`
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "json"} {
+		code, out, errs := run(t, "", "-format", format, big, "../events/create-security-group.json")
+		if code != 0 || errs != "" {
+			t.Fatalf("%s: exit %d, stderr %q", format, code, errs)
+		}
+		if !strings.Contains(out, "sg-0123456789abcdef0") || !strings.Contains(out, "sg-0a1b2c3d4e5f60718") {
+			t.Errorf("%s: both findings are not printed", format)
+		}
+		if strings.Contains(out, "\u202e") {
+			t.Errorf("%s: a raw U+202E is printed", format)
+		}
 	}
 }

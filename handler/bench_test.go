@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -39,7 +40,7 @@ func BenchmarkColdInit(b *testing.B) {
 	b.Setenv("SNS_TOPIC_ARN", topic)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ConfigFromEnv(os.Getenv); err != nil {
+		if _, err := ConfigFromEnv(os.Getenv, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		cfg, err := config.LoadDefaultConfig(context.Background())

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
 )
@@ -29,12 +30,9 @@ type Publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// Enricher adds live context to a finding before it is published. It must
-// return within its own short timeout and never fail the invocation: a
-// lookup that fails becomes a note on the finding.
-type Enricher interface {
-	Enrich(ctx context.Context, f *detect.Finding)
-}
+// Enricher adds live context to a finding before it is published (see
+// pipeline.Enricher).
+type Enricher = pipeline.Enricher
 
 // Config is the function's configuration, from its environment.
 type Config struct {
@@ -45,8 +43,9 @@ type Config struct {
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in
-// production) and reports the first variable that is missing or wrong.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
+// production) at time now (time.Now, which bounds SUPPRESS rules) and
+// reports the first variable that is missing or wrong.
+func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	var c Config
 	topic := strings.TrimSpace(getenv("SNS_TOPIC_ARN"))
 	if topic == "" {
@@ -60,7 +59,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Format, err = report.ParseFormat(getenv("NOTIFICATION_FORMAT")); err != nil {
 		return c, fmt.Errorf("NOTIFICATION_FORMAT: %w", err)
 	}
-	if c.Policy, err = policy.FromEnv(getenv); err != nil {
+	if c.Policy, err = policy.FromEnv(getenv, now); err != nil {
 		return c, err
 	}
 	switch v := strings.ToLower(strings.TrimSpace(getenv("ENRICH"))); v {
@@ -132,27 +131,35 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		defer cancel()
 	}
 
-	findings, err := h.cfg.Policy.Score.Parse(event)
+	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Enricher: h.enrich, Now: h.now}
+	out, err := p.Run(ctx, event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
 		return &DecodeError{err}
 	}
-	if len(findings) == 0 {
-		name, source := describe(event)
-		h.log.Info("not a security-group change; nothing published", "eventName", name, "eventSource", source)
+	if len(out.Results) == 0 {
+		h.log.Info("not a security-group change; nothing published",
+			"eventName", report.Clean(out.Other.Name, 128), "eventSource", report.Clean(out.Other.Source, 128))
 		return nil
 	}
 	var errs []error
-	for _, f := range findings {
-		if d := h.cfg.Policy.Decide(f, h.now()); !d.Publish {
-			h.log.Info("not published", append(logFields(f), "reason", report.Clean(d.Why, 512))...)
-			continue
-		}
-		if h.enrich != nil {
-			h.enrich.Enrich(ctx, &f)
-		}
-		if err := h.publish(ctx, f); err != nil {
-			errs = append(errs, err)
+	for _, r := range out.Results {
+		f := r.Finding
+		switch {
+		case !r.Decision.Publish:
+			h.log.Info("not published", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+		case r.Err != nil:
+			h.log.Error("cannot render notification", append(logFields(f), "error", report.Clean(r.Err.Error(), 1024))...)
+			errs = append(errs, fmt.Errorf("event %s: %w", report.Clean(f.Event.ID, 128), r.Err))
+		default:
+			if r.Decision.Why != "" {
+				// Published although the configuration would have held it
+				// back (a critical or root change): say so.
+				h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+			}
+			if err := h.publish(ctx, f, r.Notification); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -161,13 +168,8 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	return nil
 }
 
-func (h *Handler) publish(ctx context.Context, f detect.Finding) error {
+func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notification) error {
 	id := report.Clean(f.Event.ID, 128)
-	n, err := report.Render(f, h.cfg.Format)
-	if err != nil {
-		h.log.Error("cannot render notification", "eventId", id, "error", err)
-		return fmt.Errorf("event %s: %w", id, err)
-	}
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(h.cfg.TopicARN),
 		Subject:           aws.String(n.Subject),
@@ -203,25 +205,4 @@ func logFields(f detect.Finding) []any {
 // bare "unexpected EOF". The function has no response body.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return nil, h.Handle(ctx, payload)
-}
-
-// describe names the call behind an event that produced no finding, for the log.
-func describe(event json.RawMessage) (name, source string) {
-	var e struct {
-		EventName   json.RawMessage `json:"eventName"`
-		EventSource json.RawMessage `json:"eventSource"`
-		Detail      struct {
-			EventName   json.RawMessage `json:"eventName"`
-			EventSource json.RawMessage `json:"eventSource"`
-		} `json:"detail"`
-	}
-	_ = json.Unmarshal(event, &e) // best effort: the event already decoded once
-	str := func(a, b json.RawMessage) string {
-		var s string
-		if json.Unmarshal(a, &s) != nil || s == "" {
-			_ = json.Unmarshal(b, &s)
-		}
-		return report.Clean(s, 128)
-	}
-	return str(e.Detail.EventName, e.EventName), str(e.Detail.EventSource, e.EventSource)
 }

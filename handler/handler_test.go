@@ -163,7 +163,7 @@ func TestErrorPaths(t *testing.T) {
 		{"truncated JSON", `{"detail":{"eventName":"CreateSecurityGroup"`, &fakeSNS{}, "decode event: decode input: unexpected end of JSON input", &DecodeError{}},
 		{"empty payload", " ", &fakeSNS{}, "decode event: empty input", &DecodeError{}},
 		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input", &DecodeError{}},
-		{"bad field", `{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"ipPermissions":{"items":[{"fromPort":"x"}]}}}}`, &fakeSNS{}, `want a port number, got "x"`, &DecodeError{}},
+		{"detail not a record", `{"detail-type":"AWS API Call via CloudTrail","detail":[1]}`, &fakeSNS{}, "detail is a list, want an object", &DecodeError{}},
 		{"publish rejected", "", &fakeSNS{err: errors.New("InvalidParameter: Subject")}, "InvalidParameter", &PublishError{}},
 		{"publish panics", "", &fakeSNS{panicMsg: "boom"}, "internal error while handling event: boom", &InternalError{}},
 	}
@@ -241,7 +241,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_PRINCIPALS": "root"}, "TRUSTED_PRINCIPALS"},
 	}
 	for _, c := range cases {
-		cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] })
+		cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] }, time.Now())
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%v: %v", c.env, err)
@@ -277,6 +277,8 @@ func (e *fakeEnricher) Enrich(_ context.Context, f *detect.Finding) {
 // what is published; what is not is logged with why; only published
 // findings are enriched.
 func TestPolicyInHandler(t *testing.T) {
+	// A SUPPRESS rule ends at most a year after the configuration is read.
+	suppress := `[{"account":"111122223333","until":"` + time.Now().AddDate(0, 1, 0).UTC().Format(time.RFC3339) + `","reason":"sandbox account"}]`
 	cases := []struct {
 		name     string
 		env      map[string]string
@@ -288,13 +290,13 @@ func TestPolicyInHandler(t *testing.T) {
 			"Automation: made by trusted automation cloudformation.amazonaws.com"},
 		{"extra port", map[string]string{"EXTRA_SENSITIVE_PORTS": "8443"}, "cloudformation-authorize-ingress-8443", true, "EXTRA_SENSITIVE_PORTS (8443)"},
 		{"below minimum", map[string]string{"MIN_SEVERITY": "medium"}, "create-security-group", false, "severity low is below MIN_SEVERITY medium"},
-		{"suppressed", map[string]string{"SUPPRESS": `[{"account":"111122223333","until":"2999-01-01T00:00:00Z","reason":"sandbox account"}]`}, "create-security-group", false, "sandbox account"},
-		{"critical not suppressed", map[string]string{"SUPPRESS": `[{"account":"111122223333","until":"2999-01-01T00:00:00Z","reason":"sandbox account"}]`}, "authorize-ingress-world-ssh", true, "CRITICAL"},
+		{"suppressed", map[string]string{"SUPPRESS": suppress}, "create-security-group", false, "sandbox account"},
+		{"critical not suppressed", map[string]string{"SUPPRESS": suppress}, "authorize-ingress-world-ssh", true, "CRITICAL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.env["SNS_TOPIC_ARN"] = topic
-			cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] })
+			cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] }, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,5 +325,27 @@ func TestPolicyInHandler(t *testing.T) {
 				t.Errorf("body does not show %q and the enricher's note:\n%s", c.contains, body)
 			}
 		})
+	}
+}
+
+// TestUnreadableFieldIsPublished: a security-group record with a field the
+// parser cannot read is not a decode error (issue 8, item 2): it is
+// published, louder, with a note, and the invocation succeeds.
+func TestUnreadableFieldIsPublished(t *testing.T) {
+	f := &fakeSNS{}
+	h, _ := newHandler(t, report.Text, f)
+	ev := `{"detail-type":"AWS API Call via CloudTrail","region":"eu-west-1","account":"111122223333","detail":{"eventSource":"ec2.amazonaws.com",
+"eventName":"AuthorizeSecurityGroupIngress","eventID":"e-70000","requestParameters":{"groupId":"sg-0123456789abcdef0",
+"ipPermissions":{"items":[{"ipProtocol":"-1","fromPort":70000,"toPort":70000,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}}`
+	if err := h.Handle(context.Background(), json.RawMessage(ev)); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	if len(f.got) != 1 {
+		t.Fatalf("%d publishes, want 1", len(f.got))
+	}
+	in := f.got[0]
+	if !strings.HasPrefix(aws.ToString(in.Subject), "[CRITICAL] ") ||
+		!strings.Contains(aws.ToString(in.Message), "not understood: requestParameters.ipPermissions[0].fromPort: port 70000 is out of range") {
+		t.Errorf("published %q:\n%s", aws.ToString(in.Subject), aws.ToString(in.Message))
 	}
 }

@@ -1,0 +1,87 @@
+// Package pipeline is the one path from a CloudTrail input to the
+// notifications it publishes, shared by the Lambda handler and the command
+// line: parse and score (package detect), decide (package policy), add live
+// context and score again (an Enricher, when the deployment has one),
+// decide again, and render (package report).
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/policy"
+	"github.com/sgwatch/sgwatch/report"
+)
+
+// Enricher adds live context to a finding before it is published. It must
+// return within its own short timeout and never fail: a lookup that fails
+// becomes a note on the finding.
+type Enricher interface {
+	Enrich(ctx context.Context, f *detect.Finding)
+}
+
+// Pipeline turns inputs into notifications.
+type Pipeline struct {
+	Policy policy.Policy
+	Format report.Format
+	// Enricher adds live context to the findings that will be published;
+	// nil for none (the command line).
+	Enricher Enricher
+	// Now is the clock of the policy's decisions; nil is time.Now.
+	Now func() time.Time
+}
+
+// Result is what became of one finding.
+type Result struct {
+	Finding  detect.Finding
+	Decision policy.Decision
+	// Notification is what to publish, when Decision.Publish and Err is nil.
+	Notification report.Notification
+	// Err says why the notification could not be rendered.
+	Err error
+}
+
+// Output is what became of one input: a result per security-group call,
+// and the records of other calls, counted (Other names the first).
+type Output struct {
+	Results []Result
+	Others  int
+	Other   detect.Other
+}
+
+// Run reads data (an EventBridge event, a CloudTrail record or a log file)
+// and returns a result for each security-group call in it. The error is
+// detect's: input that is not CloudTrail at all, or, in a log file, the
+// records that are not records (the others still have their results).
+//
+// Each finding is decided on as scored. Only one that will be published is
+// enriched (so suppressed findings cost no lookup); it is then scored and
+// decided again, since live context can change the score (a
+// ModifySecurityGroupRules rule found to be egress).
+func (p Pipeline) Run(ctx context.Context, data []byte) (Output, error) {
+	b, err := p.Policy.Score.Parse(data)
+	out := Output{Others: b.Others, Other: b.Other, Results: make([]Result, 0, len(b.Findings))}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	for _, f := range b.Findings {
+		out.Results = append(out.Results, p.process(ctx, f, now()))
+	}
+	return out, err
+}
+
+func (p Pipeline) process(ctx context.Context, f detect.Finding, now time.Time) Result {
+	d := p.Policy.Decide(f, now)
+	if d.Publish && p.Enricher != nil {
+		p.Enricher.Enrich(ctx, &f)
+		p.Policy.Score.Score(&f)
+		d = p.Policy.Decide(f, now)
+	}
+	r := Result{Finding: f, Decision: d}
+	if d.Publish {
+		r.Notification, r.Err = report.Render(f, p.Format)
+	}
+	return r
+}
