@@ -33,3 +33,21 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRenderWide is the cost of fitting a finding too large for one
+// SNS message: 1,500 rules, reasons and notes.
+func BenchmarkRenderWide(b *testing.B) {
+	f := wide(1500)
+	for _, format := range []Format{Text, JSON} {
+		b.Run(string(format), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				n, err := Render(f, format)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(len(n.Body)), "body-bytes")
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,7 +111,7 @@ func golden(t *testing.T, path string, got []byte) {
 func TestSubjectRules(t *testing.T) {
 	for _, s := range withFindings(t) {
 		for _, f := range s.findings {
-			sub := Subject(f)
+			sub := subject(f)
 			if msg := CheckSubject(sub); msg != "" {
 				t.Errorf("%s: subject %q: %s", s.name, sub, msg)
 			}
@@ -147,10 +146,14 @@ func TestSchema(t *testing.T) {
 	}
 	// The schema must reject what the contract forbids.
 	for name, doc := range map[string]string{
-		"unknown field":         `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"extra":1}`,
-		"bad severity":          `{"action":"modify","outcome":"succeeded","severity":"urgent","event":{"name":"x"},"actor":{},"securityGroup":{}}`,
-		"rule with two sources": `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","prefixListId":"pl-1"}]}`,
-		"port as string":        `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","fromPort":"22"}]}`,
+		"unknown field":                  `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"extra":1}`,
+		"bad severity":                   `{"action":"modify","outcome":"succeeded","severity":"urgent","event":{"name":"x"},"actor":{},"securityGroup":{}}`,
+		"rule with two sources":          `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","prefixListId":"pl-1"}]}`,
+		"port as string":                 `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","fromPort":"22"}]}`,
+		"bad severity before automation": `{"action":"modify","outcome":"succeeded","severity":"low","severityBeforeAutomation":"urgent","event":{"name":"x"},"actor":{},"securityGroup":{}}`,
+		"unmatched as string":            `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","unmatched":"yes"}]}`,
+		"empty exposure":                 `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/1","exposure":""}]}`,
+		"two sources and a rule id":      `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"protocol":"tcp"},{"ruleId":"sgr-1","prefixListId":"pl-1","cidrIpv6":"::/0"}]}`,
 	} {
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
 		if err != nil {
@@ -159,6 +162,37 @@ func TestSchema(t *testing.T) {
 		if sch.Validate(v) == nil {
 			t.Errorf("schema accepts a finding with %s", name)
 		}
+	}
+}
+
+// TestSchemaNewFields renders a finding with every field the schema must
+// accept beyond the samples: severity before automation, exposure, an
+// unmatched revoke and a placeholder rule for a source not understood.
+func TestSchemaNewFields(t *testing.T) {
+	sch := compileSchema(t)
+	p22 := 22
+	f := detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded, Severity: detect.High, SeverityBeforeAutomation: detect.Critical,
+		Reasons: []string{"r"}, Event: detect.Event{Name: "ModifySecurityGroupRules"}, Automation: "cloudformation.amazonaws.com",
+		Rules: []detect.Rule{
+			{Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "0.0.0.0/1", Exposure: "the whole IPv4 internet, together with 128.0.0.0/1"},
+			{Direction: detect.Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, Exposure: "source not understood: counted as the whole internet"},
+			{Direction: detect.Ingress, Protocol: "tcp", CIDRIPv6: "::/0", Unmatched: true},
+		}}
+	n, err := Render(f, JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"severityBeforeAutomation":"critical"`, `"exposure":"source not understood`, `"unmatched":true`} {
+		if !strings.Contains(n.Body, field) {
+			t.Errorf("JSON body lacks %s", field)
+		}
+	}
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(n.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -188,7 +222,7 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 func TestAttributes(t *testing.T) {
 	names := []string{"severity", "action", "outcome", "eventName", "accountId", "region", "securityGroupId", "actorType"}
 	for _, s := range withFindings(t) {
-		attrs := Attributes(s.findings[0])
+		attrs := attributes(s.findings[0])
 		if len(attrs) != len(names) {
 			t.Fatalf("%s: %d attributes, want %d", s.name, len(attrs), len(names))
 		}
@@ -222,7 +256,7 @@ func TestHostileText(t *testing.T) {
 		SecurityGroup: detect.SecurityGroup{ID: "sg-0123456789abcdef0", Name: "web", Description: "d"},
 		Rules:         []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", CIDRIPv4: "0.0.0.0/0", Description: "d"}},
 	}
-	lines := strings.Count(Body(base), "\n")
+	lines := strings.Count(textOf(t, base), "\n")
 	for _, h := range hostile {
 		f := base
 		f.Actor.UserName, f.Actor.UserAgent, f.Actor.ARN = h, h, h
@@ -231,14 +265,14 @@ func TestHostileText(t *testing.T) {
 		f.Rules[0].Description = h
 		f.Error = nil
 
-		sub := Subject(f)
+		sub := subject(f)
 		if msg := CheckSubject(sub); msg != "" {
 			t.Errorf("subject %q: %s", sub, msg)
 		}
 		if !strings.HasSuffix(sub, " in 111122223333/eu-west-1") {
 			t.Errorf("subject %q lost its account and region", sub)
 		}
-		body := Body(f)
+		body := textOf(t, f)
 		if got := strings.Count(body, "\n"); got != lines {
 			t.Errorf("hostile text %q changed the body from %d to %d lines", h[:min(len(h), 20)], lines, got)
 		}
@@ -287,10 +321,10 @@ func TestClean(t *testing.T) {
 			t.Errorf("Clean(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
 		}
 	}
-	if got := ASCII("héllo", 10); got != "h?llo" {
+	if got := ascii("héllo", 10); got != "h?llo" {
 		t.Errorf("ASCII = %q", got)
 	}
-	if got := ASCII(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
+	if got := ascii(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
 		t.Errorf("ASCII cut = %q", got)
 	}
 }
@@ -298,21 +332,21 @@ func TestClean(t *testing.T) {
 func TestLinks(t *testing.T) {
 	f := detect.Finding{Event: detect.Event{ID: "9fd68588-ecbf-4528-a345-199fa6bb0821", Region: "eu-west-1"},
 		SecurityGroup: detect.SecurityGroup{ID: "sg-003dc7f1f1c686164"}}
-	links := Links(f)
-	if len(links) != 2 ||
-		links[0].URL != "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/9fd68588-ecbf-4528-a345-199fa6bb0821" ||
-		links[1].URL != "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-003dc7f1f1c686164" {
-		t.Errorf("links %+v", links)
+	ls := links(f)
+	if len(ls) != 2 ||
+		ls[0].url != "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/9fd68588-ecbf-4528-a345-199fa6bb0821" ||
+		ls[1].url != "https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#SecurityGroup:groupId=sg-003dc7f1f1c686164" {
+		t.Errorf("links %+v", ls)
 	}
 	f.Event.Region = "us-gov-west-1"
-	if l := Links(f); len(l) != 2 || !strings.HasPrefix(l[0].URL, "https://console.amazonaws-us-gov.com/") {
+	if l := links(f); len(l) != 2 || !strings.HasPrefix(l[0].url, "https://console.amazonaws-us-gov.com/") {
 		t.Errorf("GovCloud links %+v", l)
 	}
 	for _, bad := range []detect.Finding{
 		{Event: detect.Event{ID: "e", Region: "eu-west-1\nx"}},
 		{Event: detect.Event{ID: "javascript:alert(1)", Region: "eu-west-1"}, SecurityGroup: detect.SecurityGroup{ID: "sg-1\"><x>"}},
 	} {
-		if l := Links(bad); len(l) != 0 {
+		if l := links(bad); len(l) != 0 {
 			t.Errorf("links built from malformed values: %+v", l)
 		}
 	}
@@ -329,36 +363,12 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
-// TestHugeFindingFitsOneMessage gives a finding more rules than one SNS
-// message can carry: the JSON body keeps as many as fit and says so, the
-// text body lists the first hundred and counts the rest.
-func TestHugeFindingFitsOneMessage(t *testing.T) {
-	f := detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded, Severity: detect.Low, Reasons: []string{"adds or changes rules"},
-		Event: detect.Event{Name: "AuthorizeSecurityGroupIngress"}}
-	for i := 0; i < 3000; i++ {
-		f.Rules = append(f.Rules, detect.Rule{Direction: detect.Ingress, Protocol: "tcp", CIDRIPv4: "10.0.0.0/8", Description: strings.Repeat("d", 255)})
+// textOf is the text body of f, as Render makes it.
+func textOf(t *testing.T, f detect.Finding) string {
+	t.Helper()
+	n, err := Render(f, Text)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, format := range []Format{JSON, Text} {
-		n, err := Render(f, format)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(n.Body) > MaxMessage-1000 {
-			t.Errorf("%s body of %d bytes does not fit one SNS message", format, len(n.Body))
-		}
-		if format == Text {
-			if !strings.Contains(n.Body, "and 2900 more rules") {
-				t.Error("text body does not count the rules it leaves out")
-			}
-			continue
-		}
-		var back detect.Finding
-		if err := json.Unmarshal([]byte(n.Body), &back); err != nil {
-			t.Fatal(err)
-		}
-		last := back.Reasons[len(back.Reasons)-1]
-		if len(back.Rules) == 0 || len(back.Rules) >= 3000 || !strings.Contains(last, fmt.Sprintf("shows %d of 3000 rules", len(back.Rules))) {
-			t.Errorf("JSON body: %d rules, last reason %q", len(back.Rules), last)
-		}
-	}
+	return n.Body
 }

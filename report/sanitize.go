@@ -4,18 +4,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-)
 
-// Limits on text taken from a CloudTrail record, in runes.
-const (
-	maxField = 256 // descriptions, user agents, ARNs, names
-	maxShort = 40  // pieces of a subject line
+	"github.com/sgwatch/sgwatch/detect"
 )
 
 // Clean makes attacker-controlled text safe to place on one line of a
 // notification or a log: invalid UTF-8, control characters (line breaks
-// included), bidirectional overrides and other invisible format characters
-// each become "?", and the result is cut to max runes, ending in "…" when cut.
+// included), bidirectional overrides and other format characters, and
+// characters that show nothing (Hangul fillers, variation selectors, the
+// combining grapheme joiner, the braille blank…) each become "?", and the
+// result is cut to max runes, ending in "…" when cut.
 func Clean(s string, max int) string {
 	if isPlain(s) && len(s) <= max {
 		return s
@@ -41,9 +39,9 @@ func Clean(s string, max int) string {
 	return b.String()
 }
 
-// ASCII is Clean for places that take printable ASCII only (an SNS subject):
-// every other rune becomes "?", and a cut ends in "...".
-func ASCII(s string, max int) string {
+// ascii is Clean for places that take printable ASCII only (an SNS subject,
+// a message attribute): every other rune becomes "?", and a cut ends in "...".
+func ascii(s string, max int) string {
 	var b strings.Builder
 	for _, r := range s {
 		if b.Len() == max {
@@ -71,12 +69,95 @@ func isPlain(s string) bool {
 	return true
 }
 
+// hidden are the runes that show nothing although they are neither format
+// characters nor default-ignorable (Unicode's properties miss them).
+var hidden = &unicode.RangeTable{
+	R16: []unicode.Range16{
+		{Lo: 0x2800, Hi: 0x2800, Stride: 1}, // braille pattern blank
+	},
+}
+
+// unsafe are the Unicode classes Clean replaces.
+var unsafe = []*unicode.RangeTable{
+	unicode.Cc,             // control characters, line breaks included
+	unicode.Cf,             // format: bidi marks and overrides, zero-width characters, tags
+	unicode.Zl, unicode.Zp, // line and paragraph separators
+	unicode.Co, unicode.Cs, // private use, surrogates
+	unicode.Other_Default_Ignorable_Code_Point, // Hangul fillers, U+034F, U+17B4/5…
+	unicode.Variation_Selector,                 // U+FE00–FE0F, U+E0100–E01EF, U+180B–180D, U+180F
+	hidden,
+}
+
 func safeRune(r rune) bool {
-	switch {
-	case unicode.IsControl(r), unicode.Is(unicode.Cf, r), // format: bidi marks and overrides, zero-width
-		unicode.Is(unicode.Zl, r), unicode.Is(unicode.Zp, r), // line and paragraph separators
-		unicode.Is(unicode.Co, r), unicode.Is(unicode.Cs, r): // private use, surrogates
+	if unicode.IsOneOf(unsafe, r) {
 		return false
 	}
 	return unicode.IsPrint(r) || r == ' '
+}
+
+// sanitize returns a copy of f with every string cleaned: the one source of
+// the text body and the JSON body, so no path renders raw record text.
+func sanitize(f detect.Finding) detect.Finding {
+	c := func(s *string) { *s = Clean(*s, maxField) }
+	for _, s := range []*string{(*string)(&f.Action), (*string)(&f.Outcome), (*string)(&f.Severity),
+		(*string)(&f.SeverityBeforeAutomation), &f.Automation} {
+		c(s)
+	}
+	e := &f.Event
+	for _, s := range []*string{&e.ID, &e.Name, &e.Time, &e.Region, &e.AccountID, &e.RequestID} {
+		c(s)
+	}
+	a := &f.Actor
+	for _, s := range []*string{&a.Type, &a.ARN, &a.AccountID, &a.PrincipalID, &a.UserName, &a.AccessKeyID,
+		&a.CredentialType, &a.SessionIssuerARN, &a.SourceIP, &a.UserAgent, &a.InvokedBy} {
+		c(s)
+	}
+	g := &f.SecurityGroup
+	for _, s := range []*string{&g.ID, &g.Name, &g.VPCID, &g.Description} {
+		c(s)
+	}
+	if g.Tags != nil {
+		tags := make(map[string]string, len(g.Tags))
+		for k, v := range g.Tags {
+			tags[Clean(k, maxField)] = Clean(v, maxField)
+		}
+		g.Tags = tags
+	}
+	f.Reasons = cleanAll(f.Reasons)
+	f.Notes = cleanAll(f.Notes)
+	f.Rules = append([]detect.Rule(nil), f.Rules...)
+	for i := range f.Rules {
+		r := &f.Rules[i]
+		for _, s := range []*string{(*string)(&r.Direction), &r.Protocol, &r.CIDRIPv4, &r.CIDRIPv6, &r.PrefixListID,
+			&r.ReferencedGroupID, &r.Description, &r.RuleID, &r.Exposure} {
+			c(s)
+		}
+	}
+	if f.Error != nil {
+		e := *f.Error
+		c(&e.Code)
+		c(&e.Message)
+		f.Error = &e
+	}
+	if f.Undo != nil {
+		u := *f.Undo
+		// Built by detect only from validated values, so never cut: it must
+		// paste whole. The fitting drops it rather than cut it.
+		u.Command = Clean(u.Command, len(u.Command))
+		u.Note = Clean(u.Note, maxNote)
+		f.Undo = &u
+	}
+	return f
+}
+
+// cleanAll returns a cleaned copy of list (nil stays nil).
+func cleanAll(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = Clean(s, maxField)
+	}
+	return out
 }

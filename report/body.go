@@ -1,0 +1,261 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// textBody is the plain-text body of a cleaned finding, in at most room
+// bytes: each list shows at most maxLines lines and as many as fit, and
+// counts the rest.
+func textBody(f detect.Finding, room int) (string, error) {
+	t := newText(f)
+	if t.bare() > room && f.Undo != nil && f.Undo.Command != "" {
+		t = newText(withoutUndoCommand(f))
+	}
+	var sizes [lists][]int
+	for i, l := range t.lists {
+		for _, s := range l.lines {
+			sizes[i] = append(sizes[i], len(s))
+		}
+	}
+	body := t.join(share(room-t.bare(), sizes))
+	if len(body) > room {
+		return "", fmt.Errorf("text body of %d bytes does not fit the %d bytes left of %s", len(body), room, limitText)
+	}
+	return body, nil
+}
+
+// text is a body in pieces: fixed text around the lists that are summarised
+// when the finding is too large. In order: part 0 (the headline), rules,
+// reasons, part 1 (undo), notes, part 2 (error, who, where), tags, part 3
+// (when, triage, links).
+type text struct {
+	parts [4]string
+	lists [lists]textList
+}
+
+// textList is one list of the body.
+type textList struct {
+	heading string   // the line before the list, if any
+	lines   []string // the first maxLines lines, each ending in "\n"
+	total   int      // how many items there are in all
+	more    string   // what the rest are, after "… and 12 more "
+}
+
+func (l textList) write(b *strings.Builder, keep int) {
+	if l.total == 0 {
+		return
+	}
+	b.WriteString(l.heading)
+	for _, s := range l.lines[:keep] {
+		b.WriteString(s)
+	}
+	if keep < l.total {
+		b.WriteString(moreLine(l.total-keep, l.more))
+	}
+}
+
+// reserve is the size of the list without its lines, at most.
+func (l textList) reserve() int {
+	if l.total == 0 {
+		return 0
+	}
+	return len(l.heading) + len(moreLine(l.total, l.more))
+}
+
+func moreLine(n int, more string) string {
+	return "  … and " + thousands(n) + " more " + more + "\n"
+}
+
+// bare is the size of the body without the lines of its lists, at most.
+func (t text) bare() int {
+	n := 0
+	for _, p := range t.parts {
+		n += len(p)
+	}
+	for _, l := range t.lists {
+		n += l.reserve()
+	}
+	return n
+}
+
+func (t text) join(keep [lists]int) string {
+	var b strings.Builder
+	b.WriteString(t.parts[0])
+	t.lists[rulesList].write(&b, keep[rulesList])
+	t.lists[reasonsList].write(&b, keep[reasonsList])
+	b.WriteString(t.parts[1])
+	t.lists[notesList].write(&b, keep[notesList])
+	b.WriteString(t.parts[2])
+	t.lists[tagsList].write(&b, keep[tagsList])
+	b.WriteString(t.parts[3])
+	return b.String()
+}
+
+// newText renders f, whose text is cleaned already (sanitize); the shorter
+// cuts of one-line summaries are made here.
+func newText(f detect.Finding) text {
+	var t text
+	var b strings.Builder
+	line := func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(&b, "  %-16s%s\n", label+":", value)
+		}
+	}
+	flush := func(i int) {
+		t.parts[i] = b.String()
+		b.Reset()
+	}
+
+	fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
+		Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
+	if f.Automation != "" {
+		fmt.Fprintf(&b, "Automation: made by trusted automation %s", f.Automation)
+		if f.SeverityBeforeAutomation != "" {
+			fmt.Fprintf(&b, " (severity lowered from %s)", f.SeverityBeforeAutomation)
+		}
+		b.WriteString("\n")
+	}
+	flush(0)
+
+	mark := marker(f.Event.Name)
+	t.lists[rulesList] = newList("\nRules:\n", "rules like these", f.Rules, func(r detect.Rule) string {
+		return "  " + mark + " " + ruleText(r) + "\n"
+	})
+	t.lists[reasonsList] = newList("\nWhy "+string(f.Severity)+":\n", "reasons like these", f.Reasons, item)
+	t.lists[notesList] = newList("\nNotes:\n", "notes like these", f.Notes, item)
+
+	if u := f.Undo; u != nil {
+		b.WriteString("\nUndo:\n")
+		if u.Command != "" {
+			fmt.Fprintf(&b, "  %s\n", u.Command)
+		}
+		if u.Note != "" {
+			fmt.Fprintf(&b, "  (%s)\n", u.Note)
+		}
+	}
+	flush(1)
+
+	if f.Error != nil {
+		b.WriteString("\nError:\n")
+		line("Code", f.Error.Code)
+		line("Message", f.Error.Message)
+	}
+
+	a := f.Actor
+	b.WriteString("\nWho:\n")
+	line("Identity type", a.Type)
+	line("ARN", a.ARN)
+	line("Account", a.AccountID)
+	line("Principal ID", a.PrincipalID)
+	line("User name", a.UserName)
+	line("Access key", keyText(a))
+	if a.Console {
+		line("Console", "yes (AWS Management Console)")
+	}
+	line("Session issuer", a.SessionIssuerARN)
+	line("MFA", mfaText(a.MFAAuthenticated))
+	line("Source IP", a.SourceIP)
+	line("User agent", a.UserAgent)
+	line("Invoked by", a.InvokedBy)
+
+	g := f.SecurityGroup
+	b.WriteString("\nWhere:\n")
+	line("Account", f.Event.AccountID)
+	line("Region", f.Event.Region)
+	line("VPC", g.VPCID)
+	line("Security group", groupLabel(g))
+	line("Description", g.Description)
+	if g.IsDefault != nil && *g.IsDefault {
+		line("Default group", "yes (the VPC's default security group)")
+	}
+	if n := g.AttachedInterfaces; n != nil {
+		line("Used by", fmt.Sprintf("%s network interface%s", thousands(*n), plural(*n)))
+	}
+	flush(2)
+
+	keys := slices.Sorted(maps.Keys(g.Tags))
+	t.lists[tagsList] = newList("", "tags", keys, func(k string) string {
+		return fmt.Sprintf("  %-16s%s\n", "Tag "+Clean(k, maxShort)+":", g.Tags[k])
+	})
+
+	b.WriteString("\nWhen:\n")
+	line("Time", f.Event.Time)
+	line("Event ID", f.Event.ID)
+	line("Request ID", f.Event.RequestID)
+
+	b.WriteString("\nTriage:\n")
+	for i, s := range triage(f) {
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+	}
+
+	if ls := links(f); len(ls) > 0 {
+		b.WriteString("\nLinks:\n")
+		for _, l := range ls {
+			line(l.name, l.url)
+		}
+	}
+	flush(3)
+	return t
+}
+
+// newList renders the first maxLines items of a list.
+func newList[T any](heading, more string, items []T, render func(T) string) textList {
+	l := textList{heading: heading, more: more, total: len(items)}
+	for _, it := range items[:min(len(items), maxLines)] {
+		l.lines = append(l.lines, render(it))
+	}
+	return l
+}
+
+// item is a line of a list of reasons or notes.
+func item(s string) string { return "  - " + s + "\n" }
+
+// withoutUndoCommand is f with its undo command replaced by a note saying
+// it was left out: the last resort for fitting one message.
+func withoutUndoCommand(f detect.Finding) detect.Finding {
+	f.Undo = &detect.Undo{Note: undoLeftOut}
+	return f
+}
+
+func outcomeText(o detect.Outcome) string {
+	switch o {
+	case detect.Failed:
+		return "FAILED"
+	case detect.DryRun:
+		return "dry run (nothing changed)"
+	}
+	return "succeeded"
+}
+
+func keyText(a detect.Actor) string {
+	switch {
+	case a.AccessKeyID == "":
+		return ""
+	case a.CredentialType != "":
+		return a.AccessKeyID + " (" + a.CredentialType + ")"
+	}
+	return a.AccessKeyID
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func mfaText(m *bool) string {
+	switch {
+	case m == nil:
+		return ""
+	case *m:
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,42 @@
+package report
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// link is a console link for a finding.
+type link struct {
+	name, url string
+}
+
+var eventRE = regexp.MustCompile(`^[0-9a-fA-F-]{8,64}$`)
+
+// links returns console links to the CloudTrail event and the security
+// group, for the values that are well formed (links are never built from
+// arbitrary text).
+func links(f detect.Finding) []link {
+	region := f.Event.Region
+	if !detect.IsRegion(region) {
+		return nil
+	}
+	host := region + ".console.aws.amazon.com"
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		host = region + ".console.amazonaws.cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		host = "console.amazonaws-us-gov.com"
+	}
+	q := "?region=" + url.QueryEscape(region)
+	var out []link
+	if eventRE.MatchString(f.Event.ID) {
+		out = append(out, link{"CloudTrail", "https://" + host + "/cloudtrailv2/home" + q + "#/events/" + f.Event.ID})
+	}
+	if detect.IsGroupID(f.SecurityGroup.ID) {
+		out = append(out, link{"Security group", "https://" + host + "/ec2/home" + q + "#SecurityGroup:groupId=" + f.SecurityGroup.ID})
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// assumedIngress is the direction shown for a rule whose call does not say
+// (ModifySecurityGroupRules without a lookup): it is scored as ingress.
+const assumedIngress = "ingress (assumed)"
+
+// marker starts a rule line: "+" for an authorize, "-" for a revoke, "~"
+// for a modification or a description update.
+func marker(event string) string {
+	c, _ := detect.Lookup(event)
+	switch c.Effect {
+	case detect.AddsRules:
+		return "+"
+	case detect.RemovesRules:
+		return "-"
+	}
+	return "~"
+}
+
+// ruleText is one cleaned rule on one line:
+// `ingress tcp/22 from 0.0.0.0/0 (whole internet) [sgr-1] "ssh"`. The
+// parenthesis says why a source is the whole internet (Exposure), or that a
+// revoke matched no rule.
+func ruleText(r detect.Rule) string {
+	var b strings.Builder
+	switch r.Direction {
+	case "":
+		b.WriteString(assumedIngress + " ")
+	default:
+		b.WriteString(string(r.Direction) + " ")
+	}
+	src := r.Source()
+	switch {
+	case src == "" && r.Protocol == "" && r.RuleID != "":
+		b.WriteString("rule " + Clean(r.RuleID, maxShort))
+		b.WriteString(sourceKind(r))
+	default:
+		b.WriteString(Clean(detect.Target(r), maxShort))
+		if src != "" {
+			dir := " from "
+			if r.Direction == detect.Egress {
+				dir = " to "
+			}
+			b.WriteString(dir + Clean(src, maxShort))
+		}
+		b.WriteString(sourceKind(r))
+		if r.RuleID != "" {
+			b.WriteString(" [" + Clean(r.RuleID, maxShort) + "]")
+		}
+	}
+	if r.Description != "" {
+		b.WriteString(` "` + r.Description + `"`)
+	}
+	return b.String()
+}
+
+// sourceKind is the parenthesis after a rule's source, or "".
+func sourceKind(r detect.Rule) string {
+	switch {
+	case r.Unmatched:
+		return " (no such rule: nothing revoked)"
+	case r.Exposure != "":
+		return " (" + r.Exposure + ")"
+	case r.PrefixListID != "":
+		return " (prefix list)"
+	case r.ReferencedGroupID != "":
+		return " (security group)"
+	case detect.WholeInternet(r):
+		return " (whole internet)"
+	}
+	return ""
+}

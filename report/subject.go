@@ -1,0 +1,101 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// subject is the SNS subject: printable ASCII, at most maxSubject
+// characters, starting with the severity, e.g.
+// "[CRITICAL] sg-0abc (web) modified by ops-admin in 111122223333/eu-west-1".
+// Long names are shortened so that the account and region always fit.
+func subject(f detect.Finding) string {
+	head := "[" + strings.ToUpper(string(f.Severity)) + "] "
+	mid := " " + verb(f) + " by "
+	// An account id has 12 digits and the longest Region name 14 characters.
+	tail := " in " + ascii(orUnknown(f.Event.AccountID), 16) + "/" + ascii(orUnknown(f.Event.Region), 20)
+	room := maxSubject - len(head) - len(mid) - len(tail)
+	label := groupLabel(f.SecurityGroup)
+	actor := ascii(who(f.Actor), max(room/3, room-len(label)))
+	group := ascii(label, room-len(actor))
+	return ascii(head+group+mid+actor+tail, maxSubject)
+}
+
+func verb(f detect.Finding) string {
+	switch {
+	case f.Outcome == detect.DryRun:
+		return string(f.Action) + " dry run"
+	case denied(f):
+		return string(f.Action) + " DENIED"
+	case f.Outcome == detect.Failed:
+		return string(f.Action) + " FAILED"
+	}
+	switch f.Action {
+	case detect.Create:
+		return "created"
+	case detect.Delete:
+		return "deleted"
+	}
+	return "modified"
+}
+
+// denied reports whether the call failed for lack of permission.
+func denied(f detect.Finding) bool {
+	return f.Outcome == detect.Failed && f.Error != nil && detect.AuthFailure(f.Error.Code)
+}
+
+// CheckSubject returns what is wrong with a subject line under SNS's rules
+// and sgwatch's ("" when nothing): at most 100 printable ASCII characters,
+// starting with a bracketed severity.
+func CheckSubject(s string) string {
+	switch {
+	case len(s) == 0:
+		return "empty"
+	case len(s) > maxSubject:
+		return fmt.Sprintf("%d characters, more than %d", len(s), maxSubject)
+	case !isPlain(s):
+		return "not printable ASCII"
+	}
+	for _, sev := range []detect.Severity{detect.Info, detect.Low, detect.Medium, detect.High, detect.Critical} {
+		if strings.HasPrefix(s, "["+strings.ToUpper(string(sev))+"] ") {
+			return ""
+		}
+	}
+	return "does not start with [SEVERITY]"
+}
+
+// who names the actor as briefly as the record allows.
+func who(a detect.Actor) string {
+	switch {
+	case a.Type == "Root":
+		return "root"
+	case a.UserName != "":
+		return a.UserName
+	case a.ARN != "":
+		return a.ARN[strings.LastIndexAny(a.ARN, "/:")+1:]
+	case a.InvokedBy != "":
+		return a.InvokedBy
+	}
+	return orUnknown(a.Type)
+}
+
+func groupLabel(g detect.SecurityGroup) string {
+	switch {
+	case g.ID != "" && g.Name != "":
+		return g.ID + " (" + g.Name + ")"
+	case g.ID != "":
+		return g.ID
+	case g.Name != "":
+		return g.Name
+	}
+	return "unknown group"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
