@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -45,23 +43,14 @@ func sdkAgainst(t *testing.T, srv *snsServer) *Handler {
 	t.Helper()
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	t.Setenv("AWS_REGION", "eu-west-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_ENDPOINT_URL_SNS", ts.URL)
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := newHandler(t, report.Text, NewSNS(cfg))
+	h, _ := newHandler(t, report.Text, NewSNS(awsConfigFor(t, ts.URL)))
 	return h
 }
 
 // TestSDKPublishOverHTTP runs the real SDK client against an HTTP server
 // speaking SNS's wire protocol: the request carries the subject, the body and
-// all eight attributes, and throttling errors are retried.
+// all eight attributes, and throttling errors are retried (after the real
+// throttle backoff, up to 1 s).
 func TestSDKPublishOverHTTP(t *testing.T) {
 	for _, code := range throttleCodes {
 		t.Run(code, func(t *testing.T) {
