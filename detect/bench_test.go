@@ -3,8 +3,10 @@ package detect
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -79,6 +81,23 @@ func BenchmarkManyRules(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if fs, err := Parse(data); err != nil || len(fs[0].Rules) != 20000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWholeInternetSplit is one authorize of the whole IPv4 internet
+// in 65,536 /16s: measuring it and naming each rule's partners is linear.
+func BenchmarkWholeInternetSplit(b *testing.B) {
+	var ranges []string
+	for i := range 1 << 16 {
+		ranges = append(ranges, fmt.Sprintf(`{"cidrIp":"%d.%d.0.0/16"}`, i>>8, i&255))
+	}
+	data := []byte(`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-0123456789abcdef0",
+"ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[` + strings.Join(ranges, ",") + `]}}]}}}`)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if fs, err := Parse(data); err != nil || fs[0].Severity != Critical {
 			b.Fatal(err)
 		}
 	}

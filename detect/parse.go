@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -74,7 +75,11 @@ func (o Options) Parse(data []byte) (Batch, error) {
 		return b, errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
 	}
 	if data[0] != '{' {
-		return b, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", kind(data))
+		what := kind(data)
+		if !json.Valid(data) {
+			what = "not JSON"
+		}
+		return b, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", what)
 	}
 	// One pass decodes every shape: a bare record fills the embedded record,
 	// an EventBridge event its envelope and detail, a log file its Records.
@@ -241,11 +246,22 @@ func (o Options) analyze(rec *record, env envelope, typeErr *json.UnmarshalTypeE
 
 // typeNote describes a part of a record that was not of its expected type.
 func typeNote(e *json.UnmarshalTypeError) string {
-	field := e.Field
+	field := strings.TrimPrefix(e.Field, "record.")
 	if field == "" {
 		field = "record"
 	}
-	return fmt.Sprintf("%s: want %s, got %s", field, e.Type, e.Value)
+	want := "an object"
+	switch e.Type.Kind() {
+	case reflect.Slice, reflect.Array:
+		want = "a list"
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		want = "a number"
+	}
+	return fmt.Sprintf("%s: want %s, got %s", field, want, e.Value)
 }
 
 // decodeOptional decodes b into v; null or absent leaves v zero. Only a

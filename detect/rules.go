@@ -73,7 +73,7 @@ func rules(c *Call, p params, resp response) (out []Rule, known bool) {
 
 	switch c.Effect {
 	case RemovesRules:
-		return revoked(out, resp)
+		return revoked(out, resp, dir)
 	case AddsRules, ChangesRules:
 		if len(out) == 0 && len(resp.RuleSet.items) == 0 {
 			// A call that adds rules names at least one: this record's
@@ -81,7 +81,7 @@ func rules(c *Call, p params, resp response) (out []Rule, known bool) {
 			out = append(out, Rule{Direction: dir})
 		}
 	}
-	return attach(out, resp.RuleSet.items), true
+	return attach(out, resp.RuleSet.items, dir), true
 }
 
 // appendPermissions adds one rule per source of each permission. A
@@ -118,19 +118,19 @@ func appendPermissions(out []Rule, dir Direction, perms []permission) []Rule {
 
 // attach gives the request's rules the ids AWS returned for them; a call
 // addressed by groupName names its rules only in the response.
-func attach(out []Rule, set []setRule) []Rule {
+func attach(out []Rule, set []setRule, dir Direction) []Rule {
 	if len(set) == 0 {
 		return out
 	}
 	if len(out) == 0 {
 		for _, s := range set {
-			out = append(out, fromSet(s))
+			out = append(out, fromSet(s, dir))
 		}
 		return out
 	}
 	waiting := make(map[ruleKey][]int, len(set))
 	for j, s := range set {
-		k := keyOf(fromSet(s))
+		k := keyOf(fromSet(s, dir))
 		waiting[k] = append(waiting[k], j)
 	}
 	for i := range out {
@@ -149,9 +149,12 @@ func attach(out []Rule, set []setRule) []Rule {
 // revoked works out what a revoke removed. AWS lists what it removed in
 // revokedSecurityGroupRuleSet (with every rule's details, also for a
 // revoke by rule id) and what it did not find in unknownIpPermissionSet: a
-// revoke in a default VPC succeeds even when nothing matched. known is
-// false when the response says neither.
-func revoked(req []Rule, resp response) ([]Rule, bool) {
+// revoke in a default VPC succeeds even when nothing matched. A rule the
+// request named that AWS did not list as removed is marked Unmatched.
+// known is false when the response says neither, or says something that
+// cannot be matched to the request (then no rule can be trusted to have
+// existed).
+func revoked(req []Rule, resp response, dir Direction) ([]Rule, bool) {
 	set := resp.Revoked.items
 	known := !resp.unread && resp.Revoked.bad == "" && resp.Unknown.bad == "" &&
 		(len(set) > 0 || len(resp.Unknown.items) > 0)
@@ -161,7 +164,7 @@ func revoked(req []Rule, resp response) ([]Rule, bool) {
 		byKey := make(map[ruleKey][]int, len(set))
 		for j, s := range set {
 			byID[s.SecurityGroupRuleID.v] = j
-			k := keyOf(fromSet(s))
+			k := keyOf(fromSet(s, dir))
 			byKey[k] = append(byKey[k], j)
 		}
 		used := make([]bool, len(set))
@@ -175,26 +178,24 @@ func revoked(req []Rule, resp response) ([]Rule, bool) {
 			}
 			if ok && !used[j] {
 				used[j] = true
-				s := fromSet(set[j])
+				s := fromSet(set[j], dir)
 				s.Description = first(s.Description, r.Description)
 				out = append(out, s)
 				continue
 			}
+			// AWS did not list it as removed.
+			r.Unmatched = true
 			out = append(out, r)
 		}
 		for j, s := range set {
 			if !used[j] {
-				out = append(out, fromSet(s))
+				out = append(out, fromSet(s, dir))
 			}
 		}
 	} else {
 		out = append(out, req...)
 	}
 	if len(resp.Unknown.items) > 0 {
-		dir := Ingress
-		if len(req) > 0 {
-			dir = req[0].Direction
-		}
 		missing := make(map[ruleKey]int)
 		for _, r := range appendPermissions(nil, dir, resp.Unknown.items) {
 			missing[keyOf(r)]++
@@ -206,37 +207,53 @@ func revoked(req []Rule, resp response) ([]Rule, bool) {
 				missing[k]--
 			}
 		}
+		for _, n := range missing {
+			if n > 0 {
+				known = false // AWS named something not found that matches no rule here
+			}
+		}
 	}
 	return out, known
 }
 
-// ruleKey is what makes two rules the same permission and source.
+// ruleKey is what makes two rules the same permission and source, however
+// each was written: CIDRs masked and canonical, ports as EC2 reads them.
 type ruleKey struct {
-	dir                      Direction
-	proto                    string
-	from, to                 int
-	cidr4, cidr6, pl, ref    string
-	fromUnset, toUnset, none bool
+	dir          Direction
+	proto        string
+	from, to     int
+	src, kind    string
+	portsDontFit bool
 }
 
 func keyOf(r Rule) ruleKey {
-	k := ruleKey{dir: r.Direction, proto: r.Protocol, cidr4: r.CIDRIPv4, cidr6: r.CIDRIPv6, pl: r.PrefixListID, ref: r.ReferencedGroupID}
-	if r.FromPort == nil {
-		k.fromUnset = true
-	} else {
-		k.from = *r.FromPort
+	k := ruleKey{dir: orIngress(r.Direction), proto: r.Protocol, from: -1, to: -1}
+	switch from, to, ok := ports(r); {
+	case ok:
+		k.from, k.to = from, to
+	case r.FromPort != nil && r.ToPort != nil:
+		k.from, k.to = *r.FromPort, *r.ToPort // icmp type and code
 	}
-	if r.ToPort == nil {
-		k.toUnset = true
-	} else {
-		k.to = *r.ToPort
+	k.src, k.kind = strings.ToLower(r.Source()), "id"
+	switch {
+	case r.CIDRIPv4 != "" || r.CIDRIPv6 != "":
+		k.kind = "cidr"
+		if p, ok, _ := prefix(r); ok {
+			k.src = p.Masked().String()
+		}
+	case r.PrefixListID != "":
+		k.kind = "pl"
+	case r.ReferencedGroupID != "":
+		k.kind = "group"
 	}
 	return k
 }
 
-func fromSet(s setRule) Rule {
+// fromSet reads a rule AWS returned; dir is the call's direction, for a rule
+// that does not say (isEgress absent).
+func fromSet(s setRule, dir Direction) Rule {
 	r := Rule{
-		Direction:         Ingress,
+		Direction:         orIngress(dir),
 		Protocol:          protocol(s.IPProtocol.v),
 		CIDRIPv4:          s.CIDRIPv4.v,
 		CIDRIPv6:          s.CIDRIPv6.v,
@@ -245,8 +262,11 @@ func fromSet(s setRule) Rule {
 		Description:       s.Description.v,
 		RuleID:            s.SecurityGroupRuleID.v,
 	}
-	if s.IsEgress.Value {
-		r.Direction = Egress
+	if s.IsEgress.Set {
+		r.Direction = Ingress
+		if s.IsEgress.Value {
+			r.Direction = Egress
+		}
 	}
 	setPorts(&r, s.FromPort, s.ToPort)
 	return r

@@ -156,8 +156,13 @@ func (o Options) scoreRules(s *scored, f *Finding) (world bool) {
 			world = world || orIngress(r.Direction) == Ingress
 			continue
 		}
-		if p, ok, _ := prefix(r); ok && orIngress(r.Direction) == Ingress {
+		if orIngress(r.Direction) != Ingress {
+			continue
+		}
+		if p, ok, _ := prefix(r); ok {
 			scorePublic(s, r, p, catalogue)
+		} else if r.PrefixListID != "" {
+			scorePrefixList(s, r, catalogue)
 		}
 	}
 	return world
@@ -212,6 +217,27 @@ func scorePublic(s *scored, r Rule, p netip.Prefix, catalogue []PortRange) {
 	} else if names := sensitive(r, catalogue); len(names) > 0 {
 		s.add(Medium, fmt.Sprintf("ingress from %s (public) to %s: %s", p, to, shorten(names)))
 	}
+}
+
+// scorePrefixList scores ingress from a prefix list to a sensitive port:
+// the event does not hold the list's entries, which may be anything up to
+// the whole internet, so it is medium, like a public range, and says how
+// to look.
+func scorePrefixList(s *scored, r Rule, catalogue []PortRange) {
+	what := ""
+	if allTraffic(r) {
+		what = "remote administration and databases included"
+	} else if names := sensitive(r, catalogue); len(names) > 0 {
+		what = shorten(names)
+	} else {
+		return
+	}
+	look := ""
+	if plRE.MatchString(r.PrefixListID) {
+		look = " (aws ec2 get-managed-prefix-list-entries --prefix-list-id " + r.PrefixListID + ")"
+	}
+	s.add(Medium, fmt.Sprintf("ingress from prefix list %s to %s: %s; the event does not hold the list's entries%s",
+		r.PrefixListID, Target(r), what, look))
 }
 
 // shorten lists at most four names and counts the rest.

@@ -156,10 +156,6 @@ const notUnderstood = "source not understood: counted as the whole internet"
 // port to all of it. A rule whose source could not be read counts as the
 // whole internet.
 func exposures(rules []Rule, catalogue []PortRange) []bool {
-	type group struct {
-		members []int
-		ps      []netip.Prefix
-	}
 	type key struct {
 		dir      Direction
 		proto    string
@@ -168,8 +164,8 @@ func exposures(rules []Rule, catalogue []PortRange) []bool {
 	world := make([]bool, len(rules))
 	in := make([]int, len(rules)) // each rule's group, -1 for none
 	pfx := make([]netip.Prefix, len(rules))
-	groups := map[key]*group{}
-	var order []key
+	index := map[key]int{}
+	var groups []*pool
 	for i := range rules {
 		r := &rules[i]
 		r.Exposure = ""
@@ -187,132 +183,164 @@ func exposures(rules []Rule, catalogue []PortRange) []bool {
 		if from, to, ok := ports(*r); ok {
 			k.from, k.to = from, to
 		}
-		g := groups[k]
-		if g == nil {
-			g = &group{}
-			groups[k] = g
-			order = append(order, k)
+		g, seen := index[k]
+		if !seen {
+			g = len(groups)
+			index[k] = g
+			groups = append(groups, newPool())
 		}
-		g.members = append(g.members, i)
-		g.ps = append(g.ps, p)
-		in[i], pfx[i] = slices.Index(order, k), p
+		groups[g].add(i, p)
+		in[i], pfx[i] = g, p
 	}
-	for _, k := range order {
-		g := groups[k]
-		v4, v6 := cover(g.ps).whole()
-		if !v4 && !v6 {
-			continue
-		}
-		for n, i := range g.members {
-			p := g.ps[n]
-			own := cover([]netip.Prefix{p})
-			c4, c6 := !own.v4.isZero() && v4, !own.v6.isZero() && v6
-			if !c4 && !c6 {
-				continue // a part that adds no public address
-			}
-			world[i] = true
-			if p.Bits() == 0 {
-				continue // written as the whole internet
-			}
-			fam := "IPv4"
-			switch {
-			case c4 && c6:
-				fam = "IPv4 and IPv6"
-			case c6:
-				fam = "IPv6"
-			}
-			if a4, a6 := own.whole(); (c4 && a4) || (c6 && a6) {
-				how := ""
-				if p.Addr().Is6() && c4 && !c6 {
-					how = " (as IPv4-mapped addresses)"
-				}
-				rules[i].Exposure = "covers half or more of the public " + fam + " space" + how + ": the whole " + fam + " internet"
-				continue
-			}
-			rules[i].Exposure = "together with " + others(g.ps, n) + ": the whole " + fam + " internet"
-		}
+	for _, g := range groups {
+		g.mark(rules, world, "")
 	}
 	sensitiveReach(rules, catalogue, world, in, pfx)
 	return world
 }
 
+// maxProbes bounds the ports sensitiveReach looks at in one call.
+const maxProbes = 1024
+
 // sensitiveReach marks the ingress rules whose sources, with those of the
 // other rules that allow the same sensitive port, cover the whole internet
 // on that port, though their port ranges differ (tcp/22 from one half of
-// the internet and tcp/0-65535 from the other).
+// the internet and tcp/0-65535 from the other). Within each sensitive
+// range it looks at every port where the set of rules allowing it changes.
 // in and pfx are each rule's group in exposures and its parsed source.
 func sensitiveReach(rules []Rule, catalogue []PortRange, world []bool, in []int, pfx []netip.Prefix) {
 	type probe struct {
 		proto string
 		port  int
 	}
+	allows := func(r Rule, proto string) bool {
+		return orIngress(r.Direction) == Ingress && (r.Protocol == proto || r.Protocol == "all" || !knownProtocol(r.Protocol))
+	}
+	seen := map[probe]bool{}
 	var probes []probe
+	add := func(pr probe) {
+		if !seen[pr] && len(probes) < maxProbes {
+			seen[pr] = true
+			probes = append(probes, pr)
+		}
+	}
 	for _, c := range catalogue {
 		for _, proto := range []string{"tcp", "udp"} {
-			if c.Proto == "" || c.Proto == proto {
-				if p := (probe{proto, c.From}); !slices.Contains(probes, p) {
-					probes = append(probes, p)
+			if c.Proto != "" && c.Proto != proto {
+				continue
+			}
+			add(probe{proto, c.From})
+			for i, r := range rules {
+				if in[i] < 0 || world[i] || !allows(r, proto) {
+					continue
+				}
+				if from, to, ok := ports(r); ok {
+					for _, at := range []int{from, to + 1} {
+						if at > c.From && at <= c.To {
+							add(probe{proto, at})
+						}
+					}
 				}
 			}
 		}
 	}
 	var members []int
-	var ps []netip.Prefix
 	for _, pr := range probes {
-		members, ps = members[:0], ps[:0]
+		members = members[:0]
 		one := true // every member is of one group, measured already
 		for i, r := range rules {
-			if in[i] < 0 || world[i] || orIngress(r.Direction) != Ingress || (r.Protocol != pr.proto && knownProtocol(r.Protocol) && r.Protocol != "all") {
+			if in[i] < 0 || world[i] || !allows(r, pr.proto) {
 				continue
 			}
 			if from, to, ok := ports(r); !ok || pr.port < from || pr.port > to {
 				continue
 			}
 			one = one && (len(members) == 0 || in[i] == in[members[0]])
-			members, ps = append(members, i), append(ps, pfx[i])
+			members = append(members, i)
 		}
 		if one {
 			continue
 		}
-		v4, v6 := cover(ps).whole()
-		if !v4 && !v6 {
-			continue
+		g := newPool()
+		for _, i := range members {
+			g.add(i, pfx[i])
 		}
-		for n, i := range members {
-			own := cover(ps[n : n+1])
-			if !(v4 && !own.v4.isZero()) && !(v6 && !own.v6.isZero()) {
-				continue
-			}
-			fam := "IPv4"
-			if !(v4 && !own.v4.isZero()) {
-				fam = "IPv6"
-			}
-			world[i] = true
-			rules[i].Exposure = fmt.Sprintf("together with %s: the whole %s internet on %s/%d", others(ps, n), fam, pr.proto, pr.port)
-		}
+		g.mark(rules, world, fmt.Sprintf(" on %s/%d", pr.proto, pr.port))
 	}
 }
 
-// others names the prefixes of a group but the n-th.
-func others(ps []netip.Prefix, n int) string {
-	var first string
-	count := 0
-	for i, p := range ps {
-		if i == n || p == ps[n] {
+// pool is the sources of rules taken together.
+type pool struct {
+	members []int // the rules' indexes
+	ps      []netip.Prefix
+	count   map[netip.Prefix]int
+	order   []netip.Prefix // distinct, first seen first
+}
+
+func newPool() *pool { return &pool{count: map[netip.Prefix]int{}} }
+
+func (g *pool) add(i int, p netip.Prefix) {
+	g.members, g.ps = append(g.members, i), append(g.ps, p)
+	if g.count[p] == 0 {
+		g.order = append(g.order, p)
+	}
+	g.count[p]++
+}
+
+// mark sets world and the Exposure of the members that make the pool cover
+// the whole internet; where ends the Exposure (" on tcp/22").
+func (g *pool) mark(rules []Rule, world []bool, where string) {
+	v4, v6 := cover(g.ps).whole()
+	if !v4 && !v6 {
+		return
+	}
+	for n, i := range g.members {
+		p := g.ps[n]
+		own := cover([]netip.Prefix{p})
+		c4, c6 := !own.v4.isZero() && v4, !own.v6.isZero() && v6
+		if !c4 && !c6 {
+			continue // a part that adds no public address
+		}
+		world[i] = true
+		if p.Bits() == 0 {
+			continue // written as the whole internet
+		}
+		fam := "IPv4"
+		switch {
+		case c4 && c6:
+			fam = "IPv4 and IPv6"
+		case c6:
+			fam = "IPv6"
+		}
+		if a4, a6 := own.whole(); (c4 && a4) || (c6 && a6) {
+			how := ""
+			if p.Addr().Is6() && c4 && !c6 {
+				how = " (as IPv4-mapped addresses)"
+			}
+			rules[i].Exposure = "covers half or more of the public " + fam + " space" + how + ": the whole " + fam + " internet" + where
 			continue
 		}
-		if count == 0 {
-			first = p.String()
-		}
-		count++
+		rules[i].Exposure = "together with " + g.others(p) + ": the whole " + fam + " internet" + where
 	}
-	switch count {
+}
+
+// others names the pool's sources but p.
+func (g *pool) others(p netip.Prefix) string {
+	n := len(g.ps) - g.count[p]
+	var first netip.Prefix
+	for _, o := range g.order {
+		if o != p {
+			first = o
+			break
+		}
+	}
+	switch n {
 	case 0:
 		return "itself repeated"
 	case 1:
-		return first
+		return first.String()
 	}
-	return fmt.Sprintf("%s and %d more", first, count-1)
+	return fmt.Sprintf("%s and %d more", first, n-1)
 }
 
 func orIngress(d Direction) Direction {

@@ -26,7 +26,7 @@ func (o Options) trusted(a Actor) string {
 // IsRoot reports whether the actor is the account's root user: identity
 // type Root (in any case), or an ARN that ends in ":root".
 func (a Actor) IsRoot() bool {
-	return strings.EqualFold(a.Type, "Root") || strings.HasSuffix(a.ARN, ":root")
+	return strings.EqualFold(strings.TrimSpace(a.Type), "Root") || strings.HasSuffix(strings.TrimSpace(a.ARN), ":root")
 }
 
 // Matches returns the actor's ARN or, failing that, its session issuer's ARN

@@ -75,6 +75,14 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 	}
 	base := "aws ec2 " + c.Inverse + " --region " + region + " --group-id " + group
 	look := inspect(region, group)
+	if c.Direction != "" {
+		for _, r := range f.Rules {
+			if r.Direction != c.Direction && !r.Unmatched {
+				return &Undo{Note: fmt.Sprintf("the record says a rule of this %s call is %s, so no command is given (it would act on the wrong direction); list the group's rules with: %s",
+					c.Name, r.Direction, look)}
+			}
+		}
+	}
 	switch c.Effect {
 	case OnGroup:
 		switch {
@@ -116,7 +124,10 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 			}
 			return &Undo{Command: base + " --ip-permissions " + perms, Note: note}
 		}
-		return &Undo{Note: "revoked by rule id: the event does not say what the rules allowed; find them in AWS Config's history of " + group + " or the CloudTrail events that created them, and list what is left with: " + look}
+		if !hasSources(gone) {
+			return &Undo{Note: "revoked by rule id: the event does not say what the rules allowed; find them in AWS Config's history of " + group + " or the CloudTrail events that created them, and list what is left with: " + look}
+		}
+		return &Undo{Note: "a rule holds a value no command is built from (only canonical CIDRs, known protocols, sg-, pl- ids): restore it by hand from the rules above; list what is left with: " + look}
 	case DescribesRules:
 		return &Undo{Note: "only descriptions changed, and the event does not hold the previous ones; list the rules with: " + look}
 	}

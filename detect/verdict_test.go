@@ -140,6 +140,10 @@ func TestWholeInternetHoweverWritten(t *testing.T) {
 		{"ssh from a quarter, every port from another", auth(perm("tcp", 22, 22, "0.0.0.0/2"), perm("tcp", 0, 65535, "128.0.0.0/2")), Critical,
 			"ingress from 0.0.0.0/2 (together with 128.0.0.0/2: the whole IPv4 internet on tcp/22) to tcp/22: SSH (22)", "on tcp/22", ""},
 		{"rdp over all traffic and udp", auth(perm("-1", nil, nil, "0.0.0.0/2"), perm("udp", 3000, 4000, "128.0.0.0/2")), Critical, "on udp/3389", "on udp/3389", ""},
+		// Splits that avoid the first port of a sensitive range (red team).
+		{"ftp/21 split", auth(perm("tcp", 21, 21, "128.0.0.0/1"), perm("tcp", 21, 25, "0.0.0.0/2")), Critical, "on tcp/21", "on tcp/21", ""},
+		{"snmp udp/162 split", auth(perm("udp", 162, 162, "128.0.0.0/1"), perm("udp", 162, 170, "0.0.0.0/2")), Critical, "on udp/162", "on udp/162", ""},
+		{"docker tcp/2376 split", auth(perm("tcp", 2376, 2376, "128.0.0.0/1"), perm("tcp", 2376, 2400, "0.0.0.0/2")), Critical, "Docker API", "on tcp/2376", ""},
 		{"https split across ranges stays broad", auth(perm("tcp", 443, 443, "0.0.0.0/2"), perm("tcp", 440, 443, "128.0.0.0/2")), Medium, "broader than /16", "", ""},
 		{"private space adds nothing", auth(perm("tcp", 22, 22, "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")), Low, "adds or changes rules", "", ""},
 		{"the smaller half is broad", auth(perm("tcp", 22, 22, "128.0.0.0/1")), Medium, "128.0.0.0/1 (public) to tcp/22: SSH (22)", "", ""},
@@ -258,6 +262,23 @@ func TestUndoNeverRestoresWhatWasNotThere(t *testing.T) {
 			Info, "revokes rules", "", "does not say which of the rules named existed", 0},
 		{"unknown set unreadable", ingress(ssh), `{"_return":true,"unknownIpPermissionSet":"x"}`,
 			Info, "revokes rules", "", "does not say which of the rules named existed", 0},
+		// Found by a red-team pass: AWS may write what it did not find
+		// differently from the request.
+		{"unknown set masks the host bits", ingress(perm("tcp", 22, 22, "1.2.3.4/0")), `{"_return":true,"unknownIpPermissionSet":{"items":[` + ssh + `]}}`,
+			Info, "no rule matched", "", "no rule matched; nothing changed", 1},
+		{"unknown set masks a /8", ingress(perm("tcp", 80, 80, "10.1.2.3/8")), `{"_return":true,"unknownIpPermissionSet":{"items":[` + perm("tcp", 80, 80, "10.0.0.0/8") + `]}}`,
+			Info, "no rule matched", "", "no rule matched; nothing changed", 1},
+		{"icmp ports -1 against none", ingress(perm("icmp", -1, -1, "0.0.0.0/0")), `{"_return":true,"unknownIpPermissionSet":{"items":[` + perm("icmp", nil, nil, "0.0.0.0/0") + `]}}`,
+			Info, "no rule matched", "", "no rule matched; nothing changed", 1},
+		{"tcp without ports against -1", ingress(perm("tcp", nil, nil, "0.0.0.0/0")), `{"_return":true,"unknownIpPermissionSet":{"items":[` + perm("tcp", -1, -1, "0.0.0.0/0") + `]}}`,
+			Info, "no rule matched", "", "no rule matched; nothing changed", 1},
+		{"unknown set names what the request did not", ingress(ssh), `{"_return":true,"unknownIpPermissionSet":{"items":[` + web + `]}}`,
+			Info, "revokes rules", "", "does not say which of the rules named existed", 0},
+		{"revoked set lists fewer rules than the request", ingress(ssh, perm("tcp", 3389, 3389, "0.0.0.0/0")), `{"_return":true,"revokedSecurityGroupRuleSet":{"items":[` + revokedSSH + `]}}`,
+			Info, "1 of the 2 rules named did not exist", base + `'[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]'`, "restores only the 1 rules", 1},
+		{"revoked set says egress in an ingress call", `{"groupId":"` + group + `","securityGroupRuleIds":{"items":[{"securityGroupRuleId":"sgr-0aaaaaaaaaaaaaaa1"}]}}`,
+			`{"_return":true,"revokedSecurityGroupRuleSet":{"items":[{"securityGroupRuleId":"sgr-0aaaaaaaaaaaaaaa1","isEgress":true,"ipProtocol":"-1","cidrIpv4":"0.0.0.0/0"}]}}`,
+			Info, "revokes rules", "", "it would act on the wrong direction", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -286,6 +307,13 @@ func TestUndoNeverRestoresWhatWasNotThere(t *testing.T) {
 		})
 	}
 
+	// A revoked-set rule without isEgress takes the call's direction.
+	f := parseOne(t, trail("RevokeSecurityGroupEgress", ingress(perm("-1", nil, nil, "0.0.0.0/0")),
+		`{"_return":true,"revokedSecurityGroupRuleSet":{"items":[{"securityGroupRuleId":"sgr-0aaaaaaaaaaaaaaa2","ipProtocol":"-1","fromPort":-1,"toPort":-1,"cidrIpv4":"0.0.0.0/0"}]}}`, ""))
+	if want := "aws ec2 authorize-security-group-egress --region eu-west-1 --group-id " + group + ` --ip-permissions '[{"IpProtocol":"-1","IpRanges":[{"CidrIp":"0.0.0.0/0"}]}]'`; f.Undo.Command != want || len(f.Rules) != 1 || f.Rules[0].Direction != Egress {
+		t.Errorf("egress revoke without isEgress: rules %+v, undo %+v", f.Rules, f.Undo)
+	}
+
 	// InvalidPermission.Duplicate: the rule exists; what it allows is scored.
 	dup := func(p string) []byte {
 		return trail("AuthorizeSecurityGroupIngress", ingress(p), "",
@@ -296,7 +324,7 @@ func TestUndoNeverRestoresWhatWasNotThere(t *testing.T) {
 		{"duplicate world https is high", dup(web), High, "already allowed: ingress from 0.0.0.0/0 (whole internet) to tcp/443", "", ""},
 		{"duplicate private is info", dup(perm("tcp", 22, 22, "10.0.0.0/8")), Info, "the rule already exists", "", ""},
 	})
-	f := parseOne(t, dup(ssh))
+	f = parseOne(t, dup(ssh))
 	if f.Undo.Command != "" || !strings.Contains(f.Undo.Note, "already existed before this call") {
 		t.Errorf("duplicate undo %+v", f.Undo)
 	}
@@ -376,4 +404,17 @@ func manyRules(n int) []byte {
 
 func readSample(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join("..", "events", name))
+}
+
+// TestExtraPortsSplit: an EXTRA_SENSITIVE_PORTS range is added up at every
+// port where the rules allowing it change, not only at its first port.
+func TestExtraPortsSplit(t *testing.T) {
+	o := Options{ExtraPorts: []PortRange{{9000, 9100, "", "EXTRA_SENSITIVE_PORTS"}}}
+	b, err := o.Parse(trail("AuthorizeSecurityGroupIngress", ingress(perm("tcp", 9050, 9050, "128.0.0.0/1"), perm("tcp", 9040, 9060, "0.0.0.0/2")), "", ""))
+	if err != nil || len(b.Findings) != 1 {
+		t.Fatal(b, err)
+	}
+	if f := b.Findings[0]; f.Severity != Critical || !anyContains(f.Reasons, "the whole IPv4 internet on tcp/9050") {
+		t.Errorf("severity %s, reasons %q", f.Severity, f.Reasons)
+	}
 }

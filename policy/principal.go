@@ -33,6 +33,10 @@ const wantPrincipal = "want e.g. arn:aws:iam::111122223333:role/terraform-* or a
 // detect.Match) may appear only in NAME, so everything the pattern can
 // match lies in one account and is of one type. The error quotes the
 // pattern and says why it is refused.
+// minNamed is how many characters besides * the first part of a pattern's
+// principal name must have when it has a *.
+const minNamed = 3
+
 func checkPrincipal(p string) error {
 	for _, r := range p {
 		if r <= ' ' || r > '~' {
@@ -74,8 +78,15 @@ func checkPrincipal(p string) error {
 		}
 		return fmt.Errorf("%q: %q is not a principal type of %s (want %sNAME)", p, resource, service, strings.Join(types, "NAME or "))
 	}
-	if strings.Trim(resource[len(types[i]):], "*/") == "" {
+	name := resource[len(types[i]):]
+	if strings.Trim(name, "*/") == "" {
 		return fmt.Errorf("%q names no principal after %s: it would trust every %s of account %s", p, types[i], strings.TrimSuffix(types[i], "/"), account)
+	}
+	// The name's first part (the role, user or path) must be named: "*e*"
+	// or "*/i-*" would reach nearly every principal of the type.
+	if seg, _, _ := strings.Cut(name, "/"); strings.Contains(seg, "*") && len(strings.ReplaceAll(seg, "*", "")) < minNamed {
+		return fmt.Errorf("%q names too little: %q would match nearly every %s of account %s (want at least %d characters besides *, e.g. %sterraform-*)",
+			p, seg, strings.TrimSuffix(types[i], "/"), account, minNamed, types[i])
 	}
 	return nil
 }

@@ -34,6 +34,13 @@ var refusedPrincipals = []struct{ pattern, want string }{
 	{"arn:aws:iam::111122223333:*/x", "has * before the principal type"},
 	{"arn:aws:iam::111122223333:role/*", "names no principal after role/: it would trust every role of account 111122223333"},
 	{"arn:aws:iam::111122223333:role/**", "names no principal after role/"},
+	// Names that are nearly all * (found by a red-team pass).
+	{"arn:aws:iam::111122223333:role/*e*", `"*e*" would match nearly every role of account 111122223333`},
+	{"arn:aws:iam::111122223333:role/*-*", "names too little"},
+	{"arn:aws:sts::111122223333:assumed-role/*/i-*", `"*" would match nearly every assumed-role`},
+	{"arn:aws:sts::111122223333:assumed-role/*/*@*", "names too little"},
+	{"arn:aws:sts::111122223333:federated-user/*a*", "names too little"},
+	{"arn:aws:iam::111122223333:user/ab*", "names too little"},
 	{"arn:aws:iam::111122223333:role/*/*", "names no principal after role/"},
 	{"arn:aws:iam::111122223333:user/", "names no principal after user/"},
 	{"arn:aws:sts::111122223333:assumed-role/*", "names no principal after assumed-role/"},

@@ -75,6 +75,10 @@ var hidden = &unicode.RangeTable{
 	R16: []unicode.Range16{
 		{Lo: 0x2800, Hi: 0x2800, Stride: 1}, // braille pattern blank
 	},
+	R32: []unicode.Range32{
+		{Lo: 0x16FE4, Hi: 0x16FE4, Stride: 1}, // Khitan small script filler
+		{Lo: 0x1D159, Hi: 0x1D159, Stride: 1}, // musical symbol null notehead
+	},
 }
 
 // unsafe are the Unicode classes Clean replaces.

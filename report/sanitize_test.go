@@ -26,6 +26,8 @@ func TestCleanInvisible(t *testing.T) {
 		{0x17B4, "Khmer vowel inherent aq"},
 		{0x17B5, "Khmer vowel inherent aa"},
 		{0x2800, "braille pattern blank"},
+		{0x16FE4, "Khitan small script filler"},
+		{0x1D159, "musical symbol null notehead"},
 		{0x202E, "right-to-left override"},
 		{0x2066, "left-to-right isolate"},
 		{0x200B, "zero width space"},
