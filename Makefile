@@ -19,7 +19,7 @@ RIE         := bin/rie-$(RIE_VERSION)/aws-lambda-rie
 HOSTARCH       := $(shell go env GOARCH)
 HOST_BOOTSTRAP := bin/linux-$(HOSTARCH)/bootstrap
 
-.PHONY: test vet unit fuzz lint e2e tools rie warm host-bootstrap local run build deploy bench clean
+.PHONY: test vet unit fuzz lint e2e tools rie warm docker-tools host-bootstrap local run build deploy bench clean
 
 ## test: everything CI runs - vet, unit and golden tests, a short fuzz run,
 ## cfn-lint, and the end-to-end tests (runtime emulator, moto, SAM, checkov)
@@ -29,7 +29,7 @@ HOST_BOOTSTRAP := bin/linux-$(HOSTARCH)/bootstrap
 INSTALLLOG := .test-results/install.log
 test:
 	@mkdir -p $(dir $(INSTALLLOG))
-	@( $(MAKE) --no-print-directory tools rie warm > $(INSTALLLOG) 2>&1 ) & pid=$$!; \
+	@( $(MAKE) --no-print-directory tools rie warm docker-tools > $(INSTALLLOG) 2>&1 ) & pid=$$!; \
 	status=0; $(MAKE) --no-print-directory vet unit fuzz || status=$$?; \
 	if ! wait $$pid; then cat $(INSTALLLOG); echo "installing the test tools failed (log: $(INSTALLLOG))"; exit 1; fi; \
 	exit $$status
@@ -53,12 +53,13 @@ unit:
 	@go test -count=1 -v ./... > $(UNITLOG) 2>&1 || { cat $(UNITLOG); echo "unit tests failed (log: $(UNITLOG))"; exit 1; }
 	@grep -E '^(ok|FAIL)' $(UNITLOG)
 
-## e2e: the end-to-end checks, each a top-level test in e2e/ (issue 3's five, and ENRICH
-## against moto's EC2); prints their pass lines and what they measured. Fails if a
-## component cannot be installed, and if any process it started is still running.
+## e2e: the end-to-end checks, each a top-level test in e2e/ (issue 3's five, ENRICH
+## against moto's EC2, and sam local invoke under Docker); prints their pass lines and
+## what they measured. Fails if a component cannot be installed, and if any process it
+## started is still running.
 E2ELOG := .test-results/e2e.log
-E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP)))( |$$)
-e2e: tools rie host-bootstrap
+E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP)))( |$$)|^[^ ]*(dockerd|containerd) .*/TestSAMLocalInvoke
+e2e: tools rie host-bootstrap docker-tools
 	@mkdir -p $(dir $(E2ELOG))
 	@status=0; go test -tags e2e -count=1 -v -timeout 12m ./e2e -args \
 		-rie=$(abspath $(RIE)) -moto=$(abspath $(VENV))/bin/moto_server \
@@ -67,14 +68,29 @@ e2e: tools rie host-bootstrap
 	if pgrep -f '$(E2E_PROCS)' > /dev/null; then \
 		echo "e2e: processes left running:"; pgrep -af '$(E2E_PROCS)'; pkill -9 -f '$(E2E_PROCS)'; status=1; fi; \
 	if [ $$status -ne 0 ]; then cat $(E2ELOG); echo "end-to-end tests failed (log: $(E2ELOG))"; exit 1; fi
-	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:)' $(E2ELOG)
-	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 6 || { echo "e2e: want the pass lines of 6 tests"; exit 1; }
+	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:)' $(E2ELOG)
+	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 7 || { echo "e2e: want the pass lines of 7 tests"; exit 1; }
 
 ## rie: the Lambda Runtime Interface Emulator, pinned, in bin/
 rie: $(RIE)
 $(RIE):
 	GOBIN=$(abspath $(dir $(RIE))) go install $(RIE_MODULE)@$(RIE_VERSION) \
 		|| { echo "cannot install aws-lambda-rie $(RIE_VERSION) from the Go module proxy"; exit 1; }
+
+## docker-tools: what the sam local invoke test needs besides SAM, from Debian's packages
+## when missing (CI runs as root): dockerd, static busybox for the stand-in Lambda base
+## image, and, for an arm64 template on another host, qemu registered in binfmt_misc
+## (the package does not register it without systemd).
+DOCKER_PKGS := docker.io busybox-static $(if $(filter arm64,$(LAMBDA_GOARCH)),$(if $(filter arm64,$(HOSTARCH)),,qemu-user-static))
+docker-tools:
+	@missing=""; for p in $(DOCKER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } \
+		|| { echo "cannot install$$missing from Debian's packages (apt-get, as root)"; exit 1; }; fi
+	@if [ "$(LAMBDA_GOARCH)" = arm64 ] && [ "$(HOSTARCH)" != arm64 ]; then \
+		[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; \
+		[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register; \
+		[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "cannot register qemu-aarch64 in binfmt_misc"; exit 1; }; fi
 
 host-bootstrap:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o $(HOST_BOOTSTRAP) .

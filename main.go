@@ -39,7 +39,11 @@ func main() {
 		os.Exit(1)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	h := handler.New(cfg, handler.NewSNS(awsCfg), log)
+	var pub handler.Publisher
+	if !cfg.LocalOnly { // under sam local without a topic nothing is published
+		pub = handler.NewSNS(awsCfg)
+	}
+	h := handler.New(cfg, pub, log)
 	if cfg.Enrich {
 		// The EC2 client is built on the first lookup, not during the cold start.
 		h = h.WithEnricher(enrich.NewLazy(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }))

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -40,6 +42,11 @@ type Config struct {
 	Format   report.Format // NOTIFICATION_FORMAT: text (default) or json
 	Policy   policy.Policy // EXTRA_SENSITIVE_PORTS, TRUSTED_*, SUPPRESS, MIN_SEVERITY
 	Enrich   bool          // ENRICH: true to look up live context (default false)
+	// LocalOnly is true under "sam local" (AWS_SAM_LOCAL=true) when
+	// SNS_TOPIC_ARN is not a topic ARN (SAM's unresolved logical id): each
+	// notification is written to the log instead of published, and no AWS
+	// call is made (no live context either).
+	LocalOnly bool
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in
@@ -48,11 +55,14 @@ type Config struct {
 func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	var c Config
 	topic := strings.TrimSpace(getenv("SNS_TOPIC_ARN"))
-	if topic == "" {
-		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
-	}
 	a, err := arn.Parse(topic)
-	if err != nil || a.Service != "sns" || a.Region == "" || a.AccountID == "" || a.Resource == "" || strings.Contains(a.Resource, ":") {
+	switch {
+	case err == nil && a.Service == "sns" && a.Region != "" && a.AccountID != "" && a.Resource != "" && !strings.Contains(a.Resource, ":"):
+	case getenv("AWS_SAM_LOCAL") == "true":
+		c.LocalOnly = true
+	case topic == "":
+		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
+	default:
 		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", report.Clean(topic, 256))
 	}
 	c.TopicARN = topic
@@ -65,7 +75,7 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	switch v := strings.ToLower(strings.TrimSpace(getenv("ENRICH"))); v {
 	case "", "false":
 	case "true":
-		c.Enrich = true
+		c.Enrich = !c.LocalOnly
 	default:
 		return c, fmt.Errorf("ENRICH %q: want true or false", report.Clean(v, 64))
 	}
@@ -79,11 +89,12 @@ type Handler struct {
 	enrich Enricher // nil: no live context
 	log    *slog.Logger
 	now    func() time.Time
+	out    io.Writer // where LocalOnly writes notifications
 }
 
 // New returns a handler that publishes with p and logs to log.
 func New(cfg Config, p Publisher, log *slog.Logger) *Handler {
-	return &Handler{cfg: cfg, sns: p, log: log, now: time.Now}
+	return &Handler{cfg: cfg, sns: p, log: log, now: time.Now, out: os.Stdout}
 }
 
 // WithEnricher makes h add e's live context to every finding it publishes.
@@ -169,6 +180,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 }
 
 func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notification) error {
+	if h.cfg.LocalOnly {
+		return h.writeLocal(f, n)
+	}
 	id := report.Clean(f.Event.ID, 128)
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(h.cfg.TopicARN),
