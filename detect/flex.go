@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -49,6 +50,7 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	default: // number, true, false
 		t.v = string(b)
 	}
+	seen(t.bad)
 	return nil
 }
 
@@ -72,6 +74,7 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 		*f = flag{Set: true}
 	default:
 		f.bad = fmt.Sprintf("want a boolean, got %q", clip(t.v))
+		seen(f.bad)
 	}
 	return nil
 }
@@ -104,6 +107,7 @@ func (p *port) UnmarshalJSON(b []byte) error {
 	default:
 		*p = port{Set: true, Value: n}
 	}
+	seen(p.bad)
 	return nil
 }
 
@@ -138,6 +142,7 @@ func (l *list[T]) UnmarshalJSON(b []byte) error {
 		}
 		if err := json.Unmarshal(b, &w); err != nil {
 			l.bad = err.Error()
+			seen(l.bad)
 			return nil
 		}
 		b = w.Items
@@ -185,6 +190,7 @@ func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 		// Keep a place for it: the container held something.
 		o.items = make([]T, 1)
 	}
+	seen(o.bad)
 	return nil
 }
 
@@ -239,6 +245,18 @@ func clip(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// flawsSeen counts the values the types above could not read, in this
+// whole process. It only tells flaws whether a walk can find anything: a
+// record decoded while it did not change has no flaw. (Another goroutine's
+// flaw can only cause a walk that finds nothing.)
+var flawsSeen atomic.Int64
+
+func seen(bad string) {
+	if bad != "" {
+		flawsSeen.Add(1)
+	}
 }
 
 // flawed is implemented by every type above.

@@ -91,6 +91,7 @@ func (o Options) Parse(data []byte) (Batch, error) {
 		Region  text              `json:"region"`
 		Time    text              `json:"time"`
 	}
+	mark := flawsSeen.Load()
 	err := json.Unmarshal(data, &top)
 	var typeErr *json.UnmarshalTypeError
 	switch {
@@ -124,7 +125,7 @@ func (o Options) Parse(data []byte) (Batch, error) {
 		}
 		return b, o.add(&b, d, envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
 	case top.EventName.v != "" || top.EventSource.v != "":
-		b.collect(o.analyze(&top.record, envelope{}, typeErr))
+		b.collect(o.analyze(&top.record, envelope{}, typeErr, mark))
 		return b, nil
 	}
 	return b, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
@@ -137,12 +138,13 @@ func (o Options) add(b *Batch, raw []byte, env envelope) error {
 		return fmt.Errorf("record is %s, want an object", kind(raw))
 	}
 	var rec record
+	mark := flawsSeen.Load()
 	err := json.Unmarshal(raw, &rec)
 	var typeErr *json.UnmarshalTypeError
 	if err != nil && !errors.As(err, &typeErr) {
 		return fmt.Errorf("decode record: %w", err)
 	}
-	b.collect(o.analyze(&rec, env, typeErr))
+	b.collect(o.analyze(&rec, env, typeErr, mark))
 	return nil
 }
 
@@ -161,7 +163,7 @@ func (b *Batch) collect(f *Finding, other Other) {
 // the call's name for a record that is not a security-group call. env may
 // be zero; typeErr is a part of the record that was not of its expected
 // type (the rest decoded).
-func (o Options) analyze(rec *record, env envelope, typeErr *json.UnmarshalTypeError) (*Finding, Other) {
+func (o Options) analyze(rec *record, env envelope, typeErr *json.UnmarshalTypeError, mark int64) (*Finding, Other) {
 	c := rec.header.call()
 	if c == nil {
 		return nil, Other{Name: rec.EventName.v, Source: rec.EventSource.v}
@@ -175,19 +177,21 @@ func (o Options) analyze(rec *record, env envelope, typeErr *json.UnmarshalTypeE
 	if typeErr != nil {
 		note([]string{typeNote(typeErr)}, 1)
 	}
-	note(flaws(rec, ""))
 	var p params
 	if err := decodeOptional(rec.RequestParameters, &p); err != nil {
 		note([]string{"requestParameters: " + err.Error()}, 1)
 		p.unread = true
 	}
-	note(flaws(&p, "requestParameters"))
 	var resp response
 	if err := decodeOptional(rec.ResponseElements, &resp); err != nil {
 		note([]string{"responseElements: " + err.Error()}, 1)
 		resp.unread = true
 	}
-	note(flaws(&resp, "responseElements"))
+	if flawsSeen.Load() != mark { // something was not understood: find it
+		note(flaws(rec, ""))
+		note(flaws(&p, "requestParameters"))
+		note(flaws(&resp, "responseElements"))
+	}
 
 	f := &Finding{
 		Action:  c.Action,

@@ -135,6 +135,7 @@ func (r *ruleRef) UnmarshalJSON(b []byte) error {
 		}
 		if err := json.Unmarshal(b, &v); err != nil {
 			r.ID = text{bad: err.Error()}
+			seen(r.ID.bad)
 			return nil
 		}
 		r.ID = v.ID
