@@ -19,7 +19,7 @@ RIE         := bin/rie-$(RIE_VERSION)/aws-lambda-rie
 HOSTARCH       := $(shell go env GOARCH)
 HOST_BOOTSTRAP := bin/linux-$(HOSTARCH)/bootstrap
 
-.PHONY: test vet unit fuzz lint e2e tools rie warm docker-tools host-bootstrap local run build deploy bench clean
+.PHONY: test vet unit fuzz lint e2e tools rie warm docker-tools host-bootstrap cli-bin local run build deploy bench clean
 
 ## test: everything CI runs - vet, unit and golden tests, a short fuzz run,
 ## cfn-lint, and the end-to-end tests (runtime emulator, moto, SAM, checkov)
@@ -59,17 +59,17 @@ unit:
 ## started is still running.
 E2ELOG := .test-results/e2e.log
 E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP)))( |$$)|^[^ ]*(dockerd|containerd) .*/TestSAMLocalInvoke
-e2e: tools rie host-bootstrap docker-tools
+e2e: tools rie host-bootstrap cli-bin docker-tools
 	@mkdir -p $(dir $(E2ELOG))
 	@status=0; go test -tags e2e -count=1 -v -timeout 12m ./e2e -args \
 		-rie=$(abspath $(RIE)) -moto=$(abspath $(VENV))/bin/moto_server \
 		-sam=$(abspath $(VENV))/bin/sam -checkov=$(abspath $(VENV))/bin/checkov \
-		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -goflags="$(LAMBDA_GOFLAGS)" > $(E2ELOG) 2>&1 || status=$$?; \
+		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -cli=$(abspath $(CLI_BIN)) -goflags="$(LAMBDA_GOFLAGS)" > $(E2ELOG) 2>&1 || status=$$?; \
 	if pgrep -f '$(E2E_PROCS)' > /dev/null; then \
 		echo "e2e: processes left running:"; pgrep -af '$(E2E_PROCS)'; pkill -9 -f '$(E2E_PROCS)'; status=1; fi; \
 	if [ $$status -ne 0 ]; then cat $(E2ELOG); echo "end-to-end tests failed (log: $(E2ELOG))"; exit 1; fi
-	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:)' $(E2ELOG)
-	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 7 || { echo "e2e: want the pass lines of 7 tests"; exit 1; }
+	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:|coverage:|organization:)' $(E2ELOG)
+	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 9 || { echo "e2e: want the pass lines of 9 tests"; exit 1; }
 
 ## rie: the Lambda Runtime Interface Emulator, pinned, in bin/
 rie: $(RIE)
@@ -92,6 +92,12 @@ docker-tools:
 		[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register; \
 		[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || { echo "cannot register qemu-aarch64 in binfmt_misc"; exit 1; }; fi
 
+## cli-bin: the command line for this host (without the Lambda build's tags, so with
+## "sgwatch coverage"), for the end-to-end tests
+CLI_BIN := bin/sgwatch
+cli-bin:
+	CGO_ENABLED=0 go build -trimpath -o $(CLI_BIN) .
+
 host-bootstrap:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o $(HOST_BOOTSTRAP) .
 
@@ -107,8 +113,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./detect
 
 lint: tools
-	$(VENV)/bin/cfn-lint template.yaml
-	@echo "cfn-lint template.yaml: no findings"
+	$(VENV)/bin/cfn-lint template.yaml forwarder.yaml
+	@echo "cfn-lint template.yaml forwarder.yaml: no findings"
 
 ## tools: a project-local virtualenv with the pinned Python tools (SAM CLI,
 ## checkov, moto, cfn-lint; requirements-dev.txt locks every package)

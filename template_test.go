@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"regexp"
@@ -192,21 +193,28 @@ func TestTemplateTuning(t *testing.T) {
 
 // templateValue is template.yaml as plain values, its short-form intrinsic
 // functions in their long form: `!GetAtt A.B` is {"Fn::GetAtt": ["A", "B"]},
-// `!Ref X` is {"Ref": "X"}, `!If [...]` is {"Fn::If": [...]}, so that tests
-// compare what CloudFormation sees, however the template spells it.
+// `!Ref X` is {"Ref": "X"}, `!Condition C` is {"Condition": "C"}, `!If [...]`
+// is {"Fn::If": [...]}, so that tests compare what CloudFormation sees,
+// however the template spells it.
 func templateValue(t *testing.T) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile("template.yaml")
+	return fileValue(t, "template.yaml")
+}
+
+// fileValue is a template file as plain values, as templateValue.
+func fileValue(t *testing.T, file string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("template.yaml: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
 	v, ok := plain(t, doc.Content[0]).(map[string]any)
 	if !ok {
-		t.Fatal("template.yaml is not a mapping")
+		t.Fatalf("%s is not a mapping", file)
 	}
 	return v
 }
@@ -235,8 +243,8 @@ func plain(t *testing.T, n *yaml.Node) any {
 	switch tag := strings.TrimPrefix(n.Tag, "!"); {
 	case !strings.HasPrefix(n.Tag, "!") || strings.HasPrefix(n.Tag, "!!"):
 		return v
-	case tag == "Ref":
-		return map[string]any{"Ref": v}
+	case tag == "Ref" || tag == "Condition":
+		return map[string]any{tag: v}
 	case tag == "GetAtt":
 		if s, ok := v.(string); ok {
 			obj, attr, _ := strings.Cut(s, ".")
@@ -390,35 +398,73 @@ func TestTemplateCloudWatchMayUseTheTopic(t *testing.T) {
 	}
 }
 
-// TestTemplateDeadLetterPolicyNamesTheRule: only the one rule may send to
-// the rule's dead-letter queue. SAM names the AWS::Events::Rule it generates
-// for an EventBridgeRule event after the function and the event.
+// TestTemplateDeadLetterPolicyNamesTheRule: only sgwatch's rules may send to
+// their dead-letter queue, each by its ARN: the rule SAM generates for the
+// function's event (named after the function and the event) and, when the
+// central event bus exists, the rule on it; whichever parameters are given.
 func TestTemplateDeadLetterPolicyNamesTheRule(t *testing.T) {
-	res := templateValue(t)["Resources"].(map[string]any)
-	events, _ := at(res, "SgwatchFunction", "Properties", "Events").(map[string]any)
+	tpl := templateValue(t)
+	events, _ := at(tpl, "Resources", "SgwatchFunction", "Properties", "Events").(map[string]any)
 	if len(events) != 1 {
 		t.Fatalf("%d events, want the one rule", len(events))
 	}
-	var rule string
+	dlq := map[string]any{"Fn::GetAtt": []any{"UndeliveredEventQueue", "Arn"}}
+	var samRule string
 	for name, e := range events {
-		rule = "SgwatchFunction" + name
-		if dlq := at(e, "Properties", "DeadLetterConfig", "Arn"); !reflect.DeepEqual(dlq, map[string]any{"Fn::GetAtt": []any{"UndeliveredEventQueue", "Arn"}}) {
-			t.Errorf("the rule's dead-letter queue is %v, want UndeliveredEventQueue", dlq)
+		samRule = "SgwatchFunction" + name
+		if d := at(e, "Properties", "DeadLetterConfig", "Arn"); !reflect.DeepEqual(d, dlq) {
+			t.Errorf("the rule's dead-letter queue is %v, want UndeliveredEventQueue", d)
 		}
 	}
-	var senders []map[string]any
-	for _, st := range statements(res["UndeliveredEventQueuePolicy"], "PolicyDocument") {
-		if st["Effect"] == "Allow" {
-			senders = append(senders, st)
+	for _, c := range organizationCases {
+		t.Run(c.name, func(t *testing.T) {
+			res := deploy(t, tpl, c.params).resources(t)
+			// The rules that use the queue, by their ARN.
+			want := []any{map[string]any{"Fn::GetAtt": []any{samRule, "Arn"}}}
+			for name, r := range res {
+				if at(r, "Type") != "AWS::Events::Rule" {
+					continue
+				}
+				for _, target := range at(r, "Properties", "Targets").([]any) {
+					if reflect.DeepEqual(at(target, "DeadLetterConfig", "Arn"), dlq) {
+						want = append(want, map[string]any{"Fn::GetAtt": []any{name, "Arn"}})
+					}
+				}
+			}
+			var senders []map[string]any
+			for _, st := range statements(res["UndeliveredEventQueuePolicy"], "PolicyDocument") {
+				if st["Effect"] == "Allow" {
+					senders = append(senders, st)
+				}
+			}
+			if len(senders) != 1 || !slices.Equal(strs(at(senders[0], "Principal", "Service")), []string{"events.amazonaws.com"}) {
+				t.Fatalf("UndeliveredEventQueuePolicy allows %v, want EventBridge alone", senders)
+			}
+			cond, _ := senders[0]["Condition"].(map[string]any)
+			got := at(cond, "ArnEquals", "aws:SourceArn")
+			if l, ok := got.([]any); ok {
+				got = l
+			} else {
+				got = []any{got}
+			}
+			if len(cond) != 1 || !sameElements(got.([]any), want) {
+				t.Errorf("EventBridge may send to the queue under %v, want exactly the rules %v", cond, want)
+			}
+		})
+	}
+}
+
+// sameElements: a and b hold the same values, in any order.
+func sameElements(a, b []any) bool {
+	key := func(l []any) []string {
+		var out []string
+		for _, v := range l {
+			out = append(out, fmt.Sprintf("%#v", v))
 		}
+		slices.Sort(out)
+		return out
 	}
-	if len(senders) != 1 || !slices.Equal(strs(at(senders[0], "Principal", "Service")), []string{"events.amazonaws.com"}) {
-		t.Fatalf("UndeliveredEventQueuePolicy allows %v, want EventBridge alone", senders)
-	}
-	want := map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}}}
-	if c := senders[0]["Condition"]; !reflect.DeepEqual(c, want) {
-		t.Errorf("EventBridge may send to the queue under %v, want only rule %s: %v", c, rule, want)
-	}
+	return slices.Equal(key(a), key(b))
 }
 
 // TestTemplateEnrich: live context is on by default, and the EC2 Describe
@@ -512,4 +558,540 @@ func cloudwatchStatements(t *testing.T, res map[string]any, name, doc string) []
 		t.Fatalf("%s: %d statements for CloudWatch, want 1", name, len(out))
 	}
 	return out
+}
+
+// organizationCases are the ways the central stack is deployed: alone (both
+// parameters empty, as before the central event bus existed), for an
+// organization, for listed accounts, and for both.
+var organizationCases = []struct {
+	name   string
+	params map[string]string
+	// callers the central event bus must accept, and refuse.
+	accepts, refuses []caller
+}{
+	{
+		name:    "single account",
+		params:  map[string]string{},
+		refuses: []caller{{"111111111111", "o-aaaaaaaaaa"}, {"222222222222", ""}},
+	},
+	{
+		name:    "organization",
+		params:  map[string]string{"OrganizationId": "o-aaaaaaaaaa"},
+		accepts: []caller{{"111111111111", "o-aaaaaaaaaa"}, {"222222222222", "o-aaaaaaaaaa"}},
+		refuses: []caller{{"333333333333", "o-bbbbbbbbbb"}, {"444444444444", ""}},
+	},
+	{
+		name:    "listed accounts",
+		params:  map[string]string{"MemberAccountIds": "111111111111,222222222222"},
+		accepts: []caller{{"111111111111", ""}, {"222222222222", "o-bbbbbbbbbb"}},
+		refuses: []caller{{"333333333333", ""}, {"444444444444", "o-aaaaaaaaaa"}, {"11111111111", ""}},
+	},
+	{
+		name:    "organization and listed accounts",
+		params:  map[string]string{"OrganizationId": "o-aaaaaaaaaa", "MemberAccountIds": "555555555555"},
+		accepts: []caller{{"111111111111", "o-aaaaaaaaaa"}, {"555555555555", ""}, {"555555555555", "o-bbbbbbbbbb"}},
+		refuses: []caller{{"333333333333", "o-bbbbbbbbbb"}, {"444444444444", ""}},
+	},
+}
+
+// caller is a principal of an account, in an organization ("" for none).
+type caller struct{ account, org string }
+
+// TestTemplateCentralBusExistsOnlyWhenAsked: with OrganizationId and
+// MemberAccountIds empty (their defaults) the stack is the single-account one:
+// no event bus, no rule or Lambda permission besides the ones SAM generates
+// for the function's event, no CentralEventBusArn output. With either set,
+// the bus, its rule and the rule's permission exist and the bus ARN is an
+// output. In every case, everything referred to exists.
+func TestTemplateCentralBusExistsOnlyWhenAsked(t *testing.T) {
+	tpl := templateValue(t)
+	for _, p := range []string{"OrganizationId", "MemberAccountIds"} {
+		if d, ok := at(tpl, "Parameters", p, "Default").(string); !ok || d != "" {
+			t.Errorf("parameter %s defaults to %v, want empty", p, at(tpl, "Parameters", p, "Default"))
+		}
+	}
+	for _, c := range organizationCases {
+		t.Run(c.name, func(t *testing.T) {
+			d := deploy(t, tpl, c.params)
+			res, outputs := d.resources(t), d.outputs(t)
+			single := len(c.params) == 0
+			var added []string
+			for name, r := range res {
+				switch at(r, "Type") {
+				case "AWS::Events::EventBus", "AWS::Events::EventBusPolicy", "AWS::Events::Rule", "AWS::Lambda::Permission":
+					added = append(added, name)
+				}
+			}
+			slices.Sort(added)
+			want := []string{"CentralEventBus", "CentralSecurityGroupChange", "CentralSecurityGroupChangePermission"}
+			if single {
+				want = nil
+			}
+			if !slices.Equal(added, want) {
+				t.Errorf("event buses, rules and permissions %v, want %v", added, want)
+			}
+			if _, ok := outputs["CentralEventBusArn"]; ok == single {
+				t.Errorf("output CentralEventBusArn present: %v, want %v", ok, !single)
+			}
+			if !single && !reflect.DeepEqual(outputs["CentralEventBusArn"], map[string]any{"Fn::GetAtt": []any{"CentralEventBus", "Arn"}}) {
+				t.Errorf("CentralEventBusArn is %v, want the bus's ARN", outputs["CentralEventBusArn"])
+			}
+			for _, missing := range d.dangling(t) {
+				t.Errorf("refers to %s, which does not exist in this deployment", missing)
+			}
+		})
+	}
+}
+
+// TestTemplateCentralBusPolicy: the central event bus accepts PutEvents from
+// the principals of the organization and of the listed accounts, and from
+// nobody else: its policy, evaluated for each deployment, refuses callers
+// outside both, other actions and other buses. A statement for any
+// principal ("*") must hold the organization condition.
+func TestTemplateCentralBusPolicy(t *testing.T) {
+	tpl := templateValue(t)
+	// As written: the organization statement is conditioned on the
+	// OrganizationId parameter, the accounts statement names the parameter's
+	// accounts.
+	var org, accounts bool
+	for _, s := range at(tpl, "Resources", "CentralEventBus", "Properties", "Policy", "Statement").([]any) {
+		branches, _ := at(s, "Fn::If").([]any)
+		if len(branches) != 3 || !reflect.DeepEqual(branches[2], map[string]any{"Ref": "AWS::NoValue"}) {
+			t.Errorf("statement %v: want !If [condition, statement, !Ref AWS::NoValue]", s)
+			continue
+		}
+		st := branches[1]
+		switch branches[0] {
+		case "HasOrganization":
+			org = reflect.DeepEqual(at(st, "Principal"), "*") &&
+				reflect.DeepEqual(at(st, "Condition"), map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": map[string]any{"Ref": "OrganizationId"}}})
+		case "HasMemberAccounts":
+			accounts = reflect.DeepEqual(at(st, "Principal"), map[string]any{"AWS": map[string]any{"Fn::Split": []any{",", map[string]any{"Ref": "MemberAccountIds"}}}}) &&
+				at(st, "Condition") == nil
+		}
+	}
+	if !org || !accounts {
+		t.Errorf("bus policy: organization statement (any principal, aws:PrincipalOrgID = OrganizationId) %v, "+
+			"accounts statement (the accounts of MemberAccountIds) %v; want both", org, accounts)
+	}
+
+	for _, c := range organizationCases[1:] {
+		t.Run(c.name, func(t *testing.T) {
+			res := deploy(t, tpl, c.params).resources(t)
+			bus := res["CentralEventBus"]
+			name, _ := at(bus, "Properties", "Name").(string)
+			arn := "arn:aws:events:" + pseudo["AWS::Region"] + ":" + pseudo["AWS::AccountId"] + ":event-bus/" + name
+			policy := at(bus, "Properties", "Policy")
+			for _, st := range statements(bus, "Policy") {
+				if isAnyone(st["Principal"]) && !reflect.DeepEqual(st["Condition"], map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": c.params["OrganizationId"]}}) {
+					t.Errorf("statement %s allows any principal under %v, want only aws:PrincipalOrgID = %s", st["Sid"], st["Condition"], c.params["OrganizationId"])
+				}
+			}
+			for _, who := range c.accepts {
+				if !allows(t, policy, request{who, "events:PutEvents", arn}) {
+					t.Errorf("refuses PutEvents from %+v", who)
+				}
+				if allows(t, policy, request{who, "events:PutRule", arn}) {
+					t.Errorf("allows PutRule from %+v", who)
+				}
+				other := strings.TrimSuffix(arn, name) + "default"
+				if allows(t, policy, request{who, "events:PutEvents", other}) {
+					t.Errorf("allows %+v to put events on %s", who, other)
+				}
+			}
+			for _, who := range c.refuses {
+				if allows(t, policy, request{who, "events:PutEvents", arn}) {
+					t.Errorf("allows PutEvents from %+v, which is neither in the organization nor listed", who)
+				}
+			}
+		})
+	}
+}
+
+// TestTemplateCentralRule: the rule on the central bus is the function's
+// SecurityGroupChange rule on another bus: the same pattern
+// (TestPatternCopies), target, retry policy and dead-letter queue, and Lambda
+// lets it invoke the function as SAM lets the generated rule.
+func TestTemplateCentralRule(t *testing.T) {
+	res := templateValue(t)["Resources"].(map[string]any)
+	event := at(res, "SgwatchFunction", "Properties", "Events", "SecurityGroupChange", "Properties")
+	rule := res["CentralSecurityGroupChange"]
+	if at(rule, "Condition") != "ReceivesForwardedEvents" || at(rule, "Type") != "AWS::Events::Rule" {
+		t.Fatalf("CentralSecurityGroupChange: %v under condition %v, want an AWS::Events::Rule under ReceivesForwardedEvents", at(rule, "Type"), at(rule, "Condition"))
+	}
+	p := at(rule, "Properties")
+	if b := at(p, "EventBusName"); !reflect.DeepEqual(b, map[string]any{"Fn::GetAtt": []any{"CentralEventBus", "Name"}}) && !reflect.DeepEqual(b, map[string]any{"Ref": "CentralEventBus"}) {
+		t.Errorf("the rule is on bus %v, want CentralEventBus", b)
+	}
+	if s := at(p, "State"); s != nil && s != "ENABLED" {
+		t.Errorf("the rule is %v", s)
+	}
+	targets, _ := at(p, "Targets").([]any)
+	if len(targets) != 1 {
+		t.Fatalf("%d targets, want the function", len(targets))
+	}
+	target := targets[0]
+	// SAM's generated rule targets the function's ARN (no alias is published).
+	if a := at(target, "Arn"); !reflect.DeepEqual(a, map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}}) || at(res, "SgwatchFunction", "Properties", "AutoPublishAlias") != nil {
+		t.Errorf("target %v, want the function SAM's rule targets", a)
+	}
+	for _, field := range []string{"RetryPolicy", "DeadLetterConfig"} {
+		if got, want := at(target, field), at(event, field); want == nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s %v, want the SecurityGroupChange rule's %v", field, got, want)
+		}
+	}
+	var permissions []string
+	for name, r := range res {
+		if at(r, "Type") == "AWS::Lambda::Permission" && reflect.DeepEqual(at(r, "Properties", "SourceArn"), map[string]any{"Fn::GetAtt": []any{"CentralSecurityGroupChange", "Arn"}}) {
+			permissions = append(permissions, name)
+			want := map[string]any{
+				"Action": "lambda:InvokeFunction", "FunctionName": map[string]any{"Ref": "SgwatchFunction"},
+				"Principal": "events.amazonaws.com", "SourceArn": map[string]any{"Fn::GetAtt": []any{"CentralSecurityGroupChange", "Arn"}},
+			}
+			if !reflect.DeepEqual(at(r, "Properties"), want) || at(r, "Condition") != "ReceivesForwardedEvents" {
+				t.Errorf("%s: %v under %v, want %v under ReceivesForwardedEvents", name, at(r, "Properties"), at(r, "Condition"), want)
+			}
+		}
+	}
+	if len(permissions) != 1 {
+		t.Errorf("Lambda permissions for the central rule: %v, want one", permissions)
+	}
+}
+
+// TestTemplateOrganizationParameters: CloudFormation refuses what is not an
+// organization id or a list of account ids (a space would make a principal
+// that is not an account) before the bus policy is written. The patterns
+// are read with Go's regexp (see TestTemplatePortsPattern).
+func TestTemplateOrganizationParameters(t *testing.T) {
+	tpl := templateValue(t)
+	for _, c := range []struct {
+		param, v string
+		ok       bool
+	}{
+		{"OrganizationId", "", true},
+		{"OrganizationId", "o-aaaaaaaaaa", true},
+		{"OrganizationId", "o-exampleorgid11", true},
+		{"OrganizationId", "o-AAAAAAAAAA", false},
+		{"OrganizationId", "o-abc", false},
+		{"OrganizationId", "r-abcd", false},
+		{"OrganizationId", "ou-abcd-aaaaaaaa", false},
+		{"OrganizationId", "*", false},
+		{"MemberAccountIds", "", true},
+		{"MemberAccountIds", "111111111111", true},
+		{"MemberAccountIds", "111111111111,222222222222", true},
+		{"MemberAccountIds", "111111111111, 222222222222", false},
+		{"MemberAccountIds", "111111111111,", false},
+		{"MemberAccountIds", ",111111111111", false},
+		{"MemberAccountIds", "11111111111", false},
+		{"MemberAccountIds", "1111111111111", false},
+		{"MemberAccountIds", "*", false},
+		{"MemberAccountIds", "arn:aws:iam::111111111111:root", false},
+	} {
+		p, _ := at(tpl, "Parameters", c.param, "AllowedPattern").(string)
+		re, err := regexp.Compile(p)
+		if err != nil {
+			t.Fatalf("%s: AllowedPattern %q: %v", c.param, p, err)
+		}
+		if got := re.MatchString(c.v); got != c.ok {
+			t.Errorf("%s %q: accepted %v, want %v", c.param, c.v, got, c.ok)
+		}
+	}
+}
+
+// isAnyone: a policy principal that is every principal.
+func isAnyone(p any) bool {
+	return p == "*" || slices.Contains(strs(at(p, "AWS")), "*")
+}
+
+// request is an API call to a resource, made by a principal of an account.
+type request struct {
+	who              caller
+	action, resource string
+}
+
+// allows evaluates a resource policy (resolved: no intrinsic functions) for
+// a request the way IAM does for the parts sgwatch's policies use: a
+// statement applies when its action, resource, principal and condition all
+// match; an applicable Deny wins, else an applicable Allow allows. A
+// condition it does not know fails the test rather than being ignored.
+func allows(t *testing.T, policy any, r request) bool {
+	t.Helper()
+	allowed := false
+	for _, st := range statements(map[string]any{"Properties": map[string]any{"Policy": policy}}, "Policy") {
+		if !matchAny(st["Action"], r.action, true) || !matchAny(st["Resource"], r.resource, false) ||
+			!principal(st["Principal"], r.who.account) || !holds(t, st["Condition"], r) {
+			continue
+		}
+		if st["Effect"] == "Deny" {
+			return false
+		}
+		allowed = allowed || st["Effect"] == "Allow"
+	}
+	return allowed
+}
+
+// matchAny: one of the patterns (* and ? wildcards) matches s.
+func matchAny(patterns any, s string, foldCase bool) bool {
+	for _, p := range strs(patterns) {
+		re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p)) + "$"
+		if foldCase {
+			re = "(?i)" + re
+		}
+		if regexp.MustCompile(re).MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// principal: the statement's principal covers a principal of account.
+func principal(p any, account string) bool {
+	if p == "*" {
+		return true
+	}
+	for _, a := range strs(at(p, "AWS")) {
+		if a == "*" || a == account || a == "arn:aws:iam::"+account+":root" {
+			return true
+		}
+	}
+	return false
+}
+
+// holds evaluates a statement's condition for a request.
+func holds(t *testing.T, cond any, r request) bool {
+	t.Helper()
+	if cond == nil {
+		return true
+	}
+	ops, _ := cond.(map[string]any)
+	for op, keys := range ops {
+		if op != "StringEquals" {
+			t.Fatalf("condition operator %s: the evaluator does not know it", op)
+		}
+		for key, want := range keys.(map[string]any) {
+			var got string
+			switch key {
+			case "aws:PrincipalOrgID":
+				got = r.who.org
+			case "aws:PrincipalAccount":
+				got = r.who.account
+			default:
+				t.Fatalf("condition key %s: the evaluator does not know it", key)
+			}
+			if got == "" || !slices.Contains(strs(want), got) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// pseudo are the pseudo parameters of the deployments the tests evaluate.
+var pseudo = map[string]string{
+	"AWS::AccountId": "123456789012", "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::StackName": "sgwatch",
+}
+
+// deployment is a template (as templateValue reads it) with parameter
+// values: what CloudFormation would create from it.
+type deployment struct {
+	tpl    map[string]any
+	params map[string]string
+}
+
+func deploy(t *testing.T, tpl map[string]any, params map[string]string) deployment {
+	t.Helper()
+	for p := range params {
+		if at(tpl, "Parameters", p) == nil {
+			t.Fatalf("no parameter %s", p)
+		}
+	}
+	return deployment{tpl, params}
+}
+
+// noValue is what !Ref AWS::NoValue evaluates to: the property or list
+// element is left out.
+var noValue = &struct{}{}
+
+// value is a parameter's or pseudo parameter's value.
+func (d deployment) value(name string) (string, bool) {
+	if v, ok := d.params[name]; ok {
+		return v, true
+	}
+	if v, ok := pseudo[name]; ok {
+		return v, true
+	}
+	if at(d.tpl, "Parameters", name) != nil {
+		return fmt.Sprint(at(d.tpl, "Parameters", name, "Default")), true
+	}
+	return "", false
+}
+
+func (d deployment) condition(t *testing.T, name string) bool {
+	t.Helper()
+	c := at(d.tpl, "Conditions", name)
+	if c == nil {
+		t.Fatalf("no condition %s", name)
+	}
+	b, ok := d.eval(t, c).(bool)
+	if !ok {
+		t.Fatalf("condition %s is not a boolean: %v", name, c)
+	}
+	return b
+}
+
+// eval resolves the intrinsic functions of v that depend on parameters and
+// conditions only; references to resources (Ref, GetAtt) stay.
+func (d deployment) eval(t *testing.T, v any) any {
+	t.Helper()
+	switch c := v.(type) {
+	case map[string]any:
+		if len(c) == 1 {
+			for fn, arg := range c {
+				args, _ := arg.([]any)
+				switch fn {
+				case "Ref":
+					if arg == "AWS::NoValue" {
+						return noValue
+					}
+					if s, ok := d.value(arg.(string)); ok {
+						return s
+					}
+					return c
+				case "Condition":
+					return d.condition(t, arg.(string))
+				case "Fn::If":
+					if d.condition(t, args[0].(string)) {
+						return d.eval(t, args[1])
+					}
+					return d.eval(t, args[2])
+				case "Fn::Equals":
+					return reflect.DeepEqual(d.eval(t, args[0]), d.eval(t, args[1]))
+				case "Fn::Not":
+					return !d.eval(t, args[0]).(bool)
+				case "Fn::And", "Fn::Or":
+					and := fn == "Fn::And"
+					for _, a := range args {
+						if d.eval(t, a).(bool) != and {
+							return !and
+						}
+					}
+					return and
+				case "Fn::Split":
+					s, _ := d.eval(t, args[1]).(string)
+					var out []any
+					for _, part := range strings.Split(s, d.eval(t, args[0]).(string)) {
+						out = append(out, part)
+					}
+					return out
+				case "Fn::Sub":
+					s, ok := arg.(string)
+					if !ok {
+						t.Fatalf("Fn::Sub with variables: the evaluator does not know it: %v", arg)
+					}
+					return regexp.MustCompile(`\$\{([^}!]+)\}`).ReplaceAllStringFunc(s, func(m string) string {
+						if v, ok := d.value(m[2 : len(m)-1]); ok {
+							return v
+						}
+						return m
+					})
+				}
+			}
+		}
+		out := map[string]any{}
+		for k, e := range c {
+			if e := d.eval(t, e); e != noValue {
+				out[k] = e
+			}
+		}
+		return out
+	case []any:
+		out := []any{}
+		for _, e := range c {
+			if e := d.eval(t, e); e != noValue {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// resources are the resources the deployment creates, evaluated, without
+// their Condition.
+func (d deployment) resources(t *testing.T) map[string]any {
+	return d.section(t, "Resources")
+}
+
+// outputs are the values of the deployment's outputs.
+func (d deployment) outputs(t *testing.T) map[string]any {
+	out := map[string]any{}
+	for name, o := range d.section(t, "Outputs") {
+		out[name] = at(o, "Value")
+	}
+	return out
+}
+
+func (d deployment) section(t *testing.T, section string) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for name, r := range d.tpl[section].(map[string]any) {
+		if c, ok := at(r, "Condition").(string); ok && !d.condition(t, c) {
+			continue
+		}
+		r := maps.Clone(r.(map[string]any))
+		delete(r, "Condition")
+		out[name] = d.eval(t, r)
+	}
+	return out
+}
+
+// dangling are the resources the deployment refers to (Ref, GetAtt,
+// DependsOn) but does not create. SAM creates a role for a function
+// (<function>Role) and a rule and permission for each of its events
+// (<function><event>, <function><event>Permission).
+func (d deployment) dangling(t *testing.T) []string {
+	res := d.resources(t)
+	exists := map[string]bool{}
+	for name, r := range res {
+		exists[name] = true
+		if at(r, "Type") == "AWS::Serverless::Function" {
+			exists[name+"Role"] = true
+			for event := range at(r, "Properties", "Events").(map[string]any) {
+				exists[name+event], exists[name+event+"Permission"] = true, true
+			}
+		}
+	}
+	var missing []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch c := v.(type) {
+		case map[string]any:
+			for k, e := range c {
+				var name string
+				switch k {
+				case "Ref":
+					name, _ = e.(string)
+				case "Fn::GetAtt":
+					name, _ = at(e, "0").(string)
+				case "DependsOn":
+					for _, n := range strs(e) {
+						if !exists[n] {
+							missing = append(missing, n)
+						}
+					}
+				}
+				if _, param := d.value(name); name != "" && !param && !exists[name] {
+					missing = append(missing, name)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range c {
+				walk(e)
+			}
+		}
+	}
+	walk(res)
+	walk(d.section(t, "Outputs"))
+	return missing
 }

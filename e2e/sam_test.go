@@ -38,6 +38,9 @@ func TestSAMValidateAndBuild(t *testing.T) {
 	if !strings.Contains(string(out), "is a valid SAM Template") {
 		t.Errorf("sam validate --lint printed no verdict:\n%s", out)
 	}
+	// forwarder.yaml is plain CloudFormation: the cfn-lint beside sam (the
+	// one sam validate uses) lints it, and fails on any finding.
+	tool(t, nil, filepath.Join(filepath.Dir(*samBin), "cfn-lint"), "forwarder.yaml")
 
 	archs := readTemplate(t).Resources.Function.Properties.Architectures
 	if len(archs) != 1 {
@@ -62,50 +65,59 @@ func TestSAMValidateAndBuild(t *testing.T) {
 		goarch, size, float64(size)/1e6, float64(sizeLimit)/1e6, zipped, float64(zipped)/1e6, float64(zipLimit)/1e6)
 }
 
-// TestCheckov is point 5: checkov finds no failed check in the template, and
-// every check it skips is skipped in the template itself, with a reason.
+// TestCheckov is point 5: checkov finds no failed check in the templates
+// (template.yaml, and forwarder.yaml that StackSets deploy to every account),
+// and every check it skips is skipped in the template itself, with a reason.
 func TestCheckov(t *testing.T) {
-	// --skip-download: use only the checks shipped in the pinned version
-	// (the default also fetches guidelines from Prisma Cloud). --soft-fail:
-	// exit 0 with failed checks too, so that the report below names them.
-	out := tool(t, nil, *checkovBin, "--file", "template.yaml", "--framework", "cloudformation",
-		"--skip-download", "--soft-fail", "--output", "json")
-	var r struct {
-		Results struct {
-			Failed []struct {
-				ID       string `json:"check_id"`
-				Name     string `json:"check_name"`
-				Resource string `json:"resource"`
-			} `json:"failed_checks"`
-			Skipped []struct {
-				ID       string `json:"check_id"`
-				Resource string `json:"resource"`
-				Result   struct {
-					Comment string `json:"suppress_comment"`
-				} `json:"check_result"`
-			} `json:"skipped_checks"`
-		} `json:"results"`
-		Summary struct {
-			Passed, Failed, Skipped int
-			Version                 string `json:"checkov_version"`
-		} `json:"summary"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("checkov output is not its JSON report: %v\n%s", err, out)
-	}
-	for _, c := range r.Results.Failed {
-		t.Errorf("failed: %s %s (%s)", c.ID, c.Name, c.Resource)
-	}
-	for _, c := range r.Results.Skipped {
-		if c := c.Result.Comment; c == "" || strings.Contains(c, "\n") {
-			t.Errorf("skipped without a one-line reason: %q", c)
+	for _, c := range []struct {
+		file      string
+		minPassed int
+	}{
+		{"template.yaml", 20},
+		{"forwarder.yaml", 8},
+	} {
+		// --skip-download: use only the checks shipped in the pinned version
+		// (the default also fetches guidelines from Prisma Cloud). --soft-fail:
+		// exit 0 with failed checks too, so that the report below names them.
+		out := tool(t, nil, *checkovBin, "--file", c.file, "--framework", "cloudformation",
+			"--skip-download", "--soft-fail", "--output", "json")
+		var r struct {
+			Results struct {
+				Failed []struct {
+					ID       string `json:"check_id"`
+					Name     string `json:"check_name"`
+					Resource string `json:"resource"`
+				} `json:"failed_checks"`
+				Skipped []struct {
+					ID       string `json:"check_id"`
+					Resource string `json:"resource"`
+					Result   struct {
+						Comment string `json:"suppress_comment"`
+					} `json:"check_result"`
+				} `json:"skipped_checks"`
+			} `json:"results"`
+			Summary struct {
+				Passed, Failed, Skipped int
+				Version                 string `json:"checkov_version"`
+			} `json:"summary"`
 		}
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("checkov %s: output is not its JSON report: %v\n%s", c.file, err, out)
+		}
+		for _, f := range r.Results.Failed {
+			t.Errorf("%s: failed: %s %s (%s)", c.file, f.ID, f.Name, f.Resource)
+		}
+		for _, s := range r.Results.Skipped {
+			if s := s.Result.Comment; s == "" || strings.Contains(s, "\n") {
+				t.Errorf("%s: skipped without a one-line reason: %q", c.file, s)
+			}
+		}
+		if r.Summary.Passed < c.minPassed || r.Summary.Failed != len(r.Results.Failed) {
+			t.Errorf("checkov %s summary %+v: want at least %d passed checks", c.file, r.Summary, c.minPassed)
+		}
+		t.Logf("checkov %s %s: %d passed, %d failed, %d skipped in the template with a reason",
+			r.Summary.Version, c.file, r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
 	}
-	if r.Summary.Passed < 20 || r.Summary.Failed != len(r.Results.Failed) {
-		t.Errorf("checkov summary %+v: want at least 20 passed checks", r.Summary)
-	}
-	t.Logf("checkov %s: %d passed, %d failed, %d skipped in the template with a reason",
-		r.Summary.Version, r.Summary.Passed, r.Summary.Failed, r.Summary.Skipped)
 }
 
 // zipSize is the size of the deployment package SAM would upload: a zip
