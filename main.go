@@ -3,9 +3,10 @@
 // Under AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it handles EventBridge
 // "AWS API Call via CloudTrail" events and publishes a triage notification to
 // the SNS topic SNS_TOPIC_ARN, adding live context from the EC2 API when
-// ENRICH=true. Anywhere else it is a command-line tool: "sgwatch FILE" prints
-// the notification a CloudTrail event would produce. Both read the tuning
-// variables of package policy.
+// ENRICH=true and the account's name from AWS Organizations when
+// ACCOUNT_NAMES=true. Anywhere else it is a command-line tool: "sgwatch
+// FILE" prints the notification a CloudTrail event would produce, offline.
+// Both read the tuning variables of package policy.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/sgwatch/sgwatch/accounts"
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
@@ -47,6 +49,10 @@ func main() {
 	if cfg.Enrich {
 		// The EC2 client is built on the first lookup, not during the cold start.
 		h = h.WithEnricher(enrich.NewLazy(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }))
+	}
+	if cfg.AccountNames {
+		// So is the Organizations client.
+		h = h.WithAccountNames(accounts.NewLazy(func() accounts.Organizations { return accounts.NewOrganizations(awsCfg) }))
 	}
 	lambda.Start(h)
 }

@@ -60,14 +60,27 @@ type Finding struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Event identifies the CloudTrail record.
+// Event identifies the CloudTrail record, and where the call was made.
+//
+// Region and AccountID are the record's own awsRegion and
+// recipientAccountId, never where sgwatch runs: an event a member account
+// forwards to a central event bus names the member account and its Region.
+// A record without them (a redacted one) takes them from its EventBridge
+// envelope (region, account), which EventBridge keeps as the source's when
+// it forwards an event to another account's bus; AccountID last falls back
+// to userIdentity.accountId, the caller's account, which is the same
+// account except for a call made from another account.
 type Event struct {
 	ID        string `json:"id,omitempty"`
 	Name      string `json:"name"`
 	Time      string `json:"time,omitempty"`
 	Region    string `json:"region,omitempty"`
 	AccountID string `json:"accountId,omitempty"`
-	RequestID string `json:"requestId,omitempty"`
+	// AccountName is the account's name in AWS Organizations (live
+	// context, ACCOUNT_NAMES=true); empty when not looked up. The
+	// organization chooses it, so it is shown cleaned like record text.
+	AccountName string `json:"accountName,omitempty"`
+	RequestID   string `json:"requestId,omitempty"`
 }
 
 // Actor is who made the call.

@@ -42,6 +42,13 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	// A forwarded event, and account ids that are not account ids.
+	if data, err := os.ReadFile("testdata/forwarded-member-account.json"); err == nil {
+		f.Add(data)
+	} else {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"account":"111111111111;id","region":"eu-west-1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","recipientAccountId":"1111111111111","responseElements":{"groupId":"sg-0123456789abcdef0"}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		findings, err := detect.Parse(data)
 		// A security-group record is never a decode error, whatever its
@@ -88,6 +95,12 @@ func FuzzParse(f *testing.F) {
 				if !strings.HasPrefix(c, "aws ec2 ") || strings.Count(c, "'") > 2 || strings.ContainsAny(c, "`$;&|<>\\") {
 					t.Fatalf("undo command is not a plain aws ec2 call: %q", c)
 				}
+			}
+			// The account whose credentials to use is the event's, only a
+			// 12-digit id, and named only when there is a command to run.
+			if a := fd.Undo.Account; a != "" && (a != fd.Event.AccountID || !detect.IsAccountID(a) ||
+				(fd.Undo.Command == "" && !strings.Contains(fd.Undo.Note, "aws ec2 "))) {
+				t.Fatalf("undo names account %q for event account %q: %+v", a, fd.Event.AccountID, fd.Undo)
 			}
 			for _, format := range []report.Format{report.Text, report.JSON} {
 				n, err := report.Render(fd, format)

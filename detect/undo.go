@@ -17,10 +17,20 @@ import (
 // sgr-, vpc-, pl- ids, CIDRs, protocol names, port numbers), so it is
 // printable ASCII that is safe to paste into a shell: nothing from the record
 // is copied into it unchecked. Rule descriptions are left out for that reason.
+//
+// Account names the account whose credentials the command, and any command
+// in the note, must run with: the account the change was made in. A command
+// run with another account's credentials finds no such group. It is set
+// only from a 12-digit account id (IsAccountID), and only when there is a
+// command to run.
 type Undo struct {
 	Command string `json:"command,omitempty"`
 	Note    string `json:"note,omitempty"`
+	Account string `json:"account,omitempty"`
 }
+
+// cliPrefix starts every command an Undo holds, in Command or in Note.
+const cliPrefix = "aws ec2 "
 
 var (
 	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
@@ -29,6 +39,8 @@ var (
 	vpcRE    = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
 	plRE     = regexp.MustCompile(`^pl-[0-9a-f]{8,17}$`)
 	protoRE  = regexp.MustCompile(`^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$`)
+	// accountRE is the one definition of an AWS account id.
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 )
 
 // maxCommand bounds an undo command; a longer one (hundreds of rules) is
@@ -38,6 +50,10 @@ const maxCommand = 32 << 10
 // IsRegion reports whether s has the form of an AWS Region name (eu-west-1).
 func IsRegion(s string) bool { return regionRE.MatchString(s) }
 
+// IsAccountID reports whether s has the form of an AWS account id: 12
+// digits.
+func IsAccountID(s string) bool { return accountRE.MatchString(s) }
+
 // IsGroupID reports whether s has the form of a security group id (sg-…).
 func IsGroupID(s string) bool { return groupRE.MatchString(s) }
 
@@ -46,8 +62,11 @@ func IsGroupID(s string) bool { return groupRE.MatchString(s) }
 func undo(f *Finding, c *Call, known bool) *Undo {
 	u := exactUndo(f, c, known)
 	if len(u.Command) > maxCommand {
-		return &Undo{Note: fmt.Sprintf("the undo command would be %d characters long (%d rules): revert the rules in smaller groups, listing them with: aws ec2 describe-security-group-rules --region %s --filters Name=group-id,Values=%s",
-			len(u.Command), len(f.Rules), f.Event.Region, f.SecurityGroup.ID)}
+		u = &Undo{Note: fmt.Sprintf("the undo command would be %d characters long (%d rules): revert the rules in smaller groups, listing them with: %s",
+			len(u.Command), len(f.Rules), inspect(f.Event.Region, f.SecurityGroup.ID))}
+	}
+	if IsAccountID(f.Event.AccountID) && (u.Command != "" || strings.Contains(u.Note, cliPrefix)) {
+		u.Account = f.Event.AccountID
 	}
 	return u
 }
@@ -73,7 +92,7 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 	if !IsRegion(region) || !IsGroupID(group) {
 		return &Undo{Note: "the event does not name the group by id and Region, so no command is given: find the group in the EC2 console"}
 	}
-	base := "aws ec2 " + c.Inverse + " --region " + region + " --group-id " + group
+	base := cliPrefix + c.Inverse + " --region " + region + " --group-id " + group
 	look := inspect(region, group)
 	if c.Direction != "" {
 		for _, r := range f.Rules {
@@ -146,7 +165,7 @@ func hasSources(rules []Rule) bool {
 
 // inspect is the command that lists a group's rules.
 func inspect(region, group string) string {
-	return "aws ec2 describe-security-group-rules --region " + region + " --filters Name=group-id,Values=" + group
+	return cliPrefix + "describe-security-group-rules --region " + region + " --filters Name=group-id,Values=" + group
 }
 
 // ruleIDs joins the rules' sgr- ids, if every rule has a valid one.

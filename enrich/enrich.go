@@ -21,7 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -85,6 +87,13 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 		return
 	case f.Action == detect.Delete && f.Outcome == detect.Succeeded:
 		f.Notes = append(f.Notes, "live context: the group is deleted, nothing to look up")
+		return
+	}
+	if own := functionAccount(ctx); own != "" && detect.IsAccountID(f.Event.AccountID) && f.Event.AccountID != own {
+		// A forwarded event (whole-organization deployment): the function's
+		// credentials are those of its own account only.
+		f.Notes = append(f.Notes, "live context: the change was made in account "+f.Event.AccountID+
+			", and the function looks up only its own account ("+own+"); direction assumed ingress where the call does not say")
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
@@ -295,6 +304,20 @@ func rulesHave(n int) string {
 		return "1 rule has"
 	}
 	return fmt.Sprintf("%d rules have", n)
+}
+
+// functionAccount is the account of the function handling this invocation
+// (from its ARN in the Lambda context), "" outside Lambda.
+func functionAccount(ctx context.Context) string {
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	a, err := arn.Parse(lc.InvokedFunctionArn)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
 }
 
 // short names an AWS error by its code, or a timeout as such.

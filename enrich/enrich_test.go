@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -429,5 +430,37 @@ func checkNotes(t *testing.T, f *detect.Finding, note string, regions []string) 
 		if r != "eu-west-1" {
 			t.Errorf("looked up in region %q, want the event's eu-west-1", r)
 		}
+	}
+}
+
+// TestEnrichOtherAccount: a change made in another account (a forwarded
+// event) is not looked up with the function's own credentials: one note
+// says why, and no call is made.
+func TestEnrichOtherAccount(t *testing.T) {
+	for _, c := range []struct {
+		name, function, event string
+		calls                 bool
+	}{
+		{"another account", "arn:aws:lambda:us-east-1:123456789012:function:sgwatch", "111111111111", false},
+		{"its own account", "arn:aws:lambda:us-east-1:111111111111:function:sgwatch", "111111111111", true},
+		{"outside Lambda", "", "111111111111", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}}
+			ctx := context.Background()
+			if c.function != "" {
+				ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{InvokedFunctionArn: c.function})
+			}
+			f := finding()
+			f.Event.AccountID = c.event
+			New(fake).Enrich(ctx, f)
+			looked := f.SecurityGroup.Name == "web"
+			if looked != c.calls {
+				t.Errorf("looked up %v, want %v (notes %q)", looked, c.calls, f.Notes)
+			}
+			if !c.calls && (len(f.Notes) != 1 || !strings.Contains(f.Notes[0], "made in account 111111111111, and the function looks up only its own account (123456789012)")) {
+				t.Errorf("notes %q", f.Notes)
+			}
+		})
 	}
 }

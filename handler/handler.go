@@ -36,16 +36,23 @@ type Publisher interface {
 // pipeline.Enricher).
 type Enricher = pipeline.Enricher
 
+// AccountNamer names the account a finding happened in (see
+// pipeline.AccountNamer).
+type AccountNamer = pipeline.AccountNamer
+
 // Config is the function's configuration, from its environment.
 type Config struct {
 	TopicARN string        // SNS_TOPIC_ARN, required
 	Format   report.Format // NOTIFICATION_FORMAT: text (default) or json
 	Policy   policy.Policy // EXTRA_SENSITIVE_PORTS, TRUSTED_*, SUPPRESS, MIN_SEVERITY
 	Enrich   bool          // ENRICH: true to look up live context (default false)
+	// AccountNames is ACCOUNT_NAMES: true to look the account's name up in
+	// AWS Organizations (default false).
+	AccountNames bool
 	// LocalOnly is true under "sam local" (AWS_SAM_LOCAL=true) when
 	// SNS_TOPIC_ARN is not a topic ARN (SAM's unresolved logical id): each
 	// notification is written to the log instead of published, and no AWS
-	// call is made (no live context either).
+	// call is made (no live context or account name either).
 	LocalOnly bool
 }
 
@@ -72,24 +79,39 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.Policy, err = policy.FromEnv(getenv, now); err != nil {
 		return c, err
 	}
-	switch v := strings.ToLower(strings.TrimSpace(getenv("ENRICH"))); v {
-	case "", "false":
-	case "true":
-		c.Enrich = !c.LocalOnly
-	default:
-		return c, fmt.Errorf("ENRICH %q: want true or false", report.Clean(v, 64))
+	if c.Enrich, err = boolEnv(getenv, "ENRICH"); err != nil {
+		return c, err
+	}
+	if c.AccountNames, err = boolEnv(getenv, "ACCOUNT_NAMES"); err != nil {
+		return c, err
+	}
+	if c.LocalOnly { // sam local makes no AWS call
+		c.Enrich, c.AccountNames = false, false
 	}
 	return c, nil
 }
 
+// boolEnv reads a true/false variable, any case, empty for false.
+func boolEnv(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s %q: want true or false", name, report.Clean(v, 64))
+	}
+}
+
 // Handler handles one EventBridge event per invocation.
 type Handler struct {
-	cfg    Config
-	sns    Publisher
-	enrich Enricher // nil: no live context
-	log    *slog.Logger
-	now    func() time.Time
-	out    io.Writer // where LocalOnly writes notifications
+	cfg      Config
+	sns      Publisher
+	enrich   Enricher     // nil: no live context
+	accounts AccountNamer // nil: no account names
+	log      *slog.Logger
+	now      func() time.Time
+	out      io.Writer // where LocalOnly writes notifications
 }
 
 // New returns a handler that publishes with p and logs to log.
@@ -100,6 +122,13 @@ func New(cfg Config, p Publisher, log *slog.Logger) *Handler {
 // WithEnricher makes h add e's live context to every finding it publishes.
 func (h *Handler) WithEnricher(e Enricher) *Handler {
 	h.enrich = e
+	return h
+}
+
+// WithAccountNames makes h name the account of every finding it publishes
+// with n.
+func (h *Handler) WithAccountNames(n AccountNamer) *Handler {
+	h.accounts = n
 	return h
 }
 
@@ -142,7 +171,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		defer cancel()
 	}
 
-	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Enricher: h.enrich, Now: h.now}
+	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Enricher: h.enrich, Accounts: h.accounts, Now: h.now}
 	out, err := p.Run(ctx, event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))

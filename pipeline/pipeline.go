@@ -1,12 +1,14 @@
 // Package pipeline is the one path from a CloudTrail input to the
 // notifications it publishes, shared by the Lambda handler and the command
 // line: parse and score (package detect), decide (package policy), add live
-// context and score again (an Enricher, when the deployment has one),
-// decide again, and render (package report).
+// context and score again (an Enricher, when the deployment has one, and
+// at the same time the account's name, from an AccountNamer), decide
+// again, and render (package report).
 package pipeline
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
@@ -21,6 +23,13 @@ type Enricher interface {
 	Enrich(ctx context.Context, f *detect.Finding)
 }
 
+// AccountNamer names the account a finding happened in. Like an Enricher,
+// it must return within its own short timeout and never fail: name is ""
+// when there is none, and note, when not "", says why (a failed lookup).
+type AccountNamer interface {
+	AccountName(ctx context.Context, accountID string) (name, note string)
+}
+
 // Pipeline turns inputs into notifications.
 type Pipeline struct {
 	Policy policy.Policy
@@ -28,6 +37,9 @@ type Pipeline struct {
 	// Enricher adds live context to the findings that will be published;
 	// nil for none (the command line).
 	Enricher Enricher
+	// Accounts names the account of the findings that will be published,
+	// while the Enricher looks them up; nil for none (the command line).
+	Accounts AccountNamer
 	// Now is the clock of the policy's decisions; nil is time.Now.
 	Now func() time.Time
 }
@@ -74,14 +86,39 @@ func (p Pipeline) Run(ctx context.Context, data []byte) (Output, error) {
 
 func (p Pipeline) process(ctx context.Context, f detect.Finding, now time.Time) Result {
 	d := p.Policy.Decide(f, now)
-	if d.Publish && p.Enricher != nil {
-		p.Enricher.Enrich(ctx, &f)
-		p.Policy.Score.Score(&f)
-		d = p.Policy.Decide(f, now)
+	if d.Publish {
+		p.lookUp(ctx, &f)
+		if p.Enricher != nil {
+			p.Policy.Score.Score(&f)
+			d = p.Policy.Decide(f, now)
+		}
 	}
 	r := Result{Finding: f, Decision: d}
 	if d.Publish {
 		r.Notification, r.Err = report.Render(f, p.Format)
 	}
 	return r
+}
+
+// lookUp adds live context and the account's name to f, the two lookups at
+// the same time. The name's note, if any, follows the live context's.
+func (p Pipeline) lookUp(ctx context.Context, f *detect.Finding) {
+	var (
+		wg         sync.WaitGroup
+		name, note string
+	)
+	if p.Accounts != nil {
+		id := f.Event.AccountID
+		wg.Go(func() { name, note = p.Accounts.AccountName(ctx, id) })
+	}
+	if p.Enricher != nil {
+		p.Enricher.Enrich(ctx, f)
+	}
+	wg.Wait()
+	if name != "" {
+		f.Event.AccountName = name
+	}
+	if note != "" {
+		f.Notes = append(f.Notes, note)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +109,108 @@ func TestRunOtherInputs(t *testing.T) {
 	}
 	if _, err := p.Run(context.Background(), []byte(`{"detail":`)); err == nil {
 		t.Error("no error for input that is not JSON")
+	}
+}
+
+// namer names every account "prod-payments", or notes a failure, and
+// records the ids it was asked for.
+type namer struct {
+	note string
+	mu   sync.Mutex
+	ids  []string
+}
+
+func (n *namer) AccountName(_ context.Context, id string) (string, string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ids = append(n.ids, id)
+	if n.note != "" {
+		return "", n.note
+	}
+	return "prod-payments", ""
+}
+
+// TestAccountNames: the account of a finding that will be published is
+// named (with or without live context), one that will not is not looked
+// up, and a failed lookup is a note after the live context's.
+func TestAccountNames(t *testing.T) {
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	high, err := policy.FromEnv(func(k string) string { return map[string]string{"MIN_SEVERITY": "high"}[k] }, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name     string
+		event    string
+		enricher Enricher
+		namer    *namer
+		publish  bool
+		asked    int
+		account  string
+		notes    []string
+	}{
+		{"named, no live context", "authorize-ingress-world-ssh", nil, &namer{}, true, 1, "prod-payments", nil},
+		{"named with live context", "authorize-ingress-world-ssh", &directions{dir: detect.Ingress}, &namer{}, true, 1, "prod-payments", []string{"live context: looked up"}},
+		{"a failure is a note after live context's", "authorize-ingress-world-ssh", &directions{dir: detect.Ingress}, &namer{note: "account name: DescribeAccount timed out"}, true, 1, "",
+			[]string{"live context: looked up", "account name: DescribeAccount timed out"}},
+		{"not published, not looked up", "create-security-group", nil, &namer{}, false, 0, "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := Pipeline{Policy: high, Format: report.Text, Enricher: c.enricher, Accounts: c.namer, Now: func() time.Time { return now }}
+			out, err := p.Run(context.Background(), sample(t, c.event))
+			if err != nil || len(out.Results) != 1 {
+				t.Fatalf("Run: %d results, %v", len(out.Results), err)
+			}
+			r := out.Results[0]
+			if r.Decision.Publish != c.publish || len(c.namer.ids) != c.asked || r.Finding.Event.AccountName != c.account ||
+				strings.Join(r.Finding.Notes, "|") != strings.Join(c.notes, "|") {
+				t.Errorf("publish %v, asked %v, account name %q, notes %q", r.Decision.Publish, c.namer.ids, r.Finding.Event.AccountName, r.Finding.Notes)
+			}
+			if c.asked > 0 && c.namer.ids[0] != "111122223333" {
+				t.Errorf("asked for %q, want the event's account", c.namer.ids[0])
+			}
+			if c.account != "" && !strings.Contains(r.Notification.Body, "Account:        111122223333 ("+c.account+")") {
+				t.Errorf("body lacks the account's name:\n%s", r.Notification.Body)
+			}
+		})
+	}
+}
+
+// meeting is an Enricher and an AccountNamer that each wait for the other
+// to start: they only both finish in time when they run at the same time.
+type meeting struct {
+	enrich, name chan struct{}
+	met          [2]bool
+}
+
+func (m *meeting) Enrich(_ context.Context, _ *detect.Finding) {
+	close(m.enrich)
+	select {
+	case <-m.name:
+		m.met[0] = true
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func (m *meeting) AccountName(_ context.Context, _ string) (string, string) {
+	close(m.name)
+	select {
+	case <-m.enrich:
+		m.met[1] = true
+	case <-time.After(2 * time.Second):
+	}
+	return "prod", ""
+}
+
+func TestLookupsRunTogether(t *testing.T) {
+	m := &meeting{enrich: make(chan struct{}), name: make(chan struct{})}
+	p := Pipeline{Format: report.Text, Enricher: m, Accounts: m}
+	out, err := p.Run(context.Background(), sample(t, "authorize-ingress-world-ssh"))
+	if err != nil || len(out.Results) != 1 {
+		t.Fatalf("Run: %+v, %v", out, err)
+	}
+	if m.met != [2]bool{true, true} || out.Results[0].Finding.Event.AccountName != "prod" {
+		t.Errorf("the live context and the account name were not looked up at the same time: %v", m.met)
 	}
 }

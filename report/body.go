@@ -138,6 +138,9 @@ func newText(f detect.Finding) text {
 		if u.Note != "" {
 			fmt.Fprintf(&b, "  (%s)\n", u.Note)
 		}
+		if detect.IsAccountID(u.Account) {
+			fmt.Fprintf(&b, "  (run with credentials for account %s; check yours with: aws sts get-caller-identity)\n", u.Account)
+		}
 	}
 	flush(1)
 
@@ -166,7 +169,7 @@ func newText(f detect.Finding) text {
 
 	g := f.SecurityGroup
 	b.WriteString("\nWhere:\n")
-	line("Account", f.Event.AccountID)
+	line("Account", accountText(f.Event))
 	line("Region", f.Event.Region)
 	line("VPC", g.VPCID)
 	line("Security group", groupLabel(g))
@@ -195,7 +198,7 @@ func newText(f detect.Finding) text {
 	}
 
 	if ls := links(f); len(ls) > 0 {
-		b.WriteString("\nLinks:\n")
+		b.WriteString("\n" + linksHeading(f) + "\n")
 		for _, l := range ls {
 			line(l.name, l.url)
 		}
@@ -217,10 +220,24 @@ func newList[T any](heading, more string, items []T, render func(T) string) text
 func item(s string) string { return "  - " + s + "\n" }
 
 // withoutUndoCommand is f with its undo command replaced by a note saying
-// it was left out: the last resort for fitting one message.
+// it was left out: the last resort for fitting one message. The account to
+// run a command in stays.
 func withoutUndoCommand(f detect.Finding) detect.Finding {
-	f.Undo = &detect.Undo{Note: undoLeftOut}
+	f.Undo = &detect.Undo{Note: undoLeftOut, Account: f.Undo.Account}
 	return f
+}
+
+// accountText is the account the call was made in: its id, and its name in
+// the organization when it was looked up (ACCOUNT_NAMES), "111122223333
+// (prod-payments)". The name is cleaned already (sanitize).
+func accountText(e detect.Event) string {
+	switch {
+	case e.AccountName == "":
+		return e.AccountID
+	case e.AccountID == "":
+		return "(" + e.AccountName + ")"
+	}
+	return e.AccountID + " (" + e.AccountName + ")"
 }
 
 func outcomeText(o detect.Outcome) string {

@@ -23,8 +23,10 @@ var listNames = [lists]string{"rules", "reasons", "notes", "tags"}
 // share splits budget bytes among lists of item sizes, max-min fair: each
 // list gets an equal part, and a list that needs less than its part passes
 // the rest on to the others. Each keeps the longest run of its first items
-// that fits what it gets, and passes on what they leave of it. It returns
-// how many items of each list to keep, and is linear in the number of items.
+// that fits what it gets, and passes on what they leave of it. What the
+// last list leaves goes round once more, smallest need first, each list
+// taking its next items while they fit. It returns how many items of each
+// list to keep, and is linear in the number of items.
 func share(budget int, sizes [lists][]int) [lists]int {
 	var keep, need [lists]int
 	order := make([]int, 0, lists) // smallest need first
@@ -48,6 +50,12 @@ func share(budget int, sizes [lists][]int) [lists]int {
 			keep[i]++
 		}
 		budget -= used
+	}
+	for _, i := range order {
+		for keep[i] < len(sizes[i]) && sizes[i][keep[i]] <= budget {
+			budget -= sizes[i][keep[i]]
+			keep[i]++
+		}
 	}
 	return keep
 }

@@ -237,6 +237,7 @@ func TestShare(t *testing.T) {
 		{"a small list passes the rest on, more room", 125, [lists][]int{{5}, {30, 30, 30}, {30, 30, 30}, nil}, [lists]int{1, 2, 2, 0}},
 		{"first items first, never skipping one", 50, [lists][]int{{40, 1, 1}, nil, nil, nil}, [lists]int{3, 0, 0, 0}},
 		{"a big first item keeps none", 30, [lists][]int{{40, 1}, nil, nil, nil}, [lists]int{0, 0, 0, 0}},
+		{"what the last list leaves goes round again", 105, [lists][]int{{30, 30, 30}, {20, 25, 100}, nil, nil}, [lists]int{2, 2, 0, 0}},
 		{"no room", 0, [lists][]int{{1}, {1}, {1}, {1}}, [lists]int{}},
 		{"less than none", -5, [lists][]int{{1}, nil, nil, nil}, [lists]int{}},
 	}

@@ -17,7 +17,7 @@ var eventRE = regexp.MustCompile(`^[0-9a-fA-F-]{8,64}$`)
 
 // links returns console links to the CloudTrail event and the security
 // group, for the values that are well formed (links are never built from
-// arbitrary text).
+// arbitrary text), in the Region the call was made in.
 func links(f detect.Finding) []link {
 	region := f.Event.Region
 	if !detect.IsRegion(region) {
@@ -39,4 +39,14 @@ func links(f detect.Finding) []link {
 		out = append(out, link{"Security group", "https://" + host + "/ec2/home" + q + "#SecurityGroup:groupId=" + f.SecurityGroup.ID})
 	}
 	return out
+}
+
+// linksHeading heads the links. A console link opens in whatever account
+// the browser is signed in to, so the heading names the account the call
+// was made in, when the event gives a valid account id.
+func linksHeading(f detect.Finding) string {
+	if detect.IsAccountID(f.Event.AccountID) {
+		return "Links (sign in to account " + f.Event.AccountID + "):"
+	}
+	return "Links:"
 }

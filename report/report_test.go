@@ -153,6 +153,9 @@ func TestSchema(t *testing.T) {
 		"bad severity before automation": `{"action":"modify","outcome":"succeeded","severity":"low","severityBeforeAutomation":"urgent","event":{"name":"x"},"actor":{},"securityGroup":{}}`,
 		"unmatched as string":            `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/0","unmatched":"yes"}]}`,
 		"empty exposure":                 `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"cidrIpv4":"0.0.0.0/1","exposure":""}]}`,
+		"undo account not 12 digits":     `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"undo":{"command":"aws ec2 delete-security-group --region eu-west-1 --group-id sg-0123456789abcdef0","account":"12345"}}`,
+		"undo with only an account":      `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"undo":{"account":"111111111111"}}`,
+		"empty account name":             `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x","accountId":"111111111111","accountName":""},"actor":{},"securityGroup":{}}`,
 		"two sources and a rule id":      `{"action":"modify","outcome":"succeeded","severity":"low","event":{"name":"x"},"actor":{},"securityGroup":{},"rules":[{"protocol":"tcp"},{"ruleId":"sgr-1","prefixListId":"pl-1","cidrIpv6":"::/0"}]}`,
 	} {
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))

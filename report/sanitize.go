@@ -108,7 +108,7 @@ func sanitize(f detect.Finding) detect.Finding {
 		c(s)
 	}
 	e := &f.Event
-	for _, s := range []*string{&e.ID, &e.Name, &e.Time, &e.Region, &e.AccountID, &e.RequestID} {
+	for _, s := range []*string{&e.ID, &e.Name, &e.Time, &e.Region, &e.AccountID, &e.AccountName, &e.RequestID} {
 		c(s)
 	}
 	a := &f.Actor
@@ -149,6 +149,9 @@ func sanitize(f detect.Finding) detect.Finding {
 		// paste whole. The fitting drops it rather than cut it.
 		u.Command = Clean(u.Command, len(u.Command))
 		u.Note = Clean(u.Note, maxNote)
+		if !detect.IsAccountID(u.Account) { // only an account id is named
+			u.Account = ""
+		}
 		f.Undo = &u
 	}
 	return f
