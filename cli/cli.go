@@ -18,19 +18,30 @@ import (
 )
 
 const usage = `usage: sgwatch [-format text|json] FILE...
+       sgwatch coverage -regions REGION,... [-accounts ID,... -assume-role NAME] [-format text|json]
 
 Prints the notification sgwatch would publish for each security-group change
 in each FILE: an EventBridge event, a CloudTrail record, or a CloudTrail log
 file (plain or gzip). "-" reads standard input. The function's tuning is read
 from the environment as the function reads it: EXTRA_SENSITIVE_PORTS,
 TRUSTED_PRINCIPALS, TRUSTED_SERVICES, SUPPRESS, MIN_SEVERITY.
+
+"sgwatch coverage" checks, with your AWS credentials, that every account
+and Region listed sends its security-group calls to sgwatch ("sgwatch
+coverage -h" for more). A file named coverage is read as ./coverage.
 `
 
 // Run runs the command line with args (without the program name) and the
 // environment getenv, and returns the exit status: 0 when every file was
 // read, 1 when any could not be read or parsed (the others are still
 // processed), 2 for a usage or configuration error.
+//
+// "coverage" as the first argument runs the coverage check instead (package
+// coverage), which alone talks to AWS.
 func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "coverage" {
+		return runCoverage(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }

@@ -210,3 +210,40 @@ func TestHugeFindingDoesNotStopTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCoverageDispatch: "coverage" as the first argument runs the coverage
+// check (its usage errors exit 2 before any AWS call); the usage of the
+// command line names it; a file named coverage is still read as ./coverage.
+func TestCoverageDispatch(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"coverage"}, "usage: sgwatch coverage -regions"},
+		{[]string{"coverage", "-regions", "eu-west-1", "-assume-role", "OrganizationAccountAccessRole"}, "-assume-role needs -accounts"},
+		{[]string{"coverage", "-regions", "eu-west-1", "-accounts", "1234", "-assume-role", "R"}, `"1234" is not an account id`},
+		{[]string{"coverage", "-regions", "moon-1"}, `"moon-1" is not a Region`},
+	} {
+		code, out, errs := run(t, "", c.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+	code, _, errs := run(t, "")
+	if code != 2 || !strings.Contains(errs, "sgwatch coverage -regions REGION,...") {
+		t.Errorf("usage: exit %d, stderr:\n%s", code, errs)
+	}
+	dir := t.TempDir()
+	data, err := os.ReadFile("../events/authorize-ingress-world-ssh.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "coverage"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, out, errs := run(t, "", "./coverage")
+	if code != 0 || !strings.HasPrefix(out, "Subject: [CRITICAL]") {
+		t.Errorf("./coverage: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

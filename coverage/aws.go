@@ -1,0 +1,116 @@
+package coverage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// SessionName is the role session name of every AssumeRole: CloudTrail
+// shows the check's calls under it in each account.
+const SessionName = "sgwatch-coverage"
+
+// AWS is the Connect of the real command: the caller's credentials, Region
+// and endpoints from the SDK's default chain (environment, shared files,
+// AWS_ENDPOINT_URL…). It builds no client yet.
+func AWS(ctx context.Context, o Options) (Env, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" { // STS needs one; the first checked will do
+		cfg.Region = o.Regions[0]
+	}
+	return &awsEnv{cfg: cfg, role: o.Role, creds: map[string]aws.CredentialsProvider{}}, nil
+}
+
+// awsEnv is the Env on AWS.
+type awsEnv struct {
+	cfg  aws.Config
+	role string
+	sts  *sts.Client
+
+	// Set by Caller.
+	self, partition string
+
+	mu    sync.Mutex
+	creds map[string]aws.CredentialsProvider // by account; nil for the caller's own
+}
+
+// Caller asks STS who the caller is.
+func (e *awsEnv) Caller(ctx context.Context) (string, error) {
+	e.sts = sts.NewFromConfig(e.cfg)
+	out, err := e.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("who am I (sts:GetCallerIdentity): %w", err)
+	}
+	// arn:PARTITION:sts::ACCOUNT:…
+	parts := strings.SplitN(aws.ToString(out.Arn), ":", 3)
+	if len(parts) < 3 || parts[1] == "" || !accountRE().MatchString(aws.ToString(out.Account)) {
+		return "", errors.New("who am I (sts:GetCallerIdentity): no account or partition in the answer")
+	}
+	e.self, e.partition = aws.ToString(out.Account), parts[1]
+	return e.self, nil
+}
+
+// provider returns the credentials for account: nil (the caller's own) for
+// the caller's account, else the role's, cached so that each account's role
+// is assumed once and renewed when it expires.
+func (e *awsEnv) provider(account string) aws.CredentialsProvider {
+	if account == e.self {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.creds[account]
+	if !ok {
+		arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", e.partition, account, e.role)
+		p = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(e.sts, arn, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = SessionName
+		}))
+		e.creds[account] = p
+	}
+	return p
+}
+
+// Login assumes the role in account (once: the provider caches it).
+func (e *awsEnv) Login(ctx context.Context, account string) error {
+	if account != e.self && e.role == "" {
+		return fmt.Errorf("account %s is not the caller's and no role to assume is given", account)
+	}
+	p := e.provider(account)
+	if p == nil {
+		return nil
+	}
+	if _, err := p.Retrieve(ctx); err != nil {
+		return fmt.Errorf("assume role %s in account %s: %w", e.role, account, err)
+	}
+	return nil
+}
+
+// config is the configuration for account's clients in region.
+func (e *awsEnv) config(account, region string) aws.Config {
+	cfg := e.cfg.Copy()
+	cfg.Region = region
+	if p := e.provider(account); p != nil {
+		cfg.Credentials = p
+	}
+	return cfg
+}
+
+func (e *awsEnv) Events(account, region string) Events {
+	return eventbridge.NewFromConfig(e.config(account, region))
+}
+
+func (e *awsEnv) Trails(account, region string) Trails {
+	return cloudtrail.NewFromConfig(e.config(account, region))
+}
