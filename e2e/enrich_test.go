@@ -20,6 +20,10 @@ import (
 // subscriber's notification shows it; a failed lookup still publishes, with
 // a note. It also looks up the direction of the rules a
 // ModifySecurityGroupRules call changed (issue 8, item 3).
+// rieAccount is the account of the function's ARN under the runtime
+// emulator: live context is looked up only for changes in that account.
+const rieAccount = "012345678912"
+
 func TestEnrich(t *testing.T) {
 	ctx := context.Background()
 	sub := subscribe(t)
@@ -60,6 +64,7 @@ func TestEnrich(t *testing.T) {
 	// The sample event, moved to moto's Region and pointed at group id.
 	event := func(id string) []byte {
 		s := strings.ReplaceAll(string(sample), "sg-0a1b2c3d4e5f60718", id)
+		s = strings.ReplaceAll(s, "111122223333", rieAccount) // a change in the function's own account
 		return []byte(strings.ReplaceAll(s, "eu-west-1", "us-east-1"))
 	}
 	cases := []struct {
@@ -160,7 +165,7 @@ func ruleDirections(t *testing.T, sub subscriber, c *ec2.Client, group string) (
 	// id to tcp/22 from 0.0.0.0/0.
 	event := func(t *testing.T, id string) []byte {
 		s := string(sample)
-		for _, r := range [][2]string{{"sg-0a1b2c3d4e5f60718", group}, {"sgr-0100000000000000a", id}, {`"eu-west-1"`, `"us-east-1"`},
+		for _, r := range [][2]string{{"sg-0a1b2c3d4e5f60718", group}, {"sgr-0100000000000000a", id}, {`"eu-west-1"`, `"us-east-1"`}, {"111122223333", rieAccount},
 			{`"FromPort": 3000`, `"FromPort": 22`}, {`"ToPort": 4000`, `"ToPort": 22`}} {
 			if !strings.Contains(s, r[0]) {
 				t.Fatalf("sample event has no %s", r[0])

@@ -49,6 +49,29 @@ func readTemplate(t *testing.T) template {
 	return tpl
 }
 
+// templatePattern is the pattern of the function's EventBridge rule in
+// template.yaml, as JSON: the one source the other rules are checked against.
+func templatePattern(t *testing.T) []byte {
+	t.Helper()
+	var pattern map[string]any
+	for name, e := range readTemplate(t).Resources.Function.Properties.Events {
+		if e.Type == "EventBridgeRule" {
+			if pattern != nil {
+				t.Fatalf("more than one EventBridgeRule; the test reads one (%s)", name)
+			}
+			pattern = e.Properties.Pattern
+		}
+	}
+	if pattern == nil {
+		t.Fatal("template.yaml: SgwatchFunction has no EventBridgeRule event")
+	}
+	b, err := json.Marshal(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // probe is one event put on the bus, and whether the rule must deliver it.
 type probe struct {
 	name                string
@@ -101,23 +124,7 @@ func probes(t *testing.T) []probe {
 // template.yaml, on moto's EventBridge with an SQS target, delivers every
 // security-group call and nothing else.
 func TestEventBridgePattern(t *testing.T) {
-	tpl := readTemplate(t)
-	var pattern map[string]any
-	for name, e := range tpl.Resources.Function.Properties.Events {
-		if e.Type == "EventBridgeRule" {
-			if pattern != nil {
-				t.Fatalf("more than one EventBridgeRule; the test reads one (%s)", name)
-			}
-			pattern = e.Properties.Pattern
-		}
-	}
-	if pattern == nil {
-		t.Fatal("template.yaml: SgwatchFunction has no EventBridgeRule event")
-	}
-	patternJSON, err := json.Marshal(pattern)
-	if err != nil {
-		t.Fatal(err)
-	}
+	patternJSON := templatePattern(t)
 
 	ctx := context.Background()
 	if err := moto.Reset(); err != nil {
