@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -26,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/sgwatch/sgwatch/coverage"
 	"github.com/sgwatch/sgwatch/emulate"
@@ -64,7 +62,7 @@ func TestCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	coverageCheckAssumeRole(t)
-	pattern := coverageTemplatePattern(t)
+	pattern := string(templatePattern(t))
 	blindAccount, blindRegion := coverageAccounts[1], coverageRegions[2]
 	for _, a := range coverageAccounts {
 		coverageCreateTrail(t, a)
@@ -142,43 +140,6 @@ func coverageCheckAssumeRole(t *testing.T) {
 	if err != nil || aws.ToString(who.Account) != coverageAccounts[0] {
 		t.Fatalf("moto: the assumed role's credentials are account %q (%v), want %s", aws.ToString(who.Account), err, coverageAccounts[0])
 	}
-}
-
-// coverageTemplatePattern is the pattern of the function's
-// SecurityGroupChange rule in template.yaml, as JSON.
-func coverageTemplatePattern(t *testing.T) string {
-	t.Helper()
-	data, err := os.ReadFile("../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tpl struct {
-		Resources struct {
-			Function struct {
-				Properties struct {
-					Events struct {
-						Change struct {
-							Properties struct {
-								Pattern map[string]any `yaml:"Pattern"`
-							} `yaml:"Properties"`
-						} `yaml:"SecurityGroupChange"`
-					} `yaml:"Events"`
-				} `yaml:"Properties"`
-			} `yaml:"SgwatchFunction"`
-		} `yaml:"Resources"`
-	}
-	if err := yaml.Unmarshal(data, &tpl); err != nil {
-		t.Fatalf("template.yaml: %v", err)
-	}
-	p := tpl.Resources.Function.Properties.Events.Change.Properties.Pattern
-	if p == nil {
-		t.Fatal("template.yaml: SgwatchFunction has no SecurityGroupChange pattern")
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // coverageCreateTrail makes the account's logging multi-Region trail, homed in
