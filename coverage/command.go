@@ -36,6 +36,7 @@ type Options struct {
 	Regions  []string
 	Accounts []string // empty: the caller's own account
 	Role     string   // the role to assume in each account
+	Bus      string   // the central event bus ARN forwarders must send to; "": any bus
 	JSON     bool
 }
 
@@ -50,6 +51,7 @@ var (
 	regionRE  = lazyRegexp(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	// An IAM role name, with an optional path.
 	roleRE = lazyRegexp(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+	busRE  = lazyRegexp(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
@@ -65,6 +67,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	accounts := fs.String("accounts", "", "comma-separated account `ids` to check (default: the caller's own account)")
 	role := fs.String("assume-role", "", "the role `NAME` to assume in each account of -accounts, e.g. OrganizationAccountAccessRole")
 	format := fs.String("format", "text", "output `format`: text (a table) or json (one cell per line)")
+	bus := fs.String("bus", "", "the central event bus `ARN` (the central stack's CentralEventBusArn output): a forwarder counts only if it sends there (default: any event bus)")
 	var o Options
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -86,6 +89,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return bad("-accounts needs -assume-role (the role to assume in each account)")
 	case *role != "" && !roleRE().MatchString(*role):
 		return bad("-assume-role: %q is not a role name", report.Clean(*role, 64))
+	case *bus != "" && !busRE().MatchString(*bus):
+		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", report.Clean(*bus, 128))
 	}
 	var err error
 	if o.Regions, err = list(*regions, regionRE(), "a Region"); err != nil {
@@ -96,7 +101,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 			return bad("-accounts: %v", err)
 		}
 	}
-	o.Role = *role
+	o.Role, o.Bus = *role, *bus
 	switch *format {
 	case "text":
 	case "json":
@@ -148,7 +153,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 	if len(accounts) == 0 {
 		accounts = []string{self}
 	}
-	cells := (&Checker{Env: env}).Check(ctx, accounts, o.Regions)
+	cells := (&Checker{Env: env, Bus: o.Bus}).Check(ctx, accounts, o.Regions)
 	out := bufio.NewWriter(stdout)
 	if o.JSON {
 		err = WriteJSON(out, cells)

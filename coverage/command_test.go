@@ -307,3 +307,16 @@ func TestAWSEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBus: -bus takes the central event bus ARN, and nothing else.
+func TestParseBus(t *testing.T) {
+	o, err := Parse([]string{"-regions", "eu-west-1", "-bus", busARN}, io.Discard)
+	if err != nil || o.Bus != busARN {
+		t.Errorf("Parse -bus %s: %+v, %v", busARN, o, err)
+	}
+	for _, bad := range []string{"sgwatch", "arn:aws:events:us-east-1:999999999999:rule/sgwatch", "arn:aws:sqs:us-east-1:999999999999:q", busARN + " x"} {
+		if _, err := Parse([]string{"-regions", "eu-west-1", "-bus", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "-bus") {
+			t.Errorf("Parse -bus %q: %v, want an error naming -bus", bad, err)
+		}
+	}
+}

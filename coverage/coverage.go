@@ -173,6 +173,9 @@ func (e *CallError) String() string {
 // Checker checks cells.
 type Checker struct {
 	Env Env
+	// Bus is the central event bus ARN a forwarder must send to; "" counts
+	// any event bus.
+	Bus string
 	// Parallel is how many cells are checked at once (8 when 0).
 	Parallel int
 	// Timeout bounds the check of one cell (2 minutes when 0).
@@ -191,7 +194,7 @@ func (c *Checker) Check(ctx context.Context, accounts, regions []string) []Cell 
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	r := &run{env: c.Env, calls: sgCalls(), selectors: map[string]*selectorResult{}}
+	r := &run{env: c.Env, calls: sgCalls(), bus: c.Bus, selectors: map[string]*selectorResult{}}
 	cells := make([]Cell, 0, len(accounts)*len(regions))
 	for _, a := range accounts {
 		for _, reg := range regions {
@@ -218,6 +221,7 @@ func (c *Checker) Check(ctx context.Context, accounts, regions []string) []Cell 
 type run struct {
 	env   Env
 	calls []string // detect.Calls()
+	bus   string   // Checker.Bus
 
 	mu        sync.Mutex
 	selectors map[string]*selectorResult // by account and trail ARN

@@ -384,3 +384,36 @@ func TestCallError(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleTargetsThatDeliverNothing (found by a red-team pass): a target
+// that rewrites the event, or a bus other than the central one given with
+// -bus, sends sgwatch nothing; such a cell is a blind spot.
+func TestRuleTargetsThatDeliverNothing(t *testing.T) {
+	good := sgPattern(detect.Calls())
+	other := "arn:aws:events:eu-west-1:" + acct + ":event-bus/some-other-bus"
+	for _, c := range []struct {
+		name   string
+		target ebtypes.Target
+		bus    string
+		want   RuleState
+	}{
+		{"the central bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN)}, busARN, RuleForwarder},
+		{"another bus, no -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, "", RuleForwarder},
+		{"another bus than -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, busARN, RuleNoTarget},
+		{"the bus, with Input", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), Input: aws.String(`{"hello":"world"}`)}, busARN, RuleNoTarget},
+		{"the bus, with InputPath", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), InputPath: aws.String("$.detail.userAgent")}, "", RuleNoTarget},
+		{"the function, with an InputTransformer", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(lambdaARN),
+			InputTransformer: &ebtypes.InputTransformer{InputTemplate: aws.String(`"x"`)}}, "", RuleNoTarget},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := coveredAccount(acct)
+			a.rules = map[string][]ebtypes.Rule{"eu-west-1": {rule("fwd", good, ebtypes.RuleStateEnabled)}}
+			a.targets = map[string][]ebtypes.Target{"fwd": {c.target}}
+			env := &fakeEnv{accounts: map[string]*fakeAccount{acct: a}}
+			cells := (&Checker{Env: env, Bus: c.bus}).Check(context.Background(), []string{acct}, []string{"eu-west-1"})
+			if len(cells) != 1 || cells[0].Rule != c.want {
+				t.Errorf("cells %+v, want rule %q", cells, c.want)
+			}
+		})
+	}
+}

@@ -154,7 +154,7 @@ func (r *run) judgeRule(ctx context.Context, ev Events, rule types.Rule) ruleFin
 		return ruleFinding{state: RuleMissing}
 	}
 	f := ruleFinding{name: name(rule.Name)}
-	lambda, bus, err := targets(ctx, ev, rule.Name)
+	lambda, bus, err := targets(ctx, ev, rule.Name, r.bus)
 	if err != nil {
 		f.state, f.err = RuleError, newCallError(err)
 		return f
@@ -177,9 +177,11 @@ func (r *run) judgeRule(ctx context.Context, ev Events, rule types.Rule) ruleFin
 	return f
 }
 
-// targets reports whether the rule sends its events to a Lambda function,
-// and whether to an event bus.
-func targets(ctx context.Context, ev Events, rule *string) (lambda, bus bool, err error) {
+// targets reports whether the rule sends its events, unchanged, to a Lambda
+// function, and whether to an event bus (to wantBus, when it is not ""). A
+// target with Input, InputPath or an InputTransformer replaces the event,
+// so sgwatch would not get it: it does not count.
+func targets(ctx context.Context, ev Events, rule *string, wantBus string) (lambda, bus bool, err error) {
 	var token *string
 	for page := 0; ; page++ {
 		if page == maxPages {
@@ -191,13 +193,13 @@ func targets(ctx context.Context, ev Events, rule *string) (lambda, bus bool, er
 		}
 		for _, t := range out.Targets {
 			a, err := arn.Parse(aws.ToString(t.Arn))
-			if err != nil {
+			if err != nil || aws.ToString(t.Input) != "" || aws.ToString(t.InputPath) != "" || t.InputTransformer != nil {
 				continue
 			}
 			switch {
 			case a.Service == "lambda" && strings.HasPrefix(a.Resource, "function:"):
 				lambda = true
-			case a.Service == "events" && strings.HasPrefix(a.Resource, "event-bus/"):
+			case a.Service == "events" && strings.HasPrefix(a.Resource, "event-bus/") && (wantBus == "" || aws.ToString(t.Arn) == wantBus):
 				bus = true
 			}
 		}

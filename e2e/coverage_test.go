@@ -215,7 +215,7 @@ func coveragePutForwarder(t *testing.T, account, region, pattern string) {
 func runCoverage(t *testing.T, format string) (int, map[string]string) {
 	t.Helper()
 	cmd := exec.Command(*cliBin, "coverage", "-regions", strings.Join(coverageRegions, ","),
-		"-accounts", strings.Join(coverageAccounts, ","), "-assume-role", coverageRole, "-format", format)
+		"-accounts", strings.Join(coverageAccounts, ","), "-assume-role", coverageRole, "-bus", coverageCentralBus, "-format", format)
 	home := t.TempDir()
 	cmd.Env = []string{
 		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",

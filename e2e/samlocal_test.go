@@ -52,7 +52,7 @@ func TestSAMLocalInvoke(t *testing.T) {
 	}
 
 	start := time.Now()
-	d, err := emulate.StartDocker(dockerd, t.TempDir())
+	d, err := emulate.StartDocker(dockerd, t.TempDir(), emulate.LambdaBaseImage(arch))
 	if err != nil {
 		t.Fatal(err)
 	}

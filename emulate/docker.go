@@ -25,12 +25,14 @@ type Docker struct {
 }
 
 // StartDocker returns the daemon at $DOCKER_HOST or the default socket if
-// one answers; otherwise it starts dockerd (the binary dockerd) with
+// one answers and already holds image (the real Lambda base image: the
+// stand-in is never written into someone's own Docker, where later builds
+// would pick it up); otherwise it starts dockerd (the binary dockerd) with
 // everything under dir, without touching the host's iptables, and waits
 // until it answers.
-func StartDocker(dockerd, dir string) (*Docker, error) {
+func StartDocker(dockerd, dir, image string) (*Docker, error) {
 	for _, host := range []string{os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock"} {
-		if sock, ok := strings.CutPrefix(host, "unix://"); ok && ping(sock) == nil {
+		if sock, ok := strings.CutPrefix(host, "unix://"); ok && ping(sock) == nil && get(sock, "/images/"+image+"/json") == nil {
 			return &Docker{Host: host}, nil
 		}
 	}
@@ -67,20 +69,24 @@ func (d *Docker) Output() string {
 }
 
 // ping asks the daemon at the unix socket sock whether it is up.
-func ping(sock string) error {
+func ping(sock string) error { return get(sock, "/_ping") }
+
+// get asks the daemon at the unix socket sock for path, and fails unless it
+// answers 200.
+func get(sock, path string) error {
 	c := http.Client{
 		Timeout: 2 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}},
 	}
-	resp, err := c.Get("http://docker/_ping")
+	resp, err := c.Get("http://docker" + path)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("docker _ping: %s", resp.Status)
+		return fmt.Errorf("docker %s: %s", path, resp.Status)
 	}
 	return nil
 }
@@ -98,11 +104,14 @@ func LambdaBaseImage(arch string) string { return "public.ecr.aws/lambda/provide
 // client.
 func (d *Docker) ImportLambdaBase(docker, busybox, caBundle, arch string) error {
 	name := LambdaBaseImage(arch)
+	if d.p == nil {
+		return nil // a daemon of someone else's, which StartDocker took only because it holds the image
+	}
 	env := append(os.Environ(), "DOCKER_HOST="+d.Host)
 	inspect := exec.Command(docker, "image", "inspect", name)
 	inspect.Env = env
 	if inspect.Run() == nil {
-		return nil // a real image, or our stand-in from an earlier run
+		return nil // already imported
 	}
 	if err := static(busybox); err != nil {
 		return err
