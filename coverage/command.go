@@ -13,6 +13,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -47,8 +48,6 @@ type Connect func(ctx context.Context, o Options) (Env, error)
 // The forms of the arguments, compiled on first use: not when the Lambda
 // function, which never runs this command, starts.
 var (
-	accountRE = lazyRegexp(`^[0-9]{12}$`)
-	regionRE  = lazyRegexp(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	// An IAM role name, with an optional path.
 	roleRE = lazyRegexp(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
 	busRE  = lazyRegexp(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
@@ -93,11 +92,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", report.Clean(*bus, 128))
 	}
 	var err error
-	if o.Regions, err = list(*regions, regionRE(), "a Region"); err != nil {
+	if o.Regions, err = list(*regions, detect.IsRegion, "a Region"); err != nil {
 		return bad("-regions: %v", err)
 	}
 	if *accounts != "" {
-		if o.Accounts, err = list(*accounts, accountRE(), "an account id (12 digits)"); err != nil {
+		if o.Accounts, err = list(*accounts, detect.IsAccountID, "an account id (12 digits)"); err != nil {
 			return bad("-accounts: %v", err)
 		}
 	}
@@ -114,11 +113,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 
 // list splits a comma-separated flag value, checks each item against re,
 // and drops repeats.
-func list(s string, re *regexp.Regexp, what string) ([]string, error) {
+func list(s string, valid func(string) bool, what string) ([]string, error) {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)
-		if !re.MatchString(item) {
+		if !valid(item) {
 			return nil, fmt.Errorf("%q is not %s", report.Clean(item, 64), what)
 		}
 		if !slices.Contains(out, item) {

@@ -50,6 +50,10 @@ const maxCommand = 32 << 10
 // IsRegion reports whether s has the form of an AWS Region name (eu-west-1).
 func IsRegion(s string) bool { return regionRE.MatchString(s) }
 
+// IsRuleID reports whether s has the form of a security group rule id
+// (sgr-…).
+func IsRuleID(s string) bool { return ruleRE.MatchString(s) }
+
 // IsAccountID reports whether s has the form of an AWS account id: 12
 // digits.
 func IsAccountID(s string) bool { return accountRE.MatchString(s) }

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -48,9 +47,6 @@ const maxPages = 5
 // maxRuleIDs is the most rule ids one DescribeSecurityGroupRules request
 // names: the API's page limit (MaxResults is at most 1,000).
 const maxRuleIDs = 1000
-
-// ruleIDRE matches a security group rule id, as EC2 writes them.
-var ruleIDRE = regexp.MustCompile(`^sgr-[0-9a-f]{8,17}$`)
 
 // Enricher looks up live context with an EC2 client.
 type Enricher struct {
@@ -207,7 +203,7 @@ func undirected(f *detect.Finding) (ids []string, unknown int) {
 	for _, r := range f.Rules {
 		switch {
 		case r.Direction != "":
-		case !ruleIDRE.MatchString(r.RuleID):
+		case !detect.IsRuleID(r.RuleID):
 			unknown++
 		case !seen[r.RuleID]:
 			seen[r.RuleID] = true
@@ -259,7 +255,7 @@ func setDirections(f *detect.Finding, got map[string]types.SecurityGroupRule, er
 	noted := map[string]bool{}
 	for i := range f.Rules {
 		r := &f.Rules[i]
-		if r.Direction != "" || !ruleIDRE.MatchString(r.RuleID) {
+		if r.Direction != "" || !detect.IsRuleID(r.RuleID) {
 			continue
 		}
 		sr, ok := got[r.RuleID]

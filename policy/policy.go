@@ -53,7 +53,6 @@ type Suppression struct {
 }
 
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$`)
 	portRE    = regexp.MustCompile(`^([0-9]+)(?:\s*-\s*([0-9]+))?(?:\s*/\s*([^/]*))?$`)
 )
@@ -177,7 +176,7 @@ func parseSuppress(v string, now time.Time) ([]Suppression, error) {
 		switch {
 		case r.Principal == "" && r.Account == "" && r.Group == "":
 			err = errors.New("names no principal, account or group, so it would suppress everything")
-		case r.Account != "" && !accountRE.MatchString(r.Account):
+		case r.Account != "" && !detect.IsAccountID(r.Account):
 			err = fmt.Errorf("account %q is not a 12-digit account id", r.Account)
 		case r.Group != "" && !detect.IsGroupID(r.Group):
 			err = fmt.Errorf("group %q is not a security group id (sg-...)", r.Group)
