@@ -10,6 +10,7 @@ LAMBDA_GOFLAGS := -tags=lambda.norpc -trimpath -ldflags=-s
 VENV := .venv
 PY   := $(VENV)/bin/python
 FUZZTIME ?= 20s
+READERFUZZTIME ?= 10s
 
 # The Lambda Runtime Interface Emulator, built from its Go module.
 RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
@@ -111,6 +112,7 @@ local: tools rie host-bootstrap
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./detect
+	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(READERFUZZTIME) ./detect
 
 lint: tools
 	$(VENV)/bin/cfn-lint template.yaml forwarder.yaml

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +9,6 @@ import (
 	"reflect"
 	"strings"
 )
-
-// MaxInput bounds a decompressed input (CloudTrail log files are far smaller).
-const MaxInput = 256 << 20
 
 // envelope carries the fields of an EventBridge event that fill in what a
 // CloudTrail record leaves out (redacted records omit region and account).
@@ -57,29 +53,62 @@ func Parse(data []byte) ([]Finding, error) {
 // score fails closed.
 func (o Options) Parse(data []byte) (Batch, error) {
 	var b Batch
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return b, fmt.Errorf("gzip: %w", err)
+	src, err := Decompress(bytes.NewReader(data))
+	if err != nil {
+		return b, err
+	}
+	rd := NewReader(src)
+	var errs []error
+	for {
+		it, err := rd.Next()
+		if err == io.EOF {
+			break
 		}
-		data, err = io.ReadAll(io.LimitReader(zr, MaxInput+1))
-		if err != nil {
-			return b, fmt.Errorf("gzip: %w", err)
+		var tooLong *RecordError
+		if errors.As(err, &tooLong) {
+			errs = append(errs, err)
+			continue
 		}
-		if len(data) > MaxInput {
-			return b, fmt.Errorf("gzip: decompressed input exceeds %d bytes", MaxInput)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("decode input: %w", err))
+			break
+		}
+		if err := o.Item(&b, it); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	data = bytes.TrimPrefix(bytes.TrimSpace(data), []byte("\xef\xbb\xbf"))
-	if len(data) == 0 {
+	if rd.Values() == 0 && len(errs) == 0 {
 		return b, errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+	}
+	return b, errors.Join(errs...)
+}
+
+// Item reads one value of an input, as a Reader returns it, into b: a
+// record of a log file, or a whole input (an EventBridge event, a bare
+// record, a log file not in CloudTrail's form). Records of other calls are
+// counted; the error names what could not be read, with the record's number.
+func (o Options) Item(b *Batch, it Item) error {
+	if it.Record > 0 {
+		if err := o.add(b, it.Raw, envelope{}); err != nil {
+			return fmt.Errorf("record %d: %w", it.Record, err)
+		}
+		return nil
+	}
+	return o.top(b, it.Raw)
+}
+
+// top reads one whole input value into b.
+func (o Options) top(b *Batch, data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
 	}
 	if data[0] != '{' {
 		what := kind(data)
 		if !json.Valid(data) {
 			what = "not JSON"
 		}
-		return b, fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", what)
+		return fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", what)
 	}
 	// One pass decodes every shape: a bare record fills the embedded record,
 	// an EventBridge event its envelope and detail, a log file its Records.
@@ -97,9 +126,9 @@ func (o Options) Parse(data []byte) (Batch, error) {
 	switch {
 	case err == nil:
 	case !errors.As(err, &typeErr):
-		return b, fmt.Errorf("decode input: %w", err)
+		return fmt.Errorf("decode input: %w", err)
 	case top.Records != nil || typeErr.Field == "Records":
-		return b, fmt.Errorf("CloudTrail log file: %w", err)
+		return fmt.Errorf("CloudTrail log file: %w", err)
 	case top.Detail == nil:
 		// A bare record with a part that is not of its expected type: the
 		// rest decoded, and the part is a note on the finding.
@@ -110,25 +139,25 @@ func (o Options) Parse(data []byte) (Batch, error) {
 	case top.Records != nil:
 		var errs []error
 		for i, r := range top.Records {
-			if err := o.add(&b, r, envelope{}); err != nil {
-				errs = append(errs, fmt.Errorf("record %d: %w", i, err))
+			if err := o.add(b, r, envelope{}); err != nil {
+				errs = append(errs, fmt.Errorf("record %d: %w", i+1, err))
 			}
 		}
-		return b, errors.Join(errs...)
+		return errors.Join(errs...)
 	case len(top.Detail) > 0:
 		d := bytes.TrimSpace(top.Detail)
 		if d[0] != '{' {
 			if string(d) == "null" {
-				return b, nil
+				return nil
 			}
-			return b, fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
+			return fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
 		}
-		return b, o.add(&b, d, envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
+		return o.add(b, d, envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
 	case top.EventName.v != "" || top.EventSource.v != "":
 		b.collect(o.analyze(&top.record, envelope{}, typeErr, mark))
-		return b, nil
+		return nil
 	}
-	return b, errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
+	return errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
 }
 
 // add decodes one record and adds what it is to b.

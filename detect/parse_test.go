@@ -255,8 +255,8 @@ func TestLogFileKeepsGoodRecords(t *testing.T) {
 		{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-2","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":"ssh","ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}
 	]}`)
 	fs, err := Parse(data)
-	if err == nil || !strings.Contains(err.Error(), "record 1: record is a string") {
-		t.Fatalf("error %v, want one naming record 1 and what it is", err)
+	if err == nil || !strings.Contains(err.Error(), "record 2: record is a string") {
+		t.Fatalf("error %v, want one naming record 2 and what it is", err)
 	}
 	if len(fs) != 2 || fs[0].SecurityGroup.ID != "sg-1" || fs[1].SecurityGroup.ID != "sg-2" {
 		t.Fatalf("findings %+v, want both security-group records'", fs)
@@ -418,7 +418,7 @@ func TestBadInput(t *testing.T) {
 		{`{"foo":1}`, "unrecognised input"},
 		{`{"detail":"x"}`, "detail is a string"},
 		{`{"Records":{"a":1}}`, "Records"},
-		{`{"Records":[1]}`, "record 0: record is a number"},
+		{`{"Records":[1]}`, "record 1: record is a number"},
 		{`{"Records":[{"eventName":"x"},{"eventName":`, "decode input"},
 		{"\x1f\x8bnot gzip", "gzip"},
 	}

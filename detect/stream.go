@@ -1,0 +1,553 @@
+package detect
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxRecord bounds one value of an input: a record of a CloudTrail log
+// file, an EventBridge event or a bare record, after decompression. It is
+// the same for a file, gzip, standard input and a Lambda event; a value over
+// it is an error for that value only (the values after it are still read).
+// CloudTrail's records are far smaller: EventBridge caps an event at 256 KB.
+const MaxRecord = 16 << 20
+
+// Reader splits a stream into the values it holds, one at a time, without
+// holding more than one value (and one read's worth of bytes) in memory: the
+// records of a CloudTrail log file ({"Records":[…]}, however large), and
+// any number of top-level values one after another (concatenated or one per
+// line: EventBridge events, bare records, log files).
+//
+// It reads structure only (strings, brackets, the "Records" key); a value's
+// own syntax is checked by the decoder that reads it. An input whose
+// structure is broken (an unterminated value, a stray bracket) ends with a
+// *SyntaxError; the values before it have been returned.
+type Reader struct {
+	src io.Reader
+	buf []byte
+	// buf[r:w] is unconsumed; the value being read starts at r, and the
+	// scan has reached pos.
+	r, pos, w int
+	off       int64 // stream offset of buf[0]
+	eof       bool
+	err       error // sticky: io.EOF or a *SyntaxError
+
+	// The structural scan: depth of brackets, whether inside a string, and
+	// where the current string's bytes start (for counting backslashes).
+	depth    int
+	inString bool
+	strFrom  int
+	strOdd   bool // the dropped bytes of this string ended in an odd run of backslashes
+
+	inLog   bool // inside a log file's Records array
+	sep     bool // a record was returned: a comma or the closing bracket comes next
+	record  int  // records of the current log file returned so far
+	skipTop bool // the log file's Records array has ended: skip the rest of its object
+	values  int  // top-level values begun
+}
+
+// Item is one value of the input.
+type Item struct {
+	// Raw is the value's bytes; valid until the next call to Next.
+	Raw []byte
+	// Record is the value's number in its log file's Records array,
+	// counting from 1, or 0 for a top-level value (an event, a bare
+	// record, or a log file with no Records array).
+	Record int
+}
+
+// RecordError is a value that could not be returned: it is over
+// MaxRecord. The Reader goes on with the next value.
+type RecordError struct {
+	Record int   // as in Item
+	Offset int64 // where the value starts in the (decompressed) stream
+	Size   int64 // its size as far as read
+}
+
+func (e *RecordError) Error() string {
+	what := "value"
+	if e.Record > 0 {
+		what = fmt.Sprintf("record %d", e.Record)
+	}
+	return fmt.Sprintf("%s at byte %d exceeds the %d-byte limit for one record", what, e.Offset, MaxRecord)
+}
+
+// SyntaxError is a break in an input's structure.
+type SyntaxError struct {
+	Offset int64
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("byte %d: %s", e.Offset, e.Msg) }
+
+const readSize = 256 << 10
+
+// NewReader returns a Reader of src, which must already be decompressed.
+func NewReader(src io.Reader) *Reader {
+	return &Reader{src: src}
+}
+
+// Offset is how many bytes of the stream the Reader has consumed.
+func (d *Reader) Offset() int64 { return d.off + int64(d.r) }
+
+// Values is the number of top-level values (log files included) begun
+// so far: 0 for an input of white space only.
+func (d *Reader) Values() int { return d.values }
+
+// Next returns the next value. At the end of the input it returns io.EOF;
+// a *RecordError for a value over MaxRecord (call Next again for the rest);
+// a *SyntaxError or a read error, after which the input cannot be read on.
+func (d *Reader) Next() (Item, error) {
+	if d.err != nil {
+		return Item{}, d.err
+	}
+	for {
+		if d.skipTop { // after a log file's array: the rest of its object
+			if err := d.scanValue(false); err != nil {
+				return Item{}, d.fail(err)
+			}
+			d.r = d.pos
+			d.skipTop = false
+			continue
+		}
+		if d.inLog && d.sep {
+			if err := d.afterRecord(); err != nil {
+				return Item{}, d.fail(err)
+			}
+		}
+		c, err := d.skipSpace(d.inLog)
+		if err == io.EOF && !d.inLog {
+			d.err = io.EOF
+			return Item{}, io.EOF
+		}
+		if err != nil {
+			return Item{}, d.fail(err)
+		}
+		if d.inLog {
+			if c == ']' && !d.sep { // the end of the Records array
+				d.pos++
+				d.r = d.pos
+				d.inLog = false
+				d.depth = 1
+				d.skipTop = true
+				continue
+			}
+			d.record++
+			d.sep = true
+			return d.value(c, d.record)
+		}
+		d.values++
+		if c == '{' {
+			log, err := d.openLog()
+			if err != nil {
+				return Item{}, d.fail(err)
+			}
+			if log {
+				d.inLog = true
+				d.sep = false
+				d.record = 0
+				continue
+			}
+		}
+		return d.value(c, 0)
+	}
+}
+
+func (d *Reader) fail(err error) error {
+	if err == io.ErrUnexpectedEOF {
+		err = &SyntaxError{Offset: d.off + int64(d.w), Msg: "unexpected end of input"}
+	}
+	d.err = err
+	return err
+}
+
+// value scans the value starting at r, whose first byte is c, and returns
+// it, or a *RecordError if it is over MaxRecord (and then skips it).
+func (d *Reader) value(c byte, record int) (Item, error) {
+	start := d.off + int64(d.r)
+	scan := d.scanValue
+	switch c {
+	case '{', '[', '"':
+	case '}', ']', ',', ':':
+		return Item{}, d.fail(&SyntaxError{Offset: start, Msg: fmt.Sprintf("unexpected %q", c)})
+	default:
+		scan = d.scanScalar
+	}
+	err := scan(true)
+	if err == errTooLong {
+		if err = scan(false); err == nil {
+			d.r = d.pos
+			return Item{}, &RecordError{Record: record, Offset: start, Size: d.off + int64(d.pos) - start}
+		}
+	}
+	if err != nil {
+		return Item{}, d.fail(err)
+	}
+	it := Item{Raw: d.buf[d.r:d.pos], Record: record}
+	d.r = d.pos
+	return it, nil
+}
+
+// afterRecord consumes what follows a record in the Records array: a comma,
+// or nothing before the closing bracket.
+func (d *Reader) afterRecord() error {
+	c, err := d.skipSpace(true)
+	if err != nil {
+		return err
+	}
+	switch c {
+	case ',':
+		d.pos++
+		d.r = d.pos
+		d.sep = false
+		if c, err = d.skipSpace(true); err != nil {
+			return err
+		}
+		if c == ']' {
+			return &SyntaxError{Offset: d.off + int64(d.pos), Msg: "a comma before ']'"}
+		}
+		return nil
+	case ']':
+		d.sep = false
+		return nil
+	}
+	return &SyntaxError{Offset: d.off + int64(d.pos), Msg: fmt.Sprintf("after a record: want ',' or ']', got %q", c)}
+}
+
+var errTooLong = errors.New("value too long")
+
+// skipSpace consumes white space and returns the next byte, unconsumed.
+// At the end of input it returns io.EOF, or io.ErrUnexpectedEOF when
+// more was required.
+func (d *Reader) skipSpace(required bool) (byte, error) {
+	for {
+		for d.pos < d.w {
+			switch c := d.buf[d.pos]; c {
+			case ' ', '\t', '\r', '\n':
+				d.pos++
+			default:
+				if d.pos == 0 && d.off == 0 && c == 0xef { // a UTF-8 byte order mark
+					if err := d.need(3); err == nil && bytes.HasPrefix(d.buf[d.pos:d.w], bom) {
+						d.pos += 3
+						continue
+					}
+				}
+				d.r = d.pos
+				return c, nil
+			}
+		}
+		d.r = d.pos
+		if err := d.fill(false); err != nil {
+			if err == io.EOF && required {
+				return 0, io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+	}
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// need makes sure n bytes from pos are buffered, if the input has them.
+func (d *Reader) need(n int) error {
+	for d.w-d.pos < n {
+		if err := d.fill(true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fill reads more input into buf, keeping buf[r:w]. keep false lets the
+// bytes before pos go (a value being skipped). It returns io.EOF when the
+// input has ended.
+func (d *Reader) fill(keep bool) error {
+	if d.eof {
+		return io.EOF
+	}
+	if !keep && d.pos > d.r {
+		if d.inString && d.strFrom < d.pos {
+			d.strOdd = oddBackslashes(d.buf[d.strFrom:d.pos], d.strOdd)
+			d.strFrom = d.pos
+		}
+		d.r = d.pos
+	}
+	if d.r > 0 && (d.w == len(d.buf) || d.r > len(d.buf)/2) {
+		n := copy(d.buf, d.buf[d.r:d.w])
+		d.off += int64(d.r)
+		d.pos -= d.r
+		d.strFrom -= d.r
+		d.w = n
+		d.r = 0
+	}
+	if len(d.buf)-d.w < readSize/2 {
+		size := 2 * len(d.buf)
+		if size < readSize {
+			size = readSize
+		}
+		if keep && size > MaxRecord+readSize {
+			size = MaxRecord + readSize
+		}
+		if size <= d.w { // cannot happen: a kept value stops at MaxRecord
+			size = d.w + readSize
+		}
+		if size > len(d.buf) {
+			nb := make([]byte, size)
+			copy(nb, d.buf[:d.w])
+			d.buf = nb
+		}
+	}
+	for {
+		n, err := d.src.Read(d.buf[d.w:])
+		d.w += n
+		if err == io.EOF {
+			d.eof = true
+			if n > 0 {
+				return nil
+			}
+			return io.EOF
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+// oddBackslashes reports whether b ends in an odd run of backslashes, given
+// whether the bytes before it did (counted only when b is all backslashes).
+func oddBackslashes(b []byte, before bool) bool {
+	n := 0
+	for i := len(b) - 1; i >= 0 && b[i] == '\\'; i-- {
+		n++
+	}
+	if n == len(b) {
+		return before != (n%2 == 1)
+	}
+	return n%2 == 1
+}
+
+// scanValue scans from r to the end of one JSON value, leaving pos after
+// it. With keep it holds the value in buf and returns errTooLong once it
+// is over MaxRecord (the scan can go on with keep false, dropping bytes).
+func (d *Reader) scanValue(keep bool) error {
+	for {
+		b := d.buf[:d.w]
+		i := d.pos
+		for i < len(b) {
+			if d.inString {
+				k := bytes.IndexByte(b[i:], '"')
+				if k < 0 {
+					i = len(b)
+					break
+				}
+				i += k
+				if d.escaped(i) {
+					i++
+					continue
+				}
+				d.inString = false
+				i++
+				if d.depth == 0 {
+					d.pos = i
+					return nil
+				}
+				continue
+			}
+			switch b[i] {
+			case '"':
+				d.inString = true
+				d.strFrom = i + 1
+				d.strOdd = false
+			case '{', '[':
+				d.depth++
+			case '}', ']':
+				d.depth--
+				if d.depth <= 0 {
+					if d.depth < 0 {
+						d.pos = i
+						return &SyntaxError{Offset: d.off + int64(i), Msg: fmt.Sprintf("unexpected %q", b[i])}
+					}
+					d.pos = i + 1
+					return nil
+				}
+			}
+			i++
+		}
+		d.pos = i
+		if keep && d.pos-d.r > MaxRecord {
+			return errTooLong
+		}
+		if err := d.fill(keep); err != nil {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+}
+
+// escaped reports whether the quote at i is escaped: preceded by an odd
+// run of backslashes within the current string.
+func (d *Reader) escaped(i int) bool {
+	n := 0
+	j := i - 1
+	for j >= d.strFrom && d.buf[j] == '\\' {
+		n++
+		j--
+	}
+	odd := n%2 == 1
+	if j < d.strFrom && d.strOdd {
+		odd = !odd
+	}
+	return odd
+}
+
+// scanScalar scans a number, true, false or null (or a bare word, which
+// the decoder rejects) up to the next delimiter.
+func (d *Reader) scanScalar(keep bool) error {
+	for {
+		for d.pos < d.w {
+			switch d.buf[d.pos] {
+			case ' ', '\t', '\r', '\n', ',', ']', '}', '{', '[', '"':
+				return nil
+			}
+			d.pos++
+		}
+		if keep && d.pos-d.r > MaxRecord {
+			return errTooLong
+		}
+		if err := d.fill(keep); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// openLog reads the start of a top-level object up to its first key and
+// reports whether it is a CloudTrail log file: a "Records" key (in any case,
+// as encoding/json matches it) whose value is an array. If it is, the
+// Reader is left inside the array; if not, at the object's start, for
+// value to read it whole.
+func (d *Reader) openLog() (bool, error) {
+	// {  "Records"  :  [
+	i := 1
+	next := func() (byte, error) {
+		for {
+			for d.pos+i < d.w {
+				c := d.buf[d.pos+i]
+				if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+					return c, nil
+				}
+				i++
+			}
+			if err := d.fill(true); err != nil {
+				return 0, err
+			}
+		}
+	}
+	c, err := next()
+	if err != nil || c != '"' {
+		return false, nil // not a log file, or cut short: value reports it
+	}
+	const key = `"Records"`
+	if err := d.need(i + len(key)); err != nil || !bytes.EqualFold(d.buf[d.pos+i:d.pos+i+len(key)], []byte(key)) {
+		return false, nil
+	}
+	i += len(key)
+	if c, err = next(); err != nil || c != ':' {
+		return false, nil
+	}
+	i++
+	if c, err = next(); err != nil || c != '[' {
+		return false, nil
+	}
+	d.pos += i + 1
+	d.r = d.pos
+	d.depth = 0
+	return true, nil
+}
+
+// Decompress returns src decompressed when it is gzip (one or more members,
+// as CloudTrail writes them), or as it is. A gzip stream that is corrupt or
+// cut short fails with an error that says so.
+func Decompress(src io.Reader) (io.Reader, error) {
+	br, ok := src.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(src, 64<<10)
+	}
+	magic, err := br.Peek(2)
+	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		return br, nil // too short for gzip: the Reader says what it is
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return gzipReader{zr}, nil
+}
+
+type gzipReader struct{ *gzip.Reader }
+
+func (g gzipReader) Read(p []byte) (int, error) {
+	n, err := g.Reader.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("gzip: %w", err)
+	}
+	return n, err
+}
+
+// MayBeCall reports whether raw, the bytes of one input value, may hold a
+// security-group call. It is false only when raw certainly holds none: no
+// call's name appears in it as a JSON string, and it has no \u escape that
+// could spell one. The decoder confirms what it lets through; what it
+// keeps out costs no decoding (most of a CloudTrail log).
+func MayBeCall(raw []byte) bool {
+	for rest := raw; ; {
+		i := bytes.Index(rest, marker)
+		if i < 0 {
+			break
+		}
+		for _, n := range quoted {
+			if i >= len(n.before) && len(rest)-i >= len(marker)+len(n.after) &&
+				bytes.Equal(rest[i-len(n.before):i], n.before) &&
+				bytes.Equal(rest[i+len(marker):i+len(marker)+len(n.after)], n.after) {
+				return true
+			}
+		}
+		rest = rest[i+len(marker):]
+	}
+	for _, n := range unmarked {
+		if bytes.Contains(raw, n) {
+			return true
+		}
+	}
+	return bytes.Contains(raw, []byte(`\u`))
+}
+
+// marker is in the name of every security-group call but one in a
+// thousand of the others: the pre-filter looks for it first.
+var marker = []byte("SecurityGroup")
+
+// quoted holds each call's name, as a JSON string, split around marker;
+// unmarked, the quoted names without it (none today).
+var quoted, unmarked = func() (q []struct{ before, after []byte }, u [][]byte) {
+	for _, c := range calls {
+		name := []byte(`"` + c.Name + `"`)
+		before, after, ok := bytes.Cut(name, marker)
+		if !ok {
+			u = append(u, name)
+			continue
+		}
+		q = append(q, struct{ before, after []byte }{before, after})
+	}
+	return q, u
+}()

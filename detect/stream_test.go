@@ -1,0 +1,398 @@
+package detect
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+type got struct {
+	raw    string
+	record int
+	err    string
+}
+
+// readAll reads every value of in, through r's wrapping of the input.
+func readAll(t *testing.T, in []byte, wrap func(io.Reader) io.Reader) []got {
+	t.Helper()
+	rd := NewReader(wrap(bytes.NewReader(in)))
+	var out []got
+	for i := 0; ; i++ {
+		if i > len(in)+10 {
+			t.Fatalf("the Reader does not end on %q", in)
+		}
+		it, err := rd.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			out = append(out, got{err: err.Error()})
+			var re *RecordError
+			if errors.As(err, &re) {
+				continue
+			}
+			if _, err2 := rd.Next(); err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("after %v, Next returned %v: want the same error", err, err2)
+			}
+			return out
+		}
+		out = append(out, got{raw: string(it.Raw), record: it.Record})
+	}
+}
+
+var wraps = map[string]func(io.Reader) io.Reader{
+	"whole":    func(r io.Reader) io.Reader { return r },
+	"one byte": iotest.OneByteReader,
+	"halves":   iotest.HalfReader,
+	"data+EOF": iotest.DataErrReader,
+}
+
+func TestReaderShapes(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+		want []got
+	}{
+		{"log file", `{"Records":[{"a":1},{"b":"}"}]}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"b":"}"}`, record: 2}}},
+		{"log file with spaces", " \n{ \"Records\" :\n [ {\"a\":1} ,\n\t{\"b\":2} ] }\n", []got{{raw: `{"a":1}`, record: 1}, {raw: `{"b":2}`, record: 2}}},
+		{"records in any case", `{"RECORDS":[{"a":1}]}`, []got{{raw: `{"a":1}`, record: 1}}},
+		{"empty log", `{"Records":[]}`, nil},
+		{"keys after the array", `{"Records":[{"a":1}],"x":{"y":"]}"}}{"c":3}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"c":3}`}}},
+		{"two logs", `{"Records":[{"a":1}]}{"Records":[{"b":2}]}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"b":2}`, record: 1}}},
+		{"records one per line", "{\"a\":1}\n{\"b\":2}\n", []got{{raw: `{"a":1}`}, {raw: `{"b":2}`}}},
+		{"concatenated", `{"a":1}{"b":[{"c":"{"}]}`, []got{{raw: `{"a":1}`}, {raw: `{"b":[{"c":"{"}]}`}}},
+		{"escaped quotes", `{"Records":[{"a":"x\"}\\"},{"b":"\\\\\"]"}]}`, []got{{raw: `{"a":"x\"}\\"}`, record: 1}, {raw: `{"b":"\\\\\"]"}`, record: 2}}},
+		{"backslash runs", `{"a":"\\\\\\\\"}{"b":"\\\\\\\""}`, []got{{raw: `{"a":"\\\\\\\\"}`}, {raw: `{"b":"\\\\\\\""}`}}},
+		{"Records not first", `{"x":1,"Records":[{"a":1}]}`, []got{{raw: `{"x":1,"Records":[{"a":1}]}`}}},
+		{"Records not a list", `{"Records":{"a":1}}`, []got{{raw: `{"Records":{"a":1}}`}}},
+		{"record not an object", `{"Records":[1,"s",null,[2]]}`, []got{{raw: `1`, record: 1}, {raw: `"s"`, record: 2}, {raw: `null`, record: 3}, {raw: `[2]`, record: 4}}},
+		{"scalars at the top", `12 true "x"`, []got{{raw: `12`}, {raw: `true`}, {raw: `"x"`}}},
+		{"byte order mark", "\xef\xbb\xbf{\"a\":1}", []got{{raw: `{"a":1}`}}},
+		{"white space only", " \n\t", nil},
+		{"cut short", `{"Records":[{"a":1},{"b":`, []got{{raw: `{"a":1}`, record: 1}, {err: "byte 25: unexpected end of input"}}},
+		{"array not closed", `{"Records":[{"a":1}`, []got{{raw: `{"a":1}`, record: 1}, {err: "unexpected end of input"}}},
+		{"stray bracket", `{"a":1}}`, []got{{raw: `{"a":1}`}, {err: `byte 7: unexpected '}'`}}},
+		{"missing comma", `{"Records":[{"a":1} {"b":2}]}`, []got{{raw: `{"a":1}`, record: 1}, {err: `after a record: want ',' or ']', got '{'`}}},
+		{"trailing comma", `{"Records":[{"a":1},]}`, []got{{raw: `{"a":1}`, record: 1}, {err: "a comma before ']'"}}},
+		{"leading comma", `{"Records":[,{"a":1}]}`, []got{{err: `byte 12: unexpected ','`}}},
+		// Bracket kinds are the decoder's to check: it rejects the record.
+		{"unbalanced inside", `{"Records":[{"a":[}]}`, []got{{raw: `{"a":[}]`, record: 1}, {err: `want ',' or ']', got '}'`}}},
+	}
+	for _, c := range cases {
+		for wn, w := range wraps {
+			t.Run(c.name+"/"+wn, func(t *testing.T) {
+				out := readAll(t, []byte(c.in), w)
+				if len(out) != len(c.want) {
+					t.Fatalf("got %+v, want %+v", out, c.want)
+				}
+				for i := range out {
+					g, w := out[i], c.want[i]
+					if g.raw != w.raw || g.record != w.record || (w.err == "") != (g.err == "") || !strings.Contains(g.err, w.err) {
+						t.Errorf("value %d: got %+v, want %+v", i, g, w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestRecordOverTheLimit: a record over MaxRecord is an error for that
+// record only, the same in a plain file, gzip and a top-level value.
+func TestRecordOverTheLimit(t *testing.T) {
+	big := `{"eventName":"x","pad":"` + strings.Repeat(`a\"`, MaxRecord/2) + `"}`
+	log := []byte(`{"Records":[{"a":1},` + big + `,{"b":2}]}` + "\n" + big + "\n" + `{"c":3}`)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(log)
+	zw.Close()
+	for name, in := range map[string][]byte{"plain": log, "gzip": gz.Bytes()} {
+		t.Run(name, func(t *testing.T) {
+			src, err := Decompress(bytes.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd := NewReader(src)
+			var out []string
+			for {
+				it, err := rd.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					out = append(out, err.Error())
+					continue
+				}
+				out = append(out, fmt.Sprintf("%d %s", it.Record, it.Raw))
+			}
+			want := []string{
+				`1 {"a":1}`,
+				fmt.Sprintf("record 2 at byte 20 exceeds the %d-byte limit for one record", MaxRecord),
+				`3 {"b":2}`,
+				fmt.Sprintf("value at byte %d exceeds the %d-byte limit for one record", 20+len(big)+11, MaxRecord),
+				`0 {"c":3}`,
+			}
+			if strings.Join(out, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(out, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestCorruptGzip: a gzip stream cut short or corrupt is an error naming
+// gzip, after the records before the damage.
+func TestCorruptGzip(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	fmt.Fprintf(&gz, "")
+	zw.Write([]byte(`{"Records":[{"a":1},{"b":"` + strings.Repeat("x", 1<<20) + `"}]}`))
+	zw.Close()
+	data := gz.Bytes()
+	for name, in := range map[string][]byte{
+		"cut short": data[:len(data)/2],
+		"corrupt":   append(append([]byte{}, data[:len(data)-8]...), 0, 0, 0, 0, 0, 0, 0, 0),
+	} {
+		src, err := Decompress(bytes.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := readAll(t, nil, func(io.Reader) io.Reader { return src })
+		last := out[len(out)-1]
+		if len(out) != 2 || out[0].raw != `{"a":1}` || !strings.Contains(last.err, "gzip: ") {
+			t.Errorf("%s: got %d values, last %+v; want the first record, then a gzip error", name, len(out), last)
+		}
+	}
+}
+
+// bounded generates a large CloudTrail log file as it is read, and fails
+// the read if the reader has more than limit bytes in hand beyond the
+// records the consumer has been given (consumed, set by the test).
+type bounded struct {
+	records, produced int
+	total             int
+	limit             int
+	consumed          func() int64
+	pending           []byte
+	record            []byte
+}
+
+func (b *bounded) Read(p []byte) (int, error) {
+	if ahead := int64(b.produced) - b.consumed(); ahead > int64(b.limit) {
+		return 0, fmt.Errorf("the reader holds %d bytes beyond the last record it returned (limit %d)", ahead, b.limit)
+	}
+	if len(b.pending) == 0 {
+		switch {
+		case b.produced == 0:
+			b.pending = []byte(`{"Records":[`)
+		case b.records < b.total:
+			b.pending = b.record
+			if b.records > 0 {
+				b.pending = append([]byte(","), b.record...)
+			}
+			b.records++
+		case b.records == b.total:
+			b.pending = []byte("]}")
+			b.records++
+		default:
+			return 0, io.EOF
+		}
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	b.produced += n
+	return n, nil
+}
+
+// TestStreamingMemoryIsFlat reads a 200 MB log: the reader never holds more
+// than a few reads beyond the record it returned, and the heap stays flat.
+func TestStreamingMemoryIsFlat(t *testing.T) {
+	rec, err := os.ReadFile(filepath.Join("..", "testdata", "cloudtrail", "stratus-red-team", "RunInstances-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := jsonCompact(&compact, rec); err != nil {
+		t.Fatal(err)
+	}
+	total := 200 << 20 / compact.Len()
+	var rd *Reader
+	src := &bounded{total: total, limit: 2 * readSize, record: compact.Bytes(), consumed: func() int64 { return rd.Offset() }}
+	rd = NewReader(src)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak uint64
+	n := 0
+	for {
+		it, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", n+1, err)
+		}
+		if !bytes.Equal(it.Raw, compact.Bytes()) {
+			t.Fatalf("record %d differs", it.Record)
+		}
+		n++
+		if n%20000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	if n != total {
+		t.Fatalf("read %d records, want %d", n, total)
+	}
+	if grown := int64(peak) - int64(base); grown > 8<<20 {
+		t.Errorf("heap grew by %d bytes reading %d MB", grown, src.produced>>20)
+	}
+	t.Logf("%d records, %d MB; heap grew by at most %d KB", n, src.produced>>20, (int64(peak)-int64(base))>>10)
+}
+
+// TestMayBeCall: the pre-filter lets through every security-group call
+// (should match) and keeps out other calls (should not match).
+func TestMayBeCall(t *testing.T) {
+	match := []string{}
+	for _, c := range Calls() {
+		match = append(match, `{"eventSource":"ec2.amazonaws.com","eventName":"`+c+`"}`)
+	}
+	match = append(match,
+		`{"eventName":"Authorize\u0053ecurityGroupIngress"}`, // an escape that spells a name
+		`{"eventName" : "RevokeSecurityGroupEgress" }`,
+	)
+	for _, m := range match {
+		if !MayBeCall([]byte(m)) {
+			t.Errorf("MayBeCall(%s) = false, want true", m)
+		}
+	}
+	for _, m := range []string{
+		`{"eventSource":"ec2.amazonaws.com","eventName":"DescribeSecurityGroups"}`,
+		`{"eventSource":"ec2.amazonaws.com","eventName":"DescribeSecurityGroupRules"}`,
+		`{"eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress"}`,
+		`{"eventName":"PutRolePolicy","requestParameters":{"policyDocument":"ec2:AuthorizeSecurityGroupIngressX"}}`,
+		`{"eventName":"RunInstances","requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}}`,
+		`{"eventName":"CreateSecurityGroupX"}`,
+		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string
+	} {
+		if MayBeCall([]byte(m)) {
+			t.Errorf("MayBeCall(%s) = true, want false", m)
+		}
+	}
+	// Every sample and public record with a finding passes; the others
+	// count as should-not-match when they have no escape.
+	files, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
+	more, _ := filepath.Glob(filepath.Join("..", "testdata", "cloudtrail", "*", "*.json"))
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs, _ := Parse(data)
+		if len(fs) > 0 && !MayBeCall(data) {
+			t.Errorf("%s: has a finding but MayBeCall is false", f)
+		}
+	}
+}
+
+// TestParseSplitsLikeTheDecoder: each sample's record gives the same
+// findings alone, as a log file's record, and in one log of them all.
+func TestParseSplitsLikeTheDecoder(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
+	var log bytes.Buffer
+	log.WriteString(`{"Records":[`)
+	findings := 0
+	for i, f := range files {
+		data, _ := os.ReadFile(f)
+		fs, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		findings += len(fs)
+		if i > 0 {
+			log.WriteString(",\n")
+		}
+		detail := data[bytes.Index(data, []byte(`"detail"`))+len(`"detail"`):]
+		detail = bytes.TrimLeft(detail, " :\n\t")
+		rd := NewReader(bytes.NewReader(detail))
+		it, err := rd.Next()
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		log.Write(it.Raw)
+		var b Batch
+		if err := (Options{}).Item(&b, Item{Raw: it.Raw, Record: 1}); err != nil || len(b.Findings) != len(fs) {
+			t.Errorf("%s: the detail alone gives %d findings (%v), the event %d", f, len(b.Findings), err, len(fs))
+		}
+	}
+	log.WriteString("]}")
+	whole, err := Parse(log.Bytes())
+	if err != nil || len(whole) != findings {
+		t.Fatalf("log of %d samples: %d findings, %v; want %d", len(files), len(whole), err, findings)
+	}
+}
+
+func jsonCompact(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }
+
+// FuzzReader: on any valid JSON input the Reader returns what
+// encoding/json reads: the records of a log file, or the value itself. On
+// any input it ends, without panicking.
+func FuzzReader(f *testing.F) {
+	for _, s := range []string{`{"Records":[{"a":"}\\\""},[1],2]}`, `{"x":{"Records":[1]}}`, ` "s\\" `, `{"Records" : [ ] , "y" : "]" }`, `{"records":[{}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out := readAll(t, data, iotest.HalfReader)
+		if !json.Valid(data) {
+			return
+		}
+		var want []string
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if tok, _ := dec.Token(); tok == json.Delim('{') {
+			if key, _ := dec.Token(); key != nil {
+				if k, ok := key.(string); ok && strings.EqualFold(k, "Records") && !escapedKey(data) {
+					if tok, _ := dec.Token(); tok == json.Delim('[') {
+						want = []string{}
+						for dec.More() {
+							var raw json.RawMessage
+							if err := dec.Decode(&raw); err != nil {
+								t.Fatal(err)
+							}
+							want = append(want, string(raw))
+						}
+					}
+				}
+			}
+		}
+		if want == nil {
+			want = []string{string(bytes.TrimSpace(bytes.TrimPrefix(data, bom)))}
+		}
+		var gotRaw []string
+		for _, g := range out {
+			if g.err != "" {
+				t.Fatalf("valid JSON %q: error %s", data, g.err)
+			}
+			gotRaw = append(gotRaw, g.raw)
+		}
+		if strings.Join(gotRaw, "\x00") != strings.Join(want, "\x00") || len(gotRaw) != len(want) {
+			t.Fatalf("valid JSON %q: got %q, want %q", data, gotRaw, want)
+		}
+	})
+}
+
+// escapedKey reports whether the first key of the object data has an
+// escape: the Reader then reads the object whole (the decoder does too).
+func escapedKey(data []byte) bool {
+	rest := bytes.TrimLeft(data, " \t\r\n\xef\xbb\xbf")
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	end := bytes.IndexByte(rest[1:], '"')
+	return end < 0 || bytes.IndexByte(rest[1:1+end], '\\') >= 0
+}
