@@ -4,37 +4,52 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/scan"
 )
 
-const usage = `usage: sgwatch [-format text|json] FILE...
+const usage = `usage: sgwatch [flags] PATH...
        sgwatch coverage -regions REGION,... [-accounts ID,... -assume-role NAME] [-format text|json]
 
 Prints the notification sgwatch would publish for each security-group change
-in each FILE: an EventBridge event, a CloudTrail record, or a CloudTrail log
-file (plain or gzip). "-" reads standard input. The function's tuning is read
-from the environment as the function reads it: EXTRA_SENSITIVE_PORTS,
-TRUSTED_PRINCIPALS, TRUSTED_SERVICES, SUPPRESS, MIN_SEVERITY.
+in CloudTrail history. Each PATH is a file (an EventBridge event, a
+CloudTrail record or a log file, plain or gzip; records one after another or
+one per line too), a directory (read recursively: CloudTrail's layout or
+any other; digest files and files that are not .json, .json.gz, .gz, .jsonl
+or .ndjson are skipped and counted), "-" (standard input), or
+s3://BUCKET[/PREFIX] (read with your AWS credentials; AWS_ENDPOINT_URL_S3 as
+usual). In CloudTrail's layout (AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/
+YYYY/MM/DD/) -since, -until, -accounts and -regions skip whole folders and
+files before reading; every record is then checked against them too.
+
+The function's tuning is read from the environment as the function reads
+it: EXTRA_SENSITIVE_PORTS, TRUSTED_PRINCIPALS, TRUSTED_SERVICES, SUPPRESS,
+MIN_SEVERITY. Exit status: 0 when everything was read, 1 when a source or a
+record could not be (the others are still read), 2 for a usage or
+configuration error.
 
 "sgwatch coverage" checks, with your AWS credentials, that every account
 and Region listed sends its security-group calls to sgwatch ("sgwatch
 coverage -h" for more). A file named coverage is read as ./coverage.
+
+Flags:
 `
 
 // Run runs the command line with args (without the program name) and the
-// environment getenv, and returns the exit status: 0 when every file was
-// read, 1 when any could not be read or parsed (the others are still
-// processed), 2 for a usage or configuration error.
+// environment getenv, and returns the exit status: 0 when every source was
+// read, 1 when any source or record could not be read or shown (the others
+// are still processed), 2 for a usage or configuration error.
 //
 // "coverage" as the first argument runs the coverage check instead (package
 // coverage), which alone talks to AWS.
@@ -45,78 +60,150 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output `format`: text (subject and body) or json (one finding per line)")
+	format := fs.String("format", "text", "output `format`: text (each notification), json (one finding per line) or summary (counts, and the critical and high findings)")
+	since := fs.String("since", "", "only records from this `time` on: RFC 3339, a date (2026-08-01) or an age (90d, 12h)")
+	until := fs.String("until", "", "only records up to this `time` (same forms)")
+	accounts := fs.String("accounts", "", "only these `account ids` (comma-separated)")
+	regions := fs.String("regions", "", "only these `Regions` (comma-separated)")
+	workers := fs.Int("workers", 0, "sources read at the same time (`n`); 0 is one per CPU, 16 for S3")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	now := time.Now()
+	var filter scan.Filter
+	summary := *format == "summary"
 	f, err := report.ParseFormat(*format)
-	if err != nil {
-		fmt.Fprintf(stderr, "sgwatch: -format: %v\n", err)
+	if summary {
+		f, err = report.Text, nil
+	}
+	for _, p := range []struct {
+		name string
+		err  error
+	}{
+		{"-format", err},
+		{"-since", parseTime(*since, now, &filter.Since)},
+		{"-until", parseTime(*until, now, &filter.Until)},
+		{"-accounts", parseList(*accounts, "an account id", detect.IsAccountID, &filter.Accounts)},
+		{"-regions", parseList(*regions, "a Region", detect.IsRegion, &filter.Regions)},
+	} {
+		if p.err != nil {
+			fmt.Fprintf(stderr, "sgwatch: %s: %v\n", p.name, p.err)
+			return 2
+		}
+	}
+	if !filter.Since.IsZero() && !filter.Until.IsZero() && filter.Until.Before(filter.Since) {
+		fmt.Fprintf(stderr, "sgwatch: -until %s is before -since %s\n", filter.Until.Format(time.RFC3339), filter.Since.Format(time.RFC3339))
 		return 2
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return 2
 	}
-	now := time.Now()
 	pol, err := policy.FromEnv(getenv, now)
 	if err != nil {
 		fmt.Fprintf(stderr, "sgwatch: configuration: %v\n", err)
 		return 2
 	}
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	p := pipeline.Pipeline{Policy: pol, Format: f, Now: func() time.Time { return now }}
-	status := 0
-	printed := 0
-	for _, name := range fs.Args() {
-		data, err := read(name, stdin)
-		if err != nil {
-			fmt.Fprintf(stderr, "sgwatch: %s: %v\n", name, err)
-			status = 1
-			continue
-		}
-		res, err := p.Run(context.Background(), data)
-		for _, r := range res.Results {
-			fd := r.Finding
-			switch {
-			case !r.Decision.Publish:
-				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s not published: %s\n", name, fd.Severity,
-					report.Clean(fd.Event.Name, 64), report.Clean(r.Decision.Why, 512))
-			case r.Err != nil:
-				// One finding that cannot be shown does not stop the others.
-				fmt.Fprintf(stderr, "sgwatch: %s: %s finding for event %s: %s\n", name, fd.Severity,
-					report.Clean(fd.Event.ID, 128), report.Clean(r.Err.Error(), 512))
-				status = 1
-			default:
-				if r.Decision.Why != "" {
-					fmt.Fprintf(stderr, "sgwatch: %s: %s finding for %s: %s\n", name, fd.Severity,
-						report.Clean(fd.Event.Name, 64), report.Clean(r.Decision.Why, 512))
-				}
-				if err := write(out, r.Notification, f, printed); err != nil {
-					fmt.Fprintf(stderr, "sgwatch: write: %v\n", err)
-					return 1
-				}
-				printed++
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	errw := &lines{w: stderr}
+	sc := &scan.Scanner{
+		Pipeline: pipeline.Pipeline{Policy: pol, Format: f, Now: func() time.Time { return now }},
+		Filter:   filter,
+		Workers:  *workers,
+		S3:       s3Trees,
+		Stdin:    stdin,
+	}
+	if isTerminal(stderr) {
+		stop := progress(sc, errw, now)
+		defer stop()
+	}
+	var (
+		sum              report.Summary
+		printed, unshown int
+		firstUnshown     string
+		writeErr         error
+	)
+	st := sc.Run(ctx, fs.Args(), func(e scan.Event) {
+		name := report.Clean(e.Source, 1024)
+		switch {
+		case e.Err != nil:
+			errw.printf("sgwatch: %s: %s\n", name, report.Clean(e.Err.Error(), 2048))
+		case e.NoCalls:
+			errw.printf("sgwatch: %s: not a security-group change; no notification\n", name)
+		case !e.Result.Decision.Publish:
+			fd := e.Result.Finding
+			why := fmt.Sprintf("%s finding for %s not published: %s", fd.Severity, report.Clean(fd.Event.Name, 64), report.Clean(e.Result.Decision.Why, 512))
+			if e.Named {
+				errw.printf("sgwatch: %s: %s\n", name, why)
+				return
 			}
+			if unshown == 0 {
+				firstUnshown = name + ": " + why
+			}
+			unshown++
+		case e.Result.Err != nil:
+			// One finding that cannot be shown does not stop the others.
+			fd := e.Result.Finding
+			errw.printf("sgwatch: %s: %s finding for event %s: %s\n", name, fd.Severity,
+				report.Clean(fd.Event.ID, 128), report.Clean(e.Result.Err.Error(), 512))
+			writeErr = cmp.Or(writeErr, errNotShown)
+		default:
+			r := e.Result
+			if r.Decision.Why != "" {
+				errw.printf("sgwatch: %s: %s finding for %s: %s\n", name, r.Finding.Severity,
+					report.Clean(r.Finding.Event.Name, 64), report.Clean(r.Decision.Why, 512))
+			}
+			if summary {
+				sum.Add(r.Finding, r.Notification.Subject)
+				return
+			}
+			if writeErr == nil || writeErr == errNotShown {
+				if err := write(out, r.Notification, f, printed); err != nil {
+					writeErr = err
+					cancel()
+				}
+			}
+			printed++
 		}
-		if err != nil {
-			fmt.Fprintf(stderr, "sgwatch: %s: %s\n", name, report.Clean(err.Error(), 2048))
-			status = 1
-			continue
-		}
-		if len(res.Results) == 0 {
-			fmt.Fprintf(stderr, "sgwatch: %s: not a security-group change; no notification\n", name)
+	})
+	if summary && writeErr == nil {
+		if err := sum.Write(out); err != nil {
+			writeErr = err
 		}
 	}
-	return status
+	if err := out.Flush(); err != nil && writeErr == nil {
+		writeErr = err
+	}
+	if unshown > 0 {
+		errw.printf("sgwatch: %d findings not shown by the policy; the first: %s\n", unshown, firstUnshown)
+	}
+	if skipped := st.Digests + st.NotLogs + st.Filtered; skipped > 0 {
+		errw.printf("sgwatch: read %d sources; skipped %d digest, %d not log, %d outside the filter\n", st.Sources, st.Digests, st.NotLogs, st.Filtered)
+	}
+	if writeErr != nil && writeErr != errNotShown {
+		errw.printf("sgwatch: write: %v\n", writeErr)
+		return 1
+	}
+	if st.Errors > 0 || writeErr != nil {
+		return 1
+	}
+	return 0
 }
 
-func read(name string, stdin io.Reader) ([]byte, error) {
-	if name == "-" {
-		return io.ReadAll(io.LimitReader(stdin, detect.MaxInput))
+var errNotShown = errors.New("a finding could not be shown")
+
+func parseTime(s string, now time.Time, dst *time.Time) (err error) {
+	if s != "" {
+		*dst, err = scan.ParseTime(s, now)
 	}
-	return os.ReadFile(name)
+	return err
+}
+
+func parseList(s, what string, valid func(string) bool, dst *[]string) (err error) {
+	*dst, err = scan.ParseList(s, what, valid)
+	return err
 }
 
 // write prints what the function would publish: the JSON body on one line,

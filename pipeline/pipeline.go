@@ -73,15 +73,21 @@ type Output struct {
 // ModifySecurityGroupRules rule found to be egress).
 func (p Pipeline) Run(ctx context.Context, data []byte) (Output, error) {
 	b, err := p.Policy.Score.Parse(data)
-	out := Output{Others: b.Others, Other: b.Other, Results: make([]Result, 0, len(b.Findings))}
+	return Output{Results: p.Process(ctx, b.Findings), Others: b.Others, Other: b.Other}, err
+}
+
+// Process decides on, looks up and renders findings parsed and scored
+// under p.Policy.Score, one result each, in order.
+func (p Pipeline) Process(ctx context.Context, findings []detect.Finding) []Result {
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now
 	}
-	for _, f := range b.Findings {
-		out.Results = append(out.Results, p.process(ctx, f, now()))
+	out := make([]Result, 0, len(findings))
+	for _, f := range findings {
+		out = append(out, p.process(ctx, f, now()))
 	}
-	return out, err
+	return out
 }
 
 func (p Pipeline) process(ctx context.Context, f detect.Finding, now time.Time) Result {

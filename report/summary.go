@@ -1,0 +1,103 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// Summary counts findings for a scan's summary: by severity, action,
+// account, Region and actor, with the critical and high ones listed.
+type Summary struct {
+	n        int
+	counts   [5]map[string]int
+	critical []listed
+}
+
+type listed struct {
+	time, id, subject string
+}
+
+// summaryTop is how many rows a count table shows (the rest are summed up).
+const summaryTop = 20
+
+var summaryTitles = [5]string{"severity", "action", "account", "Region", "actor"}
+
+// Add counts one finding, with the subject of its notification.
+func (s *Summary) Add(f detect.Finding, subject string) {
+	if s.counts[0] == nil {
+		for i := range s.counts {
+			s.counts[i] = map[string]int{}
+		}
+	}
+	s.n++
+	actor := f.Actor.ARN
+	if actor == "" {
+		actor = cmp.Or(f.Actor.PrincipalID, f.Actor.Type, "unknown")
+	}
+	for i, k := range []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
+		cmp.Or(f.Event.Region, "unknown"), actor} {
+		s.counts[i][Clean(k, 120)]++
+	}
+	if f.Severity == detect.Critical || f.Severity == detect.High {
+		s.critical = append(s.critical, listed{time: Clean(f.Event.Time, 40), id: Clean(f.Event.ID, 64), subject: subject})
+	}
+}
+
+// Write prints the summary: a table per count, largest first (severities
+// from critical down), then the critical and high findings by time, one
+// per line.
+func (s *Summary) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%d findings\n", s.n)
+	for i, title := range summaryTitles {
+		if s.n == 0 {
+			break
+		}
+		fmt.Fprintf(tw, "\nby %s\tfindings\n", title)
+		type row struct {
+			k string
+			n int
+		}
+		var rows []row
+		for k, n := range s.counts[i] {
+			rows = append(rows, row{k, n})
+		}
+		slices.SortFunc(rows, func(a, b row) int {
+			if i == 0 {
+				return cmp.Compare(detect.Severity(b.k).Rank(), detect.Severity(a.k).Rank())
+			}
+			return cmp.Or(cmp.Compare(b.n, a.n), strings.Compare(a.k, b.k))
+		})
+		rest := 0
+		for j, r := range rows {
+			if j >= summaryTop {
+				rest += r.n
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%d\n", r.k, r.n)
+		}
+		if rest > 0 {
+			fmt.Fprintf(tw, "  (%d more)\t%d\n", len(rows)-summaryTop, rest)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.critical) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(s.critical, func(a, b listed) int { return cmp.Or(strings.Compare(a.time, b.time), strings.Compare(a.id, b.id)) })
+	fmt.Fprintf(w, "\ncritical and high (%d)\n", len(s.critical))
+	for _, c := range s.critical {
+		if _, err := fmt.Fprintf(w, "  %s  %s  event %s\n", c.time, c.subject, c.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
