@@ -3,7 +3,9 @@ package detect
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +101,79 @@ func BenchmarkWholeInternetSplit(b *testing.B) {
 	for b.Loop() {
 		if fs, err := Parse(data); err != nil || fs[0].Severity != Critical {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecord is the scan's cost per security-group call: each record
+// read as a log file's record (decode, analyze, score). "samples" are the
+// sample events (built to show hard cases), "public" the public records.
+func BenchmarkRecord(b *testing.B) {
+	for _, c := range []struct{ name, glob string }{
+		{"samples", "../events/*.json"},
+		{"public", "../testdata/cloudtrail/*/*.json"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			files, _ := filepath.Glob(c.glob)
+			var recs [][]byte
+			for _, f := range files {
+				data := benchInput(b, f)
+				var top struct{ Detail json.RawMessage }
+				if err := json.Unmarshal(data, &top); err != nil {
+					b.Fatal(err)
+				}
+				if top.Detail == nil {
+					top.Detail = data
+				}
+				if fs, _ := Parse(data); len(fs) > 0 {
+					recs = append(recs, top.Detail)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, r := range recs {
+					var bt Batch
+					if err := (Options{}).Item(&bt, Item{Raw: r, Record: 1}); err != nil || len(bt.Findings) != 1 {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+		})
+	}
+}
+
+// BenchmarkReader is the scan's cost per byte of a log file that holds no
+// security-group call: splitting it into records and the pre-filter.
+func BenchmarkReader(b *testing.B) {
+	var log bytes.Buffer
+	log.WriteString(`{"Records":[`)
+	files, _ := filepath.Glob("../testdata/cloudtrail/*/*.json")
+	for i := 0; log.Len() < 32<<20; i++ {
+		data := benchInput(b, files[i%len(files)])
+		if fs, _ := Parse(data); len(fs) > 0 {
+			continue
+		}
+		if i > 0 {
+			log.WriteByte(',')
+		}
+		json.Compact(&log, data)
+	}
+	log.WriteString("]}")
+	b.SetBytes(int64(log.Len()))
+	for b.Loop() {
+		rd := NewBytesReader(log.Bytes())
+		for {
+			it, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if MayBeCall(it.Raw) {
+				b.Fatal("a call")
+			}
 		}
 	}
 }

@@ -137,15 +137,19 @@ func (l *list[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '{' {
-		var w struct {
-			Items json.RawMessage `json:"items"`
+		items, ok := member(b, "items")
+		if !ok { // a key with an escape: the decoder matches it
+			var w struct {
+				Items json.RawMessage `json:"items"`
+			}
+			if err := json.Unmarshal(b, &w); err != nil {
+				l.bad = err.Error()
+				seen(l.bad)
+				return nil
+			}
+			items = w.Items
 		}
-		if err := json.Unmarshal(b, &w); err != nil {
-			l.bad = err.Error()
-			seen(l.bad)
-			return nil
-		}
-		b = w.Items
+		b = items
 	}
 	var o oneOrMany[T]
 	_ = o.UnmarshalJSON(b)
@@ -169,11 +173,7 @@ func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
 	case b[0] == '[':
-		var raw []json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
-			o.bad = err.Error()
-			return nil
-		}
+		raw := elements(b)
 		o.items = make([]T, len(raw))
 		for i, r := range raw {
 			if err := decodeItem(r, &o.items[i]); err != nil && o.bad == "" {
@@ -217,6 +217,94 @@ func decodeItem[T any](b []byte, v *T) error {
 		return fmt.Errorf("want an object, got %s", kind(b))
 	}
 	return json.Unmarshal(b, v)
+}
+
+// The decoder hands an UnmarshalJSON method only valid JSON: elements and
+// member split it without validating it again (as json.Unmarshal would,
+// once per level of nesting).
+
+// elements returns the elements of the valid JSON array b.
+func elements(b []byte) [][]byte {
+	var out [][]byte
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] != ']' {
+		end := valueEnd(b, i)
+		out = append(out, b[i:end])
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return out
+}
+
+// member returns the value of the valid JSON object b's member named key,
+// matched as encoding/json matches a field (case-insensitively; the last
+// of duplicates), or nil when there is none. ok is false when a key has an
+// escape: then only the decoder can tell.
+func member(b []byte, key string) (v []byte, ok bool) {
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] == '"' {
+		end := valueEnd(b, i)
+		k := b[i+1 : end-1]
+		if bytes.IndexByte(k, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(b, end)
+		i = skipSpace(b, i+1) // the colon
+		end = valueEnd(b, i)
+		if bytes.EqualFold(k, []byte(key)) {
+			v = b[i:end]
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return v, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the end of the valid JSON value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = valueEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !bytes.ContainsRune([]byte(" \t\r\n,]}"), rune(b[j])) {
+		j++
+	}
+	return j
 }
 
 // kind names the JSON type of b for error messages.

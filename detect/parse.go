@@ -53,11 +53,14 @@ func Parse(data []byte) ([]Finding, error) {
 // score fails closed.
 func (o Options) Parse(data []byte) (Batch, error) {
 	var b Batch
-	src, err := Decompress(bytes.NewReader(data))
-	if err != nil {
-		return b, err
+	rd := NewBytesReader(data)
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		src, err := Decompress(bytes.NewReader(data))
+		if err != nil {
+			return b, err
+		}
+		rd = NewReader(src)
 	}
-	rd := NewReader(src)
 	var errs []error
 	for {
 		it, err := rd.Next()

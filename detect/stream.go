@@ -84,11 +84,17 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("byte %d: %s", e.Offset, e.Msg) }
 
-const readSize = 256 << 10
+const readSize = 512 << 10
 
 // NewReader returns a Reader of src, which must already be decompressed.
 func NewReader(src io.Reader) *Reader {
 	return &Reader{src: src}
+}
+
+// NewBytesReader returns a Reader of data, which it reads in place,
+// without copying (data must not change while the Reader is in use).
+func NewBytesReader(data []byte) *Reader {
+	return &Reader{buf: data, w: len(data), eof: true}
 }
 
 // Offset is how many bytes of the stream the Reader has consumed.
@@ -339,7 +345,7 @@ func oddBackslashes(b []byte, before bool) bool {
 func (d *Reader) scanValue(keep bool) error {
 	for {
 		b := d.buf[:d.w]
-		i := d.pos
+		i, depth := d.pos, d.depth
 		for i < len(b) {
 			if d.inString {
 				k := bytes.IndexByte(b[i:], '"')
@@ -348,39 +354,47 @@ func (d *Reader) scanValue(keep bool) error {
 					break
 				}
 				i += k
-				if d.escaped(i) {
+				if b[i-1] == '\\' && d.escaped(i) {
 					i++
 					continue
 				}
 				d.inString = false
 				i++
-				if d.depth == 0 {
-					d.pos = i
+				if depth == 0 {
+					d.pos, d.depth = i, depth
 					return nil
 				}
-				continue
 			}
-			switch b[i] {
-			case '"':
-				d.inString = true
-				d.strFrom = i + 1
-				d.strOdd = false
-			case '{', '[':
-				d.depth++
-			case '}', ']':
-				d.depth--
-				if d.depth <= 0 {
-					if d.depth < 0 {
-						d.pos = i
-						return &SyntaxError{Offset: d.off + int64(i), Msg: fmt.Sprintf("unexpected %q", b[i])}
+			// Outside strings: up to the next quote, counting brackets.
+			for i < len(b) {
+				c := b[i]
+				i++
+				switch structural[c] {
+				case quote:
+					d.inString = true
+					d.strFrom = i
+					d.strOdd = false
+				case open:
+					depth++
+					continue
+				case closing:
+					depth--
+					if depth <= 0 {
+						if depth < 0 {
+							d.pos, d.depth = i-1, 0
+							return &SyntaxError{Offset: d.off + int64(i-1), Msg: fmt.Sprintf("unexpected %q", c)}
+						}
+						d.pos, d.depth = i, depth
+						return nil
 					}
-					d.pos = i + 1
-					return nil
+					continue
+				default:
+					continue
 				}
+				break
 			}
-			i++
 		}
-		d.pos = i
+		d.pos, d.depth = i, depth
 		if keep && d.pos-d.r > MaxRecord {
 			return errTooLong
 		}
@@ -392,6 +406,15 @@ func (d *Reader) scanValue(keep bool) error {
 		}
 	}
 }
+
+const (
+	quote = 1 + iota
+	open
+	closing
+)
+
+// structural classes the bytes that matter outside strings.
+var structural = [256]uint8{'"': quote, '{': open, '[': open, '}': closing, ']': closing}
 
 // escaped reports whether the quote at i is escaped: preceded by an odd
 // run of backslashes within the current string.
@@ -480,15 +503,17 @@ func (d *Reader) openLog() (bool, error) {
 // as CloudTrail writes them), or as it is. A gzip stream that is corrupt or
 // cut short fails with an error that says so.
 func Decompress(src io.Reader) (io.Reader, error) {
-	br, ok := src.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(src, 64<<10)
+	head := make([]byte, 2)
+	n, err := io.ReadFull(src, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
 	}
-	magic, err := br.Peek(2)
-	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
-		return br, nil // too short for gzip: the Reader says what it is
+	// The head goes back in front, without copying the rest.
+	in := io.MultiReader(bytes.NewReader(head[:n]), src)
+	if n < 2 || head[0] != 0x1f || head[1] != 0x8b {
+		return in, nil // too short for gzip: the Reader says what it is
 	}
-	zr, err := gzip.NewReader(br)
+	zr, err := gzip.NewReader(bufio.NewReaderSize(in, readSize))
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
@@ -508,8 +533,8 @@ func (g gzipReader) Read(p []byte) (int, error) {
 // MayBeCall reports whether raw, the bytes of one input value, may hold a
 // security-group call. It is false only when raw certainly holds none: no
 // call's name appears in it as a JSON string, and it has no \u escape that
-// could spell one. The decoder confirms what it lets through; what it
-// keeps out costs no decoding (most of a CloudTrail log).
+// could spell a letter of one. The decoder confirms what it lets through;
+// what it keeps out costs no decoding (most of a CloudTrail log).
 func MayBeCall(raw []byte) bool {
 	for rest := raw; ; {
 		i := bytes.Index(rest, marker)
@@ -530,7 +555,18 @@ func MayBeCall(raw []byte) bool {
 			return true
 		}
 	}
-	return bytes.Contains(raw, []byte(`\u`))
+	// An escape \u00XY with X from 4 to 7 can be an ASCII letter; no other
+	// escape can (a name is letters only).
+	for rest := raw; ; {
+		i := bytes.Index(rest, []byte(`\u00`))
+		if i < 0 || len(rest)-i < 6 {
+			return false
+		}
+		if x := rest[i+4]; x >= '4' && x <= '7' {
+			return true
+		}
+		rest = rest[i+4:]
+	}
 }
 
 // marker is in the name of every security-group call but one in a

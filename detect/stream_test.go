@@ -267,6 +267,9 @@ func TestMayBeCall(t *testing.T) {
 	}
 	match = append(match,
 		`{"eventName":"Authorize\u0053ecurityGroupIngress"}`, // an escape that spells a name
+		`{"eventName":"\u0041uthorizeSecurityGroupIngress"}`,
+		`{"eventName":"Authorize\u0073ecurityGroupIngress"}`, // a lower-case letter: still decoded
+		`{"x":"\u0078"}`,
 		`{"eventName" : "RevokeSecurityGroupEgress" }`,
 	)
 	for _, m := range match {
@@ -281,6 +284,8 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName":"PutRolePolicy","requestParameters":{"policyDocument":"ec2:AuthorizeSecurityGroupIngressX"}}`,
 		`{"eventName":"RunInstances","requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}}`,
 		`{"eventName":"CreateSecurityGroupX"}`,
+		`{"eventName":"RunInstances","requestParameters":{"userData":"a \u0026\u0026 b \u003c c \u00e9 \u2028"}}`, // escapes of no letter
+		`{"x":"\u00"}`,
 		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string
 	} {
 		if MayBeCall([]byte(m)) {

@@ -160,7 +160,7 @@ func TestErrorPaths(t *testing.T) {
 		typ   any    // the error's type, which Lambda reports as errorType
 	}{
 		{"undecodable JSON", "{not json", &fakeSNS{}, "decode event", &DecodeError{}},
-		{"truncated JSON", `{"detail":{"eventName":"CreateSecurityGroup"`, &fakeSNS{}, "decode event: decode input: unexpected end of JSON input", &DecodeError{}},
+		{"truncated JSON", `{"detail":{"eventName":"CreateSecurityGroup"`, &fakeSNS{}, "decode event: decode input: byte 44: unexpected end of input", &DecodeError{}},
 		{"empty payload", " ", &fakeSNS{}, "decode event: empty input", &DecodeError{}},
 		{"not an event", `{"hello":"world"}`, &fakeSNS{}, "unrecognised input", &DecodeError{}},
 		{"detail not a record", `{"detail-type":"AWS API Call via CloudTrail","detail":[1]}`, &fakeSNS{}, "detail is a list, want an object", &DecodeError{}},

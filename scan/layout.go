@@ -31,9 +31,9 @@ const (
 type level int
 
 const (
-	outside level = iota // not in CloudTrail's layout (or not known to be)
-	logsRoot             // AWSLogs
-	org                  // o-…
+	outside  level = iota // not in CloudTrail's layout (or not known to be)
+	logsRoot              // AWSLogs
+	org                   // o-…
 	account
 	product // CloudTrail, CloudTrail-Digest, CloudTrail-Insight
 	region
