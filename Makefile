@@ -69,8 +69,8 @@ e2e: tools rie host-bootstrap cli-bin docker-tools
 	if pgrep -f '$(E2E_PROCS)' > /dev/null; then \
 		echo "e2e: processes left running:"; pgrep -af '$(E2E_PROCS)'; pkill -9 -f '$(E2E_PROCS)'; status=1; fi; \
 	if [ $$status -ne 0 ]; then cat $(E2ELOG); echo "end-to-end tests failed (log: $(E2ELOG))"; exit 1; fi
-	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:|coverage:|organization:)' $(E2ELOG)
-	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 9 || { echo "e2e: want the pass lines of 9 tests"; exit 1; }
+	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:|coverage:|organization:|scan:)' $(E2ELOG)
+	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 10 || { echo "e2e: want the pass lines of 10 tests"; exit 1; }
 
 ## rie: the Lambda Runtime Interface Emulator, pinned, in bin/
 rie: $(RIE)
@@ -140,8 +140,13 @@ deploy: build
 	$(VENV)/bin/sam deploy --guided
 
 ## bench: per-event, batch and rendering benchmarks
+## bench: the Go benchmarks (bench/run.sh), then the scan against zcat, cat
+## and jq (bench/scan.sh; needs jq, installed from Debian's packages if missing)
 bench:
 	bash bench/run.sh
+	@command -v jq > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; } \
+		|| { echo "cannot install jq from Debian's packages (apt-get, as root)"; exit 1; }
+	bash bench/scan.sh
 
 clean:
 	rm -rf .aws-sam $(VENV) bin .test-results

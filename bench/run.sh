@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Benchmarks: per-event detection, batch (log file), rendering, a whole
+# Benchmarks: per-event detection, batch (log file), the scan, rendering, a whole
 # invocation, cold-start initialisation, and the CLI's process start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-5}
 mkdir -p .test-results
-go test -run '^$' -bench . -benchmem -count "$count" ./detect ./report ./handler ./enrich | tee .test-results/bench.txt
+go test -run '^$' -bench . -benchmem -count "$count" ./detect ./scan ./report ./handler ./enrich | tee .test-results/bench.txt
 
 # Process start to first output: the CLI on one event, built like the
 # Lambda binary but for this machine.

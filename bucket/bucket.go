@@ -114,15 +114,18 @@ func Trees(ctx context.Context, url string) (scan.Tree, string, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	pathStyle := func(o *s3.Options) {
+	opts := func(o *s3.Options) {
 		if o.BaseEndpoint != nil {
 			o.UsePathStyle = true
 		}
+		// Log files delivered before S3 stored checksums have none: the
+		// SDK would log a line on stderr for each object read.
+		o.DisableLogOutputChecksumValidationSkipped = true
 	}
-	client := s3.NewFromConfig(cfg, pathStyle)
+	client := s3.NewFromConfig(cfg, opts)
 	if r := bucketRegion(ctx, client, b); r != "" && r != cfg.Region {
 		cfg.Region = r
-		client = s3.NewFromConfig(cfg, pathStyle)
+		client = s3.NewFromConfig(cfg, opts)
 	}
 	return Tree{API: client, Bucket: b}, path, nil
 }

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/scan"
 )
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -245,5 +251,189 @@ func TestCoverageDispatch(t *testing.T) {
 	code, out, errs := run(t, "", "./coverage")
 	if code != 0 || !strings.HasPrefix(out, "Subject: [CRITICAL]") {
 		t.Errorf("./coverage: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestScanFlags: the scan's flags are checked before anything is read; a
+// bad value is a usage error naming the flag and the value.
+func TestScanFlags(t *testing.T) {
+	const ev = "../events/create-security-group.json"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-since", "yesterday", ev}, `sgwatch: -since: "yesterday" is not a time`},
+		{[]string{"-until", "2026-13-01", ev}, `sgwatch: -until: "2026-13-01" is not a time`},
+		{[]string{"-since", "2026-11-20", "-until", "2026-11-01", ev}, "-until 2026-11-01T00:00:00Z is before -since 2026-11-20T00:00:00Z"},
+		{[]string{"-accounts", "1111,222233334444", ev}, `sgwatch: -accounts: "1111" is not an account id`},
+		{[]string{"-regions", "eu-west-1,moon", ev}, `sgwatch: -regions: "moon" is not a Region`},
+		{[]string{"-format", "yaml", ev}, `sgwatch: -format: `},
+	} {
+		code, out, errs := run(t, "", c.args...)
+		if code != 2 || out != "" || !strings.Contains(errs, c.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+}
+
+// findingsIn parses every file under dirs (as the scan would) and returns
+// their findings, for tests to count independently of the command line.
+func findingsIn(t *testing.T, dirs ...string) []detect.Finding {
+	t.Helper()
+	var out []detect.Finding
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "*.json"))
+		more, _ := filepath.Glob(filepath.Join(d, "*", "*.json"))
+		for _, f := range append(files, more...) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, _ := detect.Parse(data)
+			out = append(out, fs...)
+		}
+	}
+	return out
+}
+
+// TestScanFilters: -since, -until, -accounts and -regions select findings
+// by each record's own time, account and Region (a finding whose time
+// cannot be read is kept).
+func TestScanFilters(t *testing.T) {
+	all := findingsIn(t, "../events", "../testdata/cloudtrail")
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	cases := []struct {
+		args []string
+		keep func(f detect.Finding) bool
+	}{
+		{nil, func(detect.Finding) bool { return true }},
+		{[]string{"-regions", "us-east-1,us-west-2"}, func(f detect.Finding) bool { return f.Event.Region == "us-east-1" || f.Event.Region == "us-west-2" }},
+		{[]string{"-accounts", "111122223333"}, func(f detect.Finding) bool { return f.Event.AccountID == "111122223333" }},
+		{[]string{"-since", "2026-11-20T10:30:00Z"}, func(f detect.Finding) bool {
+			t := at(f.Event.Time)
+			return t.IsZero() || !t.Before(at("2026-11-20T10:30:00Z"))
+		}},
+		{[]string{"-since", "2020-01-01", "-until", "2024-12-31T23:59:59Z"}, func(f detect.Finding) bool {
+			t := at(f.Event.Time)
+			return t.IsZero() || (!t.Before(at("2020-01-01T00:00:00Z")) && !t.After(at("2024-12-31T23:59:59Z")))
+		}},
+	}
+	for _, c := range cases {
+		want := 0
+		for _, f := range all {
+			if c.keep(f) {
+				want++
+			}
+		}
+		code, out, errs := run(t, "", append(append([]string{"-format", "json"}, c.args...), "../events", "../testdata/cloudtrail")...)
+		got := strings.Count(out, "\n")
+		if code != 0 || got != want || (c.args != nil && want == len(all)) {
+			t.Errorf("%q: exit %d, %d findings, want %d of %d (stderr %q)", c.args, code, got, want, len(all), errs)
+		}
+	}
+}
+
+// TestSummary: counts by severity (critical first), action, account,
+// Region and actor, then the critical and high findings by time, with
+// attacker-controlled text cleaned.
+func TestSummary(t *testing.T) {
+	dir := t.TempDir()
+	hostile := `{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","eventTime":"2026-01-01T00:00:00Z","eventID":"e-1\n[CRITICAL] fake",
+"awsRegion":"eu-west-1","recipientAccountId":"111122223333","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/x/evil\u202e\nby nobody"},
+"requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}`
+	if err := os.WriteFile(filepath.Join(dir, "hostile.json"), []byte(hostile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "", "-format", "summary", "../events", dir)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	critical := 1 // the hostile record's
+	for _, f := range findingsIn(t, "../events") {
+		if f.Severity == detect.Critical {
+			critical++
+		}
+	}
+	for _, want := range []string{fmt.Sprintf("%d findings\n", len(findingsIn(t, "../events"))+1), "\nby severity", fmt.Sprintf("  critical   %d\n", critical), "\nby action", "\nby account", "\nby Region", "\nby actor",
+		"critical and high (", "  2026-01-01T00:00:00Z  [CRITICAL] sg-0123456789abcdef0 modified by"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if sev := out[strings.Index(out, "by severity"):strings.Index(out, "by action")]; strings.Index(sev, "critical") > strings.Index(sev, "info") {
+		t.Errorf("severities not from critical down:\n%s", sev)
+	}
+	for _, bad := range []string{"\u202e", "\n[CRITICAL] fake", "evil\nby"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("summary holds %q raw", bad)
+		}
+	}
+	lines := strings.Split(out[strings.Index(out, "critical and high"):], "\n")
+	if !sort.StringsAreSorted(lines[1 : len(lines)-1]) {
+		t.Errorf("critical and high not by time:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestPolicyInAScan: in a directory, findings the policy does not publish
+// are counted in one line, not one line each; critical ones and the root
+// user's are always shown.
+func TestPolicyInAScan(t *testing.T) {
+	all := findingsIn(t, "../events")
+	shown := 0
+	for _, f := range all {
+		if f.Severity == detect.Critical || f.Actor.IsRoot() {
+			shown++
+		}
+	}
+	code, out, errs := runEnv(t, map[string]string{"MIN_SEVERITY": "critical"}, "", "-format", "json", "../events")
+	if code != 0 || strings.Count(out, "\n") != shown {
+		t.Errorf("exit %d, %d findings, want %d", code, strings.Count(out, "\n"), shown)
+	}
+	want := fmt.Sprintf("sgwatch: %d findings not shown by the policy; the first: ", len(all)-shown)
+	if strings.Count(errs, "not published") != 1 || !strings.Contains(errs, want) {
+		t.Errorf("stderr %q, want one line %q", errs, want)
+	}
+}
+
+type failWriter struct{ n int }
+
+func (w *failWriter) Write(p []byte) (int, error) {
+	if w.n += len(p); w.n > 100 {
+		return 0, errors.New("broken pipe")
+	}
+	return len(p), nil
+}
+
+// TestWriteErrorStops: when stdout fails (a closed pipe), the scan stops
+// with exit status 1 and says why.
+func TestWriteErrorStops(t *testing.T) {
+	var errb bytes.Buffer
+	code := Run([]string{"-format", "json", "../events"}, func(string) string { return "" }, strings.NewReader(""), &failWriter{}, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "sgwatch: write: broken pipe") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestProgress: the progress line says what was read; it is shown only on
+// a terminal.
+func TestProgress(t *testing.T) {
+	got := progressLine(scan.Stats{Sources: 3, Bytes: 12_500_000, Records: 50_000, Findings: 7, Errors: 1}, 2*time.Second)
+	if want := "sgwatch: 3 sources, 12.5 MB read, 25000 records/s, 7 findings, 1 errors"; got != want {
+		t.Errorf("progress %q, want %q", got, want)
+	}
+	if isTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer is not a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Error("a file is not a terminal")
+	}
+	var errb bytes.Buffer
+	if code := Run([]string{"../events"}, func(string) string { return "" }, nil, io.Discard, &errb); code != 0 || strings.Contains(errb.String(), "\r") {
+		t.Errorf("exit %d; stderr that is not a terminal has a progress line: %q", code, errb.String())
 	}
 }

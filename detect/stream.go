@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,13 +186,14 @@ func (d *Reader) value(c byte, record int) (Item, error) {
 	}
 	err := scan(true)
 	if err == errTooLong {
-		if err = scan(false); err == nil {
-			d.r = d.pos
-			return Item{}, &RecordError{Record: record, Offset: start, Size: d.off + int64(d.pos) - start}
-		}
+		err = scan(false)
 	}
 	if err != nil {
 		return Item{}, d.fail(err)
+	}
+	if size := d.off + int64(d.pos) - start; size > MaxRecord {
+		d.r = d.pos
+		return Item{}, &RecordError{Record: record, Offset: start, Size: size}
 	}
 	it := Item{Raw: d.buf[d.r:d.pos], Record: record}
 	d.r = d.pos
@@ -567,6 +569,38 @@ func MayBeCall(raw []byte) bool {
 		}
 		rest = rest[i+4:]
 	}
+}
+
+// Skim reads one value as Item does, but spends a decode only on what may
+// be a security-group call (MayBeCall). A log file's record that certainly
+// is not one is counted, unread: its syntax is not checked (the speed of a
+// scan). A whole input that is not one is checked to be JSON of a shape
+// sgwatch reads, so that what is not CloudTrail gets Item's error.
+func (o Options) Skim(b *Batch, it Item) error {
+	if MayBeCall(it.Raw) {
+		return o.Item(b, it)
+	}
+	if it.Record > 0 {
+		b.Others++
+		return nil
+	}
+	// A record or an event; anything else (a log file that is not in
+	// CloudTrail's form, a shape sgwatch does not read) is Item's to say.
+	raw := bytes.TrimSpace(it.Raw)
+	if len(raw) > 0 && raw[0] == '{' && json.Valid(raw) {
+		if v, ok := member(raw, "Records"); !ok || v != nil {
+			return o.Item(b, it)
+		}
+		for _, k := range []string{"eventName", "eventSource", "detail"} {
+			if v, ok := member(raw, k); !ok {
+				break // an escaped key: Item decides
+			} else if v != nil {
+				b.Others++
+				return nil
+			}
+		}
+	}
+	return o.Item(b, it)
 }
 
 // marker is in the name of every security-group call but one in a

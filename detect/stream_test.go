@@ -401,3 +401,58 @@ func escapedKey(data []byte) bool {
 	end := bytes.IndexByte(rest[1:], '"')
 	return end < 0 || bytes.IndexByte(rest[1:1+end], '\\') >= 0
 }
+
+// TestJustOverTheLimit: a value one byte over MaxRecord is an error,
+// read in place (NewBytesReader) or from a stream.
+func TestJustOverTheLimit(t *testing.T) {
+	const head = `{"a":"`
+	rec := head + strings.Repeat("x", MaxRecord+1-len(head)-2) + `"}`
+	in := []byte(`{"Records":[` + rec + `,{"b":1}]}`)
+	for name, rd := range map[string]*Reader{"bytes": NewBytesReader(in), "stream": NewReader(bytes.NewReader(in))} {
+		_, err := rd.Next()
+		var re *RecordError
+		if !errors.As(err, &re) || re.Record != 1 || re.Size != MaxRecord+1 {
+			t.Errorf("%s: %v, want record 1 over the limit by one byte", name, err)
+		}
+		if it, err := rd.Next(); err != nil || string(it.Raw) != `{"b":1}` {
+			t.Errorf("%s: then %q, %v; want the next record", name, it.Raw, err)
+		}
+	}
+	exact := []byte(head + strings.Repeat("x", MaxRecord-len(head)-2) + `"}`)
+	if it, err := NewBytesReader(exact).Next(); err != nil || len(it.Raw) != MaxRecord {
+		t.Errorf("a value of exactly MaxRecord bytes: %v", err)
+	}
+}
+
+// TestSkim: what may be a call is decoded; a log file's other records are
+// counted unread; a whole input is checked to be CloudTrail.
+func TestSkim(t *testing.T) {
+	call := `{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-1"}}`
+	cases := []struct {
+		raw      string
+		record   int
+		findings int
+		others   int
+		err      string
+	}{
+		{call, 1, 1, 0, ""},
+		{call, 0, 1, 0, ""},
+		{`{"eventName":"RunInstances"}`, 1, 0, 1, ""},
+		{`{"eventName":,}`, 1, 0, 1, ""}, // unchecked, by choice
+		{`{"eventName":"RunInstances"}`, 0, 0, 1, ""},
+		{`{"detail":{"eventName":"RunInstances"}}`, 0, 0, 1, ""},
+		{`{"Records":5}`, 0, 0, 0, "CloudTrail log file"},
+		{`{"eventName":,}`, 0, 0, 0, "decode input"},
+		{`{"foo":1}`, 0, 0, 0, "unrecognised input"},
+		{`{"event\u004eame":"RunInstances"}`, 0, 0, 1, ""}, // an escaped key: decoded, then other
+		{`[1]`, 0, 0, 0, "input is a list"},
+		{`nope`, 0, 0, 0, "not JSON"},
+	}
+	for _, c := range cases {
+		var b Batch
+		err := Options{}.Skim(&b, Item{Raw: []byte(c.raw), Record: c.record})
+		if len(b.Findings) != c.findings || b.Others != c.others || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("Skim(%s, record %d) = %d findings, %d others, %v; want %d, %d, %q", c.raw, c.record, len(b.Findings), b.Others, err, c.findings, c.others, c.err)
+		}
+	}
+}

@@ -331,7 +331,7 @@ func TestFailurePaths(t *testing.T) {
 			},
 			payload:  []byte(`{"detail":{"eventName":"AuthorizeSecurityGroupIngress",`),
 			wantType: "DecodeError",
-			want:     "decode event: decode input: byte 56: unexpected end of input",
+			want:     "decode event: decode input: byte 55: unexpected end of input",
 		},
 		{
 			name: "SNS rejects the publish",

@@ -40,13 +40,16 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	}
 	if m := relative.FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
-		if err == nil && n <= 100*366 {
-			unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second}[m[2]]
+		unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second}[m[2]]
+		if err == nil && time.Duration(n) <= maxAge/unit {
 			return now.Add(-time.Duration(n) * unit), nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: want RFC 3339 (2026-08-01T00:00:00Z), a date (2026-08-01) or an age (90d, 12h, 30m)", s)
 }
+
+// maxAge bounds an age: 100 years (366-day).
+const maxAge = 100 * 366 * 24 * time.Hour
 
 var relative = regexp.MustCompile(`^([0-9]{1,6})([dhms])$`)
 

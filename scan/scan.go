@@ -391,12 +391,12 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 				return
 			}
 		}
-		if !detect.MayBeCall(it.Raw) {
-			continue
-		}
 		var b detect.Batch
-		if err := opts.Item(&b, it); err != nil {
+		if err := opts.Skim(&b, it); err != nil {
 			fail(err)
+			if it.Record == 0 && it.Raw[0] != '{' {
+				break // not JSON objects at all: one error says it
+			}
 		}
 		calls += int64(len(b.Findings))
 		kept := b.Findings[:0]
