@@ -446,11 +446,11 @@ func TestErrors(t *testing.T) {
 		"c-huge.json":       logOf(sg("c1"), over(1<<20), sg("c3")),
 		// Just over the limit (within one read of it).
 		"c-over.json": logOf(sg("o1"), over(1<<10), sg("o3")),
-		"d-cut.json": []byte(`{"Records":[` + string(sg("d1")) + `,{"eventName":"AuthorizeSecurityGroupIngress"`),
+		"d-cut.json":  []byte(`{"Records":[` + string(sg("d1")) + `,{"eventName":"AuthorizeSecurityGroupIngress"`),
 		// Bad JSON in a record that names no call is kept out of the
 		// decoder (detect.Skim): unchecked, by choice (README).
 		"e-unchecked.json": logOf(sg("e1"), []byte(`{"eventName":,}`), sg("e3")),
-		"f-not-a-gzip.gz": {0x1f, 0x8b, 0, 0},
+		"f-not-a-gzip.gz":  {0x1f, 0x8b, 0, 0},
 	})
 	missing := filepath.Join(dir, "missing.json.gz")
 	src := func(name string) string { return filepath.Join(dir, name) }
