@@ -4,7 +4,8 @@
 // "AWS API Call via CloudTrail" events and publishes a triage notification to
 // the SNS topic SNS_TOPIC_ARN, adding live context from the EC2 API when
 // ENRICH=true and the account's name from AWS Organizations when
-// ACCOUNT_NAMES=true. Anywhere else it is a command-line tool: "sgwatch
+// ACCOUNT_NAMES=true, and publishing each change once with the DynamoDB
+// table IDEMPOTENCY_TABLE. Anywhere else it is a command-line tool: "sgwatch
 // FILE" prints the notification a CloudTrail event would produce, offline.
 // Both read the tuning variables of package policy.
 package main
@@ -23,6 +24,7 @@ import (
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
+	"github.com/sgwatch/sgwatch/once"
 )
 
 func main() {
@@ -49,6 +51,10 @@ func main() {
 	if cfg.Enrich {
 		// The EC2 client is built on the first lookup, not during the cold start.
 		h = h.WithEnricher(enrich.NewLazy(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }))
+	}
+	if cfg.IdempotencyTable != "" {
+		// So is the DynamoDB client of the idempotency table.
+		h = h.WithOnce(once.New(cfg.IdempotencyTable, func() once.DynamoDB { return once.NewDynamoDB(awsCfg) }))
 	}
 	if cfg.AccountNames {
 		// So is the Organizations client.

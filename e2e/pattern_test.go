@@ -33,6 +33,21 @@ type template struct {
 				} `yaml:"Events"`
 			} `yaml:"Properties"`
 		} `yaml:"SgwatchFunction"`
+		IdempotencyTable struct {
+			Properties struct {
+				AttributeDefinitions []struct {
+					AttributeName string `yaml:"AttributeName"`
+					AttributeType string `yaml:"AttributeType"`
+				} `yaml:"AttributeDefinitions"`
+				KeySchema []struct {
+					AttributeName string `yaml:"AttributeName"`
+					KeyType       string `yaml:"KeyType"`
+				} `yaml:"KeySchema"`
+				TimeToLiveSpecification struct {
+					AttributeName string `yaml:"AttributeName"`
+				} `yaml:"TimeToLiveSpecification"`
+			} `yaml:"Properties"`
+		} `yaml:"IdempotencyTable"`
 	} `yaml:"Resources"`
 }
 

@@ -6,12 +6,15 @@ package handler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/once"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
@@ -40,6 +44,14 @@ type Enricher = pipeline.Enricher
 // pipeline.AccountNamer).
 type AccountNamer = pipeline.AccountNamer
 
+// Once is the idempotency table (package once): it lets a notification be
+// published once however often its event is delivered.
+type Once interface {
+	Claim(ctx context.Context, key string, now time.Time, stale time.Duration) (once.State, error)
+	Done(ctx context.Context, key string, now time.Time) error
+	Release(ctx context.Context, key string) error
+}
+
 // Config is the function's configuration, from its environment.
 type Config struct {
 	TopicARN string        // SNS_TOPIC_ARN, required
@@ -49,6 +61,9 @@ type Config struct {
 	// AccountNames is ACCOUNT_NAMES: true to look the account's name up in
 	// AWS Organizations (default false).
 	AccountNames bool
+	// IdempotencyTable is IDEMPOTENCY_TABLE: the DynamoDB table that makes
+	// each notification published once; "" for none.
+	IdempotencyTable string
 	// LocalOnly is true under "sam local" (AWS_SAM_LOCAL=true) when
 	// SNS_TOPIC_ARN is not a topic ARN (SAM's unresolved logical id): each
 	// notification is written to the log instead of published, and no AWS
@@ -85,11 +100,21 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.AccountNames, err = boolEnv(getenv, "ACCOUNT_NAMES"); err != nil {
 		return c, err
 	}
+	c.IdempotencyTable = strings.TrimSpace(getenv("IDEMPOTENCY_TABLE"))
+	if t := c.IdempotencyTable; t != "" && !tableName.MatchString(t) {
+		return c, fmt.Errorf("IDEMPOTENCY_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", report.Clean(t, 64))
+	}
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames = false, false
 	}
+	if getenv("AWS_SAM_LOCAL") == "true" {
+		// sam local creates no table (the variable holds its logical id).
+		c.IdempotencyTable = ""
+	}
 	return c, nil
 }
+
+var tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
 // boolEnv reads a true/false variable, any case, empty for false.
 func boolEnv(getenv func(string) string, name string) (bool, error) {
@@ -109,6 +134,7 @@ type Handler struct {
 	sns      Publisher
 	enrich   Enricher     // nil: no live context
 	accounts AccountNamer // nil: no account names
+	once     Once         // nil: no idempotency table
 	log      *slog.Logger
 	now      func() time.Time
 	out      io.Writer // where LocalOnly writes notifications
@@ -129,6 +155,13 @@ func (h *Handler) WithEnricher(e Enricher) *Handler {
 // with n.
 func (h *Handler) WithAccountNames(n AccountNamer) *Handler {
 	h.accounts = n
+	return h
+}
+
+// WithOnce makes h publish each notification once, with o recording what
+// it published.
+func (h *Handler) WithOnce(o Once) *Handler {
+	h.once = o
 	return h
 }
 
@@ -165,7 +198,11 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 			err = &InternalError{fmt.Errorf("%v", p)}
 		}
 	}()
+	// A claim on the idempotency table older than the function's timeout
+	// belongs to an invocation that died.
+	stale := defaultStale
 	if dl, ok := ctx.Deadline(); ok {
+		stale = dl.Sub(h.now())
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
 		defer cancel()
@@ -183,7 +220,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		return nil
 	}
 	var errs []error
-	for _, r := range out.Results {
+	for i, r := range out.Results {
 		f := r.Finding
 		switch {
 		case !r.Decision.Publish:
@@ -197,7 +234,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 				// back (a critical or root change): say so.
 				h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
 			}
-			if err := h.publish(ctx, f, r.Notification); err != nil {
+			if err := h.publishOnce(ctx, onceKey(f, i, event), f, r.Notification, stale); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -206,6 +243,53 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		return &PublishError{errors.Join(errs...)}
 	}
 	return nil
+}
+
+// defaultStale is the stale time of a claim when the invocation has no
+// deadline (not under Lambda): the template's function timeout.
+const defaultStale = 30 * time.Second
+
+// publishOnce publishes n unless the idempotency table says it was. An
+// unreachable table does not stop the publish (a duplicate is better than a
+// silence); a failed publish releases the claim, so the retry publishes.
+func (h *Handler) publishOnce(ctx context.Context, key string, f detect.Finding, n report.Notification, stale time.Duration) error {
+	if h.once == nil || h.cfg.LocalOnly {
+		return h.publish(ctx, f, n)
+	}
+	st, err := h.once.Claim(ctx, key, h.now(), stale)
+	switch {
+	case err != nil:
+		h.log.Warn("idempotency table unavailable; publishing anyway", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		return h.publish(ctx, f, n)
+	case st == once.Published:
+		h.log.Info("already published; not published again", logFields(f)...)
+		return nil
+	case st == once.Busy:
+		h.log.Warn("another invocation is publishing this finding; failing so that Lambda retries", logFields(f)...)
+		return fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, report.Clean(f.Event.ID, 128), stale.Round(time.Second))
+	}
+	if err := h.publish(ctx, f, n); err != nil {
+		if rerr := h.once.Release(ctx, key); rerr != nil {
+			h.log.Error("cannot release the idempotency claim; a retry waits until it is stale", append(logFields(f), "error", report.Clean(rerr.Error(), 1024))...)
+		}
+		return err
+	}
+	if err := h.once.Done(ctx, key, h.now()); err != nil {
+		h.log.Warn("cannot mark the finding published; a retry would publish it again", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+	}
+	return nil
+}
+
+// onceKey is a finding's key in the idempotency table: its event's id and
+// its place among the event's findings. An event without a usable id is
+// keyed by a hash of its bytes.
+func onceKey(f detect.Finding, i int, event []byte) string {
+	id := f.Event.ID
+	if id == "" || len(id) > 256 || strings.ContainsAny(id, "/\x00") {
+		sum := sha256.Sum256(event)
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return fmt.Sprintf("event/%s/%d", id, i)
 }
 
 func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notification) error {
