@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // MaxRecord bounds one value of an input: a record of a CloudTrail log
@@ -44,11 +45,11 @@ type Reader struct {
 	strFrom  int
 	strOdd   bool // the dropped bytes of this string ended in an odd run of backslashes
 
-	inLog   bool // inside a log file's Records array
-	sep     bool // a record was returned: a comma or the closing bracket comes next
-	record  int  // records of the current log file returned so far
-	skipTop bool // the log file's Records array has ended: skip the rest of its object
-	values  int  // top-level values begun
+	inObj  bool // inside a log file's top-level object
+	inLog  bool // inside a log file's Records array
+	sep    bool // a record was returned: a comma or the closing bracket comes next
+	record int  // records of the current log file returned so far
+	values int  // top-level values begun
 }
 
 // Item is one value of the input.
@@ -113,39 +114,39 @@ func (d *Reader) Next() (Item, error) {
 		return Item{}, d.err
 	}
 	for {
-		if d.skipTop { // after a log file's array: the rest of its object
-			if err := d.scanValue(false); err != nil {
-				return Item{}, d.fail(err)
-			}
-			d.r = d.pos
-			d.skipTop = false
-			continue
-		}
 		if d.inLog && d.sep {
 			if err := d.afterRecord(); err != nil {
 				return Item{}, d.fail(err)
 			}
 		}
-		c, err := d.skipSpace(d.inLog)
-		if err == io.EOF && !d.inLog {
+		c, err := d.skipSpace(d.inLog || d.inObj)
+		if err == io.EOF && !d.inLog && !d.inObj {
 			d.err = io.EOF
 			return Item{}, io.EOF
 		}
 		if err != nil {
 			return Item{}, d.fail(err)
 		}
-		if d.inLog {
-			if c == ']' && !d.sep { // the end of the Records array
+		switch {
+		case d.inLog:
+			if c == ']' && !d.sep { // the end of a Records array
 				d.pos++
 				d.r = d.pos
 				d.inLog = false
-				d.depth = 1
-				d.skipTop = true
 				continue
 			}
 			d.record++
 			d.sep = true
 			return d.value(c, d.record)
+		case d.inObj: // after a Records array: the log file's other members
+			log, err := d.nextMember(c)
+			if err != nil {
+				return Item{}, d.fail(err)
+			}
+			if log {
+				d.inLog, d.sep = true, false
+			}
+			continue
 		}
 		d.values++
 		if c == '{' {
@@ -154,14 +155,74 @@ func (d *Reader) Next() (Item, error) {
 				return Item{}, d.fail(err)
 			}
 			if log {
-				d.inLog = true
-				d.sep = false
-				d.record = 0
+				d.inObj, d.inLog, d.sep, d.record = true, true, false, 0
 				continue
 			}
 		}
 		return d.value(c, 0)
 	}
+}
+
+// nextMember reads what follows a member of a log file's top-level object,
+// c being its first byte: the object's end, or another member. Another
+// "Records" array (a duplicate key: encoding/json would read the last one)
+// is read too, its records numbered on from the first's: it reports true,
+// leaving the Reader inside it. Any other member is skipped.
+func (d *Reader) nextMember(c byte) (bool, error) {
+	if c == '}' {
+		d.pos++
+		d.r = d.pos
+		d.inObj = false
+		return false, nil
+	}
+	if c != ',' {
+		return false, &SyntaxError{Offset: d.off + int64(d.pos), Msg: fmt.Sprintf("in a log file: want ',' or '}', got %q", c)}
+	}
+	d.pos++
+	d.r = d.pos
+	if c, err := d.skipSpace(true); err != nil {
+		return false, err
+	} else if c != '"' {
+		return false, &SyntaxError{Offset: d.off + int64(d.pos), Msg: fmt.Sprintf("in a log file: want a key, got %q", c)}
+	}
+	if err := d.scanValue(true); err != nil { // the key, a string
+		if err == errTooLong {
+			return false, &SyntaxError{Offset: d.off + int64(d.r), Msg: "in a log file: a key over the limit for one record"}
+		}
+		return false, err
+	}
+	var key string
+	if err := json.Unmarshal(d.buf[d.r:d.pos], &key); err != nil {
+		return false, &SyntaxError{Offset: d.off + int64(d.r), Msg: "in a log file: a key that is not a string"}
+	}
+	d.r = d.pos
+	if c, err := d.skipSpace(true); err != nil {
+		return false, err
+	} else if c != ':' {
+		return false, &SyntaxError{Offset: d.off + int64(d.pos), Msg: fmt.Sprintf("in a log file: want ':' after a key, got %q", c)}
+	}
+	d.pos++
+	d.r = d.pos
+	c, err := d.skipSpace(true)
+	if err != nil {
+		return false, err
+	}
+	if c == '[' && strings.EqualFold(key, "Records") {
+		d.pos++
+		d.r = d.pos
+		return true, nil
+	}
+	// Skip the value, holding none of it.
+	switch c {
+	case '{', '[', '"':
+		err = d.scanValue(false)
+	case '}', ']', ',', ':':
+		err = &SyntaxError{Offset: d.off + int64(d.pos), Msg: fmt.Sprintf("unexpected %q", c)}
+	default:
+		err = d.scanScalar(false)
+	}
+	d.r = d.pos
+	return false, err
 }
 
 func (d *Reader) fail(err error) error {
@@ -356,7 +417,7 @@ func (d *Reader) scanValue(keep bool) error {
 					break
 				}
 				i += k
-				if b[i-1] == '\\' && d.escaped(i) {
+				if d.escaped(i) {
 					i++
 					continue
 				}

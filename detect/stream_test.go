@@ -67,6 +67,11 @@ func TestReaderShapes(t *testing.T) {
 		{"records in any case", `{"RECORDS":[{"a":1}]}`, []got{{raw: `{"a":1}`, record: 1}}},
 		{"empty log", `{"Records":[]}`, nil},
 		{"keys after the array", `{"Records":[{"a":1}],"x":{"y":"]}"}}{"c":3}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"c":3}`}}},
+		// A second Records key: encoding/json would read only the last one;
+		// the Reader reads both, so neither can hide a record.
+		{"duplicate Records", `{"Records":[],"Records":[{"a":1}],"x":[1,{"y":"}"}],"RECORDS":[{"b":2}]}{"c":3}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"b":2}`, record: 2}, {raw: `{"c":3}`}}},
+		{"escaped second key", `{"Records":[],"Recor\u0064s":[{"a":1}]}`, []got{{raw: `{"a":1}`, record: 1}}},
+		{"bad member after Records", `{"Records":[{"a":1}] "x":1}`, []got{{raw: `{"a":1}`, record: 1}, {err: "in a log file: want ',' or '}'"}}},
 		{"two logs", `{"Records":[{"a":1}]}{"Records":[{"b":2}]}`, []got{{raw: `{"a":1}`, record: 1}, {raw: `{"b":2}`, record: 1}}},
 		{"records one per line", "{\"a\":1}\n{\"b\":2}\n", []got{{raw: `{"a":1}`}, {raw: `{"b":2}`}}},
 		{"concatenated", `{"a":1}{"b":[{"c":"{"}]}`, []got{{raw: `{"a":1}`}, {raw: `{"b":[{"c":"{"}]}`}}},
@@ -101,6 +106,19 @@ func TestReaderShapes(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestSkipAcrossReads: a member skipped after the Records array, whose
+// string ends right at the edge of a read (a regression: a panic).
+func TestSkipAcrossReads(t *testing.T) {
+	for pad := readSize - 48; pad < readSize+48; pad++ {
+		in := `{"Records":[],"x":"` + strings.Repeat("a", pad) + `\\\"b"}{"c":3}`
+		rd := NewReader(bytes.NewReader([]byte(in)))
+		it, err := rd.Next()
+		if err != nil || string(it.Raw) != `{"c":3}` {
+			t.Fatalf("pad %d: %q, %v", pad, it.Raw, err)
 		}
 	}
 }
@@ -368,12 +386,33 @@ func FuzzReader(f *testing.F) {
 				if k, ok := key.(string); ok && strings.EqualFold(k, "Records") && !escapedKey(data) {
 					if tok, _ := dec.Token(); tok == json.Delim('[') {
 						want = []string{}
+						elems := func() {
+							for dec.More() {
+								var raw json.RawMessage
+								if err := dec.Decode(&raw); err != nil {
+									t.Fatal(err)
+								}
+								want = append(want, string(raw))
+							}
+							dec.Token() // ]
+						}
+						elems()
+						// Later members: every other Records array too.
 						for dec.More() {
+							k, _ := dec.Token()
 							var raw json.RawMessage
 							if err := dec.Decode(&raw); err != nil {
 								t.Fatal(err)
 							}
-							want = append(want, string(raw))
+							if k, ok := k.(string); ok && strings.EqualFold(k, "Records") && bytes.HasPrefix(raw, []byte("[")) {
+								sub := json.NewDecoder(bytes.NewReader(raw))
+								sub.Token()
+								for sub.More() {
+									var e json.RawMessage
+									sub.Decode(&e)
+									want = append(want, string(e))
+								}
+							}
 						}
 					}
 				}

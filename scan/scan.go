@@ -341,12 +341,22 @@ func (dirTree) Name(p string) string { return filepath.FromSlash(strings.TrimSuf
 
 // read reads one source into its slot.
 func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
-	failed := false
+	failed, shown := false, 0
 	fail := func(err error) {
 		failed = true
 		atomic.AddInt64(&s.stats.Errors, 1)
-		sl.put(Event{Source: src.name, Named: src.named, Err: err})
+		if shown++; shown <= maxErrors {
+			sl.put(Event{Source: src.name, Named: src.named, Err: err})
+		}
 	}
+	defer func() {
+		if p := recover(); p != nil { // a bug: the source fails, the scan goes on
+			fail(fmt.Errorf("internal error: %v", p))
+		}
+		if shown > maxErrors {
+			sl.put(Event{Source: src.name, Named: src.named, Err: fmt.Errorf("%d more errors in this source", shown-maxErrors)})
+		}
+	}()
 	if ctx.Err() != nil {
 		return
 	}
@@ -394,9 +404,6 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 		var b detect.Batch
 		if err := opts.Skim(&b, it); err != nil {
 			fail(err)
-			if it.Record == 0 && it.Raw[0] != '{' {
-				break // not JSON objects at all: one error says it
-			}
 		}
 		calls += int64(len(b.Findings))
 		kept := b.Findings[:0]
@@ -418,6 +425,10 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 		sl.put(Event{Source: src.name, Named: true, NoCalls: true})
 	}
 }
+
+// maxErrors is how many errors one source shows; the rest are counted (in
+// Stats.Errors and one last line), and the source is still read to its end.
+const maxErrors = 10
 
 // counter counts the bytes read through it.
 type counter struct {

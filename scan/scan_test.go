@@ -567,7 +567,7 @@ func TestNamed(t *testing.T) {
 		{"stdin empty", "-", "", Filter{}, "", false, "empty input", 0},
 		{"stdin broken", "-", `{"detail":`, Filter{}, "", false, "unexpected end of input", 0},
 		// A whole input that is not CloudTrail says what it is.
-		{"stdin not JSON", "-", "hello world\n", Filter{}, "", false, "not JSON", 0},
+		{"stdin not JSON", "-", "hello\n", Filter{}, "", false, "not JSON", 0},
 		{"stdin bad JSON", "-", `{"detail":x}`, Filter{}, "", false, "invalid character", 0},
 		{"stdin a list", "-", `[1,2]`, Filter{}, "", false, "input is a list", 0},
 		{"stdin unknown", "-", `{"foo":1}`, Filter{}, "", false, "unrecognised input", 0},
