@@ -123,7 +123,9 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		S3:       s3Trees,
 		Stdin:    stdin,
 	}
-	if isTerminal(stderr) {
+	if isTerminal(stderr) && !isTerminal(stdout) {
+		// Not when the findings go to the same terminal: the line would
+		// be drawn over them.
 		stop := progress(sc, errw, now)
 		defer stop()
 	}

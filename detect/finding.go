@@ -81,6 +81,10 @@ type Event struct {
 	// organization chooses it, so it is shown cleaned like record text.
 	AccountName string `json:"accountName,omitempty"`
 	RequestID   string `json:"requestId,omitempty"`
+	// CallerAccount is true when AccountID is the caller's
+	// (userIdentity.accountId), the record naming no account of its own:
+	// it may not be the account the change was made in.
+	CallerAccount bool `json:"-"`
 }
 
 // Actor is who made the call.

@@ -45,11 +45,12 @@ type Reader struct {
 	strFrom  int
 	strOdd   bool // the dropped bytes of this string ended in an odd run of backslashes
 
-	inObj  bool // inside a log file's top-level object
-	inLog  bool // inside a log file's Records array
-	sep    bool // a record was returned: a comma or the closing bracket comes next
-	record int  // records of the current log file returned so far
-	values int  // top-level values begun
+	skip   func(keep bool) error // set after a RecordError: the scan that skips the rest of the value
+	inObj  bool                  // inside a log file's top-level object
+	inLog  bool                  // inside a log file's Records array
+	sep    bool                  // a record was returned: a comma or the closing bracket comes next
+	record int                   // records of the current log file returned so far
+	values int                   // top-level values begun
 }
 
 // Item is one value of the input.
@@ -63,11 +64,12 @@ type Item struct {
 }
 
 // RecordError is a value that could not be returned: it is over
-// MaxRecord. The Reader goes on with the next value.
+// MaxRecord. It is returned as soon as the value passes the limit; the
+// next call to Next skips the rest of it and goes on with the next value.
 type RecordError struct {
 	Record int   // as in Item
 	Offset int64 // where the value starts in the (decompressed) stream
-	Size   int64 // its size as far as read
+	Size   int64 // its size as far as read when the error was returned
 }
 
 func (e *RecordError) Error() string {
@@ -112,6 +114,14 @@ func (d *Reader) Values() int { return d.values }
 func (d *Reader) Next() (Item, error) {
 	if d.err != nil {
 		return Item{}, d.err
+	}
+	if d.skip != nil { // the rest of a value over MaxRecord
+		err := d.skip(false)
+		d.skip = nil
+		if err != nil {
+			return Item{}, d.fail(err)
+		}
+		d.r = d.pos
 	}
 	for {
 		if d.inLog && d.sep {
@@ -247,7 +257,11 @@ func (d *Reader) value(c byte, record int) (Item, error) {
 	}
 	err := scan(true)
 	if err == errTooLong {
-		err = scan(false)
+		// Said now, not at the value's end (which may never come: an
+		// endless stream); the next call skips the rest of it.
+		d.skip = scan
+		d.drop()
+		return Item{}, &RecordError{Record: record, Offset: start, Size: d.off + int64(d.pos) - start}
 	}
 	if err != nil {
 		return Item{}, d.fail(err)
@@ -339,11 +353,7 @@ func (d *Reader) fill(keep bool) error {
 		return io.EOF
 	}
 	if !keep && d.pos > d.r {
-		if d.inString && d.strFrom < d.pos {
-			d.strOdd = oddBackslashes(d.buf[d.strFrom:d.pos], d.strOdd)
-			d.strFrom = d.pos
-		}
-		d.r = d.pos
+		d.drop()
 	}
 	if d.r > 0 && (d.w == len(d.buf) || d.r > len(d.buf)/2) {
 		n := copy(d.buf, d.buf[d.r:d.w])
@@ -387,6 +397,16 @@ func (d *Reader) fill(keep bool) error {
 			return nil
 		}
 	}
+}
+
+// drop lets the bytes before pos go, keeping what the scan of a string
+// needs to know of them (whether they ended in an odd run of backslashes).
+func (d *Reader) drop() {
+	if d.inString && d.strFrom < d.pos {
+		d.strOdd = oddBackslashes(d.buf[d.strFrom:d.pos], d.strOdd)
+		d.strFrom = d.pos
+	}
+	d.r = d.pos
 }
 
 // oddBackslashes reports whether b ends in an odd run of backslashes, given

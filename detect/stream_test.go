@@ -497,3 +497,31 @@ func TestSkim(t *testing.T) {
 		}
 	}
 }
+
+// endless is a string that never ends.
+type endless struct{ n int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	if e.n == 0 {
+		p[0] = '"'
+	}
+	e.n += len(p)
+	return len(p), nil
+}
+
+// TestEndlessValue: a value that never ends is an error as soon as it is
+// over MaxRecord, not when (never) it ends.
+func TestEndlessValue(t *testing.T) {
+	src := &endless{}
+	_, err := NewReader(src).Next()
+	var re *RecordError
+	if !errors.As(err, &re) || re.Record != 0 {
+		t.Fatalf("%v, want a RecordError", err)
+	}
+	if src.n > MaxRecord+2*readSize {
+		t.Errorf("read %d bytes before the error, want at most %d", src.n, MaxRecord+2*readSize)
+	}
+}

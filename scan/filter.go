@@ -71,19 +71,22 @@ func ParseList(s, what string, valid func(string) bool) ([]string, error) {
 }
 
 // Keep reports whether a finding is selected by its own time, account and
-// Region. A finding whose time cannot be read is kept: a scan that cannot
-// tell fails loud, not quiet.
+// Region. What the record does not say is kept, since a scan that cannot
+// tell fails loud, not quiet: a time that cannot be read, no Region, and an
+// account known only as the caller's (no recipientAccountId: the change may
+// be in another account). Regions compare in any case.
 func (f Filter) Keep(fd detect.Finding) bool {
-	if len(f.Accounts) > 0 && !slices.Contains(f.Accounts, fd.Event.AccountID) {
+	e := fd.Event
+	if len(f.Accounts) > 0 && e.AccountID != "" && !e.CallerAccount && !slices.Contains(f.Accounts, e.AccountID) {
 		return false
 	}
-	if len(f.Regions) > 0 && !slices.Contains(f.Regions, fd.Event.Region) {
+	if len(f.Regions) > 0 && e.Region != "" && !slices.ContainsFunc(f.Regions, func(r string) bool { return strings.EqualFold(r, e.Region) }) {
 		return false
 	}
 	if f.Since.IsZero() && f.Until.IsZero() {
 		return true
 	}
-	t, err := time.Parse(time.RFC3339, fd.Event.Time)
+	t, err := time.Parse(time.RFC3339, strings.ToUpper(e.Time))
 	if err != nil {
 		return true
 	}

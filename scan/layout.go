@@ -23,7 +23,7 @@ type Skip int
 const (
 	Read     Skip = iota
 	Digest        // a CloudTrail-Digest folder or file: not a log
-	NotLog        // not a log file (by its name), or a folder of something else (Insights)
+	NotLog        // not a log file (by its name), or an Insights folder
 	Filtered      // outside -since, -until, -accounts or -regions
 )
 
@@ -67,7 +67,7 @@ func locate(segs []string) place {
 	} else {
 		i = -1
 		for j := len(segs) - 2; j >= 0; j-- {
-			if detect.IsAccountID(segs[j]) && strings.HasPrefix(segs[j+1], "CloudTrail") {
+			if detect.IsAccountID(segs[j]) && slices.Contains(products, segs[j+1]) {
 				i = j
 				break
 			}
@@ -116,6 +116,9 @@ func locate(segs []string) place {
 	return p
 }
 
+// products are the folders CloudTrail writes under an account.
+var products = []string{"CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"}
+
 var orgID = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 
 // Folder says whether to read the folder segs (a path split at "/").
@@ -127,11 +130,13 @@ func (f Filter) Folder(segs []string) Skip {
 			return Filtered
 		}
 	case product:
+		// Digests are not logs, Insights events not API calls; anything
+		// else (a folder of someone's own) is read: what the layout does
+		// not know is not skipped.
 		switch p.product {
-		case "CloudTrail":
 		case "CloudTrail-Digest":
 			return Digest
-		default:
+		case "CloudTrail-Insight":
 			return NotLog
 		}
 	case region:

@@ -57,7 +57,9 @@ func TestFolder(t *testing.T) {
 		{"day", none, ct + "/2026/11/20", Read},
 		{"digest", none, "AWSLogs/111122223333/CloudTrail-Digest", Digest},
 		{"insight", none, "AWSLogs/111122223333/CloudTrail-Insight", NotLog},
-		{"other service", none, "AWSLogs/111122223333/vpcflowlogs", NotLog},
+		{"other service", none, "AWSLogs/111122223333/vpcflowlogs", Read}, // unknown: read
+		{"near name", none, "case/111122223333/CloudTrail-export", Read},
+		{"near name in layout", none, "AWSLogs/111122223333/CloudTrail_backup", Read},
 		{"org", none, "AWSLogs/o-abc123defg", Read},
 		{"org account", none, "AWSLogs/o-abc123defg/111122223333", Read},
 		{"org digest", none, "AWSLogs/o-abc123defg/111122223333/CloudTrail-Digest", Digest},
@@ -311,7 +313,7 @@ func TestKeep(t *testing.T) {
 		{"zero filter, empty finding", Filter{}, detect.Finding{}, true},
 		{"account in", Filter{Accounts: []string{"444455556666", "111122223333"}}, base, true},
 		{"account out", Filter{Accounts: []string{"444455556666"}}, base, false},
-		{"account missing", Filter{Accounts: []string{"111122223333"}}, finding("", "eu-west-1", "2026-11-20T10:03:11Z"), false},
+		{"account missing", Filter{Accounts: []string{"111122223333"}}, finding("", "eu-west-1", "2026-11-20T10:03:11Z"), true}, // cannot tell: kept
 		{"region in", Filter{Regions: []string{"eu-west-1"}}, base, true},
 		{"region out", Filter{Regions: []string{"us-east-1"}}, base, false},
 		{"both in", Filter{Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1"}}, base, true},
@@ -338,5 +340,38 @@ func TestKeep(t *testing.T) {
 				t.Errorf("Keep(%+v) = %v, want %v", tt.f.Event, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeepWhatTheRecordDoesNotSay: -accounts and -regions keep a finding
+// whose record names no account of its own (only the caller's) or no
+// Region, and compare Regions in any case.
+func TestKeepWhatTheRecordDoesNotSay(t *testing.T) {
+	f := Filter{Accounts: []string{"111111111111"}, Regions: []string{"us-east-1"}}
+	for _, c := range []struct {
+		rec  string
+		keep bool
+	}{
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111","awsRegion":"us-east-1"}`, true},
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"222222222222","awsRegion":"us-east-1"}`, false},
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","userIdentity":{"accountId":"222222222222"},"awsRegion":"us-east-1"}`, true},
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111"}`, true},
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111","awsRegion":"US-EAST-1"}`, true},
+		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111","awsRegion":"eu-west-1"}`, false},
+	} {
+		fs, err := detect.Parse([]byte(c.rec))
+		if err != nil || len(fs) != 1 {
+			t.Fatal(c.rec, err)
+		}
+		if got := f.Keep(fs[0]); got != c.keep {
+			t.Errorf("Keep(%s) = %v, want %v", c.rec, got, c.keep)
+		}
+	}
+	since := Filter{Since: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)}
+	if fd := (detect.Finding{Event: detect.Event{Time: "2026-11-21t10:00:00z"}}); !since.Keep(fd) {
+		t.Error("a lower-case RFC 3339 time after -since is dropped")
+	}
+	if fd := (detect.Finding{Event: detect.Event{Time: "2026-11-19t10:00:00z"}}); since.Keep(fd) {
+		t.Error("a lower-case RFC 3339 time before -since is kept")
 	}
 }

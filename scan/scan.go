@@ -248,7 +248,7 @@ func (s *Scanner) list(ctx context.Context, path string, yield func(source) bool
 	if !info.IsDir() {
 		return yield(fileSource(path, true))
 	}
-	return s.walk(ctx, dirTree{}, filepath.ToSlash(filepath.Clean(path))+"/", yield)
+	return s.walk(ctx, &dirTree{seen: map[string]bool{}}, filepath.ToSlash(filepath.Clean(path))+"/", yield)
 }
 
 // walk yields the files of the folder dir and of the folders in it, depth
@@ -309,35 +309,57 @@ func segments(p string) []string { return strings.Split(strings.Trim(p, "/"), "/
 
 func pathBase(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
-// dirTree is the local file system as a Tree.
-type dirTree struct{}
+// dirTree is the local file system as a Tree. Links are followed, to
+// folders too, each real folder read once (a loop of links ends there); a
+// link that leads nowhere, and a file that is not a regular file (a named
+// pipe, a device), is listed so that reading it fails with an error.
+type dirTree struct {
+	seen map[string]bool // real paths of the folders listed
+}
 
-func (dirTree) List(_ context.Context, dir string) (dirs, files []string, err error) {
+func (t *dirTree) List(_ context.Context, dir string) (dirs, files []string, err error) {
+	real, err := filepath.EvalSymlinks(filepath.FromSlash(dir))
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.seen[real] {
+		return nil, nil, nil // read already, through another path
+	}
+	t.seen[real] = true
 	entries, err := os.ReadDir(filepath.FromSlash(dir))
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, e := range entries { // ReadDir sorts by name
 		p := dir + e.Name()
-		switch {
-		case e.IsDir():
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			info, err := os.Stat(filepath.FromSlash(p))
+			isDir = err == nil && info.IsDir()
+		}
+		if isDir {
 			dirs = append(dirs, p+"/")
-		case e.Type().IsRegular():
+		} else {
 			files = append(files, p)
-		case e.Type()&fs.ModeSymlink != 0:
-			if info, err := os.Stat(filepath.FromSlash(p)); err == nil && info.Mode().IsRegular() {
-				files = append(files, p) // links to folders are not followed
-			}
 		}
 	}
 	return dirs, files, nil
 }
 
-func (dirTree) Open(_ context.Context, file string) (io.ReadCloser, error) {
+// Open opens a regular file (through links); anything else is an error,
+// and a named pipe is never opened (that would wait for a writer).
+func (*dirTree) Open(_ context.Context, file string) (io.ReadCloser, error) {
+	info, err := os.Stat(filepath.FromSlash(file))
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", info.Mode().Type())
+	}
 	return os.Open(filepath.FromSlash(file))
 }
 
-func (dirTree) Name(p string) string { return filepath.FromSlash(strings.TrimSuffix(p, "/")) }
+func (*dirTree) Name(p string) string { return filepath.FromSlash(strings.TrimSuffix(p, "/")) }
 
 // read reads one source into its slot.
 func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
