@@ -437,3 +437,33 @@ func TestProgress(t *testing.T) {
 		t.Errorf("exit %d; stderr that is not a terminal has a progress line: %q", code, errb.String())
 	}
 }
+
+// TestWriteErrorEndsTheScan: stdout failing in the middle of a scan of
+// many files ends it with exit status 1 (it used to wait forever).
+func TestWriteErrorEndsTheScan(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../events/authorize-ingress-world-ssh.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.json", i)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, format := range []string{"json", "text", "summary"} {
+		done := make(chan int)
+		var errb bytes.Buffer
+		go func() {
+			done <- Run([]string{"-format", format, "-workers", "1", dir}, func(string) string { return "" }, nil, &failWriter{}, &errb)
+		}()
+		select {
+		case code := <-done:
+			if code != 1 || !strings.Contains(errb.String(), "write: broken pipe") {
+				t.Errorf("%s: exit %d, stderr %q", format, code, errb.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the scan did not end after stdout failed", format)
+		}
+	}
+}

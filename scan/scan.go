@@ -141,6 +141,7 @@ func (s *Scanner) Run(ctx context.Context, paths []string, emit func(Event)) Sta
 				case jobs <- job{src, sl}:
 					return true
 				case <-ctx.Done():
+					sl.close() // emitted already: the emitter waits on it
 					return false
 				}
 			}) {
