@@ -17,6 +17,7 @@ type Summary struct {
 	n        int
 	counts   [5]map[string]int
 	critical []listed
+	more     int // critical and high findings past summaryList, counted
 }
 
 type listed struct {
@@ -25,6 +26,17 @@ type listed struct {
 
 // summaryTop is how many rows a count table shows (the rest are summed up).
 const summaryTop = 20
+
+// A summary's memory is bounded, whatever the number of findings: at most
+// summaryKeys distinct values per table (the rest count as one row) and
+// summaryList critical and high findings listed (the rest counted).
+const (
+	summaryKeys = 10000
+	summaryList = 1000
+)
+
+// summaryOthers is the row of a table's values past summaryKeys.
+const summaryOthers = "(other values)"
 
 var summaryTitles = [5]string{"severity", "action", "account", "Region", "actor"}
 
@@ -42,16 +54,24 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 	}
 	for i, k := range []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
 		cmp.Or(f.Event.Region, "unknown"), actor} {
-		s.counts[i][Clean(k, 120)]++
+		k = Clean(k, 120)
+		if _, ok := s.counts[i][k]; !ok && len(s.counts[i]) >= summaryKeys {
+			k = summaryOthers
+		}
+		s.counts[i][k]++
 	}
 	if f.Severity == detect.Critical || f.Severity == detect.High {
+		if len(s.critical) == summaryList {
+			s.more++
+			return
+		}
 		s.critical = append(s.critical, listed{time: Clean(f.Event.Time, 40), id: Clean(f.Event.ID, 64), subject: subject})
 	}
 }
 
 // Write prints the summary: a table per count, largest first (severities
 // from critical down), then the critical and high findings by time, one
-// per line.
+// per line (the first summaryList read; the rest counted).
 func (s *Summary) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%d findings\n", s.n)
@@ -93,11 +113,15 @@ func (s *Summary) Write(w io.Writer) error {
 		return nil
 	}
 	slices.SortStableFunc(s.critical, func(a, b listed) int { return cmp.Or(strings.Compare(a.time, b.time), strings.Compare(a.id, b.id)) })
-	fmt.Fprintf(w, "\ncritical and high (%d)\n", len(s.critical))
+	fmt.Fprintf(w, "\ncritical and high (%d)\n", len(s.critical)+s.more)
 	for _, c := range s.critical {
 		if _, err := fmt.Fprintf(w, "  %s  %s  event %s\n", c.time, c.subject, c.id); err != nil {
 			return err
 		}
+	}
+	if s.more > 0 {
+		_, err := fmt.Fprintf(w, "  and %d more, not listed (the first %d read are): -format json lists every one\n", s.more, summaryList)
+		return err
 	}
 	return nil
 }

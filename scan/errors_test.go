@@ -50,3 +50,28 @@ func TestNothingLostAfterBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyLogIsAnError: CloudTrail never writes an empty log; one in a
+// walked folder (empty, or gzip of nothing) is reported like a named one.
+func TestEmptyLogIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string][]byte{
+		"111111111111_CloudTrail_us-east-1_20260801T1005Z_x.json.gz": {},
+		"b.json.gz": gz(t, nil),
+		"c.json":    logOf(sgRecord(t, "c", "2026-11-20T12:00:00Z", "111122223333", "eu-west-1")),
+	})
+	sc := &Scanner{Pipeline: pipeline.Pipeline{Format: report.JSON}}
+	var errs []string
+	found := 0
+	sc.Run(context.Background(), []string{dir}, func(e Event) {
+		if e.Err != nil {
+			errs = append(errs, e.Err.Error())
+		}
+		if e.Result != nil {
+			found++
+		}
+	})
+	if len(errs) != 2 || !strings.Contains(errs[0], "empty input") || !strings.Contains(errs[1], "empty input") || found != 1 {
+		t.Errorf("errors %q, %d findings; want two empty inputs and one finding", errs, found)
+	}
+}
