@@ -10,6 +10,9 @@ import (
 	"strings"
 )
 
+// ErrEmpty is an input with no value at all (CloudTrail never writes one).
+var ErrEmpty = errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+
 // envelope carries the fields of an EventBridge event that fill in what a
 // CloudTrail record leaves out (redacted records omit region and account).
 type envelope struct {
@@ -81,7 +84,7 @@ func (o Options) Parse(data []byte) (Batch, error) {
 		}
 	}
 	if rd.Values() == 0 && len(errs) == 0 {
-		return b, errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+		return b, ErrEmpty
 	}
 	return b, errors.Join(errs...)
 }
@@ -104,7 +107,7 @@ func (o Options) Item(b *Batch, it Item) error {
 func (o Options) top(b *Batch, data []byte) error {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+		return ErrEmpty
 	}
 	if data[0] != '{' {
 		what := kind(data)

@@ -443,7 +443,7 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 	switch {
 	case failed || calls > 0:
 	case rd.Values() == 0: // CloudTrail never writes an empty log: damage
-		fail(errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file"))
+		fail(detect.ErrEmpty)
 	case src.named:
 		sl.put(Event{Source: src.name, Named: true, NoCalls: true})
 	}
