@@ -71,8 +71,8 @@ func (t Tree) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 func (t Tree) Name(p string) string { return "s3://" + t.Bucket + "/" + p }
 
 // Parse splits an s3:// URL into its bucket and the folder or object it
-// names: a key whose last part is a log file's name (.json, .gz, .jsonl,
-// .ndjson) is one object, anything else a folder (ending in "/"; "" is the
+// names: a key whose last part is a log file's name (scan.LogName) is one
+// object, anything else a folder (ending in "/"; "" is the
 // whole bucket).
 func Parse(url string) (bucket, path string, err error) {
 	rest, ok := strings.CutPrefix(url, "s3://")
@@ -83,11 +83,8 @@ func Parse(url string) (bucket, path string, err error) {
 	if !bucketName.MatchString(bucket) {
 		return "", "", fmt.Errorf("%q: %q is not a bucket name", url, bucket)
 	}
-	last := path[strings.LastIndexByte(path, '/')+1:]
-	for _, ext := range []string{".json", ".gz", ".jsonl", ".ndjson"} {
-		if strings.HasSuffix(strings.ToLower(last), ext) {
-			return bucket, path, nil
-		}
+	if scan.LogName(path[strings.LastIndexByte(path, '/')+1:]) {
+		return bucket, path, nil
 	}
 	if path != "" && !strings.HasSuffix(path, "/") {
 		path += "/"

@@ -159,6 +159,16 @@ func (f Filter) Folder(segs []string) Skip {
 	return Read
 }
 
+// logExtensions are the endings of the files a walk reads.
+var logExtensions = []string{".json", ".gz", ".jsonl", ".ndjson"}
+
+// LogName reports whether a file's name (its last path segment) ends as a
+// log's: .json, .json.gz, .gz, .jsonl or .ndjson, in any case.
+func LogName(name string) bool {
+	lower := strings.ToLower(name)
+	return slices.ContainsFunc(logExtensions, func(ext string) bool { return strings.HasSuffix(lower, ext) })
+}
+
 // logName matches CloudTrail's log and digest file names.
 var logName = regexp.MustCompile(`^([0-9]{12})_(CloudTrail(?:-Digest)?)_([a-z0-9-]+)_([0-9]{8}T[0-9]{4}Z)_`)
 
@@ -167,12 +177,10 @@ var logName = regexp.MustCompile(`^([0-9]{12})_(CloudTrail(?:-Digest)?)_([a-z0-9
 // digest; one in CloudTrail's naming only if its account, Region and
 // delivery time can hold selected records.
 func (f Filter) File(name string) Skip {
-	lower := strings.ToLower(name)
 	if strings.Contains(name, "CloudTrail-Digest") {
 		return Digest
 	}
-	if !strings.HasSuffix(lower, ".json") && !strings.HasSuffix(lower, ".gz") &&
-		!strings.HasSuffix(lower, ".jsonl") && !strings.HasSuffix(lower, ".ndjson") {
+	if !LogName(name) {
 		return NotLog
 	}
 	m := logName.FindStringSubmatch(name)
