@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"text/tabwriter"
 
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/scan"
 )
 
 // Usage is the command's usage text.
@@ -92,11 +91,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", report.Clean(*bus, 128))
 	}
 	var err error
-	if o.Regions, err = list(*regions, detect.IsRegion, "a Region"); err != nil {
+	if o.Regions, err = scan.ParseList(*regions, "a Region", detect.IsRegion); err != nil {
 		return bad("-regions: %v", err)
 	}
 	if *accounts != "" {
-		if o.Accounts, err = list(*accounts, detect.IsAccountID, "an account id (12 digits)"); err != nil {
+		if o.Accounts, err = scan.ParseList(*accounts, "an account id (12 digits)", detect.IsAccountID); err != nil {
 			return bad("-accounts: %v", err)
 		}
 	}
@@ -109,22 +108,6 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return bad("-format: %q is neither text nor json", report.Clean(*format, 64))
 	}
 	return o, nil
-}
-
-// list splits a comma-separated flag value, checks each item against re,
-// and drops repeats.
-func list(s string, valid func(string) bool, what string) ([]string, error) {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		if !valid(item) {
-			return nil, fmt.Errorf("%q is not %s", report.Clean(item, 64), what)
-		}
-		if !slices.Contains(out, item) {
-			out = append(out, item)
-		}
-	}
-	return out, nil
 }
 
 // Main runs "sgwatch coverage" with args (those after "coverage") and

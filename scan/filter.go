@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/report"
 )
 
 // Late is how long after a record's time its log file may be delivered and
@@ -53,8 +54,9 @@ const maxAge = 100 * 366 * 24 * time.Hour
 
 var relative = regexp.MustCompile(`^([0-9]{1,6})([dhms])$`)
 
-// ParseList reads a comma-separated list of account ids or Regions, each
-// checked by valid; "" is none.
+// ParseList reads a comma-separated list of account ids or Regions (a flag's
+// value), each checked by valid, repeats dropped; "" is none. The error
+// names the first item that is not what, cleaned for the terminal.
 func ParseList(s, what string, valid func(string) bool) ([]string, error) {
 	if s == "" {
 		return nil, nil
@@ -63,9 +65,11 @@ func ParseList(s, what string, valid func(string) bool) ([]string, error) {
 	for v := range strings.SplitSeq(s, ",") {
 		v = strings.TrimSpace(v)
 		if !valid(v) {
-			return nil, fmt.Errorf("%q is not %s", v, what)
+			return nil, fmt.Errorf("%q is not %s", report.Clean(v, 64), what)
 		}
-		out = append(out, v)
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
 	}
 	return out, nil
 }
