@@ -243,7 +243,7 @@ func TestStreamingMemoryIsFlat(t *testing.T) {
 	}
 	total := 200 << 20 / compact.Len()
 	var rd *Reader
-	src := &bounded{total: total, limit: 2 * readSize, record: compact.Bytes(), consumed: func() int64 { return rd.Offset() }}
+	src := &bounded{total: total, limit: 2 * readSize, record: compact.Bytes(), consumed: func() int64 { return rd.offset() }}
 	rd = NewReader(src)
 	var ms runtime.MemStats
 	runtime.GC()

@@ -33,8 +33,6 @@ const (
 	Busy
 )
 
-func (s State) String() string { return [...]string{"claimed", "published", "busy"}[s] }
-
 // TTL is how long a record is kept: longer than Lambda's retries of an
 // asynchronous event (6 hours) and EventBridge's (24 hours).
 const TTL = 3 * 24 * time.Hour
