@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sgwatch/sgwatch/handler"
 )
 
 // centralPattern is where the EventBridge pattern lives: the function's
@@ -214,30 +216,40 @@ func patternDiff(path string, want, got any) []string {
 
 // TestForwarderTemplate: forwarder.yaml is plain CloudFormation that a
 // service-managed StackSet deploys to every account and Region: no
-// transform (StackSets refuse macros), one parameter, exactly the rule, its
-// role and its dead-letter queue, and no fixed names (IAM names are global
-// to an account, and one account gets the template in every Region).
+// transform (StackSets refuse macros), its three parameters, exactly the
+// rule, its role and its dead-letter queue, and the sweep role, and no
+// fixed names (IAM names are global to an account, and one account gets
+// the template in every Region) but the sweep role's, which the central
+// function builds the ARN of and which exists in one Region only
+// (TestForwarderSweepRole).
 func TestForwarderTemplate(t *testing.T) {
 	tpl := fileValue(t, "forwarder.yaml")
 	if tpl["AWSTemplateFormatVersion"] != "2010-09-09" {
 		t.Errorf("AWSTemplateFormatVersion %v", tpl["AWSTemplateFormatVersion"])
 	}
-	for _, k := range []string{"Transform", "Conditions", "Mappings", "Rules"} {
+	for _, k := range []string{"Transform", "Mappings", "Rules"} {
 		if tpl[k] != nil {
 			t.Errorf("has %s %v, want none", k, tpl[k])
 		}
 	}
+	if c := slices.Sorted(maps.Keys(tpl["Conditions"].(map[string]any))); !slices.Equal(c, []string{"CreateSweepRole"}) {
+		t.Errorf("conditions %v, want CreateSweepRole alone", c)
+	}
 	if s := fmt.Sprint(tpl); strings.Contains(s, "Fn::Transform") || strings.Contains(s, "AWS::Include") {
 		t.Error("uses Fn::Transform or AWS::Include: a macro, which service-managed StackSets refuse")
 	}
-	if params := slices.Sorted(maps.Keys(tpl["Parameters"].(map[string]any))); !slices.Equal(params, []string{"CentralEventBusArn"}) {
-		t.Errorf("parameters %v, want CentralEventBusArn alone", params)
+	if params := slices.Sorted(maps.Keys(tpl["Parameters"].(map[string]any))); !slices.Equal(params, []string{"CentralEventBusArn", "SweepRoleName", "SweepRoleRegion"}) {
+		t.Errorf("parameters %v, want CentralEventBusArn, SweepRoleName and SweepRoleRegion", params)
 	}
 	types := map[string]any{}
 	for name, r := range tpl["Resources"].(map[string]any) {
 		types[name] = at(r, "Type")
 		for _, p := range []string{"Name", "RoleName", "QueueName", "PolicyName"} {
-			if v := at(r, "Properties", p); v != nil {
+			v := at(r, "Properties", p)
+			if name == "SweepRole" && p == "RoleName" && reflect.DeepEqual(v, map[string]any{"Ref": "SweepRoleName"}) {
+				continue
+			}
+			if v != nil {
 				t.Errorf("%s has the fixed %s %v: let CloudFormation name it", name, p, v)
 			}
 		}
@@ -247,6 +259,7 @@ func TestForwarderTemplate(t *testing.T) {
 		"ForwardRole":                 "AWS::IAM::Role",
 		"UndeliveredEventQueue":       "AWS::SQS::Queue",
 		"UndeliveredEventQueuePolicy": "AWS::SQS::QueuePolicy",
+		"SweepRole":                   "AWS::IAM::Role",
 	}
 	if !reflect.DeepEqual(types, want) {
 		t.Errorf("resources %v, want exactly %v", types, want)
@@ -371,6 +384,119 @@ func TestForwarderBusArnPattern(t *testing.T) {
 	} {
 		if got := re.MatchString(c.v); got != c.ok {
 			t.Errorf("CentralEventBusArn %q: accepted %v, want %v", c.v, got, c.ok)
+		}
+	}
+}
+
+// TestForwarderSweepRole: the role the central sweep assumes exists in the
+// one Region SweepRoleRegion names (none when it is empty), with the name
+// the central function builds its ARN from; it may only list security
+// groups, rules and network interfaces and look up CloudTrail events, and
+// only the central sgwatch function's role (the central bus's account, the
+// role SAM generates for the central stack's function) may assume it.
+func TestForwarderSweepRole(t *testing.T) {
+	fwd, tpl := fileValue(t, "forwarder.yaml"), templateValue(t)
+	if c := at(fwd, "Conditions", "CreateSweepRole"); !reflect.DeepEqual(c, map[string]any{"Fn::Equals": []any{
+		map[string]any{"Ref": "AWS::Region"}, map[string]any{"Ref": "SweepRoleRegion"}}}) {
+		t.Errorf("CreateSweepRole is %v, want this Region = SweepRoleRegion", c)
+	}
+	if d := at(fwd, "Parameters", "SweepRoleRegion", "Default"); d != "" {
+		t.Errorf("SweepRoleRegion defaults to %v, want empty (no role)", d)
+	}
+	if d, want := at(fwd, "Parameters", "SweepRoleName", "Default"), at(tpl, "Parameters", "SweepRoleName", "Default"); d != want || d != handler.DefaultSweepRole {
+		t.Errorf("SweepRoleName defaults to %v, want the central stack's %v (the function's %s)", d, want, handler.DefaultSweepRole)
+	}
+	if p, want := at(fwd, "Parameters", "SweepRoleName", "AllowedPattern"), at(tpl, "Parameters", "SweepRoleName", "AllowedPattern"); p != want {
+		t.Errorf("SweepRoleName pattern %v, want the central stack's %v", p, want)
+	}
+	re := regexp.MustCompile(at(fwd, "Parameters", "SweepRoleRegion", "AllowedPattern").(string))
+	for v, ok := range map[string]bool{"": true, "us-east-1": true, "eu-central-1": true, "us-gov-west-1": true,
+		"US-EAST-1": false, "us-east-1,eu-west-1": false, "*": false, "us-east": false} {
+		if re.MatchString(v) != ok {
+			t.Errorf("SweepRoleRegion %q: accepted %v, want %v", v, !ok, ok)
+		}
+	}
+	// The central stack: its bus is named after it, and its function's role
+	// is the one SAM generates, <function>Role.
+	if n := at(tpl, "Resources", "CentralEventBus", "Properties", "Name"); !reflect.DeepEqual(n, map[string]any{"Ref": "AWS::StackName"}) {
+		t.Fatalf("the central bus is named %v, but the trust policy reads the central stack's name from it", n)
+	}
+	if r := at(tpl, "Resources", "SgwatchFunction", "Properties", "Role"); r != nil {
+		t.Fatalf("the function has the role %v, but the trust policy names the role SAM generates", r)
+	}
+
+	central := "arn:aws:events:eu-west-1:210987654321:event-bus/sgwatch-central"
+	for _, c := range []struct {
+		region, name string
+		created      bool
+	}{
+		{"", "", false},
+		{"eu-west-1", "", false},
+		{pseudo["AWS::Region"], "", true},
+		{pseudo["AWS::Region"], "audit-sweep", true},
+	} {
+		params := map[string]string{"CentralEventBusArn": central, "SweepRoleRegion": c.region}
+		name := handler.DefaultSweepRole
+		if c.name != "" {
+			params["SweepRoleName"], name = c.name, c.name
+		}
+		d := deploy(t, fwd, params)
+		res, outputs := d.resources(t), d.outputs(t)
+		role, ok := res["SweepRole"]
+		if _, out := outputs["SweepRoleArn"]; ok != c.created || out != c.created {
+			t.Errorf("SweepRoleRegion %q in %s: role %v, output %v, want %v", c.region, pseudo["AWS::Region"], ok, out, c.created)
+		}
+		if !ok {
+			continue
+		}
+		if !reflect.DeepEqual(outputs["SweepRoleArn"], map[string]any{"Fn::GetAtt": []any{"SweepRole", "Arn"}}) {
+			t.Errorf("SweepRoleArn is %v", outputs["SweepRoleArn"])
+		}
+		if n := at(role, "Properties", "RoleName"); n != name {
+			t.Errorf("role named %v, want %s", n, name)
+		}
+		for field := range at(role, "Properties").(map[string]any) {
+			if !slices.Contains([]string{"RoleName", "Description", "AssumeRolePolicyDocument", "Policies"}, field) {
+				t.Errorf("role has %s: its permissions are its one inline policy", field)
+			}
+		}
+		trust := statements(role, "AssumeRolePolicyDocument")
+		want := map[string]any{
+			"Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::210987654321:root"}, "Action": "sts:AssumeRole",
+			"Condition": map[string]any{"ArnLike": map[string]any{"aws:PrincipalArn": "arn:aws:iam::210987654321:role/sgwatch-central-SgwatchFunctionRole-*"}},
+		}
+		if len(trust) != 1 || !reflect.DeepEqual(trust[0], want) {
+			t.Errorf("trust policy %v, want only %v", trust, want)
+			continue
+		}
+		pattern := at(trust[0], "Condition", "ArnLike", "aws:PrincipalArn")
+		for arn, ok := range map[string]bool{
+			"arn:aws:iam::210987654321:role/sgwatch-central-SgwatchFunctionRole-AbCdEf123456": true,
+			"arn:aws:iam::210987654321:role/other-SgwatchFunctionRole-AbCdEf123456":           false,
+			"arn:aws:iam::210987654321:role/sgwatch-central-ForwardRole-AbCdEf123456":         false,
+			"arn:aws:iam::123456789012:role/sgwatch-central-SgwatchFunctionRole-AbCdEf123456": false,
+			"arn:aws:iam::210987654321:user/sgwatch-central-SgwatchFunctionRole-x":            false,
+		} {
+			if matchAny(pattern, arn, false) != ok {
+				t.Errorf("the role may be assumed by %s: %v, want %v", arn, !ok, ok)
+			}
+		}
+		policies, _ := at(role, "Properties", "Policies").([]any)
+		if len(policies) != 1 {
+			t.Fatalf("%d inline policies, want one", len(policies))
+		}
+		grants := statements(map[string]any{"Properties": policies[0]}, "PolicyDocument")
+		read := []any{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "cloudtrail:LookupEvents"}
+		if len(grants) != 1 || !reflect.DeepEqual(grants[0], map[string]any{"Effect": "Allow", "Action": read, "Resource": "*"}) {
+			t.Errorf("the role may %v, want only %v on *", grants, read)
+		}
+		// The same calls the central function makes in its own account.
+		var own []any
+		for _, a := range strs(at(tpl, "Resources", "SweepPolicy", "Properties", "PolicyDocument", "Statement", "0", "Action")) {
+			own = append(own, a)
+		}
+		if !sameElements(read, own) {
+			t.Errorf("the role may %v, the central SweepPolicy %v: want the same read-only calls", read, own)
 		}
 	}
 }

@@ -5,7 +5,9 @@
 // the SNS topic SNS_TOPIC_ARN, adding live context from the EC2 API when
 // ENRICH=true and the account's name from AWS Organizations when
 // ACCOUNT_NAMES=true, and publishing each change once with the DynamoDB
-// table IDEMPOTENCY_TABLE. Anywhere else it is a command-line tool: "sgwatch
+// table IDEMPOTENCY_TABLE; with SWEEP=true, a scheduled sweep request
+// lists the rules open to the whole internet now and publishes what
+// changed since the last sweep (package sweep). Anywhere else it is a command-line tool: "sgwatch
 // FILE" prints the notification a CloudTrail event would produce, offline.
 // Both read the tuning variables of package policy.
 package main
@@ -19,12 +21,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/sgwatch/sgwatch/accounts"
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
 	"github.com/sgwatch/sgwatch/once"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 func main() {
@@ -55,6 +59,21 @@ func main() {
 	if cfg.IdempotencyTable != "" {
 		// So is the DynamoDB client of the idempotency table.
 		h = h.WithOnce(once.New(cfg.IdempotencyTable, func() once.DynamoDB { return once.NewDynamoDB(awsCfg) }))
+	}
+	if cfg.Sweep.Enabled {
+		// The sweep's clients too: per target, on its first sweep.
+		clients := &sweep.Clients{Config: awsCfg}
+		s := handler.Sweeps{
+			Lister: clients.Lister,
+			Accounts: func(ctx context.Context) ([]string, error) {
+				return sweep.OrganizationAccounts(ctx, organizations.NewFromConfig(awsCfg))
+			},
+		}
+		if cfg.Sweep.Table != "" {
+			t := once.New(cfg.Sweep.Table, func() once.DynamoDB { return once.NewDynamoDB(awsCfg) })
+			s.Memory, s.Once = t, t
+		}
+		h = h.WithSweeps(s)
 	}
 	if cfg.AccountNames {
 		// So is the Organizations client.

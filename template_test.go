@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/handler"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // samTemplate is the part of template.yaml these tests read.
@@ -27,6 +30,7 @@ type samTemplate struct {
 			Runtime       string   `yaml:"Runtime"`
 			Architectures []string `yaml:"Architectures"`
 			MemorySize    int      `yaml:"MemorySize"`
+			Timeout       int      `yaml:"Timeout"`
 			Events        map[string]struct {
 				Type       string `yaml:"Type"`
 				Properties struct {
@@ -52,12 +56,6 @@ type samTemplate struct {
 				} `yaml:"DestinationConfig"`
 			} `yaml:"EventInvokeConfig"`
 			KmsMasterKeyID any `yaml:"KmsMasterKeyId"`
-			PolicyDocument struct {
-				Statement []struct {
-					Effect    string         `yaml:"Effect"`
-					Condition map[string]any `yaml:"Condition"`
-				} `yaml:"Statement"`
-			} `yaml:"PolicyDocument"`
 		} `yaml:"Properties"`
 	} `yaml:"Resources"`
 	Parameters map[string]any `yaml:"Parameters"`
@@ -92,6 +90,11 @@ func TestTemplateFunction(t *testing.T) {
 	if fn.Metadata["BuildMethod"] != "go1.x" {
 		t.Errorf("BuildMethod %v", fn.Metadata["BuildMethod"])
 	}
+	// An event takes seconds; a sweep of many groups, accounts and Regions
+	// minutes. Lambda allows at most 900 s.
+	if p.Timeout < 300 || p.Timeout > 900 {
+		t.Errorf("Timeout %d s, want 300 to 900 s for a sweep", p.Timeout)
+	}
 	if len(p.Events) != 1 {
 		t.Fatalf("%d events, want the one EventBridge rule", len(p.Events))
 	}
@@ -119,9 +122,8 @@ func TestTemplateFunction(t *testing.T) {
 		t.Error("topic is not KMS-encrypted")
 	}
 	tls := false
-	for _, st := range tpl.Resources["TopicPolicy"].Properties.PolicyDocument.Statement {
-		b, _ := st.Condition["Bool"].(map[string]any)
-		tls = tls || (st.Effect == "Deny" && b["aws:SecureTransport"] == "false")
+	for _, st := range statements(at(templateValue(t), "Resources", "TopicPolicy"), "PolicyDocument") {
+		tls = tls || (st["Effect"] == "Deny" && at(st, "Condition", "Bool", "aws:SecureTransport") == "false")
 	}
 	if !tls {
 		t.Error("topic policy does not deny requests without TLS")
@@ -141,7 +143,7 @@ func TestTemplateFunction(t *testing.T) {
 // TestTemplateTuning checks that every variable the function reads is set
 // from a template parameter, and that the EC2 permissions ENRICH needs are
 // read-only and granted only when it is enabled (TestTemplateEnrich checks
-// that no other resource grants them).
+// that no other resource but the sweep's grants them).
 func TestTemplateTuning(t *testing.T) {
 	data, err := os.ReadFile("template.yaml")
 	if err != nil {
@@ -156,10 +158,8 @@ func TestTemplateTuning(t *testing.T) {
 					Variables map[string]yaml.Node `yaml:"Variables"`
 				} `yaml:"Environment"`
 				PolicyDocument struct {
-					Statement []struct {
-						Action   yaml.Node `yaml:"Action"`
-						Resource string    `yaml:"Resource"`
-					} `yaml:"Statement"`
+					// A statement may be !If [condition, statement, !Ref AWS::NoValue].
+					Statement []yaml.Node `yaml:"Statement"`
 				} `yaml:"PolicyDocument"`
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
@@ -171,6 +171,7 @@ func TestTemplateTuning(t *testing.T) {
 	for v, param := range map[string]string{
 		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
 		"TRUSTED_SERVICES": "TrustedServices", "SUPPRESS": "Suppress", "MIN_SEVERITY": "MinSeverity", "ENRICH": "Enrich",
+		"SWEEP": "Sweep", "SWEEP_REGIONS": "SweepRegions", "SWEEP_ACCOUNTS": "SweepAccounts", "SWEEP_ROLE": "SweepRoleName",
 	} {
 		n, ok := vars[v]
 		if !ok || n.Tag != "!Ref" || n.Value != param || tpl.Parameters[param] == nil {
@@ -184,7 +185,12 @@ func TestTemplateTuning(t *testing.T) {
 	st := enrich.Properties.PolicyDocument.Statement
 	var actions []string
 	if len(st) == 1 {
-		_ = st[0].Action.Decode(&actions)
+		var one struct {
+			Action yaml.Node `yaml:"Action"`
+		}
+		if err := st[0].Decode(&one); err == nil {
+			_ = one.Action.Decode(&actions)
+		}
 	}
 	if !slices.Equal(actions, []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules"}) {
 		t.Errorf("EnrichPolicy grants %v, want exactly the three Describe calls", actions)
@@ -400,8 +406,10 @@ func TestTemplateCloudWatchMayUseTheTopic(t *testing.T) {
 
 // TestTemplateDeadLetterPolicyNamesTheRule: only sgwatch's rules may send to
 // their dead-letter queue, each by its ARN: the rule SAM generates for the
-// function's event (named after the function and the event) and, when the
-// central event bus exists, the rule on it; whichever parameters are given.
+// function's event (named after the function and the event), when the
+// central event bus exists the rule on it, and when the sweep is on the
+// rule that asks for a sweep after a deployment; whichever parameters are
+// given.
 func TestTemplateDeadLetterPolicyNamesTheRule(t *testing.T) {
 	tpl := templateValue(t)
 	events, _ := at(tpl, "Resources", "SgwatchFunction", "Properties", "Events").(map[string]any)
@@ -416,7 +424,7 @@ func TestTemplateDeadLetterPolicyNamesTheRule(t *testing.T) {
 			t.Errorf("the rule's dead-letter queue is %v, want UndeliveredEventQueue", d)
 		}
 	}
-	for _, c := range organizationCases {
+	for _, c := range withSweep(organizationCases) {
 		t.Run(c.name, func(t *testing.T) {
 			res := deploy(t, tpl, c.params).resources(t)
 			// The rules that use the queue, by their ARN.
@@ -431,24 +439,29 @@ func TestTemplateDeadLetterPolicyNamesTheRule(t *testing.T) {
 					}
 				}
 			}
-			var senders []map[string]any
+			// Each Allow statement lets EventBridge send for some of the rules,
+			// named by their ARN and nothing else.
+			var got []any
 			for _, st := range statements(res["UndeliveredEventQueuePolicy"], "PolicyDocument") {
-				if st["Effect"] == "Allow" {
-					senders = append(senders, st)
+				if st["Effect"] != "Allow" {
+					continue
+				}
+				if !reflect.DeepEqual(st["Principal"], map[string]any{"Service": "events.amazonaws.com"}) || st["Action"] != "sqs:SendMessage" {
+					t.Errorf("UndeliveredEventQueuePolicy allows %v to %v, want EventBridge to send alone", st["Principal"], st["Action"])
+				}
+				cond, _ := st["Condition"].(map[string]any)
+				arns := at(cond, "ArnEquals", "aws:SourceArn")
+				if len(cond) != 1 || len(cond["ArnEquals"].(map[string]any)) != 1 || arns == nil {
+					t.Errorf("statement %v: want only aws:SourceArn under ArnEquals", st["Sid"])
+				}
+				if l, ok := arns.([]any); ok {
+					got = append(got, l...)
+				} else if arns != nil {
+					got = append(got, arns)
 				}
 			}
-			if len(senders) != 1 || !slices.Equal(strs(at(senders[0], "Principal", "Service")), []string{"events.amazonaws.com"}) {
-				t.Fatalf("UndeliveredEventQueuePolicy allows %v, want EventBridge alone", senders)
-			}
-			cond, _ := senders[0]["Condition"].(map[string]any)
-			got := at(cond, "ArnEquals", "aws:SourceArn")
-			if l, ok := got.([]any); ok {
-				got = l
-			} else {
-				got = []any{got}
-			}
-			if len(cond) != 1 || !sameElements(got.([]any), want) {
-				t.Errorf("EventBridge may send to the queue under %v, want exactly the rules %v", cond, want)
+			if !sameElements(got, want) {
+				t.Errorf("EventBridge may send to the queue for %v, want exactly the rules %v", got, want)
 			}
 		})
 	}
@@ -469,8 +482,10 @@ func sameElements(a, b []any) bool {
 
 // TestTemplateEnrich: live context is on by default, and the EC2 Describe
 // calls it needs (DescribeSecurityGroupRules for the direction of a
-// ModifySecurityGroupRules change among them) are granted by EnrichPolicy
-// alone, under the EnrichEnabled condition, which is ENRICH=true.
+// ModifySecurityGroupRules change among them) are granted by EnrichPolicy,
+// under the EnrichEnabled condition, which is ENRICH=true. The only other
+// grant of EC2 calls is the sweep's own, SweepPolicy under SweepEnabled
+// (TestTemplateSweepPolicy).
 func TestTemplateEnrich(t *testing.T) {
 	tpl := templateValue(t)
 	if d := at(tpl, "Parameters", "Enrich", "Default"); d != "true" {
@@ -489,8 +504,9 @@ func TestTemplateEnrich(t *testing.T) {
 				if !strings.HasPrefix(strings.ToLower(a), "ec2:") {
 					continue
 				}
-				if name != "EnrichPolicy" || at(r, "Condition") != "EnrichEnabled" || !strings.HasPrefix(a, "ec2:Describe") {
-					t.Errorf("%s grants %s: only EnrichPolicy, under EnrichEnabled, may grant EC2 Describe calls", name, a)
+				own := map[string]string{"EnrichPolicy": "EnrichEnabled", "SweepPolicy": "SweepEnabled"}
+				if c, ok := own[name]; !ok || at(r, "Condition") != c || !strings.HasPrefix(a, "ec2:Describe") {
+					t.Errorf("%s grants %s: only EnrichPolicy under EnrichEnabled and SweepPolicy under SweepEnabled may grant EC2 Describe calls", name, a)
 				}
 			}
 		}
@@ -563,12 +579,7 @@ func cloudwatchStatements(t *testing.T, res map[string]any, name, doc string) []
 // organizationCases are the ways the central stack is deployed: alone (both
 // parameters empty, as before the central event bus existed), for an
 // organization, for listed accounts, and for both.
-var organizationCases = []struct {
-	name   string
-	params map[string]string
-	// callers the central event bus must accept, and refuse.
-	accepts, refuses []caller
-}{
+var organizationCases = []organizationCase{
 	{
 		name:    "single account",
 		params:  map[string]string{},
@@ -594,6 +605,27 @@ var organizationCases = []struct {
 	},
 }
 
+// organizationCase is a way the central stack is deployed.
+type organizationCase struct {
+	name   string
+	params map[string]string
+	// callers the central event bus must accept, and refuse.
+	accepts, refuses []caller
+}
+
+// withSweep are the cases as given (the sweep on, its default) and each
+// again with Sweep false.
+func withSweep(cases []organizationCase) []organizationCase {
+	out := slices.Clone(cases)
+	for _, c := range cases {
+		params := maps.Clone(c.params)
+		params["Sweep"] = "false"
+		c.name, c.params = c.name+", no sweep", params
+		out = append(out, c)
+	}
+	return out
+}
+
 // caller is a principal of an account, in an organization ("" for none).
 type caller struct{ account, org string }
 
@@ -602,7 +634,8 @@ type caller struct{ account, org string }
 // no event bus, no rule or Lambda permission besides the ones SAM generates
 // for the function's event, no CentralEventBusArn output. With either set,
 // the bus, its rule and the rule's permission exist and the bus ARN is an
-// output. In every case, everything referred to exists.
+// output. The sweep's rule and permission exist with the sweep, whichever
+// bus. In every case, everything referred to exists.
 func TestTemplateCentralBusExistsOnlyWhenAsked(t *testing.T) {
 	tpl := templateValue(t)
 	for _, p := range []string{"OrganizationId", "MemberAccountIds"} {
@@ -610,11 +643,11 @@ func TestTemplateCentralBusExistsOnlyWhenAsked(t *testing.T) {
 			t.Errorf("parameter %s defaults to %v, want empty", p, at(tpl, "Parameters", p, "Default"))
 		}
 	}
-	for _, c := range organizationCases {
+	for _, c := range withSweep(organizationCases) {
 		t.Run(c.name, func(t *testing.T) {
 			d := deploy(t, tpl, c.params)
 			res, outputs := d.resources(t), d.outputs(t)
-			single := len(c.params) == 0
+			single := c.params["OrganizationId"] == "" && c.params["MemberAccountIds"] == ""
 			var added []string
 			for name, r := range res {
 				switch at(r, "Type") {
@@ -623,10 +656,14 @@ func TestTemplateCentralBusExistsOnlyWhenAsked(t *testing.T) {
 				}
 			}
 			slices.Sort(added)
-			want := []string{"CentralEventBus", "CentralSecurityGroupChange", "CentralSecurityGroupChangePermission"}
-			if single {
-				want = nil
+			var want []string
+			if !single {
+				want = append(want, "CentralEventBus", "CentralSecurityGroupChange", "CentralSecurityGroupChangePermission")
 			}
+			if c.params["Sweep"] != "false" {
+				want = append(want, "SweepAfterDeployment", "SweepAfterDeploymentPermission")
+			}
+			slices.Sort(want)
 			if !slices.Equal(added, want) {
 				t.Errorf("event buses, rules and permissions %v, want %v", added, want)
 			}
@@ -740,22 +777,7 @@ func TestTemplateCentralRule(t *testing.T) {
 			t.Errorf("%s %v, want the SecurityGroupChange rule's %v", field, got, want)
 		}
 	}
-	var permissions []string
-	for name, r := range res {
-		if at(r, "Type") == "AWS::Lambda::Permission" && reflect.DeepEqual(at(r, "Properties", "SourceArn"), map[string]any{"Fn::GetAtt": []any{"CentralSecurityGroupChange", "Arn"}}) {
-			permissions = append(permissions, name)
-			want := map[string]any{
-				"Action": "lambda:InvokeFunction", "FunctionName": map[string]any{"Ref": "SgwatchFunction"},
-				"Principal": "events.amazonaws.com", "SourceArn": map[string]any{"Fn::GetAtt": []any{"CentralSecurityGroupChange", "Arn"}},
-			}
-			if !reflect.DeepEqual(at(r, "Properties"), want) || at(r, "Condition") != "ReceivesForwardedEvents" {
-				t.Errorf("%s: %v under %v, want %v under ReceivesForwardedEvents", name, at(r, "Properties"), at(r, "Condition"), want)
-			}
-		}
-	}
-	if len(permissions) != 1 {
-		t.Errorf("Lambda permissions for the central rule: %v, want one", permissions)
-	}
+	checkRulePermission(t, res, "CentralSecurityGroupChange", "ReceivesForwardedEvents")
 }
 
 // TestTemplateOrganizationParameters: CloudFormation refuses what is not an
@@ -787,14 +809,7 @@ func TestTemplateOrganizationParameters(t *testing.T) {
 		{"MemberAccountIds", "*", false},
 		{"MemberAccountIds", "arn:aws:iam::111111111111:root", false},
 	} {
-		p, _ := at(tpl, "Parameters", c.param, "AllowedPattern").(string)
-		re, err := regexp.Compile(p)
-		if err != nil {
-			t.Fatalf("%s: AllowedPattern %q: %v", c.param, p, err)
-		}
-		if got := re.MatchString(c.v); got != c.ok {
-			t.Errorf("%s %q: accepted %v, want %v", c.param, c.v, got, c.ok)
-		}
+		checkAllowed(t, tpl, c.param, c.v, c.ok)
 	}
 }
 
@@ -889,6 +904,7 @@ func holds(t *testing.T, cond any, r request) bool {
 // pseudo are the pseudo parameters of the deployments the tests evaluate.
 var pseudo = map[string]string{
 	"AWS::AccountId": "123456789012", "AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::StackName": "sgwatch",
+	"AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/sgwatch/51af3dc0-da77-11e4-872e-1234567db123",
 }
 
 // deployment is a template (as templateValue reads it) with parameter
@@ -983,13 +999,29 @@ func (d deployment) eval(t *testing.T, v any) any {
 						out = append(out, part)
 					}
 					return out
+				case "Fn::Select":
+					i, err := strconv.Atoi(fmt.Sprint(d.eval(t, args[0])))
+					l, ok := d.eval(t, args[1]).([]any)
+					if err != nil || !ok || i < 0 || i >= len(l) {
+						t.Fatalf("Fn::Select %v: index out of range or not a list", arg)
+					}
+					return l[i]
 				case "Fn::Sub":
 					s, ok := arg.(string)
-					if !ok {
-						t.Fatalf("Fn::Sub with variables: the evaluator does not know it: %v", arg)
+					vars := map[string]any{}
+					if !ok && len(args) == 2 {
+						s, _ = args[0].(string)
+						vars, _ = d.eval(t, args[1]).(map[string]any)
+					}
+					if s == "" {
+						t.Fatalf("Fn::Sub: the evaluator does not know %v", arg)
 					}
 					return regexp.MustCompile(`\$\{([^}!]+)\}`).ReplaceAllStringFunc(s, func(m string) string {
-						if v, ok := d.value(m[2 : len(m)-1]); ok {
+						name := m[2 : len(m)-1]
+						if v, ok := vars[name].(string); ok {
+							return v
+						}
+						if v, ok := d.value(name); ok {
 							return v
 						}
 						return m
@@ -1094,4 +1126,480 @@ func (d deployment) dangling(t *testing.T) []string {
 	walk(res)
 	walk(d.section(t, "Outputs"))
 	return missing
+}
+
+// sweepParams are the ways the sweep is deployed: off, and on for this
+// account, listed accounts and the organization, with the table also kept
+// for idempotency or not.
+var sweepParams = []map[string]string{
+	{"Sweep": "false"},
+	{"Sweep": "false", "Idempotency": "false"},
+	{},
+	{"Idempotency": "false"},
+	{"SweepAccounts": "111111111111,222222222222", "SweepRoleName": "audit-sweep"},
+	{"SweepAccounts": "organization", "SweepRegions": "eu-west-1,us-east-1"},
+}
+
+// TestTemplateSweepParameters: the sweep is on by default, hourly, for this
+// account and Region, with the role name the function defaults to; the
+// patterns refuse what the function would refuse (or a schedule Scheduler
+// would) before anything is deployed. They are read with Go's regexp (see
+// TestTemplatePortsPattern).
+func TestTemplateSweepParameters(t *testing.T) {
+	tpl := templateValue(t)
+	for p, want := range map[string]string{
+		"Sweep": "true", "SweepSchedule": "rate(1 hour)", "SweepRegions": "", "SweepAccounts": "", "SweepRoleName": handler.DefaultSweepRole,
+	} {
+		if d, ok := at(tpl, "Parameters", p, "Default").(string); !ok || d != want {
+			t.Errorf("parameter %s defaults to %v, want %q", p, at(tpl, "Parameters", p, "Default"), want)
+		}
+	}
+	if v := at(tpl, "Parameters", "Sweep", "AllowedValues"); !reflect.DeepEqual(v, []any{"true", "false"}) {
+		t.Errorf("Sweep allows %v, want true and false", v)
+	}
+	for _, c := range []struct {
+		param, v string
+		ok       bool
+	}{
+		{"SweepSchedule", "rate(1 hour)", true},
+		{"SweepSchedule", "rate(15 minutes)", true},
+		{"SweepSchedule", "rate(1 day)", true},
+		{"SweepSchedule", "cron(0 * * * ? *)", true},
+		{"SweepSchedule", "cron(15 8 ? * MON-FRI *)", true},
+		{"SweepSchedule", "", false},
+		{"SweepSchedule", "rate(0 hours)", false},
+		{"SweepSchedule", "rate(1 week)", false},
+		{"SweepSchedule", "rate(hour)", false},
+		{"SweepSchedule", "at(2030-01-01T00:00:00)", false},
+		{"SweepSchedule", "cron()", false},
+		{"SweepSchedule", " rate(1 hour)", false},
+		{"SweepSchedule", "hourly", false},
+		{"SweepRegions", "", true},
+		{"SweepRegions", "eu-west-1", true},
+		{"SweepRegions", "eu-west-1,us-east-1,us-gov-west-1,ap-southeast-3", true},
+		{"SweepRegions", "eu-west-1, us-east-1", false},
+		{"SweepRegions", "eu-west-1,", false},
+		{"SweepRegions", ",eu-west-1", false},
+		{"SweepRegions", "EU-WEST-1", false},
+		{"SweepRegions", "eu-west", false},
+		{"SweepRegions", "all", false},
+		{"SweepRegions", "*", false},
+		{"SweepAccounts", "", true},
+		{"SweepAccounts", "organization", true},
+		{"SweepAccounts", "111111111111", true},
+		{"SweepAccounts", "111111111111,222222222222", true},
+		{"SweepAccounts", "111111111111, 222222222222", false},
+		{"SweepAccounts", "111111111111,", false},
+		{"SweepAccounts", "11111111111", false},
+		{"SweepAccounts", "Organization", false},
+		{"SweepAccounts", "organization,111111111111", false},
+		{"SweepAccounts", "*", false},
+		{"SweepRoleName", "sgwatch-sweep", true},
+		{"SweepRoleName", "audit+sweep=1,a.b@c_d", true},
+		{"SweepRoleName", strings.Repeat("r", 64), true},
+		{"SweepRoleName", strings.Repeat("r", 65), false},
+		{"SweepRoleName", "", false},
+		{"SweepRoleName", "path/sgwatch-sweep", false},
+		{"SweepRoleName", "sgwatch sweep", false},
+		{"SweepRoleName", "*", false},
+	} {
+		checkAllowed(t, tpl, c.param, c.v, c.ok)
+		// What the template accepts, the function does.
+		if c.ok && c.param == "SweepRegions" && c.v != "" {
+			for _, r := range strings.Split(c.v, ",") {
+				if !detect.IsRegion(r) {
+					t.Errorf("SweepRegions %q accepts %q, which the function refuses", c.v, r)
+				}
+			}
+		}
+	}
+}
+
+// TestTemplateSweepResources: with the sweep on, the function is told to
+// sweep, with the table (created for the sweep even without idempotency),
+// the Regions, accounts and role of the parameters, and the schedule, its
+// role, the deployment rule and its permission and the policy exist; with
+// it off, none of them does and SWEEP_TABLE is empty. IDEMPOTENCY_TABLE
+// stays with Idempotency. In every case, everything referred to exists.
+func TestTemplateSweepResources(t *testing.T) {
+	tpl := templateValue(t)
+	if c := at(tpl, "Conditions", "TableNeeded"); !reflect.DeepEqual(c, map[string]any{"Fn::Or": []any{
+		map[string]any{"Condition": "IdempotencyEnabled"}, map[string]any{"Condition": "SweepEnabled"}}}) {
+		t.Errorf("TableNeeded is %v, want IdempotencyEnabled or SweepEnabled", c)
+	}
+	for _, name := range []string{"IdempotencyTable", "IdempotencyPolicy"} {
+		if c := at(tpl, "Resources", name, "Condition"); c != "TableNeeded" {
+			t.Errorf("%s has condition %v, want TableNeeded", name, c)
+		}
+	}
+	if c := at(tpl, "Outputs", "IdempotencyTableName", "Condition"); c != "TableNeeded" {
+		t.Errorf("output IdempotencyTableName has condition %v, want TableNeeded", c)
+	}
+	sweepOnly := []string{"SweepPolicy", "ScheduledSweep", "SweepScheduleRole", "SweepAfterDeployment", "SweepAfterDeploymentPermission"}
+	table := map[string]any{"Ref": "IdempotencyTable"}
+	for _, params := range sweepParams {
+		t.Run(fmt.Sprint(params), func(t *testing.T) {
+			d := deploy(t, tpl, params)
+			res, outputs := d.resources(t), d.outputs(t)
+			on, once := params["Sweep"] != "false", params["Idempotency"] != "false"
+			env := at(res, "SgwatchFunction", "Properties", "Environment", "Variables").(map[string]any)
+			want := map[string]any{"SWEEP": "true", "SWEEP_TABLE": table, "IDEMPOTENCY_TABLE": table,
+				"SWEEP_REGIONS": params["SweepRegions"], "SWEEP_ACCOUNTS": params["SweepAccounts"], "SWEEP_ROLE": params["SweepRoleName"]}
+			if want["SWEEP_ROLE"] == "" {
+				want["SWEEP_ROLE"] = handler.DefaultSweepRole
+			}
+			if !on {
+				want["SWEEP"], want["SWEEP_TABLE"] = "false", ""
+			}
+			if !once {
+				want["IDEMPOTENCY_TABLE"] = ""
+			}
+			for v, w := range want {
+				if !reflect.DeepEqual(env[v], w) {
+					t.Errorf("%s is %v, want %v", v, env[v], w)
+				}
+			}
+			_, hasTable := res["IdempotencyTable"]
+			_, hasPolicy := res["IdempotencyPolicy"]
+			if hasTable != (on || once) || hasPolicy != hasTable {
+				t.Errorf("table %v and its policy %v, want both %v", hasTable, hasPolicy, on || once)
+			}
+			for _, name := range sweepOnly {
+				if _, ok := res[name]; ok != on {
+					t.Errorf("%s exists: %v, want %v", name, ok, on)
+				}
+			}
+			if _, ok := outputs["SweepScheduleArn"]; ok != on {
+				t.Errorf("output SweepScheduleArn exists: %v, want %v", ok, on)
+			}
+			if on && !reflect.DeepEqual(outputs["SweepScheduleArn"], map[string]any{"Fn::GetAtt": []any{"ScheduledSweep", "Arn"}}) {
+				t.Errorf("SweepScheduleArn is %v, want the schedule's ARN", outputs["SweepScheduleArn"])
+			}
+			for _, missing := range d.dangling(t) {
+				t.Errorf("refers to %s, which does not exist in this deployment", missing)
+			}
+		})
+	}
+}
+
+// TestTemplateSweepPolicy: the sweep's grant is its own (SweepPolicy, on
+// the function's role, under SweepEnabled): exactly the read-only calls
+// that list rules and who created them, on "*" as they have no
+// resource-level permissions; sts:AssumeRole on the sweep role's name in
+// any account only when other accounts are swept; organizations:ListAccounts
+// only for the organization. No other resource grants these.
+func TestTemplateSweepPolicy(t *testing.T) {
+	tpl := templateValue(t)
+	pol := at(tpl, "Resources", "SweepPolicy")
+	if at(pol, "Type") != "AWS::IAM::Policy" || at(pol, "Condition") != "SweepEnabled" ||
+		!reflect.DeepEqual(at(pol, "Properties", "Roles"), []any{map[string]any{"Ref": "SgwatchFunctionRole"}}) {
+		t.Fatalf("SweepPolicy: %v under %v for %v, want an AWS::IAM::Policy under SweepEnabled for the function's role",
+			at(pol, "Type"), at(pol, "Condition"), at(pol, "Properties", "Roles"))
+	}
+	read := []string{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "cloudtrail:LookupEvents"}
+	for _, params := range sweepParams {
+		t.Run(fmt.Sprint(params), func(t *testing.T) {
+			res := deploy(t, tpl, params).resources(t)
+			if params["Sweep"] == "false" {
+				return
+			}
+			role := params["SweepRoleName"]
+			if role == "" {
+				role = handler.DefaultSweepRole
+			}
+			want := map[string][]string{}
+			for _, a := range read {
+				want[a] = []string{"*"}
+			}
+			if params["SweepAccounts"] != "" {
+				want["sts:AssumeRole"] = []string{"arn:aws:iam::*:role/" + role}
+			}
+			if params["SweepAccounts"] == "organization" {
+				want["organizations:ListAccounts"] = []string{"*"}
+			}
+			got := map[string][]string{}
+			for _, st := range statements(res["SweepPolicy"], "PolicyDocument") {
+				if st["Effect"] != "Allow" || st["Condition"] != nil || st["NotAction"] != nil || st["NotResource"] != nil {
+					t.Errorf("statement %v: want a plain Allow", st)
+				}
+				for _, a := range strs(st["Action"]) {
+					got[a] = append(got[a], strs(st["Resource"])...)
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("SweepPolicy grants %v, want exactly %v", got, want)
+			}
+			// The role forwarder.yaml creates is the one it may assume.
+			if r := want["sts:AssumeRole"]; r != nil {
+				r := []any{r[0]}
+				if !matchAny(r, "arn:aws:iam::111111111111:role/"+role, false) || matchAny(r, "arn:aws:iam::111111111111:role/admin", false) {
+					t.Errorf("sts:AssumeRole on %v: want the role %s in any account, and no other", r, role)
+				}
+			}
+		})
+	}
+	for name, r := range tpl["Resources"].(map[string]any) {
+		if _, ok := at(r, "Properties", "PolicyDocument").(map[string]any); !ok || name == "SweepPolicy" {
+			continue
+		}
+		for _, st := range statements(r, "PolicyDocument") {
+			for _, a := range strs(st["Action"]) {
+				if slices.Contains([]string{"sts:assumerole", "organizations:listaccounts", "cloudtrail:lookupevents"}, strings.ToLower(a)) {
+					t.Errorf("%s grants %s: only SweepPolicy may", name, a)
+				}
+			}
+		}
+	}
+}
+
+// sweepRequest reads a sweep request as the function does, and checks that
+// it is one: a JSON object with "sgwatch": "sweep" and id, time and by
+// strings, nothing else, whose id the function keeps as it is (a retry of
+// the same sweep then has the same id).
+func sweepRequest(t *testing.T, payload string) sweep.Request {
+	t.Helper()
+	var top map[string]any
+	if err := json.Unmarshal([]byte(payload), &top); err != nil {
+		t.Fatalf("%s: not JSON: %v", payload, err)
+	}
+	if keys := slices.Sorted(maps.Keys(top)); !slices.Equal(keys, []string{"by", "id", "sgwatch", "time"}) || top["sgwatch"] != "sweep" {
+		t.Errorf("%s: members %v, want sgwatch (sweep), id, time and by", payload, keys)
+	}
+	for _, k := range []string{"id", "time", "by"} {
+		if _, ok := top[k].(string); !ok {
+			t.Errorf("%s: %s is %v, want a string", payload, k, top[k])
+		}
+	}
+	req, ok, err := sweep.ParseRequest([]byte(payload))
+	if !ok || err != nil {
+		t.Fatalf("%s: the function reads it as a sweep request %v, error %v", payload, ok, err)
+	}
+	if req.ID != top["id"] {
+		t.Errorf("%s: the function's id is %q, want the request's", payload, req.ID)
+	}
+	return req
+}
+
+// TestTemplateSweepSchedule: Scheduler sends the function a sweep request
+// on SweepSchedule, at the exact time, as its own role, which may do that
+// and send what it cannot deliver to the dead-letter queue, and nothing
+// else; only Scheduler, for this account, may assume it.
+func TestTemplateSweepSchedule(t *testing.T) {
+	res := templateValue(t)["Resources"].(map[string]any)
+	s := res["ScheduledSweep"]
+	if at(s, "Type") != "AWS::Scheduler::Schedule" || at(s, "Condition") != "SweepEnabled" {
+		t.Fatalf("ScheduledSweep: %v under %v, want an AWS::Scheduler::Schedule under SweepEnabled", at(s, "Type"), at(s, "Condition"))
+	}
+	dlq := map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{"UndeliveredEventQueue", "Arn"}}}
+	for path, want := range map[string]any{
+		"ScheduleExpression":      map[string]any{"Ref": "SweepSchedule"},
+		"FlexibleTimeWindow":      map[string]any{"Mode": "OFF"},
+		"State":                   "ENABLED",
+		"Target.Arn":              map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}},
+		"Target.RoleArn":          map[string]any{"Fn::GetAtt": []any{"SweepScheduleRole", "Arn"}},
+		"Target.RetryPolicy":      map[string]any{"MaximumRetryAttempts": "2", "MaximumEventAgeInSeconds": "3600"},
+		"Target.DeadLetterConfig": dlq,
+	} {
+		if got := at(s, append([]string{"Properties"}, strings.Split(path, ".")...)...); !reflect.DeepEqual(got, want) {
+			t.Errorf("ScheduledSweep %s is %v, want %v", path, got, want)
+		}
+	}
+	input, _ := at(s, "Properties", "Target", "Input").(string)
+	// As written, and as Scheduler sends it with its context attributes
+	// replaced (values from the Scheduler documentation's examples).
+	var written map[string]any
+	if err := json.Unmarshal([]byte(input), &written); err != nil || written["id"] != "<aws.scheduler.execution-id>" ||
+		written["time"] != "<aws.scheduler.scheduled-time>" || written["by"] != "<aws.scheduler.schedule-arn>" {
+		t.Errorf("input %s (%v): want id, time and by from the context attributes execution-id, scheduled-time and schedule-arn", input, err)
+	}
+	sent := strings.NewReplacer("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3", "<aws.scheduler.scheduled-time>", "2022-03-22T18:59:43Z",
+		"<aws.scheduler.schedule-arn>", "arn:aws:scheduler:us-east-1:123456789012:schedule/default/sgwatch-ScheduledSweep-1AbC").Replace(input)
+	if req := sweepRequest(t, sent); req.ID != "d32c5kddcf5bb8c3" || req.Time != "2022-03-22T18:59:43Z" || !strings.HasPrefix(req.By, "arn:aws:scheduler:") {
+		t.Errorf("as sent: %+v", req)
+	}
+
+	role := res["SweepScheduleRole"]
+	if at(role, "Type") != "AWS::IAM::Role" || at(role, "Condition") != "SweepEnabled" {
+		t.Fatalf("SweepScheduleRole: %v under %v, want an AWS::IAM::Role under SweepEnabled", at(role, "Type"), at(role, "Condition"))
+	}
+	p := at(role, "Properties").(map[string]any)
+	for field := range p {
+		if !slices.Contains([]string{"Description", "AssumeRolePolicyDocument", "Policies"}, field) {
+			t.Errorf("role has %s: its permissions are its one inline policy", field)
+		}
+	}
+	trust := statements(role, "AssumeRolePolicyDocument")
+	wantTrust := map[string]any{
+		"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
+	}
+	if len(trust) != 1 || !reflect.DeepEqual(trust[0], wantTrust) {
+		t.Errorf("trust policy %v, want only %v", trust, wantTrust)
+	}
+	policies, _ := p["Policies"].([]any)
+	if len(policies) != 1 {
+		t.Fatalf("%d inline policies, want one", len(policies))
+	}
+	fn := map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}}
+	want := []map[string]any{
+		{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": []any{fn, map[string]any{"Fn::Sub": "${SgwatchFunction.Arn}:*"}}},
+		{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq["Arn"]},
+	}
+	if got := statements(map[string]any{"Properties": policies[0]}, "PolicyDocument"); !reflect.DeepEqual(got, want) {
+		t.Errorf("the role may %v, want only %v", got, want)
+	}
+}
+
+// matchesPattern reports whether an EventBridge pattern of exact values
+// (lists of alternatives, nested objects) matches an event.
+func matchesPattern(pattern, event any) bool {
+	switch p := pattern.(type) {
+	case map[string]any:
+		e, ok := event.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, v := range p {
+			if !matchesPattern(v, e[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		vals, ok := event.([]any)
+		if !ok {
+			vals = []any{event}
+		}
+		for _, alt := range p {
+			if slices.ContainsFunc(vals, func(v any) bool { return reflect.DeepEqual(alt, v) }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestTemplateSweepAfterDeployment: a rule on the default bus sends the
+// function a sweep request when this stack (and no other) has been created
+// or updated, from CloudFormation's Stack Status Change event, whose id is
+// the sweep's; it retries and dead-letters as the function's other rule,
+// and Lambda lets it invoke the function.
+func TestTemplateSweepAfterDeployment(t *testing.T) {
+	tpl := templateValue(t)
+	res := tpl["Resources"].(map[string]any)
+	rule := res["SweepAfterDeployment"]
+	if at(rule, "Type") != "AWS::Events::Rule" || at(rule, "Condition") != "SweepEnabled" {
+		t.Fatalf("SweepAfterDeployment: %v under %v, want an AWS::Events::Rule under SweepEnabled", at(rule, "Type"), at(rule, "Condition"))
+	}
+	p := at(rule, "Properties")
+	if b := at(p, "EventBusName"); b != nil {
+		t.Errorf("rule on bus %v, want the default bus, where CloudFormation's events arrive", b)
+	}
+	if s := at(p, "State"); s != nil && s != "ENABLED" {
+		t.Errorf("the rule is %v", s)
+	}
+
+	// The pattern, evaluated for the stack pseudo's AWS::StackId, against
+	// events of the shape CloudFormation sends.
+	pattern := deploy(t, tpl, nil).eval(t, at(p, "EventPattern"))
+	stack := pseudo["AWS::StackId"]
+	other := strings.Replace(stack, "stack/sgwatch/", "stack/sgwatch-forwarder/", 1)
+	event := func(detailType, stackID, status string) map[string]any {
+		return map[string]any{
+			"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": detailType, "source": "aws.cloudformation",
+			"account": pseudo["AWS::AccountId"], "time": "2017-12-22T18:43:48Z", "region": pseudo["AWS::Region"], "resources": []any{stackID},
+			"detail": map[string]any{"stack-id": stackID, "status-details": map[string]any{"status": status, "status-reason": ""}},
+		}
+	}
+	const stackChange = "CloudFormation Stack Status Change"
+	for _, c := range []struct {
+		event map[string]any
+		match bool
+	}{
+		{event(stackChange, stack, "CREATE_COMPLETE"), true},
+		{event(stackChange, stack, "UPDATE_COMPLETE"), true},
+		{event(stackChange, stack, "UPDATE_IN_PROGRESS"), false},
+		{event(stackChange, stack, "UPDATE_ROLLBACK_COMPLETE"), false},
+		{event(stackChange, stack, "DELETE_COMPLETE"), false},
+		{event(stackChange, other, "CREATE_COMPLETE"), false},
+		{event("CloudFormation Resource Status Change", stack, "CREATE_COMPLETE"), false},
+	} {
+		if got := matchesPattern(pattern, c.event); got != c.match {
+			t.Errorf("pattern %v on %v %v: matches %v, want %v", pattern, at(c.event, "detail-type"), at(c.event, "detail"), got, c.match)
+		}
+	}
+
+	targets, _ := at(p, "Targets").([]any)
+	if len(targets) != 1 {
+		t.Fatalf("%d targets, want the function", len(targets))
+	}
+	target := targets[0]
+	if a := at(target, "Arn"); !reflect.DeepEqual(a, map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}}) {
+		t.Errorf("target %v, want the function", a)
+	}
+	event0 := at(res, "SgwatchFunction", "Properties", "Events", "SecurityGroupChange", "Properties")
+	for _, field := range []string{"RetryPolicy", "DeadLetterConfig"} {
+		if got, want := at(target, field), at(event0, field); want == nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s %v, want the SecurityGroupChange rule's %v", field, got, want)
+		}
+	}
+	// The input: the template with each placeholder replaced by its value
+	// as JSON (the placeholders stand outside quotes), from the example
+	// event of CloudFormation's documentation.
+	paths, _ := at(target, "InputTransformer", "InputPathsMap").(map[string]any)
+	if !reflect.DeepEqual(paths, map[string]any{"id": "$.id", "time": "$.time"}) {
+		t.Errorf("InputPathsMap %v, want the event's id and time", paths)
+	}
+	tmpl, _ := at(target, "InputTransformer", "InputTemplate").(string)
+	ev := event(stackChange, stack, "CREATE_COMPLETE")
+	input := regexp.MustCompile(`<([A-Za-z0-9_.-]+)>`).ReplaceAllStringFunc(tmpl, func(m string) string {
+		path, ok := paths[m[1:len(m)-1]].(string)
+		if !ok {
+			t.Errorf("InputTemplate placeholder %s is not in InputPathsMap", m)
+			return m
+		}
+		v, _ := json.Marshal(at(ev, strings.TrimPrefix(path, "$.")))
+		return string(v)
+	})
+	if req := sweepRequest(t, input); req.ID != at(ev, "id") || req.Time != at(ev, "time") || req.By != "deployment" {
+		t.Errorf("input %s: %+v, want the event's id and time, by deployment", input, req)
+	}
+
+	checkRulePermission(t, res, "SweepAfterDeployment", "SweepEnabled")
+}
+
+// checkRulePermission: exactly one Lambda permission lets the EventBridge
+// rule invoke the function, under condition.
+func checkRulePermission(t *testing.T, res map[string]any, rule, condition string) {
+	t.Helper()
+	var permissions []string
+	for name, r := range res {
+		if at(r, "Type") == "AWS::Lambda::Permission" && reflect.DeepEqual(at(r, "Properties", "SourceArn"), map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}) {
+			permissions = append(permissions, name)
+			want := map[string]any{
+				"Action": "lambda:InvokeFunction", "FunctionName": map[string]any{"Ref": "SgwatchFunction"},
+				"Principal": "events.amazonaws.com", "SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}},
+			}
+			if !reflect.DeepEqual(at(r, "Properties"), want) || at(r, "Condition") != condition {
+				t.Errorf("%s: %v under %v, want %v under %s", name, at(r, "Properties"), at(r, "Condition"), want, condition)
+			}
+		}
+	}
+	if len(permissions) != 1 {
+		t.Errorf("Lambda permissions for rule %s: %v, want one", rule, permissions)
+	}
+}
+
+// checkAllowed: the template's AllowedPattern of param accepts v exactly
+// when ok.
+func checkAllowed(t *testing.T, tpl map[string]any, param, v string, ok bool) {
+	t.Helper()
+	p, _ := at(tpl, "Parameters", param, "AllowedPattern").(string)
+	re, err := regexp.Compile(p)
+	if err != nil {
+		t.Fatalf("%s: AllowedPattern %q: %v", param, p, err)
+	}
+	if got := re.MatchString(v); got != ok {
+		t.Errorf("%s %q: accepted %v, want %v", param, v, got, ok)
+	}
 }

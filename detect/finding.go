@@ -14,6 +14,11 @@ const (
 	Create Action = "create"
 	Modify Action = "modify"
 	Delete Action = "delete"
+	// Exposure is a rule the exposure sweep found open to the whole
+	// internet now, whoever made it and whenever (package sweep).
+	Exposure Action = "exposure"
+	// Resolved is an exposure a later sweep found gone.
+	Resolved Action = "resolved"
 )
 
 // Outcome says whether the call took effect.
@@ -58,6 +63,9 @@ type Finding struct {
 	// Notes say what could not be done for this finding, such as a failed
 	// live lookup; the finding is published all the same.
 	Notes []string `json:"notes,omitempty"`
+	// Sweep is what the exposure sweep knows of an exposure or resolved
+	// finding; nil for a finding from a CloudTrail record.
+	Sweep *Sweep `json:"sweep,omitempty"`
 }
 
 // Event identifies the CloudTrail record, and where the call was made.

@@ -79,6 +79,9 @@ func (o Options) Score(f *Finding) {
 // score rates f; world reports whether it opens ingress from the whole
 // internet.
 func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) {
+	if f.Action == Exposure || f.Action == Resolved {
+		return o.scoreSweep(f)
+	}
 	s := newScored()
 	c := byName[f.Event.Name]
 	if c == nil {
@@ -124,12 +127,7 @@ func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) 
 		}
 	}
 	s.add(baseline, why)
-	if f.Actor.IsRoot() {
-		s.add(High, "made by the root user")
-		if f.Actor.CredentialType == LongTerm {
-			s.add(Critical, "made by the root user with a long-term access key ("+keyPrefix(f.Actor.AccessKeyID)+"): root should have no access keys")
-		}
-	}
+	scoreActor(s, f.Actor, "made")
 	if c.opens() {
 		world = o.scoreRules(s, f)
 		for _, r := range f.Rules {
@@ -140,6 +138,17 @@ func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) 
 		}
 	}
 	return s.result(world)
+}
+
+// scoreActor scores who made the change (or, verb "created", the rule an
+// exposure found): the root user.
+func scoreActor(s *scored, a Actor, verb string) {
+	if a.IsRoot() {
+		s.add(High, verb+" by the root user")
+		if a.CredentialType == LongTerm {
+			s.add(Critical, verb+" by the root user with a long-term access key ("+keyPrefix(a.AccessKeyID)+"): root should have no access keys")
+		}
+	}
 }
 
 // scoreRules scores what the rules of f allow; it reports whether any

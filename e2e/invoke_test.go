@@ -182,7 +182,7 @@ func receive(t *testing.T, q *emulate.Queue) []emulate.Notification {
 // timeout, so the function sees the deadline it would have in Lambda.
 func startFunction(t *testing.T, m *emulate.Moto, env ...string) *emulate.Function {
 	t.Helper()
-	env = append(append(m.FunctionEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT=30"), env...)
+	env = append(append(m.FunctionEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT=300"), env...)
 	fn, err := emulate.StartFunction(*rieBin, *bootstrapBin, env)
 	if err != nil {
 		t.Fatal(err)

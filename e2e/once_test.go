@@ -128,14 +128,14 @@ func TestExactlyOnce(t *testing.T) {
 		if res := invoke(t, fn, ev); res.Err == nil || !strings.Contains(res.Err.Message, "another invocation claimed it") {
 			t.Fatalf("a fresh claim: %+v, want an error so that Lambda retries", res.Err)
 		}
-		claim(40 * time.Second) // older than the function's 30 s timeout: it died
+		claim(40 * time.Second) // older than an event's 30 s budget: it died
 		if res := invoke(t, fn, ev); res.Err != nil {
 			t.Fatalf("a stale claim: %+v, want it taken over", res.Err)
 		}
 		if got := receive(t, sub.all); len(got) != 1 {
 			t.Fatalf("%d notifications, want 1 (only after the stale claim)", len(got))
 		}
-		t.Logf("once: a claim 5 s old fails the invocation for a retry; one 40 s old (timeout 30 s) is taken over and published")
+		t.Logf("once: a claim 5 s old fails the invocation for a retry; one 40 s old (an event's budget is 30 s, the timeout 300 s) is taken over and published")
 	})
 
 	t.Run("table unreachable", func(t *testing.T) {

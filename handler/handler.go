@@ -29,6 +29,7 @@ import (
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // Publisher is the part of the SNS client the handler uses.
@@ -69,6 +70,8 @@ type Config struct {
 	// notification is written to the log instead of published, and no AWS
 	// call is made (no live context or account name either).
 	LocalOnly bool
+	// Sweep configures the exposure sweep (SWEEP, SWEEP_*).
+	Sweep SweepConfig
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in
@@ -104,12 +107,15 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if t := c.IdempotencyTable; t != "" && !tableName.MatchString(t) {
 		return c, fmt.Errorf("IDEMPOTENCY_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", report.Clean(t, 64))
 	}
+	if c.Sweep, err = sweepFromEnv(getenv); err != nil {
+		return c, err
+	}
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames = false, false
 	}
 	if getenv("AWS_SAM_LOCAL") == "true" {
 		// sam local creates no table (the variable holds its logical id).
-		c.IdempotencyTable = ""
+		c.IdempotencyTable, c.Sweep.Table = "", ""
 	}
 	return c, nil
 }
@@ -135,6 +141,7 @@ type Handler struct {
 	enrich   Enricher     // nil: no live context
 	accounts AccountNamer // nil: no account names
 	once     Once         // nil: no idempotency table
+	sweeps   *Sweeps      // nil: no sweep
 	log      *slog.Logger
 	now      func() time.Time
 	out      io.Writer // where LocalOnly writes notifications
@@ -198,14 +205,30 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 			err = &InternalError{fmt.Errorf("%v", p)}
 		}
 	}()
-	// A claim on the idempotency table older than the function's timeout
-	// belongs to an invocation that died.
+	req, isSweep, err := sweep.ParseRequest(event)
+	// A claim on the idempotency table older than stale belongs to an
+	// invocation that died. An event is handled within eventBudget (or the
+	// invocation's deadline, if sooner), so that Lambda's first retry, a
+	// minute later, takes over the claim of one that died; a sweep has the
+	// whole invocation.
 	stale := defaultStale
-	if dl, ok := ctx.Deadline(); ok {
+	dl, hasDeadline := ctx.Deadline()
+	if budget := h.now().Add(eventBudget); !isSweep && (!hasDeadline || budget.Before(dl)) {
+		dl, hasDeadline = budget, true
+	}
+	if hasDeadline {
 		stale = dl.Sub(h.now())
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
 		defer cancel()
+	}
+
+	switch {
+	case err != nil:
+		h.log.Error("cannot decode sweep request", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
+		return &DecodeError{err}
+	case isSweep:
+		return h.runSweep(ctx, req, stale)
 	}
 
 	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Enricher: h.enrich, Accounts: h.accounts, Now: h.now}
@@ -234,7 +257,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 				// back (a critical or root change): say so.
 				h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
 			}
-			if err := h.publishOnce(ctx, onceKey(f, i, event), f, r.Notification, stale); err != nil {
+			if err := h.publishOnce(ctx, h.once, onceKey(f, i, event), f, r.Notification, stale); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -245,18 +268,24 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	return nil
 }
 
-// defaultStale is the stale time of a claim when the invocation has no
-// deadline (not under Lambda): the template's function timeout.
-const defaultStale = 30 * time.Second
+// eventBudget bounds the handling of one event: its claims go stale, and
+// it stops publishing, this long after it starts. Lambda retries a failed
+// invocation a minute later at the soonest, so the retry of one that died
+// finds its claims stale and publishes.
+const eventBudget = 30 * time.Second
+
+// defaultStale is the stale time of a sweep's claims when the invocation
+// has no deadline (not under Lambda).
+const defaultStale = eventBudget
 
 // publishOnce publishes n unless the idempotency table says it was. An
 // unreachable table does not stop the publish (a duplicate is better than a
 // silence); a failed publish releases the claim, so the retry publishes.
-func (h *Handler) publishOnce(ctx context.Context, key string, f detect.Finding, n report.Notification, stale time.Duration) error {
-	if h.once == nil || h.cfg.LocalOnly {
+func (h *Handler) publishOnce(ctx context.Context, o Once, key string, f detect.Finding, n report.Notification, stale time.Duration) error {
+	if o == nil || h.cfg.LocalOnly {
 		return h.publish(ctx, f, n)
 	}
-	st, err := h.once.Claim(ctx, key, h.now(), stale)
+	st, err := o.Claim(ctx, key, h.now(), stale)
 	switch {
 	case err != nil:
 		h.log.Warn("idempotency table unavailable; publishing anyway", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
@@ -269,12 +298,12 @@ func (h *Handler) publishOnce(ctx context.Context, key string, f detect.Finding,
 		return fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, report.Clean(f.Event.ID, 128), stale.Round(time.Second))
 	}
 	if err := h.publish(ctx, f, n); err != nil {
-		if rerr := h.once.Release(ctx, key); rerr != nil {
+		if rerr := o.Release(ctx, key); rerr != nil {
 			h.log.Error("cannot release the idempotency claim; a retry waits until it is stale", append(logFields(f), "error", report.Clean(rerr.Error(), 1024))...)
 		}
 		return err
 	}
-	if err := h.once.Done(ctx, key, h.now()); err != nil {
+	if err := o.Done(ctx, key, h.now()); err != nil {
 		h.log.Warn("cannot mark the finding published; a retry would publish it again", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
 	}
 	return nil
@@ -322,6 +351,9 @@ func logFields(f detect.Finding) []any {
 		"securityGroupId", report.Clean(f.SecurityGroup.ID, 64)}
 	if f.Automation != "" {
 		fields = append(fields, "automation", report.Clean(f.Automation, 256))
+	}
+	if f.Sweep != nil {
+		fields = append(fields, "accountId", report.Clean(f.Event.AccountID, 16), "region", report.Clean(f.Event.Region, 32), "ruleKey", report.Clean(f.Sweep.Key, 64))
 	}
 	return fields
 }

@@ -198,3 +198,25 @@ func TestIdempotencyTableConfig(t *testing.T) {
 		t.Errorf("sam local: %+v, %v", c, err)
 	}
 }
+
+// TestEventBudget: under the template's 300 s timeout an event is still
+// handled within eventBudget, so a claim of a dead invocation is stale by
+// Lambda's first retry, a minute later.
+func TestEventBudget(t *testing.T) {
+	pub := &fakeSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	o := newFakeOnce()
+	h.WithOnce(o)
+	start := time.Now()
+	h.now = func() time.Time { return start }
+	key := "event/00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f/0"
+	o.claimed[key] = start.Add(-60 * time.Second) // the invocation that died, a minute ago
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(300*time.Second))
+	defer cancel()
+	if err := h.Handle(ctx, event(t, "authorize-ingress-world-ssh")); err != nil || len(pub.got) != 1 {
+		t.Fatalf("retry a minute later: %v, %d publishes; want the claim taken over", err, len(pub.got))
+	}
+	if want := start.Add(eventBudget - deadlineMargin); !pub.deadline.Equal(want) {
+		t.Errorf("publish deadline %v, want %v (the event's budget, not the invocation's 300 s)", pub.deadline, want)
+	}
+}

@@ -10,9 +10,9 @@ import (
 )
 
 // How one Publish is tried. At worst it takes 3 attempts of 5 s each plus
-// 3 s of throttle backoff (up to 1 s, then up to 2 s): 18 s, inside the 30 s
-// function timeout less the 2 s enrichment and the handler's 0.5 s margin
-// (TestPublishBudget).
+// 3 s of throttle backoff (up to 1 s, then up to 2 s): 18 s, inside an
+// event's 30 s budget (eventBudget) less the 2 s enrichment and the
+// handler's 0.5 s margin (TestPublishBudget).
 const (
 	// publishAttemptTimeout bounds one HTTP attempt, from dialling to the
 	// last byte of the response, so that a stalled connection is abandoned

@@ -141,10 +141,11 @@ func TestNewSNSAppliesTheAttemptTimeout(t *testing.T) {
 }
 
 // TestPublishBudget: the worst publish (every attempt timing out, the
-// throttle backoff at its longest) and the enrichment before it fit in the
-// function's timeout (template.yaml: 30 s) less the handler's margin.
+// throttle backoff at its longest) and the enrichment before it fit in an
+// event's budget (eventBudget; the function's timeout is longer) less the
+// handler's margin.
 func TestPublishBudget(t *testing.T) {
-	const functionTimeout = 30 * time.Second
+	const functionTimeout = eventBudget
 	throttleBackoff := time.Duration(0)
 	for retry := 1; retry < publishMaxAttempts; retry++ {
 		throttleBackoff += time.Second << (retry - 1) // rand × 1 s × 2^(retry-1)

@@ -208,7 +208,8 @@ type Decision struct {
 	Why string
 }
 
-// Decide applies SUPPRESS and MIN_SEVERITY to a scored finding at time now.
+// Decide applies SUPPRESS and MIN_SEVERITY to a scored finding at time now;
+// a resolved exposure passes MIN_SEVERITY when the exposure did.
 // Whatever they say, a finding is published when it is critical, when it
 // was critical before trusted automation lowered it
 // (SeverityBeforeAutomation), or when the root user made the change.
@@ -220,8 +221,12 @@ func (p Policy) Decide(f detect.Finding, now time.Time) Decision {
 			break
 		}
 	}
-	if why == "" && f.Severity.Rank() < p.MinSeverity.Rank() {
-		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", f.Severity, p.MinSeverity)
+	if sev := f.Severity; why == "" && sev.Rank() < p.MinSeverity.Rank() {
+		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", sev, p.MinSeverity)
+		if f.Action == detect.Resolved && f.Sweep != nil && f.Sweep.Was.Rank() >= p.MinSeverity.Rank() {
+			// A resolution reaches whoever its exposure reached.
+			why = ""
+		}
 	}
 	if why == "" {
 		return Decision{Publish: true}

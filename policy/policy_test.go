@@ -205,6 +205,33 @@ func TestDecide(t *testing.T) {
 		{"session named root is not the root user", p, root(detect.High, "AssumedRole", "arn:aws:sts::111122223333:assumed-role/x/root"), false,
 			"suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
 	}
+	resolved := func(was detect.Severity, group string) detect.Finding {
+		f := finding(detect.Info, group, "1", "")
+		f.Action, f.Sweep = detect.Resolved, &detect.Sweep{Key: "k", Was: was}
+		return f
+	}
+	exposure := func(sev detect.Severity, group string) detect.Finding {
+		f := finding(sev, group, "1", "")
+		f.Action, f.Sweep = detect.Exposure, &detect.Sweep{Key: "k"}
+		return f
+	}
+	cases = append(cases, []struct {
+		name    string
+		p       Policy
+		f       detect.Finding
+		publish bool
+		why     string
+	}{
+		// The sweep's findings: suppression applies as for events; a
+		// resolution reaches whoever its exposure reached.
+		{"high exposure suppressed", p, exposure(detect.High, "sg-0000000000000000a"), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
+		{"critical exposure never suppressed", p, exposure(detect.Critical, "sg-0000000000000000a"), true,
+			"published although suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration: a critical finding is never suppressed"},
+		{"high exposure below MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, exposure(detect.High, "sg-1"), false, "severity high is below MIN_SEVERITY critical"},
+		{"resolution of a critical exposure at MIN_SEVERITY high", Policy{MinSeverity: detect.High}, resolved(detect.Critical, "sg-1"), true, ""},
+		{"resolution of a high exposure at MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, resolved(detect.High, "sg-1"), false, "severity info is below MIN_SEVERITY critical"},
+		{"resolution suppressed with its group", p, resolved(detect.Critical, "sg-0000000000000000a"), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
+	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := c.p.Decide(c.f, now)

@@ -112,8 +112,12 @@ func newText(f detect.Finding) text {
 		b.Reset()
 	}
 
-	fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
-		Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
+	if fromSweep(f) {
+		b.WriteString(sweepHeadline(f))
+	} else {
+		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
+			Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
+	}
 	if f.Automation != "" {
 		fmt.Fprintf(&b, "Automation: made by trusted automation %s", f.Automation)
 		if f.SeverityBeforeAutomation != "" {
@@ -124,6 +128,12 @@ func newText(f detect.Finding) text {
 	flush(0)
 
 	mark := marker(f.Event.Name)
+	switch f.Action {
+	case detect.Exposure:
+		mark = "!"
+	case detect.Resolved:
+		mark = "-"
+	}
 	t.lists[rulesList] = newList("\nRules:\n", "rules like these", f.Rules, func(r detect.Rule) string {
 		return "  " + mark + " " + ruleText(r) + "\n"
 	})
@@ -151,7 +161,16 @@ func newText(f detect.Finding) text {
 	}
 
 	a := f.Actor
-	b.WriteString("\nWho:\n")
+	switch {
+	case f.Action == detect.Resolved:
+		a = detect.Actor{}
+	case f.Action == detect.Exposure && (f.Sweep == nil || f.Sweep.Created == nil):
+		b.WriteString("\nCreated by:\n  not known (see the notes)\n")
+	case f.Action == detect.Exposure:
+		b.WriteString("\nCreated by:\n")
+	default:
+		b.WriteString("\nWho:\n")
+	}
 	line("Identity type", a.Type)
 	line("ARN", a.ARN)
 	line("Account", a.AccountID)
@@ -188,9 +207,13 @@ func newText(f detect.Finding) text {
 	})
 
 	b.WriteString("\nWhen:\n")
-	line("Time", f.Event.Time)
-	line("Event ID", f.Event.ID)
-	line("Request ID", f.Event.RequestID)
+	if fromSweep(f) {
+		sweepWhen(f, line)
+	} else {
+		line("Time", f.Event.Time)
+		line("Event ID", f.Event.ID)
+		line("Request ID", f.Event.RequestID)
+	}
 
 	b.WriteString("\nTriage:\n")
 	for i, s := range triage(f) {

@@ -81,6 +81,7 @@ func TestFitsOneMessage(t *testing.T) {
 	// The enumerations stay valid, so the schema can judge the rest.
 	hostile.Action, hostile.Outcome, hostile.Severity, hostile.SeverityBeforeAutomation = detect.Modify, detect.Succeeded, detect.High, detect.Critical
 	hostile.Actor.CredentialType = detect.Temporary
+	hostile.Sweep.Was = detect.Critical
 	for i := range hostile.Rules {
 		r := &hostile.Rules[i]
 		r.Direction, r.CIDRIPv4, r.PrefixListID, r.ReferencedGroupID, r.RuleID = detect.Ingress, "", "", "", ""

@@ -32,6 +32,9 @@ func links(f detect.Finding) []link {
 	}
 	q := "?region=" + url.QueryEscape(region)
 	var out []link
+	if f.Sweep != nil && f.Sweep.Created != nil && eventRE.MatchString(f.Sweep.Created.EventID) {
+		out = append(out, link{"CloudTrail", "https://" + host + "/cloudtrailv2/home" + q + "#/events/" + f.Sweep.Created.EventID})
+	}
 	if eventRE.MatchString(f.Event.ID) {
 		out = append(out, link{"CloudTrail", "https://" + host + "/cloudtrailv2/home" + q + "#/events/" + f.Event.ID})
 	}

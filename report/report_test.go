@@ -59,32 +59,41 @@ func TestGolden(t *testing.T) {
 	}
 	for _, s := range all {
 		t.Run(s.name, func(t *testing.T) {
-			var text, js bytes.Buffer
-			for _, f := range s.findings {
-				n, err := Render(f, Text)
-				if err != nil {
-					t.Fatal(err)
-				}
-				text.WriteString("Subject: " + n.Subject + "\n")
-				for _, a := range n.Attributes {
-					text.WriteString("Attribute " + a.Name + ": " + a.Value + "\n")
-				}
-				text.WriteString("\n" + n.Body)
-				n, err = Render(f, JSON)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var pretty bytes.Buffer
-				if err := json.Indent(&pretty, []byte(n.Body), "", "  "); err != nil {
-					t.Fatalf("JSON body does not parse: %v", err)
-				}
-				js.Write(pretty.Bytes())
-				js.WriteByte('\n')
-			}
-			golden(t, filepath.Join("testdata", "golden", s.name+".txt"), text.Bytes())
-			golden(t, filepath.Join("testdata", "golden", s.name+".json"), js.Bytes())
+			text, js := renderAll(t, s.findings)
+			golden(t, filepath.Join("testdata", "golden", s.name+".txt"), text)
+			golden(t, filepath.Join("testdata", "golden", s.name+".json"), js)
 		})
 	}
+}
+
+// renderAll renders findings as the golden files hold them: each text
+// notification with its subject and attributes, and each JSON body
+// indented.
+func renderAll(t *testing.T, findings []detect.Finding) (text, js []byte) {
+	t.Helper()
+	var tb, jb bytes.Buffer
+	for _, f := range findings {
+		n, err := Render(f, Text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb.WriteString("Subject: " + n.Subject + "\n")
+		for _, a := range n.Attributes {
+			tb.WriteString("Attribute " + a.Name + ": " + a.Value + "\n")
+		}
+		tb.WriteString("\n" + n.Body)
+		n, err = Render(f, JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, []byte(n.Body), "", "  "); err != nil {
+			t.Fatalf("JSON body does not parse: %v", err)
+		}
+		jb.Write(pretty.Bytes())
+		jb.WriteByte('\n')
+	}
+	return tb.Bytes(), jb.Bytes()
 }
 
 func golden(t *testing.T, path string, got []byte) {

@@ -143,6 +143,20 @@ func sanitize(f detect.Finding) detect.Finding {
 		c(&e.Message)
 		f.Error = &e
 	}
+	if f.Sweep != nil {
+		w := *f.Sweep
+		for _, s := range []*string{&w.Key, &w.FoundAt, &w.FirstSeen, (*string)(&w.Was)} {
+			c(s)
+		}
+		if w.Created != nil {
+			cr := *w.Created
+			for _, s := range []*string{&cr.EventID, &cr.EventName, &cr.Time} {
+				c(s)
+			}
+			w.Created = &cr
+		}
+		f.Sweep = &w
+	}
 	if f.Undo != nil {
 		u := *f.Undo
 		// Built by detect only from validated values, so never cut: it must

@@ -12,6 +12,9 @@ import (
 // "[CRITICAL] sg-0abc (web) modified by ops-admin in 111122223333/eu-west-1".
 // Long names are shortened so that the account and region always fit.
 func subject(f detect.Finding) string {
+	if fromSweep(f) {
+		return sweepSubject(f)
+	}
 	head := "[" + strings.ToUpper(string(f.Severity)) + "] "
 	mid := " " + verb(f) + " by "
 	// An account id has 12 digits and the longest Region name 14 characters.

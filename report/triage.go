@@ -20,6 +20,9 @@ import (
 // followed, for a change that took effect, by what to check of the
 // credential used: the console session, or the access key.
 func triage(f detect.Finding) []string {
+	if fromSweep(f) {
+		return sweepTriage(f)
+	}
 	a := f.Actor
 	name := Clean(who(a), maxShort)
 	if a.SourceIP != "" {

@@ -1,0 +1,228 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// EC2 is the part of the EC2 client a sweep uses: three read-only
+// listings.
+type EC2 interface {
+	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
+	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+// CloudTrail is the part of the CloudTrail client a sweep uses.
+type CloudTrail interface {
+	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
+}
+
+// AWS lists a target with its EC2 and CloudTrail clients.
+type AWS struct {
+	EC2        EC2
+	CloudTrail CloudTrail // nil: creators are not looked up
+}
+
+// pageSize is the most each listing returns per page.
+const pageSize = 1000
+
+// Groups lists every group, every rule (DescribeSecurityGroupRules), and
+// how many network interfaces use each group.
+func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
+	byID := map[string]*detect.Group{}
+	group := func(id string) *detect.Group {
+		g, ok := byID[id]
+		if !ok {
+			g = &detect.Group{SecurityGroup: detect.SecurityGroup{ID: id}}
+			byID[id] = g
+		}
+		return g
+	}
+	gp := ec2.NewDescribeSecurityGroupsPaginator(a.EC2, &ec2.DescribeSecurityGroupsInput{MaxResults: aws.Int32(pageSize)})
+	for gp.HasMorePages() {
+		page, err := gp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("DescribeSecurityGroups: %w", err)
+		}
+		for _, sg := range page.SecurityGroups {
+			g := group(aws.ToString(sg.GroupId))
+			g.Name, g.VPCID, g.Description = aws.ToString(sg.GroupName), aws.ToString(sg.VpcId), aws.ToString(sg.Description)
+			def := g.Name == "default"
+			g.IsDefault = &def
+			if len(sg.Tags) > 0 {
+				g.Tags = make(map[string]string, len(sg.Tags))
+				for _, t := range sg.Tags {
+					g.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+				}
+			}
+		}
+	}
+	rp := ec2.NewDescribeSecurityGroupRulesPaginator(a.EC2, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(pageSize)})
+	for rp.HasMorePages() {
+		page, err := rp.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("DescribeSecurityGroupRules: %w", err)
+		}
+		for _, r := range page.SecurityGroupRules {
+			l := detect.Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
+				FromPort: r.FromPort, ToPort: r.ToPort, CIDRIPv4: aws.ToString(r.CidrIpv4), CIDRIPv6: aws.ToString(r.CidrIpv6),
+				PrefixListID: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)}
+			if r.ReferencedGroupInfo != nil {
+				l.ReferencedGroupID = aws.ToString(r.ReferencedGroupInfo.GroupId)
+			}
+			g := group(aws.ToString(r.GroupId))
+			g.Rules = append(g.Rules, l.Rule())
+		}
+	}
+	uses := map[string]int{}
+	np := ec2.NewDescribeNetworkInterfacesPaginator(a.EC2, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(pageSize)})
+	for np.HasMorePages() {
+		page, err := np.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("DescribeNetworkInterfaces: %w", err)
+		}
+		for _, ni := range page.NetworkInterfaces {
+			for _, g := range ni.Groups {
+				uses[aws.ToString(g.GroupId)]++
+			}
+		}
+	}
+	out := make([]detect.Group, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		g := byID[id]
+		n := uses[id]
+		g.AttachedInterfaces = &n
+		out = append(out, *g)
+	}
+	return out, nil
+}
+
+// Events returns the CloudTrail records that name resource, newest first,
+// at most pages pages of 50.
+func (a AWS) Events(ctx context.Context, resource string, pages int) ([][]byte, error) {
+	if a.CloudTrail == nil {
+		return nil, nil
+	}
+	in := &cloudtrail.LookupEventsInput{
+		LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyResourceName, AttributeValue: aws.String(resource)}},
+		MaxResults:       aws.Int32(50),
+	}
+	out := [][]byte{}
+	p := cloudtrail.NewLookupEventsPaginator(a.CloudTrail, in)
+	for i := 0; i < pages && p.HasMorePages(); i++ {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return out, fmt.Errorf("LookupEvents: %w", err)
+		}
+		for _, e := range page.Events {
+			if e.CloudTrailEvent != nil {
+				out = append(out, []byte(*e.CloudTrailEvent))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Clients builds the listers of targets from one AWS configuration: with
+// the function's own credentials, or, for a target with a Role, that
+// role's, assumed with STS (credentials cached per role for as long as the
+// container lives).
+type Clients struct {
+	Config aws.Config
+
+	mu    sync.Mutex
+	creds map[string]aws.CredentialsProvider
+	sts   *sts.Client
+}
+
+// RetryAttempts is how often a sweep call is tried: the listings run in
+// bursts that EC2 may throttle.
+const RetryAttempts = 8
+
+// Lister returns the lister of t.
+func (c *Clients) Lister(_ context.Context, t Target) (Lister, error) {
+	cfg := c.Config.Copy()
+	cfg.Region = t.Region
+	if t.Role != "" {
+		cfg.Credentials = c.credentials(t.Role)
+	}
+	return AWS{
+		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = RetryAttempts }),
+		CloudTrail: cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.RetryMaxAttempts = RetryAttempts }),
+	}, nil
+}
+
+func (c *Clients) credentials(role string) aws.CredentialsProvider {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.creds == nil {
+		c.creds = map[string]aws.CredentialsProvider{}
+		c.sts = sts.NewFromConfig(c.Config)
+	}
+	if p, ok := c.creds[role]; ok {
+		return p
+	}
+	p := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(c.sts, role, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "sgwatch-sweep"
+	}))
+	c.creds[role] = p
+	return p
+}
+
+// Organizations is the part of the AWS Organizations client that lists
+// the accounts of an organization.
+type Organizations interface {
+	ListAccounts(ctx context.Context, in *organizations.ListAccountsInput, opts ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
+}
+
+// OrganizationAccounts lists the active accounts of the organization.
+func OrganizationAccounts(ctx context.Context, api Organizations) ([]string, error) {
+	var ids []string
+	p := organizations.NewListAccountsPaginator(api, &organizations.ListAccountsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the organization's accounts: %w", err)
+		}
+		for _, a := range page.Accounts {
+			if a.State == orgtypes.AccountStateActive || (a.State == "" && a.Status == orgtypes.AccountStatusActive) {
+				ids = append(ids, aws.ToString(a.Id))
+			}
+		}
+	}
+	return ids, nil
+}
+
+// Targets are the accounts × Regions, each once, in order; role returns
+// the role to assume in an account ("" for the function's own).
+func Targets(accounts, regions []string, role func(account string) string) []Target {
+	var out []Target
+	seen := map[Target]bool{}
+	for _, a := range accounts {
+		for _, r := range regions {
+			a := strings.TrimSpace(a)
+			t := Target{Account: a, Region: strings.TrimSpace(r), Role: role(a)}
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
