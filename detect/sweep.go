@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ type Created struct {
 type Group struct {
 	SecurityGroup
 	Rules []Rule
+	// Notes say what could not be listed about the group (its network
+	// interfaces); each of its exposures carries them.
+	Notes []string
 }
 
 // Exposures returns an exposure finding for each ingress rule of g that is
@@ -78,6 +82,7 @@ func (o Options) Exposures(g Group, region, account string, at time.Time) []Find
 			SecurityGroup: g.SecurityGroup,
 			Rules:         []Rule{r},
 			Sweep:         &Sweep{Key: RuleKey(g.ID, r), FoundAt: at.UTC().Format(time.RFC3339)},
+			Notes:         slices.Clone(g.Notes),
 		}
 		o.Score(&f)
 		f.Undo = exposureUndo(&f)
@@ -104,30 +109,54 @@ func (o Options) Resolve(exposure Finding, at time.Time) Finding {
 	return f
 }
 
-// CreatedBy records on exposure f that the CloudTrail record c created its
-// rule: f's actor becomes c's, and f is scored again (the root user, trusted
-// automation). It reports false, changing nothing, when c did not create
-// f's rule: a call that succeeded, adding or changing rules, whose rules
-// include f's rule id.
+// CreatedBy records on exposure f that the CloudTrail record c made its
+// rule what it is: f's actor becomes c's, and f is scored again (the root
+// user, trusted automation). It reports false, changing nothing, when c did
+// not: a call that succeeded, adding or changing rules, one of which has
+// f's rule id and allows exactly what f's rule allows (its RuleKey; a
+// ModifySecurityGroupRules rule, which does not say its direction, is taken
+// as ingress, as an exposure's is).
 func (o Options) CreatedBy(f *Finding, c Finding) bool {
+	r, ok := madeBy(*f, c)
+	if !ok || RuleKey(f.SecurityGroup.ID, r) != RuleKey(f.SecurityGroup.ID, f.Rules[0]) {
+		return false
+	}
+	o.Attribute(f, c.Actor, Created{EventID: c.Event.ID, EventName: c.Event.Name, Time: c.Event.Time})
+	return true
+}
+
+// Touches reports whether the CloudTrail record c added or changed exposure
+// f's rule, whatever it made it allow.
+func Touches(f Finding, c Finding) bool {
+	_, ok := madeBy(f, c)
+	return ok
+}
+
+// madeBy returns the rule of c with f's rule id, taken as ingress when c
+// does not say, if c is a succeeded call that adds or changes rules.
+func madeBy(f Finding, c Finding) (Rule, bool) {
 	call := byName[c.Event.Name]
 	if f.Action != Exposure || len(f.Rules) != 1 || f.Rules[0].RuleID == "" || call == nil || !call.opens() || c.Outcome != Succeeded {
-		return false
+		return Rule{}, false
 	}
-	found := false
 	for _, r := range c.Rules {
-		found = found || r.RuleID == f.Rules[0].RuleID
+		if r.RuleID == f.Rules[0].RuleID {
+			r.Direction = orIngress(r.Direction)
+			return r, true
+		}
 	}
-	if !found {
-		return false
-	}
-	f.Actor = c.Actor
+	return Rule{}, false
+}
+
+// Attribute makes a the creator of exposure f, by the event created, and
+// scores f again.
+func (o Options) Attribute(f *Finding, a Actor, created Created) {
+	f.Actor = a
 	if f.Sweep == nil {
 		f.Sweep = &Sweep{}
 	}
-	f.Sweep.Created = &Created{EventID: c.Event.ID, EventName: c.Event.Name, Time: c.Event.Time}
+	f.Sweep.Created = &created
 	o.Score(f)
-	return true
 }
 
 // RuleKey identifies a rule of group and what it allows: its id, and a

@@ -208,8 +208,9 @@ type Decision struct {
 	Why string
 }
 
-// Decide applies SUPPRESS and MIN_SEVERITY to a scored finding at time now;
-// a resolved exposure passes MIN_SEVERITY when the exposure did.
+// Decide applies SUPPRESS and MIN_SEVERITY to a scored finding at time now.
+// A resolved exposure is not held back by MIN_SEVERITY: the sweep resolves
+// only exposures it published, and whoever got one gets its end.
 // Whatever they say, a finding is published when it is critical, when it
 // was critical before trusted automation lowered it
 // (SeverityBeforeAutomation), or when the root user made the change.
@@ -221,12 +222,8 @@ func (p Policy) Decide(f detect.Finding, now time.Time) Decision {
 			break
 		}
 	}
-	if sev := f.Severity; why == "" && sev.Rank() < p.MinSeverity.Rank() {
-		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", sev, p.MinSeverity)
-		if f.Action == detect.Resolved && f.Sweep != nil && f.Sweep.Was.Rank() >= p.MinSeverity.Rank() {
-			// A resolution reaches whoever its exposure reached.
-			why = ""
-		}
+	if why == "" && f.Severity.Rank() < p.MinSeverity.Rank() && f.Action != detect.Resolved {
+		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", f.Severity, p.MinSeverity)
 	}
 	if why == "" {
 		return Decision{Publish: true}

@@ -223,13 +223,14 @@ func TestDecide(t *testing.T) {
 		why     string
 	}{
 		// The sweep's findings: suppression applies as for events; a
-		// resolution reaches whoever its exposure reached.
+		// resolution (of an exposure that was published, or the sweep
+		// would not resolve it) passes MIN_SEVERITY.
 		{"high exposure suppressed", p, exposure(detect.High, "sg-0000000000000000a"), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
 		{"critical exposure never suppressed", p, exposure(detect.Critical, "sg-0000000000000000a"), true,
 			"published although suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration: a critical finding is never suppressed"},
 		{"high exposure below MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, exposure(detect.High, "sg-1"), false, "severity high is below MIN_SEVERITY critical"},
 		{"resolution of a critical exposure at MIN_SEVERITY high", Policy{MinSeverity: detect.High}, resolved(detect.Critical, "sg-1"), true, ""},
-		{"resolution of a high exposure at MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, resolved(detect.High, "sg-1"), false, "severity info is below MIN_SEVERITY critical"},
+		{"resolution of a high exposure at MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, resolved(detect.High, "sg-1"), true, ""},
 		{"resolution suppressed with its group", p, resolved(detect.Critical, "sg-0000000000000000a"), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
 	}...)
 	for _, c := range cases {

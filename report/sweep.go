@@ -147,9 +147,12 @@ func sweepTriage(f detect.Finding) []string {
 	default:
 		add("Find who opened it: the group's owner or tags, AWS Config's history of %s, or CloudTrail (it keeps 90 days of events).", group)
 	}
-	if n := f.SecurityGroup.AttachedInterfaces; n != nil && *n > 0 {
+	switch n := f.SecurityGroup.AttachedInterfaces; {
+	case n == nil:
+		add("Find what uses the group (its network interfaces could not be counted) and check it for signs of access from the internet (VPC flow logs, the instances' logs).")
+	case *n > 0:
 		add("Check the %s network interface%s that use the group for signs of access from the internet (VPC flow logs, the instances' logs).", thousands(*n), plural(*n))
-	} else {
+	default:
 		add("No network interface uses the group now: check that nothing was attached to it while it was open.")
 	}
 	return steps

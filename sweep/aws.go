@@ -90,6 +90,25 @@ func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
 			g.Rules = append(g.Rules, l.Rule())
 		}
 	}
+	// What uses each group is context, not the verdict: when it cannot be
+	// counted, each exposure says so.
+	uses, err := a.interfaces(ctx)
+	out := make([]detect.Group, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		g := byID[id]
+		if err != nil {
+			g.Notes = append(g.Notes, "the network interfaces that use the group could not be counted: "+err.Error())
+		} else {
+			n := uses[id]
+			g.AttachedInterfaces = &n
+		}
+		out = append(out, *g)
+	}
+	return out, nil
+}
+
+// interfaces counts the network interfaces that use each group.
+func (a AWS) interfaces(ctx context.Context) (map[string]int, error) {
 	uses := map[string]int{}
 	np := ec2.NewDescribeNetworkInterfacesPaginator(a.EC2, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(pageSize)})
 	for np.HasMorePages() {
@@ -103,14 +122,7 @@ func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
 			}
 		}
 	}
-	out := make([]detect.Group, 0, len(byID))
-	for _, id := range slices.Sorted(maps.Keys(byID)) {
-		g := byID[id]
-		n := uses[id]
-		g.AttachedInterfaces = &n
-		out = append(out, *g)
-	}
-	return out, nil
+	return uses, nil
 }
 
 // Events returns the CloudTrail records that name resource, newest first,

@@ -21,9 +21,13 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sgwatch/sgwatch/detect"
 )
@@ -109,13 +113,21 @@ func (s *Sweeper) Run(ctx context.Context, id string, publish Publish) ([]Stats,
 	stats := make([]Stats, len(s.Targets))
 	sem := make(chan struct{}, Concurrency)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	pending := len(s.Targets)
 	for i, t := range s.Targets {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			mu.Lock()
+			ctx, cancel := budget(ctx, pending)
+			pending--
+			mu.Unlock()
+			defer cancel()
 			defer func() {
 				if p := recover(); p != nil {
-					stats[i].Err = fmt.Errorf("panic: %v", p)
+					s.log().Error("panic while sweeping", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					stats[i] = Stats{Target: t, Err: fmt.Errorf("panic: %v", p)}
 				}
 			}()
 			stats[i] = s.target(ctx, t, id, publish)
@@ -131,8 +143,26 @@ func (s *Sweeper) Run(ctx context.Context, id string, publish Publish) ([]Stats,
 	return stats, errors.Join(errs...)
 }
 
+// budget is the context of one target's sweep, when pending targets (this
+// one included) are still to be swept Concurrency at a time: a share of
+// the time left, so that slow or hung accounts cannot starve the others,
+// and at least minBudget.
+func budget(ctx context.Context, pending int) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	rounds := (pending + Concurrency - 1) / Concurrency
+	share := max(time.Until(dl)/time.Duration(max(rounds, 1)), minBudget)
+	return context.WithTimeout(ctx, share)
+}
+
+// minBudget is the least time a target is given.
+const minBudget = 10 * time.Second
+
 // remembered is the memory of one exposure: enough to publish its
-// resolution.
+// resolution, and, for one the policy held back, to decide on it again
+// without looking its creator up again.
 type remembered struct {
 	Group     string          `json:"g"`
 	Name      string          `json:"n,omitempty"`
@@ -140,6 +170,27 @@ type remembered struct {
 	Rule      detect.Rule     `json:"r"`
 	Severity  detect.Severity `json:"s"`
 	FirstSeen string          `json:"f"`
+	// Held: the policy held it back; it was not published, has no
+	// resolution, and is decided on again at every sweep.
+	Held bool `json:"h,omitempty"`
+	// Resolving: it is gone and its resolution is being published; should
+	// it be open again, it is published again as new.
+	Resolving bool `json:"x,omitempty"`
+	// LookedUp says its creator was found (held ones only): Creator and
+	// Created; Tried when it was last looked up without finding it (it is
+	// looked up again, after the new exposures, the longest untried first).
+	LookedUp bool            `json:"l,omitempty"`
+	Tried    string          `json:"t,omitempty"`
+	Creator  *detect.Actor   `json:"c,omitempty"`
+	Created  *detect.Created `json:"e,omitempty"`
+}
+
+// candidate is an exposure open now that may be published in this sweep.
+type candidate struct {
+	f      detect.Finding
+	lookUp bool   // its creator is still to be looked up
+	held   bool   // held back at an earlier sweep
+	tried  string // when its creator was last looked up in vain
 }
 
 func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publish) Stats {
@@ -169,99 +220,250 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	}
 	st.Open = len(open)
 
-	var before map[string]remembered
-	var version int64
-	if s.Memory != nil {
-		data, v, err := s.Memory.Recall(ctx, t.String())
-		if err != nil {
-			st.Err = err
-			return st
-		}
-		if before, err = decode(data); err != nil {
-			// Start again: every exposure is published anew (louder,
-			// never quieter), and the memory is written over.
-			s.log().Warn("the sweep's memory cannot be read; every exposure is published again", "target", t.String(), "error", err.Error())
-			before = map[string]remembered{}
-		}
-		version = v
+	// The memory cannot be read: every exposure is published (louder,
+	// never quieter), nothing is resolved, and nothing is written.
+	var errs []error
+	mem := memory{s: s, scope: t.String(), at: at}
+	before, err := mem.recall(ctx)
+	if err != nil {
+		errs = append(errs, err)
+		before, mem.broken = map[string]remembered{}, true
 	}
-
-	// New exposures, in a stable order, with their creators looked up.
-	var fresh []detect.Finding
-	stillOpen := map[string]bool{} // rule ids open now
+	after := map[string]remembered{}
+	// published are the rules (group and rule id) whose exposure is
+	// published: a gone exposure of the same rule was changed in place,
+	// and the new one says enough.
+	published := map[string]bool{}
+	exposed := map[string]bool{} // the rules open to the whole internet now, held back or not
+	rule := func(group string, r detect.Rule) string {
+		if r.RuleID == "" {
+			return "" // no id: never taken for the same rule
+		}
+		return group + "/" + r.RuleID
+	}
+	var candidates []candidate
 	for _, k := range sortedKeys(open) {
 		f := open[k]
-		stillOpen[f.Rules[0].RuleID] = true
-		if m, ok := before[k]; ok {
+		exposed[rule(f.SecurityGroup.ID, f.Rules[0])] = true
+		m, ok := before[k]
+		switch {
+		case ok && !m.Held && !m.Resolving: // published before, still open
+			after[k] = m
+			published[rule(f.SecurityGroup.ID, f.Rules[0])] = true
+			continue
+		case ok && m.Held: // held back before: decide again
 			f.Sweep.FirstSeen = m.FirstSeen
-			open[k] = f
+			if m.LookedUp && m.Creator != nil && m.Created != nil {
+				s.Options.Attribute(&f, *m.Creator, *m.Created)
+				candidates = append(candidates, candidate{f: f, held: true})
+				continue
+			}
+			candidates = append(candidates, candidate{f: f, lookUp: true, held: true, tried: m.Tried})
 			continue
 		}
-		fresh = append(fresh, f)
-	}
-	for i := range fresh {
-		if i >= MaxLookups {
-			fresh[i].Notes = append(fresh[i].Notes, fmt.Sprintf("who created the rule was not looked up: more than %d new exposures in %s in this sweep", MaxLookups, t))
-			continue
-		}
-		s.creator(ctx, l, &fresh[i])
+		candidates = append(candidates, candidate{f: f, lookUp: true})
 	}
 
-	after := map[string]remembered{}
-	for k, m := range before {
-		if _, ok := open[k]; ok {
-			after[k] = m
+	// Gone: a published exposure is resolved; a held one is forgotten.
+	var gone []string
+	for _, k := range sortedKeys(before) {
+		if _, ok := open[k]; !ok && !before[k].Held {
+			gone = append(gone, k)
 		}
 	}
-	var errs []error
-	for _, f := range fresh {
-		ok, err := publish(ctx, f, key(id, t, "exposure", f.Sweep.Key))
+	// Before any resolution is published, the memory says so, so that an
+	// exposure reopened before the memory is written again is published
+	// again, not taken for one still open.
+	var flag []string
+	for _, k := range gone {
+		if !before[k].Resolving {
+			flag = append(flag, k)
+		}
+	}
+	resolve := true
+	if len(flag) > 0 {
+		marked := maps.Clone(before)
+		for _, k := range flag {
+			m := marked[k]
+			m.Resolving = true
+			marked[k] = m
+		}
+		if err := mem.remember(ctx, marked); err != nil {
+			// Not now: the exposures are published all the same.
+			errs = append(errs, err)
+			resolve = false
+		}
+	}
+
+	// Creators: the new exposures first, in key order, then held ones
+	// whose creator was not found, the longest untried first.
+	slices.SortStableFunc(candidates, func(a, b candidate) int {
+		switch {
+		case a.held != b.held && !a.held:
+			return -1
+		case a.held != b.held:
+			return 1
+		}
+		return strings.Compare(a.tried, b.tried)
+	})
+	lookups := 0
+	for i := range candidates {
+		c := &candidates[i]
+		if !c.lookUp {
+			continue
+		}
+		if lookups == MaxLookups {
+			c.f.Notes = append(c.f.Notes, fmt.Sprintf("who created the rule was not looked up: more than %d new exposures in %s in this sweep", MaxLookups, t))
+			c.lookUp = false // looked up at a later sweep, if still held
+			continue
+		}
+		lookups++
+		s.creator(ctx, l, &c.f)
+		c.tried = at.Format(time.RFC3339)
+	}
+
+	for _, c := range candidates {
+		f := c.f
+		ok, err := publish(ctx, f, key(id, mem.version, t, "exposure", f.Sweep.Key))
+		first := f.Sweep.FirstSeen
+		if first == "" {
+			first = f.Sweep.FoundAt
+		}
+		m := remember(f, first)
 		switch {
 		case err != nil:
-			errs = append(errs, err)
+			errs = append(errs, err) // not remembered: published at the retry
 		case ok:
 			st.New++
-			after[f.Sweep.Key] = remembered{Group: f.SecurityGroup.ID, Name: f.SecurityGroup.Name, VPC: f.SecurityGroup.VPCID,
-				Rule: f.Rules[0], Severity: f.Severity, FirstSeen: f.Sweep.FoundAt}
+			after[f.Sweep.Key] = m
+			published[rule(f.SecurityGroup.ID, f.Rules[0])] = true
 		default:
 			st.Held++
+			m.Held = true
+			if f.Sweep.Created != nil {
+				a := compactActor(f.Actor)
+				m.LookedUp, m.Creator, m.Created = true, &a, f.Sweep.Created
+			} else {
+				m.Tried = c.tried
+			}
+			after[f.Sweep.Key] = m
 		}
 	}
-	// Gone: published as resolved, unless the same rule is open with
-	// other content (its new exposure says enough).
-	for _, k := range sortedKeys(before) {
+	for _, k := range gone {
 		m := before[k]
-		if _, ok := open[k]; ok || stillOpen[m.Rule.RuleID] {
+		switch id := rule(m.Group, m.Rule); {
+		case id != "" && published[id]:
+			continue // changed in place: its new exposure is published
+		case id != "" && exposed[id]:
+			// Changed in place and still open to the whole internet, but
+			// held back now: not resolved (it is not), kept as it was.
+			after[k] = m
+			continue
+		}
+		if !resolve {
+			after[k] = m // resolved by a later sweep
 			continue
 		}
 		r := s.Options.Resolve(m.finding(t, k), at)
-		ok, err := publish(ctx, r, key(id, t, "resolved", k))
+		ok, err := publish(ctx, r, key(id, mem.version, t, "resolved", k))
 		switch {
 		case err != nil:
 			errs = append(errs, err)
-			after[k] = m // resolve it again next time
+			m.Resolving = true
+			after[k] = m // resolved again at the retry
 		case ok:
 			st.Resolved++
 		default:
 			st.Held++
 		}
 	}
-	if len(errs) > 0 {
-		// Nothing is remembered: the retry of this sweep publishes what
-		// failed (and, keyed by the sweep's id, nothing twice).
-		st.Err = errors.Join(errs...)
-		return st
+	// The memory is written whatever failed: what was published is
+	// remembered, what failed is not (or is still resolving), and the
+	// retry, keyed by the sweep's id and the memory's version, publishes
+	// only that.
+	// Written even when the target's time ran out, so that what was
+	// published is remembered.
+	if err := mem.remember(context.WithoutCancel(ctx), after); err != nil {
+		errs = append(errs, err)
 	}
-	if s.Memory != nil {
-		data, err := encode(after)
-		if err == nil {
-			err = s.Memory.Remember(ctx, t.String(), data, version, at)
-		}
-		if err != nil {
-			st.Err = err
-		}
-	}
+	st.Err = errors.Join(errs...)
 	return st
+}
+
+// remember is what the memory keeps of exposure f, first seen at first:
+// the group's id, its name cut short, and the rule without its description
+// (text the account chooses, which would fill the item).
+func remember(f detect.Finding, first string) remembered {
+	r := f.Rules[0]
+	r.Description, r.Exposure = "", ""
+	return remembered{Group: f.SecurityGroup.ID, Name: cut(f.SecurityGroup.Name, 64), VPC: f.SecurityGroup.VPCID,
+		Rule: r, Severity: f.Severity, FirstSeen: first}
+}
+
+// compactActor is what the memory keeps of a creator: what the policy and
+// the score read.
+func compactActor(a detect.Actor) detect.Actor {
+	return detect.Actor{Type: cut(a.Type, 64), ARN: cut(a.ARN, 256), AccountID: cut(a.AccountID, 16), UserName: cut(a.UserName, 64),
+		AccessKeyID: cut(a.AccessKeyID, 32), CredentialType: a.CredentialType, SessionIssuerARN: cut(a.SessionIssuerARN, 256),
+		MFAAuthenticated: a.MFAAuthenticated, InvokedBy: cut(a.InvokedBy, 128), Console: a.Console}
+}
+
+// cut is s in at most n bytes, whole runes.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// memory is the memory of one target during one sweep: its version is the
+// one recalled, then the one written.
+type memory struct {
+	s       *Sweeper
+	scope   string
+	at      time.Time
+	version int64
+	broken  bool // it could not be read
+}
+
+func (m *memory) recall(ctx context.Context) (map[string]remembered, error) {
+	if m.s.Memory == nil {
+		return map[string]remembered{}, nil
+	}
+	data, v, err := m.s.Memory.Recall(ctx, m.scope)
+	if err != nil {
+		return nil, err
+	}
+	m.version = v
+	before, err := decode(data)
+	if err != nil {
+		// Start again: every exposure is published anew (louder, never
+		// quieter), and the memory is written over.
+		m.s.log().Warn("the sweep's memory cannot be read; every exposure is published again", "target", m.scope, "error", err.Error())
+		return map[string]remembered{}, nil
+	}
+	return before, nil
+}
+
+func (m *memory) remember(ctx context.Context, r map[string]remembered) error {
+	switch {
+	case m.s.Memory == nil:
+		return nil
+	case m.broken:
+		return nil // not read (its error is reported), so not written over
+	}
+	data, err := encode(r)
+	if err != nil {
+		return err
+	}
+	if err := m.s.Memory.Remember(ctx, m.scope, data, m.version, m.at); err != nil {
+		return err
+	}
+	m.version++
+	return nil
 }
 
 func (s *Sweeper) log() *slog.Logger {
@@ -295,6 +497,7 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
 	case records == nil:
 		return // not looked up in this deployment
 	}
+	var other *detect.Finding // the newest event that set the rule to something else
 	for _, rec := range records {
 		b, err := s.Options.Parse(rec)
 		if err != nil {
@@ -304,7 +507,15 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
 			if s.Options.CreatedBy(f, c) {
 				return
 			}
+			if other == nil && detect.Touches(*f, c) {
+				other = &c
+			}
 		}
+	}
+	if other != nil {
+		f.Notes = append(f.Notes, fmt.Sprintf("who made the rule what it is now is not known: the last CloudTrail event that set it (%s at %s) made it allow something else",
+			other.Event.Name, other.Event.Time))
+		return
 	}
 	f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not known: none of the last %d CloudTrail events of %s (LookupEvents keeps 90 days) created it", len(records), f.SecurityGroup.ID))
 }
@@ -312,32 +523,44 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
 // lookupTimeout bounds one creator lookup.
 const lookupTimeout = 5 * time.Second
 
-// key is the idempotency key of one finding of one sweep.
-func key(id string, t Target, action, k string) string {
-	return "sweep/" + id + "/" + t.String() + "/" + action + "/" + k
+// key is the idempotency key of one finding of one sweep: the sweep's id
+// and the version of the target's memory it started from, so that a retry
+// of the sweep publishes nothing twice, while a sweep that reuses an id
+// after the memory changed publishes afresh.
+func key(id string, version int64, t Target, action, k string) string {
+	return "sweep/" + id + "/" + t.String() + "/v" + strconv.FormatInt(version, 10) + "/" + action + "/" + k
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
+// maxMemory bounds the encoded memory of one target, below DynamoDB's
+// 400 KB item.
+const maxMemory = 350_000
+
 // encode is the memory of a target, gzip-compressed JSON, at most
-// MaxRemembered exposures (the first by key).
+// MaxRemembered exposures and maxMemory bytes: the first by key. Those left
+// out are published again at the next sweep (louder, never quieter).
 func encode(m map[string]remembered) ([]byte, error) {
-	if len(m) > MaxRemembered {
-		keep := map[string]remembered{}
-		for _, k := range sortedKeys(m)[:MaxRemembered] {
+	keys := sortedKeys(m)
+	n := min(len(keys), MaxRemembered)
+	for {
+		keep := make(map[string]remembered, n)
+		for _, k := range keys[:n] {
 			keep[k] = m[k]
 		}
-		m = keep
+		var b bytes.Buffer
+		z := gzip.NewWriter(&b)
+		if err := json.NewEncoder(z).Encode(keep); err != nil {
+			return nil, fmt.Errorf("encode the sweep's memory: %w", err)
+		}
+		if err := z.Close(); err != nil {
+			return nil, fmt.Errorf("compress the sweep's memory: %w", err)
+		}
+		if b.Len() <= maxMemory || n == 0 {
+			return b.Bytes(), nil
+		}
+		n = min(n-1, int(float64(n)*maxMemory/float64(b.Len())*0.95))
 	}
-	var b bytes.Buffer
-	z := gzip.NewWriter(&b)
-	if err := json.NewEncoder(z).Encode(m); err != nil {
-		return nil, fmt.Errorf("encode the sweep's memory: %w", err)
-	}
-	if err := z.Close(); err != nil {
-		return nil, fmt.Errorf("compress the sweep's memory: %w", err)
-	}
-	return b.Bytes(), nil
 }
 
 func decode(data []byte) (map[string]remembered, error) {

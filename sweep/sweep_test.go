@@ -249,29 +249,117 @@ func TestSweepListingFails(t *testing.T) {
 	}
 }
 
-// TestSweepPublishFails: nothing is remembered when a publish fails, so
-// the retry (same sweep id, same keys) publishes it; a later sweep too.
+// TestSweepPublishFails: what was published is remembered, what failed is
+// not, so the retry (same sweep id, same keys) publishes only that.
 func TestSweepPublishFails(t *testing.T) {
 	x := newFixture(issueGroups())
-	x.pub.fail = errors.New("SNS: throttled")
-	if _, err := x.s.Run(context.Background(), "s1", x.pub.publish); err == nil || !strings.Contains(err.Error(), "SNS: throttled") {
+	k := &keyed{p: x.pub, done: map[string]bool{}, fail: map[string]bool{"sgr-00000000000000021": true}}
+	if _, err := x.s.Run(context.Background(), "s1", k.publish); err == nil || !strings.Contains(err.Error(), "SNS: throttled") {
 		t.Fatalf("error %v", err)
 	}
-	if x.memory.writes != 0 {
-		t.Fatal("the memory was written after a failed publish")
+	keys := slices.Clone(x.pub.keys)
+	if got := x.pub.take(); len(got) != 4 {
+		t.Fatalf("published %q, want the 4 that did not fail", got)
 	}
-	x.pub.fail = nil
-	if _, err := x.s.Run(context.Background(), "s1", x.pub.publish); err != nil {
+	for _, key := range keys {
+		if !strings.HasPrefix(key, "sweep/s1/111122223333/eu-west-1/v0/exposure/sgr-") {
+			t.Errorf("key %q", key)
+		}
+	}
+	clear(k.fail)
+	if _, err := x.s.Run(context.Background(), "s1", k.publish); err != nil {
 		t.Fatal(err)
 	}
-	keys := slices.Clone(x.pub.keys)
-	if len(x.pub.take()) != 5 {
-		t.Fatal("the retry did not publish the five exposures")
+	if got := x.pub.take(); !slices.Equal(got, []string{"exposure high sg-00000000000000002 sgr-00000000000000021"}) {
+		t.Fatalf("the retry published %q, want only the one that failed", got)
 	}
-	for _, k := range keys {
-		if !strings.HasPrefix(k, "sweep/s1/111122223333/eu-west-1/exposure/sgr-") {
-			t.Errorf("key %q", k)
-		}
+	if got := x.sweep(t, "s2"); len(got) != 0 {
+		t.Fatalf("the next sweep published %q", got)
+	}
+}
+
+// keyed publishes once per idempotency key, as the claims of package once
+// do, and fails the exposures of the rule ids in fail.
+type keyed struct {
+	p    *published
+	done map[string]bool
+	fail map[string]bool
+}
+
+func (k *keyed) publish(ctx context.Context, f detect.Finding, key string) (bool, error) {
+	if k.fail[f.Rules[0].RuleID] {
+		return false, errors.New("SNS: throttled")
+	}
+	if k.done[key] {
+		return true, nil
+	}
+	ok, err := k.p.publish(ctx, f, key)
+	k.done[key] = ok && err == nil
+	return ok, err
+}
+
+// flaky lets the memory's next pass writes through, then fails fail.
+type flaky struct {
+	*fakeMemory
+	pass, fail int
+}
+
+func (m *flaky) Remember(ctx context.Context, scope string, data []byte, version int64, now time.Time) error {
+	switch {
+	case m.pass > 0:
+		m.pass--
+	case m.fail > 0:
+		m.fail--
+		return errors.New("DynamoDB: throttled")
+	}
+	return m.fakeMemory.Remember(ctx, scope, data, version, now)
+}
+
+// TestSweepResolving: before a resolution is published the memory says the
+// exposure is resolving. A sweep that cannot say so publishes nothing; one
+// that published the resolution but could not write the memory after it
+// publishes the exposure again if it reopens, and the resolution again if
+// it does not.
+func TestSweepResolving(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		pass   int // memory writes that pass in the sweep after the revoke, before one fails
+		reopen bool
+		next   []string // what the next sweep publishes
+	}{
+		{"cannot flag", 0, true, nil},
+		{"cannot flag, not reopened", 0, false, []string{"resolved info sg-00000000000000001 sgr-00000000000000011"}},
+		{"flagged, last write fails, reopened", 1, true, []string{"exposure critical sg-00000000000000001 sgr-00000000000000011"}},
+		{"flagged, last write fails, still gone", 1, false, []string{"resolved info sg-00000000000000001 sgr-00000000000000011"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := newFixture(issueGroups()[:1])
+			m := &flaky{fakeMemory: x.memory}
+			x.s.Memory = m
+			x.sweep(t, "s1")
+			x.set("sg-00000000000000001")
+			m.pass, m.fail = c.pass, 1
+			x.now = x.now.Add(time.Hour)
+			if _, err := x.s.Run(context.Background(), "s2", x.pub.publish); err == nil {
+				t.Fatal("the sweep did not fail")
+			}
+			got := x.pub.take()
+			if c.pass == 0 && len(got) != 0 {
+				t.Fatalf("published %q without flagging the memory", got)
+			}
+			if c.pass == 1 && !slices.Equal(got, []string{"resolved info sg-00000000000000001 sgr-00000000000000011"}) {
+				t.Fatalf("published %q, want the resolution", got)
+			}
+			if c.reopen {
+				x.set("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 22, 22, "0.0.0.0/0"))
+			}
+			if got := x.sweep(t, "s3"); !slices.Equal(got, c.next) {
+				t.Fatalf("next sweep published %q, want %q", got, c.next)
+			}
+			if got := x.sweep(t, "s4"); len(got) != 0 {
+				t.Fatalf("the sweep after published %q", got)
+			}
+		})
 	}
 }
 
@@ -313,11 +401,19 @@ func TestSweepMemory(t *testing.T) {
 		t.Fatalf("the memory was not written over: %q", got)
 	}
 
+	// The table cannot be reached: every exposure is published again
+	// (louder, never quieter), and the invocation fails.
 	x.memory.err = errors.New("table unreachable")
 	if _, err := x.s.Run(context.Background(), "s4", x.pub.publish); err == nil || !strings.Contains(err.Error(), "table unreachable") {
 		t.Fatalf("error %v", err)
 	}
+	if got := x.pub.take(); len(got) != 5 {
+		t.Fatalf("with the table unreachable: published %q, want all 5", got)
+	}
 	x.memory.err = nil
+	if got := x.sweep(t, "s5"); len(got) != 0 {
+		t.Fatalf("after the table is back: %q", got)
+	}
 
 	y := newFixture(issueGroups())
 	bump := func(ctx context.Context, f detect.Finding, key string) (bool, error) {
@@ -478,5 +574,74 @@ func TestMemoryBound(t *testing.T) {
 	}
 	if len(data) > 350_000 {
 		t.Errorf("memory of %d exposures is %d bytes, too close to DynamoDB's 400 KB item limit", MaxRemembered, len(data))
+	}
+}
+
+// TestBudget: each target gets a share of the time left, by rounds of
+// Concurrency targets, and at least minBudget; without a deadline, none.
+func TestBudget(t *testing.T) {
+	base, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		pending int
+		want    time.Duration
+	}{{1, 120 * time.Second}, {4, 120 * time.Second}, {5, 60 * time.Second}, {12, 40 * time.Second}, {400, minBudget}} {
+		ctx, cancel := budget(base, c.pending)
+		dl, ok := ctx.Deadline()
+		cancel()
+		if got := time.Until(dl); !ok || got > c.want || got < c.want-time.Second {
+			t.Errorf("%d pending: %v left, want %v", c.pending, got, c.want)
+		}
+	}
+	ctx, cancel2 := budget(context.Background(), 8)
+	defer cancel2()
+	if _, ok := ctx.Deadline(); ok {
+		t.Error("a deadline without one to share")
+	}
+}
+
+// TestSweepHeldLookups: new exposures are looked up first, then held-back
+// ones whose creator was not found, the longest untried first, so they
+// cannot take every lookup at every sweep: a high exposure the root user
+// created is found within two sweeps and published, though MIN_SEVERITY
+// holds other high ones back (a change by the root user is never held).
+func TestSweepHeldLookups(t *testing.T) {
+	var rules []detect.Rule
+	for i := range MaxLookups + 2 {
+		rules = append(rules, listed(fmt.Sprintf("sgr-%017x", i+1), "tcp", int32(8000+i), int32(8000+i), "0.0.0.0/0"))
+	}
+	last := rules[len(rules)-1]
+	x := newFixture([]detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
+	x.lister.events = [][]byte{record(t, last.RuleID, *last.FromPort, "0.0.0.0/0", true)}
+	x.pub.allow = func(f detect.Finding) bool { return f.Severity == detect.Critical || f.Actor.IsRoot() }
+	if got := x.sweep(t, "s1"); len(got) != 0 || x.lister.lookups != MaxLookups {
+		t.Fatalf("first sweep: published %q after %d lookups", got, x.lister.lookups)
+	}
+	want := []string{"exposure high sg-0a1b2c3d4e5f60718 " + last.RuleID}
+	if got := x.sweep(t, "s2"); !slices.Equal(got, want) || x.lister.lookups != 2*MaxLookups {
+		t.Fatalf("second sweep: published %q after %d lookups, want %q after %d", got, x.lister.lookups, want, 2*MaxLookups)
+	}
+	// The held ones whose creator is not found are looked up again, at
+	// most MaxLookups a sweep; the published one is not.
+	if got := x.sweep(t, "s3"); len(got) != 0 || x.lister.lookups != 3*MaxLookups {
+		t.Fatalf("third sweep: published %q, %d lookups", got, x.lister.lookups)
+	}
+}
+
+// TestSweepCreatorContent: an event that set the rule to something else
+// is not its creator; the note says so.
+func TestSweepCreatorContent(t *testing.T) {
+	group := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+		Rules: []detect.Rule{listed("sgr-0c0ffee0c0ffee001", "tcp", 22, 22, "0.0.0.0/0")}}
+	x := newFixture([]detect.Group{group})
+	x.lister.events = [][]byte{record(t, "sgr-0c0ffee0c0ffee001", 2222, "0.0.0.0/0", false)}
+	x.s.Memory = nil
+	x.now = x.now.Add(time.Hour)
+	if _, err := x.s.Run(context.Background(), "s1", x.pub.publish); err != nil {
+		t.Fatal(err)
+	}
+	f := x.pub.got[0]
+	if f.Actor.ARN != "" || !strings.Contains(strings.Join(f.Notes, "\n"), "made it allow something else") {
+		t.Errorf("actor %+v, notes %q", f.Actor, f.Notes)
 	}
 }
