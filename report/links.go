@@ -53,3 +53,29 @@ func linksHeading(f detect.Finding) string {
 	}
 	return "Links:"
 }
+
+// Subject is the SNS subject of f: at most 100 printable ASCII characters,
+// starting with the severity (the Security Hub finding's title too).
+func Subject(f detect.Finding) string { return subject(f) }
+
+// CloudTrailURL is the console link to the CloudTrail event of f (for an
+// exposure, the event that created its rule), or "" when f names no valid
+// event id and Region.
+func CloudTrailURL(f detect.Finding) string {
+	for _, l := range links(f) {
+		if l.name == "CloudTrail" {
+			return l.url
+		}
+	}
+	return ""
+}
+
+// GroupURL is the console link to the security group of f, or "".
+func GroupURL(f detect.Finding) string {
+	for _, l := range links(f) {
+		if l.name == "Security group" {
+			return l.url
+		}
+	}
+	return ""
+}
