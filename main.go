@@ -7,7 +7,9 @@
 // ACCOUNT_NAMES=true, and publishing each change once with the DynamoDB
 // table IDEMPOTENCY_TABLE; with SWEEP=true, a scheduled sweep request
 // lists the rules open to the whole internet now and publishes what
-// changed since the last sweep (package sweep). Anywhere else it is a command-line tool: "sgwatch
+// changed since the last sweep (package sweep); with SECURITY_HUB=true,
+// each published finding is imported into AWS Security Hub (package hub).
+// Anywhere else it is a command-line tool: "sgwatch
 // FILE" prints the notification a CloudTrail event would produce, offline.
 // Both read the tuning variables of package policy.
 package main
@@ -27,6 +29,7 @@ import (
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
+	"github.com/sgwatch/sgwatch/hub"
 	"github.com/sgwatch/sgwatch/once"
 	"github.com/sgwatch/sgwatch/sweep"
 )
@@ -74,6 +77,10 @@ func main() {
 			s.Memory, s.Once = t, t
 		}
 		h = h.WithSweeps(s)
+	}
+	if cfg.SecurityHub {
+		// Signs its own requests (no SDK client): nothing to build.
+		h = h.WithHub(hub.New(awsCfg))
 	}
 	if cfg.AccountNames {
 		// So is the Organizations client.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/handler"
+	"github.com/sgwatch/sgwatch/report"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -1224,8 +1225,8 @@ func TestTemplateSweepParameters(t *testing.T) {
 func TestTemplateSweepResources(t *testing.T) {
 	tpl := templateValue(t)
 	if c := at(tpl, "Conditions", "TableNeeded"); !reflect.DeepEqual(c, map[string]any{"Fn::Or": []any{
-		map[string]any{"Condition": "IdempotencyEnabled"}, map[string]any{"Condition": "SweepEnabled"}}}) {
-		t.Errorf("TableNeeded is %v, want IdempotencyEnabled or SweepEnabled", c)
+		map[string]any{"Condition": "IdempotencyEnabled"}, map[string]any{"Condition": "SweepEnabled"}, map[string]any{"Condition": "SecurityHubEnabled"}}}) {
+		t.Errorf("TableNeeded is %v, want IdempotencyEnabled, SweepEnabled or SecurityHubEnabled", c)
 	}
 	for _, name := range []string{"IdempotencyTable", "IdempotencyPolicy"} {
 		if c := at(tpl, "Resources", name, "Condition"); c != "TableNeeded" {
@@ -1601,5 +1602,69 @@ func checkAllowed(t *testing.T, tpl map[string]any, param, v string, ok bool) {
 	}
 	if got := re.MatchString(v); got != ok {
 		t.Errorf("%s %q: accepted %v, want %v", param, v, got, ok)
+	}
+}
+
+// TestTemplateFormats: the template offers exactly the body formats the
+// function reads.
+func TestTemplateFormats(t *testing.T) {
+	tpl := templateValue(t)
+	values, _ := at(tpl, "Parameters", "NotificationFormat", "AllowedValues").([]any)
+	var got []string
+	for _, v := range values {
+		s, _ := v.(string)
+		f, err := report.ParseFormat(s)
+		if err != nil || string(f) != s {
+			t.Errorf("NotificationFormat %q: the function reads it as %q (%v)", s, f, err)
+		}
+		got = append(got, s)
+	}
+	if strings.Join(got, ",") != "text,json,chat" {
+		t.Errorf("NotificationFormat offers %v, want text, json and chat", got)
+	}
+}
+
+// TestTemplateSecurityHub: SecurityHub=true imports with exactly
+// BatchImportFindings on this account's default product (and only into
+// this account) and BatchUpdateFindings on its hub, with the table used for
+// events even with Idempotency=false (a failed import is retried without
+// publishing again); off by default, with no grant.
+func TestTemplateSecurityHub(t *testing.T) {
+	tpl := templateValue(t)
+	if d := at(tpl, "Parameters", "SecurityHub", "Default"); d != "false" {
+		t.Errorf("SecurityHub defaults to %v, want false", d)
+	}
+	table := map[string]any{"Ref": "IdempotencyTable"}
+	for _, params := range []map[string]string{{}, {"SecurityHub": "true"}, {"SecurityHub": "true", "Idempotency": "false", "Sweep": "false"}} {
+		t.Run(fmt.Sprint(params), func(t *testing.T) {
+			d := deploy(t, tpl, params)
+			res := d.resources(t)
+			on := params["SecurityHub"] == "true"
+			env := at(res, "SgwatchFunction", "Properties", "Environment", "Variables").(map[string]any)
+			if env["SECURITY_HUB"] != map[bool]string{true: "true", false: "false"}[on] {
+				t.Errorf("SECURITY_HUB is %v", env["SECURITY_HUB"])
+			}
+			if on && !reflect.DeepEqual(env["IDEMPOTENCY_TABLE"], table) {
+				t.Errorf("IDEMPOTENCY_TABLE is %v, want the table", env["IDEMPOTENCY_TABLE"])
+			}
+			p, ok := res["SecurityHubPolicy"]
+			if ok != on {
+				t.Fatalf("SecurityHubPolicy exists: %v, want %v", ok, on)
+			}
+			if !on {
+				return
+			}
+			// As deployed in 123456789012, us-east-1 (the evaluator's).
+			want := []map[string]any{
+				{"Sid": "ImportIntoTheDefaultProduct", "Effect": "Allow", "Action": "securityhub:BatchImportFindings",
+					"Resource":  "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+					"Condition": map[string]any{"StringEquals": map[string]any{"securityhub:TargetAccount": "123456789012"}}},
+				{"Sid": "ResolveSweptExposures", "Effect": "Allow", "Action": "securityhub:BatchUpdateFindings",
+					"Resource": "arn:aws:securityhub:us-east-1:123456789012:hub/default"},
+			}
+			if got := statements(p, "PolicyDocument"); !reflect.DeepEqual(got, want) {
+				t.Errorf("SecurityHubPolicy grants %v\nwant %v", got, want)
+			}
+		})
 	}
 }

@@ -61,7 +61,7 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output `format`: text (each notification), json (one finding per line) or summary (counts, and the critical and high findings)")
+	format := fs.String("format", "text", "output `format`: text (each notification), json (one finding per line), chat (one AWS Chatbot custom notification per line) or summary (counts, and the critical and high findings)")
 	since := fs.String("since", "", "only records from this `time` on: RFC 3339, a date (2026-08-01) or an age (90d, 12h)")
 	until := fs.String("until", "", "only records up to this `time` (same forms)")
 	accounts := fs.String("accounts", "", "only these `account ids` (comma-separated)")
@@ -220,10 +220,10 @@ func parseList(s, what string, valid func(string) bool, dst *[]string) (err erro
 	return err
 }
 
-// write prints what the function would publish: the JSON body on one line,
-// or the subject and text body.
+// write prints what the function would publish: the JSON or chat body on
+// one line, or the subject and text body.
 func write(w io.Writer, n report.Notification, f report.Format, printed int) error {
-	if f == report.JSON {
+	if f == report.JSON || f == report.Chat {
 		_, err := fmt.Fprintln(w, n.Body)
 		return err
 	}

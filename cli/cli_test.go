@@ -62,6 +62,29 @@ func TestEveryEventFile(t *testing.T) {
 	}
 }
 
+// TestChatFormat: -format chat prints one Chatbot custom notification per
+// line, as the function would publish it.
+func TestChatFormat(t *testing.T) {
+	files, _ := filepath.Glob("../events/*.json")
+	code, out, errs := run(t, "", append([]string{"-format", "chat"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(files)-1 {
+		t.Fatalf("%d notifications for %d files", len(lines), len(files))
+	}
+	for _, l := range lines {
+		var c struct {
+			Version, Source string
+			Content         struct{ TextType, Title string }
+		}
+		if err := json.Unmarshal([]byte(l), &c); err != nil || c.Version != "1.0" || c.Source != "custom" || c.Content.TextType != "client-markdown" || c.Content.Title == "" {
+			t.Errorf("line %q: %+v %v", l, c, err)
+		}
+	}
+}
+
 func TestNotSecurityGroup(t *testing.T) {
 	code, out, errs := run(t, "", "../events/not-security-group.json")
 	if code != 0 || out != "" || !strings.Contains(errs, "not a security-group change") {

@@ -217,9 +217,10 @@ func TestInvocation(t *testing.T) {
 	if len(all) < 50 {
 		t.Fatalf("only %d inputs", len(all))
 	}
-	schema := compileSchema(t)
+	schema := compileSchema(t, "finding")
+	chatSchema := compileSchema(t, "chat")
 
-	for _, format := range []string{"text", "json"} {
+	for _, format := range []string{"text", "json", "chat"} {
 		t.Run(format, func(t *testing.T) {
 			sub := subscribe(t)
 			fn := startFunction(t, moto, "SNS_TOPIC_ARN="+sub.topic, "NOTIFICATION_FORMAT="+format)
@@ -261,7 +262,9 @@ func TestInvocation(t *testing.T) {
 							t.Errorf("delivered notification differs from %s.txt:\n%s", in.stem, g)
 						}
 					case "json":
-						checkJSON(t, schema, in.stem, got)
+						checkJSON(t, schema, in.stem+".json", got)
+					case "chat":
+						checkJSON(t, chatSchema, in.stem+".chat.json", got)
 					}
 				})
 			}
@@ -274,11 +277,11 @@ func TestInvocation(t *testing.T) {
 	}
 }
 
-// checkJSON compares JSON bodies with the golden NAME.json and validates each
-// against the finding schema.
-func checkJSON(t *testing.T, schema *jsonschema.Schema, stem string, got []emulate.Notification) {
+// checkJSON compares JSON bodies with the golden file name and validates
+// each against schema (the finding's or the chat notification's).
+func checkJSON(t *testing.T, schema *jsonschema.Schema, name string, got []emulate.Notification) {
 	t.Helper()
-	want, err := os.ReadFile(filepath.Join(goldenDir, stem+".json"))
+	want, err := os.ReadFile(filepath.Join(goldenDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,17 +296,17 @@ func checkJSON(t *testing.T, schema *jsonschema.Schema, stem string, got []emula
 			t.Fatal(err)
 		}
 		if err := schema.Validate(v); err != nil {
-			t.Errorf("JSON body does not validate against the finding schema: %v", err)
+			t.Errorf("body does not validate against its schema: %v", err)
 		}
 	}
 	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("delivered JSON differs from %s.json:\n%s", stem, b.Bytes())
+		t.Errorf("delivered JSON differs from %s:\n%s", name, b.Bytes())
 	}
 }
 
-func compileSchema(t *testing.T) *jsonschema.Schema {
+func compileSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
-	s, err := jsonschema.NewCompiler().Compile("../schema/finding.schema.json")
+	s, err := jsonschema.NewCompiler().Compile("../schema/" + name + ".schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}

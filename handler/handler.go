@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/hub"
 	"github.com/sgwatch/sgwatch/once"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
@@ -44,6 +45,11 @@ type Enricher = pipeline.Enricher
 // AccountNamer names the account a finding happened in (see
 // pipeline.AccountNamer).
 type AccountNamer = pipeline.AccountNamer
+
+// Hub imports published findings into AWS Security Hub (package hub).
+type Hub interface {
+	Import(ctx context.Context, f detect.Finding, id string, c hub.Caller) error
+}
 
 // Once is the idempotency table (package once): it lets a notification be
 // published once however often its event is delivered.
@@ -72,6 +78,9 @@ type Config struct {
 	LocalOnly bool
 	// Sweep configures the exposure sweep (SWEEP, SWEEP_*).
 	Sweep SweepConfig
+	// SecurityHub is SECURITY_HUB: true to import each published finding
+	// into AWS Security Hub (default false).
+	SecurityHub bool
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in
@@ -110,8 +119,11 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.Sweep, err = sweepFromEnv(getenv); err != nil {
 		return c, err
 	}
+	if c.SecurityHub, err = boolEnv(getenv, "SECURITY_HUB"); err != nil {
+		return c, err
+	}
 	if c.LocalOnly { // sam local makes no AWS call
-		c.Enrich, c.AccountNames = false, false
+		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
 	}
 	if getenv("AWS_SAM_LOCAL") == "true" {
 		// sam local creates no table (the variable holds its logical id).
@@ -142,6 +154,7 @@ type Handler struct {
 	accounts AccountNamer // nil: no account names
 	once     Once         // nil: no idempotency table
 	sweeps   *Sweeps      // nil: no sweep
+	hub      Hub          // nil: no Security Hub
 	log      *slog.Logger
 	now      func() time.Time
 	out      io.Writer // where LocalOnly writes notifications
@@ -165,6 +178,13 @@ func (h *Handler) WithAccountNames(n AccountNamer) *Handler {
 	return h
 }
 
+// WithHub makes h import every finding it publishes into Security Hub
+// with hb.
+func (h *Handler) WithHub(hb Hub) *Handler {
+	h.hub = hb
+	return h
+}
+
 // WithOnce makes h publish each notification once, with o recording what
 // it published.
 func (h *Handler) WithOnce(o Once) *Handler {
@@ -175,10 +195,13 @@ func (h *Handler) WithOnce(o Once) *Handler {
 // The errors Handle returns. Lambda reports an error's type name as its
 // errorType, so failed invocations can be told apart in logs and in the
 // failure queue: DecodeError (the event is malformed; retrying will not help),
-// PublishError (SNS did not take the notification), InternalError (a bug).
+// PublishError (SNS did not take the notification), ImportError (Security
+// Hub did not take a finding whose notification was published; the retry
+// imports it and publishes nothing again), InternalError (a bug).
 type (
 	DecodeError   struct{ Err error }
 	PublishError  struct{ Err error }
+	ImportError   struct{ Err error }
 	InternalError struct{ Err error }
 )
 
@@ -186,6 +209,8 @@ func (e *DecodeError) Error() string  { return "decode event: " + e.Err.Error() 
 func (e *DecodeError) Unwrap() error  { return e.Err }
 func (e *PublishError) Error() string { return e.Err.Error() }
 func (e *PublishError) Unwrap() error { return e.Err }
+func (e *ImportError) Error() string  { return e.Err.Error() }
+func (e *ImportError) Unwrap() error  { return e.Err }
 func (e *InternalError) Error() string {
 	return "internal error while handling event: " + e.Err.Error()
 }
@@ -257,15 +282,56 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 				// back (a critical or root change): say so.
 				h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
 			}
-			if err := h.publishOnce(ctx, h.once, onceKey(f, i, event), f, r.Notification, stale); err != nil {
+			key := onceKey(f, i, event)
+			if err := h.deliver(ctx, h.once, key, key, f, r.Notification, stale); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return &PublishError{errors.Join(errs...)}
+	return failed(errs)
+}
+
+// failed is the error of an invocation whose deliveries failed with errs:
+// an ImportError when only Security Hub failed, else a PublishError.
+func failed(errs []error) error {
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	for _, err := range errs {
+		var ie *ImportError
+		if !errors.As(err, &ie) {
+			return &PublishError{errors.Join(errs...)}
+		}
+	}
+	return &ImportError{errors.Join(errs...)}
+}
+
+// deliver publishes n once (key) and imports f into Security Hub (id), when
+// the deployment does. A failed import is an ImportError, so that Lambda
+// retries the invocation, which then publishes nothing again (the
+// idempotency table) and imports; without the table a retry would publish
+// the notification again, so the failure is only logged.
+func (h *Handler) deliver(ctx context.Context, o Once, key, id string, f detect.Finding, n report.Notification, stale time.Duration) error {
+	if err := h.publishOnce(ctx, o, key, f, n, stale); err != nil {
+		return err
+	}
+	if h.hub == nil || h.cfg.LocalOnly {
+		return nil
+	}
+	account, partition := functionAccount(ctx, h.cfg.TopicARN)
+	err := h.hub.Import(ctx, f, id, hub.Caller{Account: account, Partition: partition, Region: os.Getenv("AWS_REGION")})
+	switch {
+	case err == nil:
+		h.log.Info("imported into Security Hub", logFields(f)...)
+		return nil
+	case o == nil:
+		h.log.Error("cannot import into Security Hub; not retried, as without the idempotency table the retry would publish the notification again",
+			append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		return nil
+	}
+	h.log.Error("cannot import into Security Hub; failing so that Lambda retries (the notification is not published again)",
+		append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+	return &ImportError{fmt.Errorf("import %s finding for event %s into Security Hub: %w", f.Severity, report.Clean(f.Event.ID, 128), err)}
 }
 
 // eventBudget bounds the handling of one event: its claims go stale, and

@@ -169,7 +169,10 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 		if r.Decision.Why != "" {
 			h.log.Warn("configuration overridden", append(logFields(r.Finding), "reason", report.Clean(r.Decision.Why, 512))...)
 		}
-		return true, h.publishOnce(ctx, h.sweeps.Once, key, r.Finding, r.Notification, stale)
+		// One Security Hub finding per rule: its exposure and its
+		// resolution update it.
+		id := "sweep/" + r.Finding.Event.AccountID + "/" + r.Finding.Event.Region + "/" + r.Finding.Sweep.Key
+		return true, h.deliver(ctx, h.sweeps.Once, key, id, r.Finding, r.Notification, stale)
 	}
 	start := h.now()
 	stats, err := s.Run(ctx, req.ID, publish)

@@ -127,13 +127,7 @@ func newText(f detect.Finding) text {
 	}
 	flush(0)
 
-	mark := marker(f.Event.Name)
-	switch f.Action {
-	case detect.Exposure:
-		mark = "!"
-	case detect.Resolved:
-		mark = "-"
-	}
+	mark := markOf(f)
 	t.lists[rulesList] = newList("\nRules:\n", "rules like these", f.Rules, func(r detect.Rule) string {
 		return "  " + mark + " " + ruleText(r) + "\n"
 	})

@@ -1,5 +1,6 @@
 // Package report renders a finding as a triage notification: an SNS subject
-// line, a plain-text body for email and chat, a JSON body for machines, and
+// line, a plain-text body for email, a JSON body for machines, an AWS
+// Chatbot custom notification for chat channels, and
 // the message attributes subscribers filter on. Every piece of text that
 // came from CloudTrail is cleaned first, so none of it can forge a line,
 // break the subject, or hide behind bidirectional overrides or invisible
@@ -21,6 +22,8 @@ type Format string
 const (
 	Text Format = "text"
 	JSON Format = "json"
+	// Chat is an AWS Chatbot custom notification (chat.go).
+	Chat Format = "chat"
 )
 
 // ParseFormat returns the format named s; "" is Text.
@@ -30,8 +33,10 @@ func ParseFormat(s string) (Format, error) {
 		return Text, nil
 	case "json":
 		return JSON, nil
+	case "chat":
+		return Chat, nil
 	}
-	return "", fmt.Errorf("unknown notification format %q (want text or json)", s)
+	return "", fmt.Errorf("unknown notification format %q (want text, json or chat)", s)
 }
 
 // Notification is what one finding publishes.
@@ -55,9 +60,12 @@ func Render(f detect.Finding, format Format) (Notification, error) {
 	room := maxMessage - overhead(n)
 	s := sanitize(f)
 	var err error
-	if format == JSON {
+	switch format {
+	case JSON:
 		n.Body, err = jsonBody(s, room)
-	} else {
+	case Chat:
+		n.Body, err = chatBody(s, room)
+	default:
 		format = Text
 		n.Body, err = textBody(s, room)
 	}

@@ -59,19 +59,20 @@ func TestGolden(t *testing.T) {
 	}
 	for _, s := range all {
 		t.Run(s.name, func(t *testing.T) {
-			text, js := renderAll(t, s.findings)
+			text, js, chat := renderAll(t, s.findings)
 			golden(t, filepath.Join("testdata", "golden", s.name+".txt"), text)
 			golden(t, filepath.Join("testdata", "golden", s.name+".json"), js)
+			golden(t, filepath.Join("testdata", "golden", s.name+".chat.json"), chat)
 		})
 	}
 }
 
 // renderAll renders findings as the golden files hold them: each text
-// notification with its subject and attributes, and each JSON body
-// indented.
-func renderAll(t *testing.T, findings []detect.Finding) (text, js []byte) {
+// notification with its subject and attributes, each JSON body indented,
+// and each chat body indented.
+func renderAll(t *testing.T, findings []detect.Finding) (text, js, chat []byte) {
 	t.Helper()
-	var tb, jb bytes.Buffer
+	var tb, jb, cb bytes.Buffer
 	for _, f := range findings {
 		n, err := Render(f, Text)
 		if err != nil {
@@ -92,8 +93,18 @@ func renderAll(t *testing.T, findings []detect.Finding) (text, js []byte) {
 		}
 		jb.Write(pretty.Bytes())
 		jb.WriteByte('\n')
+		n, err = Render(f, Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pretty.Reset()
+		if err := json.Indent(&pretty, []byte(n.Body), "", "  "); err != nil {
+			t.Fatalf("chat body does not parse: %v", err)
+		}
+		cb.Write(pretty.Bytes())
+		cb.WriteByte('\n')
 	}
-	return tb.Bytes(), jb.Bytes()
+	return tb.Bytes(), jb.Bytes(), cb.Bytes()
 }
 
 func golden(t *testing.T, path string, got []byte) {
@@ -210,8 +221,13 @@ func TestSchemaNewFields(t *testing.T) {
 
 func compileSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
+	return schemaFile(t, "../schema/finding.schema.json")
+}
+
+// schemaFile compiles the JSON Schema at path.
+func schemaFile(t *testing.T, path string) *jsonschema.Schema {
+	t.Helper()
 	c := jsonschema.NewCompiler()
-	const path = "../schema/finding.schema.json"
 	fh, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

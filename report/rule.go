@@ -23,6 +23,18 @@ func marker(event string) string {
 	return "~"
 }
 
+// markOf is the mark of f's rules: its call's (marker), "!" for an
+// exposure, "-" for a resolution.
+func markOf(f detect.Finding) string {
+	switch f.Action {
+	case detect.Exposure:
+		return "!"
+	case detect.Resolved:
+		return "-"
+	}
+	return marker(f.Event.Name)
+}
+
 // ruleText is one cleaned rule on one line:
 // `ingress tcp/22 from 0.0.0.0/0 (whole internet) [sgr-1] "ssh"`. The
 // parenthesis says why a source is the whole internet (Exposure), or that a

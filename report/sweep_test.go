@@ -79,9 +79,10 @@ func TestSweepGolden(t *testing.T) {
 	sch := compileSchema(t)
 	for name, fs := range sweepFindings(t) {
 		t.Run(name, func(t *testing.T) {
-			text, js := renderAll(t, fs)
+			text, js, chat := renderAll(t, fs)
 			golden(t, filepath.Join("testdata", "golden", name+".txt"), text)
 			golden(t, filepath.Join("testdata", "golden", name+".json"), js)
+			golden(t, filepath.Join("testdata", "golden", name+".chat.json"), chat)
 			for _, f := range fs {
 				n, err := Render(f, JSON)
 				if err != nil {

@@ -2,6 +2,11 @@ package sweep
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,10 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/internal/awsapi"
 )
 
 // scheduled is the payload the template's schedule sends, as EventBridge
@@ -185,5 +192,44 @@ func TestGroups(t *testing.T) {
 	// A rule of a group created between the listings still counts.
 	if late.Name != "" || len(late.Rules) != 1 || len(detect.Options{}.Exposures(late, "eu-west-1", "111122223333", time.Now())) != 1 {
 		t.Errorf("late group %+v", late)
+	}
+}
+
+// TestEvents reads LookupEvents pages over HTTP, signed for CloudTrail, as
+// CloudTrail's JSON 1.1 protocol has it, and stops at the page limit.
+func TestEvents(t *testing.T) {
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			LookupAttributes []struct{ AttributeKey, AttributeValue string }
+			MaxResults       int
+			NextToken        string
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &in); err != nil || r.Method != http.MethodPost || r.URL.Path != "/" ||
+			r.Header.Get("X-Amz-Target") != "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents" ||
+			r.Header.Get("Content-Type") != "application/x-amz-json-1.1" ||
+			!strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/cloudtrail/aws4_request") ||
+			len(in.LookupAttributes) != 1 || in.LookupAttributes[0] != (struct{ AttributeKey, AttributeValue string }{"ResourceName", "sg-1"}) || in.MaxResults != 50 {
+			http.Error(w, `{"__type":"InvalidLookupAttributesException","message":"bad"}`, http.StatusBadRequest)
+			return
+		}
+		calls = append(calls, in.NextToken)
+		next := fmt.Sprintf("t%d", len(calls))
+		fmt.Fprintf(w, `{"Events":[{"EventId":"e","CloudTrailEvent":"{\"page\":%d}"}],"NextToken":%q}`, len(calls), next)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", srv.URL)
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	a := AWS{CloudTrail: awsapi.New(cfg, "cloudtrail")}
+	got, err := a.Events(context.Background(), "sg-1", 2)
+	if err != nil || len(got) != 2 || string(got[1]) != `{"page":2}` || strings.Join(calls, ",") != ",t1" {
+		t.Fatalf("events %q, calls %q, error %v", got, calls, err)
+	}
+	if _, err := a.Events(context.Background(), "sg-2", 1); err == nil || !strings.Contains(err.Error(), "cloudtrail LookupEvents: HTTP 400: InvalidLookupAttributesException") {
+		t.Errorf("error %v", err)
+	}
+	if got, err := (AWS{}).Events(context.Background(), "sg-1", 2); got != nil || err != nil {
+		t.Errorf("without CloudTrail: %q, %v", got, err)
 	}
 }

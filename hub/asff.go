@@ -1,0 +1,387 @@
+// Package hub imports published findings into AWS Security Hub as AWS
+// Security Finding Format (ASFF) findings, with BatchImportFindings (and
+// BatchUpdateFindings to resolve one). It builds the JSON request itself
+// and signs it with Signature Version 4: the SDK's Security Hub client would
+// add about a megabyte to the binary for two calls.
+//
+// Every value that came from CloudTrail or the account is attacker-
+// controlled: each is cleaned (report.Clean) and cut to the ASFF limit of
+// its field, counted in characters (Unicode code points, as Smithy's length
+// constraints are).
+package hub
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/report"
+)
+
+// Caller is who imports: the function's account, partition and Region (the product ARN's).
+type Caller struct{ Account, Partition, Region string }
+
+// Finding is an ASFF finding: exactly the fields sgwatch sets.
+type Finding struct {
+	SchemaVersion         string            `json:"SchemaVersion"`
+	ID                    string            `json:"Id"`
+	ProductArn            string            `json:"ProductArn"`
+	GeneratorID           string            `json:"GeneratorId"`
+	AwsAccountID          string            `json:"AwsAccountId"`
+	Types                 []string          `json:"Types"`
+	FirstObservedAt       string            `json:"FirstObservedAt"`
+	CreatedAt             string            `json:"CreatedAt"`
+	UpdatedAt             string            `json:"UpdatedAt"`
+	Severity              Severity          `json:"Severity"`
+	Title                 string            `json:"Title"`
+	Description           string            `json:"Description"`
+	Remediation           *Remediation      `json:"Remediation,omitempty"`
+	SourceURL             string            `json:"SourceUrl,omitempty"`
+	ProductFields         map[string]string `json:"ProductFields"`
+	Resources             []Resource        `json:"Resources"`
+	RecordState           string            `json:"RecordState"`
+	Workflow              Workflow          `json:"Workflow"`
+	FindingProviderFields ProviderFields    `json:"FindingProviderFields"`
+}
+
+// Severity is an ASFF severity: Label is Security Hub's, Original sgwatch's.
+type Severity struct {
+	Label    string `json:"Label"`
+	Original string `json:"Original"`
+}
+
+// ProviderFields are the fields BatchImportFindings may still update after
+// a customer changed the top-level ones with BatchUpdateFindings.
+type ProviderFields struct {
+	Severity Severity `json:"Severity"`
+	Types    []string `json:"Types"`
+}
+
+// Remediation says how to undo the change.
+type Remediation struct {
+	Recommendation Recommendation `json:"Recommendation"`
+}
+
+// Recommendation is the undo, as text and a console link.
+type Recommendation struct {
+	Text string `json:"Text,omitempty"`
+	URL  string `json:"Url,omitempty"`
+}
+
+// Workflow is the finding's workflow status.
+type Workflow struct {
+	Status string `json:"Status"`
+}
+
+// Resource is the security group.
+type Resource struct {
+	Type      string            `json:"Type"`
+	ID        string            `json:"Id"`
+	Partition string            `json:"Partition,omitempty"`
+	Region    string            `json:"Region,omitempty"`
+	Tags      map[string]string `json:"Tags,omitempty"`
+	Details   Details           `json:"Details"`
+}
+
+// Details holds the resource's details.
+type Details struct {
+	AwsEc2SecurityGroup Group `json:"AwsEc2SecurityGroup"`
+}
+
+// Group is AwsEc2SecurityGroupDetails, with the finding's rules.
+type Group struct {
+	GroupID             string       `json:"GroupId,omitempty"`
+	GroupName           string       `json:"GroupName,omitempty"`
+	VpcID               string       `json:"VpcId,omitempty"`
+	OwnerID             string       `json:"OwnerId,omitempty"`
+	IPPermissions       []Permission `json:"IpPermissions,omitempty"`
+	IPPermissionsEgress []Permission `json:"IpPermissionsEgress,omitempty"`
+}
+
+// Permission is AwsEc2SecurityGroupIpPermission: one rule of the finding.
+type Permission struct {
+	IPProtocol       string              `json:"IpProtocol,omitempty"`
+	FromPort         *int                `json:"FromPort,omitempty"`
+	ToPort           *int                `json:"ToPort,omitempty"`
+	IPRanges         []map[string]string `json:"IpRanges,omitempty"`
+	IPv6Ranges       []map[string]string `json:"Ipv6Ranges,omitempty"`
+	PrefixListIDs    []map[string]string `json:"PrefixListIds,omitempty"`
+	UserIDGroupPairs []map[string]string `json:"UserIdGroupPairs,omitempty"`
+}
+
+// ASFF limits, in characters, and sgwatch's own bounds.
+const (
+	maxID          = 512  // Id, GeneratorId
+	maxTitle       = 256  // Title
+	maxDescription = 1024 // Description
+	maxRemediation = 512  // Remediation.Recommendation.Text
+	maxRegion      = 16   // Resource.Region
+	maxFields      = 50   // ProductFields pairs
+	maxValue       = 2048 // a ProductFields value
+	maxTags        = 50   // tags kept
+	maxTagKey      = 128
+	maxText        = 256 // names, ids and tag values
+	maxPermissions = 100 // IpPermissions and IpPermissionsEgress each
+	maxReasons     = 5   // reasons in the description
+)
+
+// Types of findings (ASFF namespaces; see the type taxonomy).
+const (
+	typeReachability = "Software and Configuration Checks/AWS Security Best Practices/Network Reachability"
+	typeExposure     = "Effects/Data Exposure"
+	typeDiscovery    = "TTPs/Discovery"
+	typeRoot         = "Unusual Behaviors/User"
+)
+
+const stamp = "2006-01-02T15:04:05.000Z"
+
+var labels = map[detect.Severity]string{detect.Critical: "CRITICAL", detect.High: "HIGH",
+	detect.Medium: "MEDIUM", detect.Low: "LOW", detect.Info: "INFORMATIONAL"}
+
+// fit cleans s and cuts it to at most n characters, the last "…" when cut.
+func fit(s string, n int) string {
+	c := report.Clean(s, n)
+	if utf8.RuneCountInString(c) > n { // Clean adds "…" after n runes
+		c = report.Clean(s, n-1)
+	}
+	return c
+}
+
+// ASFF maps f to the ASFF finding Import sends (pure; exported for tests and docs).
+func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
+	part := c.Partition
+	if part == "" {
+		part = "aws"
+	}
+	sweep := f.Action == detect.Exposure || f.Action == detect.Resolved
+	generator := "sgwatch/exposure-sweep"
+	if !sweep {
+		generator = "sgwatch/" + f.Event.Name
+	}
+	label, ok := labels[f.Severity]
+	if !ok {
+		label = "HIGH" // an unknown severity fails closed
+	}
+	sev := Severity{Label: label, Original: fit(string(f.Severity), 64)}
+	types := findingTypes(f)
+
+	created := when(now, f.Event.Time)
+	updated := created
+	if f.Sweep != nil {
+		created = when(now, f.Sweep.FirstSeen, f.Sweep.FoundAt)
+		updated = created
+		if f.Action == detect.Resolved {
+			updated = max(created, when(now, f.Sweep.FoundAt))
+		}
+	}
+	state, status := "ACTIVE", "NEW"
+	if f.Action == detect.Resolved {
+		state, status = "ARCHIVED", "RESOLVED"
+	}
+
+	out := Finding{
+		SchemaVersion: "2018-10-08",
+		ID:            fit("sgwatch/"+id, maxID),
+		ProductArn:    "arn:" + part + ":securityhub:" + c.Region + ":" + c.Account + ":product/" + c.Account + "/default",
+		GeneratorID:   fit(generator, maxID),
+		AwsAccountID:  c.Account,
+		Types:         types, FirstObservedAt: created, CreatedAt: created, UpdatedAt: updated,
+		Severity:              sev,
+		Title:                 fit(report.Subject(f), maxTitle),
+		Description:           description(f),
+		Remediation:           remediation(f),
+		SourceURL:             report.CloudTrailURL(f),
+		RecordState:           state,
+		Workflow:              Workflow{Status: status},
+		FindingProviderFields: ProviderFields{Severity: sev, Types: types},
+	}
+	res, left := resource(f, part)
+	out.Resources = []Resource{res}
+	out.ProductFields = productFields(f, left)
+	return out
+}
+
+// when is the first of times that parses as RFC 3339, as an ASFF
+// timestamp; now if none does.
+func when(now time.Time, times ...string) string {
+	for _, s := range times {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t.UTC().Format(stamp)
+		}
+	}
+	return now.UTC().Format(stamp)
+}
+
+// findingTypes returns the ASFF types of f.
+func findingTypes(f detect.Finding) []string {
+	types := []string{typeReachability}
+	if f.Action == detect.Exposure || opensWorld(f) {
+		types = append(types, typeExposure)
+	}
+	if f.Outcome == detect.Failed && f.Error != nil && detect.AuthFailure(f.Error.Code) {
+		types = append(types, typeDiscovery)
+	}
+	if f.Actor.IsRoot() {
+		types = append(types, typeRoot)
+	}
+	return types
+}
+
+// opensWorld reports whether f is a call that took effect and added or
+// changed an ingress rule open to the whole internet.
+func opensWorld(f detect.Finding) bool {
+	call, ok := detect.Lookup(f.Event.Name)
+	if !ok || f.Outcome != detect.Succeeded || (call.Effect != detect.AddsRules && call.Effect != detect.ChangesRules) {
+		return false
+	}
+	return slices.ContainsFunc(f.Rules, func(r detect.Rule) bool {
+		return r.Direction != detect.Egress && (r.Exposure != "" || detect.WholeInternet(r))
+	})
+}
+
+// description is the first line of the notification's text (what
+// happened) and the first reasons.
+func description(f detect.Finding) string {
+	head := report.Subject(f)
+	if n, err := report.Render(f, report.Text); err == nil {
+		head, _, _ = strings.Cut(n.Body, "\n")
+	}
+	d := report.Clean(head, maxDescription)
+	var why []string
+	for _, r := range f.Reasons[:min(len(f.Reasons), maxReasons)] {
+		why = append(why, report.Clean(r, maxText))
+	}
+	if len(why) > 0 {
+		d += ". Why: " + strings.Join(why, "; ")
+	}
+	return fit(d, maxDescription)
+}
+
+// remediation is the undo command when it fits whole, else the undo note.
+func remediation(f detect.Finding) *Remediation {
+	var r Recommendation
+	if u := f.Undo; u != nil {
+		cmd := "Undo: " + u.Command
+		switch {
+		case u.Command != "" && fit(cmd, maxRemediation) == cmd:
+			r.Text = cmd
+		case u.Note != "":
+			r.Text = fit(u.Note, maxRemediation)
+		case u.Command != "":
+			r.Text = "The undo command is too long for this field: see the notification or the product field sgwatch/undo."
+		}
+	}
+	r.URL = report.GroupURL(f)
+	if r == (Recommendation{}) {
+		return nil
+	}
+	return &Remediation{Recommendation: r}
+}
+
+// resource is the security group of f, with what was left out of it.
+func resource(f detect.Finding, part string) (Resource, string) {
+	g, e := f.SecurityGroup, f.Event
+	r := Resource{Type: "AwsEc2SecurityGroup", ID: fit(g.ID, maxText), Partition: part}
+	switch arn := report.GroupARN(f); {
+	case arn != "":
+		r.ID = arn
+	case g.ID == "":
+		r.ID = "unknown"
+	}
+	if detect.IsRegion(e.Region) && len(e.Region) <= maxRegion {
+		r.Region = e.Region
+	}
+	var left []string
+	keys := slices.Sorted(maps.Keys(g.Tags))
+	if len(keys) > maxTags {
+		left = append(left, fmt.Sprintf("%d of %d tags", len(keys)-maxTags, len(keys)))
+		keys = keys[:maxTags]
+	}
+	for _, k := range keys {
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		r.Tags[fit(k, maxTagKey)] = fit(g.Tags[k], maxText)
+	}
+	sg := Group{GroupID: fit(g.ID, maxText), GroupName: fit(g.Name, maxText), VpcID: fit(g.VPCID, maxText), OwnerID: fit(e.AccountID, maxText)}
+	var in, eg int
+	for _, rule := range f.Rules {
+		p, ok := permission(rule)
+		switch {
+		case !ok:
+		case rule.Direction == detect.Egress:
+			if eg++; eg <= maxPermissions {
+				sg.IPPermissionsEgress = append(sg.IPPermissionsEgress, p)
+			}
+		default:
+			if in++; in <= maxPermissions {
+				sg.IPPermissions = append(sg.IPPermissions, p)
+			}
+		}
+	}
+	for _, n := range []struct {
+		count int
+		what  string
+	}{{in, "ingress permissions"}, {eg, "egress permissions"}} {
+		if n.count > maxPermissions {
+			left = append(left, fmt.Sprintf("%d of %d %s", n.count-maxPermissions, n.count, n.what))
+		}
+	}
+	r.Details.AwsEc2SecurityGroup = sg
+	if len(left) == 0 {
+		return r, ""
+	}
+	return r, "left out " + strings.Join(left, ", ") + " (the notification summarises them)"
+}
+
+// permission is rule r as an ASFF permission; false for a rule that says
+// neither protocol nor source (one revoked by rule id).
+func permission(r detect.Rule) (Permission, bool) {
+	p := Permission{IPProtocol: fit(r.Protocol, 16), FromPort: r.FromPort, ToPort: r.ToPort}
+	if r.Protocol == "all" {
+		p.IPProtocol = "-1"
+	}
+	one := func(key, v string) []map[string]string { return []map[string]string{{key: fit(v, maxText)}} }
+	switch {
+	case r.CIDRIPv4 != "":
+		p.IPRanges = one("CidrIp", r.CIDRIPv4)
+	case r.CIDRIPv6 != "":
+		p.IPv6Ranges = one("CidrIpv6", r.CIDRIPv6)
+	case r.PrefixListID != "":
+		p.PrefixListIDs = one("PrefixListId", r.PrefixListID)
+	case r.ReferencedGroupID != "":
+		p.UserIDGroupPairs = one("GroupId", r.ReferencedGroupID)
+	}
+	return p, r.Protocol != "" || r.Source() != ""
+}
+
+// productFields are sgwatch's fields of f, each value cleaned; left says
+// what the resource left out.
+func productFields(f detect.Finding, left string) map[string]string {
+	m := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = fit(v, maxValue)
+		}
+	}
+	set("sgwatch/action", string(f.Action))
+	set("sgwatch/outcome", string(f.Outcome))
+	set("sgwatch/eventName", f.Event.Name)
+	set("sgwatch/eventId", f.Event.ID)
+	set("sgwatch/accountId", f.Event.AccountID)
+	set("sgwatch/region", f.Event.Region)
+	set("sgwatch/actorArn", f.Actor.ARN)
+	set("sgwatch/automation", f.Automation)
+	if u := f.Undo; u != nil && fit(u.Command, maxValue) == u.Command {
+		set("sgwatch/undo", u.Command) // only whole: a cut command must not be pasted
+	}
+	if f.Sweep != nil {
+		set("sgwatch/ruleKey", f.Sweep.Key)
+	}
+	set("sgwatch/shortened", left)
+	return m
+}

@@ -1,0 +1,357 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// request is what the test server received.
+type request struct {
+	method, path string
+	header       http.Header
+	body         []byte
+	verified     error // the signature, checked by signing again
+}
+
+// reply is one response of the test server.
+type reply struct {
+	status int
+	body   string
+}
+
+// server answers with replies in turn (the last one again when they run
+// out) and records the requests; stall makes it wait for the client to
+// give up instead.
+type server struct {
+	mu       sync.Mutex
+	replies  []reply
+	requests []request
+	stall    bool
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.requests = append(s.requests, request{r.Method, r.URL.Path, r.Header.Clone(), body, verify(r, body)})
+	n := len(s.requests)
+	rep := s.replies[min(n, len(s.replies))-1]
+	s.mu.Unlock()
+	if s.stall {
+		<-r.Context().Done()
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rep.status)
+	io.WriteString(w, rep.body)
+}
+
+func (s *server) received() []request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+var testCreds = aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET", SessionToken: "TOKEN"}
+
+// verify signs a copy of r again, at its X-Amz-Date, with the test
+// credentials: the signatures must match.
+func verify(r *http.Request, body []byte) error {
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return err
+	}
+	c, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	c.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	creds := testCreds
+	creds.SessionToken = r.Header.Get("X-Amz-Security-Token")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, c, hex.EncodeToString(sum[:]), "securityhub", "eu-west-1", at); err != nil {
+		return err
+	}
+	if got, want := r.Header.Get("Authorization"), c.Header.Get("Authorization"); got != want {
+		return &mismatch{got, want}
+	}
+	return nil
+}
+
+type mismatch struct{ got, want string }
+
+func (m *mismatch) Error() string { return "signature " + m.got + ", want " + m.want }
+
+const ok = `{"FailedCount":0,"SuccessCount":1,"FailedFindings":[]}`
+
+// newHub returns a Hub for the test server s, found through
+// AWS_ENDPOINT_URL_SECURITYHUB, that waits 1 ms between attempts.
+func newHub(t *testing.T, s *server, token string) *Hub {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_SECURITYHUB", srv.URL)
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")
+	h := New(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", token)})
+	h.api.Backoff = time.Millisecond
+	return h
+}
+
+// TestImportRequest checks the BatchImportFindings request on the wire.
+func TestImportRequest(t *testing.T) {
+	tests := []struct{ name, token string }{
+		{"session token", "TOKEN"},
+		{"long-term key", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &server{replies: []reply{{200, ok}}}
+			h := newHub(t, s, tt.token)
+			f := sample(t, "authorize-ingress-world-ssh")
+			if err := h.Import(context.Background(), f, "event/x/0", caller); err != nil {
+				t.Fatal(err)
+			}
+			reqs := s.received()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.method != http.MethodPost || r.path != "/findings/import" || r.header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s (%s)", r.method, r.path, r.header.Get("Content-Type"))
+			}
+			auth := r.header.Get("Authorization")
+			if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKID/") || !strings.Contains(auth, "/eu-west-1/securityhub/aws4_request") ||
+				!strings.Contains(auth, "SignedHeaders=") || !strings.Contains(auth, "Signature=") {
+				t.Errorf("Authorization %q", auth)
+			}
+			if at, err := time.Parse("20060102T150405Z", r.header.Get("X-Amz-Date")); err != nil || time.Since(at).Abs() > time.Minute ||
+				!strings.Contains(auth, "/"+at.Format("20060102")+"/") {
+				t.Errorf("X-Amz-Date %q (%v), Authorization %q", r.header.Get("X-Amz-Date"), err, auth)
+			}
+			if got := r.header.Get("X-Amz-Security-Token"); got != tt.token {
+				t.Errorf("X-Amz-Security-Token %q, want %q", got, tt.token)
+			}
+			if r.verified != nil {
+				t.Error(r.verified)
+			}
+			var body struct{ Findings []Finding }
+			if err := json.Unmarshal(r.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			want := ASFF(f, "event/x/0", caller, time.Now())
+			if len(body.Findings) != 1 || js(body.Findings[0]) != js(want) {
+				t.Errorf("body %s, want one finding %s", r.body, js(want))
+			}
+		})
+	}
+}
+
+// TestImportErrors checks the answers Security Hub may give: what is
+// retried, and what the error says.
+func TestImportErrors(t *testing.T) {
+	evil := "bad\n\u202e" + strings.Repeat("x", 10000)
+	tests := []struct {
+		name     string
+		replies  []reply
+		attempts int
+		errs     []string // what the error says; none: no error
+	}{
+		{"success", []reply{{200, ok}}, 1, nil},
+		{"failed finding", []reply{{200, `{"FailedCount":1,"SuccessCount":0,"FailedFindings":[{"Id":"sgwatch/event/x/0","ErrorCode":"InvalidInput","ErrorMessage":"Finding must contain at least one resource"}]}`}},
+			1, []string{"BatchImportFindings", "InvalidInput", "Finding must contain at least one resource", "sgwatch/event/x/0"}},
+		{"failed count alone", []reply{{200, `{"FailedCount":1,"SuccessCount":0}`}}, 1, []string{"unknown"}},
+		{"throttled twice", []reply{{429, `{"__type":"TooManyRequestsException","message":"slow down"}`}, {429, `{}`}, {200, ok}}, 3, nil},
+		{"limit exceeded code", []reply{{400, `{"Code":"LimitExceededException","Message":"rate"}`}, {200, ok}}, 2, nil},
+		{"bad request", []reply{{400, `{"__type":"com.amazonaws.securityhub#InvalidInputException","message":"bad field"}`}, {200, ok}},
+			1, []string{"BatchImportFindings", "HTTP 400", "InvalidInputException: bad field"}},
+		{"not subscribed", []reply{{401, `{"Code":"InvalidAccessException","Message":"Account is not subscribed to AWS Security Hub"}`}},
+			1, []string{"HTTP 401", "InvalidAccessException", "not subscribed"}},
+		{"server error", []reply{{500, `{"__type":"InternalException:http://internal","message":"oops"}`}}, 3,
+			[]string{"HTTP 500", "InternalException: oops", "after 3 attempts"}},
+		{"hostile error", []reply{{403, `{"__type":"AccessDeniedException","message":` + js(evil) + `}`}}, 1, []string{"AccessDeniedException: bad??xxx"}},
+		{"not JSON", []reply{{502, `<html>gateway</html>`}}, 3, []string{"HTTP 502", "no error code", "unreadable error response: <html>"}},
+		{"unreadable success", []reply{{200, `{"FailedCount":`}}, 1, []string{"decode response"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &server{replies: tt.replies}
+			h := newHub(t, s, "")
+			err := h.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller)
+			if n := len(s.received()); n != tt.attempts {
+				t.Errorf("%d attempts, want %d", n, tt.attempts)
+			}
+			checkError(t, err, tt.errs)
+		})
+	}
+}
+
+func checkError(t *testing.T, err error, want []string) {
+	t.Helper()
+	if (err != nil) != (len(want) > 0) {
+		t.Fatalf("error %v, want one saying %q", err, want)
+	}
+	if err == nil {
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	if msg := err.Error(); len(msg) > 2000 || strings.ContainsAny(msg, "\n\u202e") {
+		t.Errorf("error of %d bytes, or not cleaned: %.200q", len(msg), msg)
+	}
+}
+
+// TestImportTimeout checks that a stalled Security Hub costs three
+// attempts of the attempt timeout, then an error.
+func TestImportTimeout(t *testing.T) {
+	s := &server{replies: []reply{{200, ok}}, stall: true}
+	h := newHub(t, s, "")
+	h.api.Timeout = 50 * time.Millisecond
+	start := time.Now()
+	err := h.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller)
+	checkError(t, err, []string{"BatchImportFindings", "deadline exceeded", "after 3 attempts"})
+	if n, d := len(s.received()), time.Since(start); n != 3 || d > 2*time.Second {
+		t.Errorf("%d attempts in %v, want 3 in about 150ms", n, d)
+	}
+}
+
+// TestImportResolved checks that a resolved finding is imported, then
+// resolved with BatchUpdateFindings under the same Id and product ARN.
+func TestImportResolved(t *testing.T) {
+	p22 := 22
+	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+		Rules: []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "0.0.0.0/0", RuleID: "sgr-0c0ffee0c0ffee001"}}}
+	found := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	exposure := detect.Options{}.Exposures(g, "eu-west-1", "111122223333", found)[0]
+	resolved := detect.Options{}.Resolve(exposure, found.Add(time.Hour))
+	id := "sweep/111122223333/eu-west-1/" + exposure.Sweep.Key
+	const processed = `{"ProcessedFindings":[{"Id":"x","ProductArn":"y"}],"UnprocessedFindings":[]}`
+	tests := []struct {
+		name    string
+		f       detect.Finding
+		update  string // the BatchUpdateFindings response
+		updates int
+		errs    []string
+	}{
+		{"exposure", exposure, processed, 0, nil},
+		{"resolved", resolved, processed, 1, nil},
+		{"resolved, unprocessed", resolved, `{"ProcessedFindings":[],"UnprocessedFindings":[{"FindingIdentifier":{"Id":"x","ProductArn":"y"},"ErrorCode":"FindingNotFound","ErrorMessage":"no such finding"}]}`,
+			1, []string{"BatchUpdateFindings", "FindingNotFound: no such finding"}},
+		{"resolved, denied", resolved, `{"__type":"AccessDeniedException","message":"not allowed"}`, 1,
+			[]string{"BatchUpdateFindings", "AccessDeniedException: not allowed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status := 200
+			if strings.Contains(tt.update, "__type") {
+				status = 403
+			}
+			s := &server{replies: []reply{{200, ok}, {status, tt.update}}}
+			h := newHub(t, s, "TOKEN")
+			err := h.Import(context.Background(), tt.f, id, caller)
+			checkError(t, err, tt.errs)
+			reqs := s.received()
+			if len(reqs) != 1+tt.updates {
+				t.Fatalf("%d requests, want %d", len(reqs), 1+tt.updates)
+			}
+			var imported struct{ Findings []Finding }
+			if err := json.Unmarshal(reqs[0].body, &imported); err != nil || len(imported.Findings) != 1 {
+				t.Fatalf("import body %s: %v", reqs[0].body, err)
+			}
+			a := imported.Findings[0]
+			if a.ID != "sgwatch/"+id {
+				t.Errorf("imported Id %q", a.ID)
+			}
+			if tt.updates == 0 {
+				return
+			}
+			u := reqs[1]
+			var body struct {
+				FindingIdentifiers []struct{ Id, ProductArn string }
+				Workflow           Workflow
+			}
+			if err := json.Unmarshal(u.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if u.method != http.MethodPatch || u.path != "/findings/batchupdate" || u.header.Get("Content-Type") != "application/json" || u.verified != nil {
+				t.Errorf("%s %s (%s): %v", u.method, u.path, u.header.Get("Content-Type"), u.verified)
+			}
+			if len(body.FindingIdentifiers) != 1 || body.FindingIdentifiers[0].Id != a.ID || body.FindingIdentifiers[0].ProductArn != a.ProductArn ||
+				body.Workflow.Status != "RESOLVED" {
+				t.Errorf("update body %s, want Id %s and ProductArn %s", u.body, a.ID, a.ProductArn)
+			}
+		})
+	}
+}
+
+// TestImportHTTPClient checks that cfg.HTTPClient is used.
+func TestImportHTTPClient(t *testing.T) {
+	s := &server{replies: []reply{{200, ok}}}
+	h := newHub(t, s, "")
+	c := &counting{}
+	h2 := New(aws.Config{Region: "eu-west-1", Credentials: h.api.Config.Credentials, HTTPClient: c})
+	h2.api.Endpoint = h.api.Endpoint
+	if err := h2.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller); err != nil {
+		t.Fatal(err)
+	}
+	if c.n != 1 || len(s.received()) != 1 {
+		t.Errorf("client used %d times, server got %d requests", c.n, len(s.received()))
+	}
+}
+
+type counting struct{ n int }
+
+func (c *counting) Do(r *http.Request) (*http.Response, error) {
+	c.n++
+	return http.DefaultClient.Do(r)
+}
+
+// TestImportNoCredentials checks the error without credentials or Region.
+func TestImportNoCredentials(t *testing.T) {
+	for _, cfg := range []aws.Config{{Region: "eu-west-1"}, {Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}} {
+		err := New(cfg).Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller)
+		checkError(t, err, []string{"no credentials or Region"})
+	}
+}
+
+// TestEndpoint checks where requests go.
+func TestEndpoint(t *testing.T) {
+	base := "http://localhost:4566/"
+	tests := []struct {
+		name, region, env, ignore string
+		base                      *string
+		want                      string
+	}{
+		{"default", "eu-west-1", "", "", nil, "https://securityhub.eu-west-1.amazonaws.com"},
+		{"china", "cn-north-1", "", "", nil, "https://securityhub.cn-north-1.amazonaws.com.cn"},
+		{"GovCloud", "us-gov-west-1", "", "", nil, "https://securityhub.us-gov-west-1.amazonaws.com"},
+		{"base endpoint", "eu-west-1", "", "", &base, "http://localhost:4566"},
+		{"service variable wins", "eu-west-1", "http://127.0.0.1:5199", "", &base, "http://127.0.0.1:5199"},
+		{"ignored", "eu-west-1", "http://127.0.0.1:5199", "true", &base, "https://securityhub.eu-west-1.amazonaws.com"},
+		{"ignored, any case", "cn-northwest-1", "http://127.0.0.1:5199", "TRUE", &base, "https://securityhub.cn-northwest-1.amazonaws.com.cn"},
+		{"not ignored", "eu-west-1", "", "false", &base, "http://localhost:4566"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("AWS_ENDPOINT_URL_SECURITYHUB", tt.env)
+			t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", tt.ignore)
+			if got := New(aws.Config{Region: tt.region, BaseEndpoint: tt.base}).api.Endpoint; got != tt.want {
+				t.Errorf("endpoint %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,183 @@
+package report
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+func compileChatSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	return schemaFile(t, "../schema/chat.schema.json")
+}
+
+// chatFindings are every finding of every sample and of the sweep's
+// goldens.
+func chatFindings(t *testing.T) map[string]detect.Finding {
+	t.Helper()
+	all := map[string]detect.Finding{}
+	for _, s := range withFindings(t) {
+		for i, f := range s.findings {
+			all[s.name+"#"+string(rune('0'+i%10))] = f
+		}
+	}
+	for name, fs := range sweepFindings(t) {
+		for i, f := range fs {
+			all[name+"#"+string(rune('0'+i%10))] = f
+		}
+	}
+	return all
+}
+
+// TestChatSchema: the chat notification of every sample and sweep finding
+// follows schema/chat.schema.json (the custom notification's schema and
+// sgwatch's limits), keeps the attributes, and carries the group as its
+// thread.
+func TestChatSchema(t *testing.T) {
+	sch := compileChatSchema(t)
+	all := chatFindings(t)
+	if len(all) < 40 {
+		t.Fatalf("only %d findings", len(all))
+	}
+	for name, f := range all {
+		n, err := Render(f, Chat)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(n.Body), &v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, n.Body)
+		}
+		if want := attributes(f); len(n.Attributes) != len(want) || n.Subject != subject(f) {
+			t.Errorf("%s: attributes or subject differ from the other formats", name)
+		}
+		var c chat
+		if err := json.Unmarshal([]byte(n.Body), &c); err != nil {
+			t.Fatal(err)
+		}
+		if detect.IsGroupID(f.SecurityGroup.ID) && c.Metadata.ThreadID != f.SecurityGroup.ID {
+			t.Errorf("%s: thread %q, want the group %s", name, c.Metadata.ThreadID, f.SecurityGroup.ID)
+		}
+	}
+}
+
+// Markdown that would do something in Slack, Teams or Chime.
+var (
+	slackControl = regexp.MustCompile(`<[!@#]|<https?:|<mailto:`)
+	mdLink       = regexp.MustCompile(`\]\(|\[[^\]]*\]\(`)
+	bareURL      = regexp.MustCompile(`(?i)(https?|ftp|javascript|data)://`)
+	codeSpan     = regexp.MustCompile("`[^`\n]*`")
+)
+
+// TestChatHostile: text an attacker controls (group names, descriptions,
+// tags, user agents, user names, rule descriptions, error messages) forms
+// no mention, link or formatting in any field of the chat notification,
+// and no code span is closed early.
+func TestChatHostile(t *testing.T) {
+	const evil = "<!channel> <@U12345> @here <https://evil.example|click> [click](https://evil.example) `rm -rf` *bold* _it_ ~s~ # h | t http://evil.example/x?a=1&b=2 \u202egnp.exe \u200b\n\\`"
+	f := wide(5)
+	hostileEverywhere(&f, evil)
+	f.Action, f.Outcome, f.Severity, f.SeverityBeforeAutomation = detect.Modify, detect.Succeeded, detect.Critical, ""
+	f.Actor.CredentialType = detect.Temporary
+	f.Undo = &detect.Undo{Command: "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0123456789abcdef0 --security-group-rule-ids sgr-0123456789abcdef0", Account: "111122223333"}
+	f.Event.Region, f.Event.AccountID, f.SecurityGroup.ID = "eu-west-1", "111122223333", "sg-0123456789abcdef0"
+	f.Event.ID = "00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f"
+	for _, mk := range []func(*detect.Finding){
+		func(*detect.Finding) {},
+		func(f *detect.Finding) {
+			f.Action, f.Sweep = detect.Exposure, &detect.Sweep{Key: evil, FoundAt: evil, FirstSeen: evil}
+		},
+	} {
+		g := f
+		mk(&g)
+		n, err := Render(g, Chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c chat
+		if err := json.Unmarshal([]byte(n.Body), &c); err != nil {
+			t.Fatal(err)
+		}
+		fields := map[string]string{"title": c.Content.Title, "description": c.Content.Description, "summary": c.Metadata.Summary, "id": c.ID, "thread": c.Metadata.ThreadID}
+		for i, s := range c.Content.NextSteps {
+			fields["nextSteps"+string(rune('0'+i))] = s
+		}
+		for i, s := range c.Content.Keywords {
+			fields["keywords"+string(rune('0'+i))] = s
+		}
+		for k, v := range c.Metadata.AdditionalContext {
+			fields["context."+k] = v
+		}
+		for name, v := range fields {
+			// The console links sgwatch builds from validated values are the
+			// only URLs, each on its own labelled line.
+			rest := v
+			for _, l := range links(g) {
+				rest = strings.ReplaceAll(rest, l.url, "")
+			}
+			for _, bad := range []*regexp.Regexp{slackControl, bareURL} {
+				if m := bad.FindString(rest); m != "" {
+					t.Errorf("%s holds %q: %q", name, m, v)
+				}
+			}
+			for _, bad := range []string{"@here", "@U12345", "\u202e", "\u200b", "\n\\"} {
+				if strings.Contains(v, bad) {
+					t.Errorf("%s holds %q: %q", name, bad, v)
+				}
+			}
+			// Outside code spans (where no markdown applies), no link and
+			// no formatting.
+			outside := codeSpan.ReplaceAllString(rest, "")
+			if m := mdLink.FindString(outside); m != "" {
+				t.Errorf("%s holds a link %q outside code: %q", name, m, v)
+			}
+			for _, bad := range []string{"*bold*", "_it_", "~s~"} {
+				if strings.Contains(outside, bad) {
+					t.Errorf("%s holds %q outside code: %q", name, bad, v)
+				}
+			}
+			for i, line := range strings.Split(v, "\n") {
+				if strings.Count(line, "`")%2 != 0 {
+					t.Errorf("%s line %d has an unclosed code span: %q", name, i, line)
+				}
+				if strings.HasPrefix(strings.TrimSpace(line), "#") || strings.HasPrefix(strings.TrimSpace(line), "|") {
+					t.Errorf("%s line %d starts a heading or table: %q", name, i, line)
+				}
+			}
+		}
+		if !strings.Contains(c.Content.Description, "＠here") || !strings.Contains(c.Content.Description, "&lt;!channel&gt;") {
+			t.Errorf("the hostile text is not shown, made inert:\n%s", c.Content.Description)
+		}
+	}
+}
+
+// TestChatFits: a finding too large for the description keeps the first
+// rules and reasons, counts the rest, and stays within every limit.
+func TestChatFits(t *testing.T) {
+	sch := compileChatSchema(t)
+	f := wide(1500)
+	n, err := Render(f, Chat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(n.Body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Fatalf("%v", err)
+	}
+	var c chat
+	json.Unmarshal([]byte(n.Body), &c)
+	if !strings.Contains(c.Content.Description, "more rules") || !strings.Contains(c.Content.Description, "*Where*") {
+		t.Errorf("the description does not count the rules left out, or lost its end:\n%s", c.Content.Description)
+	}
+}
