@@ -30,6 +30,9 @@ type Sweep struct {
 	// FirstSeen is when a sweep first found the exposure; empty for a new
 	// one.
 	FirstSeen string `json:"firstSeen,omitempty"`
+	// Published is when the exposure was first published (not when it was
+	// held back); empty before.
+	Published string `json:"published,omitempty"`
 	// Created is the CloudTrail event that created the rule, when it was
 	// found (CloudTrail keeps 90 days); the finding's Actor is then who
 	// made it.
@@ -102,7 +105,7 @@ func (o Options) Resolve(exposure Finding, at time.Time) Finding {
 	f.Actor, f.Automation, f.Undo, f.Notes, f.Error = Actor{}, "", nil, nil, nil
 	sw := Sweep{FoundAt: at.UTC().Format(time.RFC3339), Was: exposure.Severity}
 	if exposure.Sweep != nil {
-		sw.Key, sw.FirstSeen = exposure.Sweep.Key, exposure.Sweep.FirstSeen
+		sw.Key, sw.FirstSeen, sw.Published = exposure.Sweep.Key, exposure.Sweep.FirstSeen, exposure.Sweep.Published
 	}
 	f.Sweep = &sw
 	o.Score(&f)

@@ -308,30 +308,44 @@ func failed(errs []error) error {
 
 // deliver publishes n once (key) and imports f into Security Hub (id), when
 // the deployment does. A failed import is an ImportError, so that Lambda
-// retries the invocation, which then publishes nothing again (the
-// idempotency table) and imports; without the table a retry would publish
-// the notification again, so the failure is only logged.
+// retries the invocation, which then publishes nothing again and imports;
+// unless the idempotency table does not record the publish (none, or
+// unreachable), when a retry would publish the notification again: then
+// the failure is only logged.
 func (h *Handler) deliver(ctx context.Context, o Once, key, id string, f detect.Finding, n report.Notification, stale time.Duration) error {
-	if err := h.publishOnce(ctx, o, key, f, n, stale); err != nil {
+	recorded, err := h.publishOnce(ctx, o, key, f, n, stale)
+	if err != nil || h.hub == nil || h.cfg.LocalOnly {
 		return err
 	}
-	if h.hub == nil || h.cfg.LocalOnly {
-		return nil
-	}
-	account, partition := functionAccount(ctx, h.cfg.TopicARN)
-	err := h.hub.Import(ctx, f, id, hub.Caller{Account: account, Partition: partition, Region: os.Getenv("AWS_REGION")})
+	err = h.importFinding(ctx, f, id)
 	switch {
 	case err == nil:
-		h.log.Info("imported into Security Hub", logFields(f)...)
 		return nil
-	case o == nil:
-		h.log.Error("cannot import into Security Hub; not retried, as without the idempotency table the retry would publish the notification again",
+	case !recorded:
+		h.log.Error("cannot import into Security Hub; not retried, as the idempotency table does not record the publish and a retry would publish the notification again",
 			append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
 		return nil
 	}
 	h.log.Error("cannot import into Security Hub; failing so that Lambda retries (the notification is not published again)",
 		append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
-	return &ImportError{fmt.Errorf("import %s finding for event %s into Security Hub: %w", f.Severity, report.Clean(f.Event.ID, 128), err)}
+	return &ImportError{err}
+}
+
+// importFinding imports f into Security Hub under id. A panic in the sink
+// is an error: it must not stop the notifications.
+func (h *Handler) importFinding(ctx context.Context, f detect.Finding, id string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic while importing into Security Hub", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic while importing into Security Hub: %v", p)
+		}
+	}()
+	account, partition := functionAccount(ctx, h.cfg.TopicARN)
+	if err := h.hub.Import(ctx, f, id, hub.Caller{Account: account, Partition: partition, Region: os.Getenv("AWS_REGION")}); err != nil {
+		return fmt.Errorf("import %s finding %s into Security Hub: %w", f.Severity, report.Clean(id, 256), err)
+	}
+	h.log.Info("imported into Security Hub", logFields(f)...)
+	return nil
 }
 
 // eventBudget bounds the handling of one event: its claims go stale, and
@@ -347,32 +361,35 @@ const defaultStale = eventBudget
 // publishOnce publishes n unless the idempotency table says it was. An
 // unreachable table does not stop the publish (a duplicate is better than a
 // silence); a failed publish releases the claim, so the retry publishes.
-func (h *Handler) publishOnce(ctx context.Context, o Once, key string, f detect.Finding, n report.Notification, stale time.Duration) error {
+// recorded reports whether the table holds the notification as published,
+// so that a retry will not publish it again.
+func (h *Handler) publishOnce(ctx context.Context, o Once, key string, f detect.Finding, n report.Notification, stale time.Duration) (recorded bool, err error) {
 	if o == nil || h.cfg.LocalOnly {
-		return h.publish(ctx, f, n)
+		return false, h.publish(ctx, f, n)
 	}
 	st, err := o.Claim(ctx, key, h.now(), stale)
 	switch {
 	case err != nil:
 		h.log.Warn("idempotency table unavailable; publishing anyway", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
-		return h.publish(ctx, f, n)
+		return false, h.publish(ctx, f, n)
 	case st == once.Published:
 		h.log.Info("already published; not published again", logFields(f)...)
-		return nil
+		return true, nil
 	case st == once.Busy:
 		h.log.Warn("another invocation is publishing this finding; failing so that Lambda retries", logFields(f)...)
-		return fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, report.Clean(f.Event.ID, 128), stale.Round(time.Second))
+		return false, fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, report.Clean(f.Event.ID, 128), stale.Round(time.Second))
 	}
 	if err := h.publish(ctx, f, n); err != nil {
 		if rerr := o.Release(ctx, key); rerr != nil {
 			h.log.Error("cannot release the idempotency claim; a retry waits until it is stale", append(logFields(f), "error", report.Clean(rerr.Error(), 1024))...)
 		}
-		return err
+		return false, err
 	}
 	if err := o.Done(ctx, key, h.now()); err != nil {
 		h.log.Warn("cannot mark the finding published; a retry would publish it again", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		return false, nil
 	}
-	return nil
+	return true, nil
 }
 
 // onceKey is a finding's key in the idempotency table: its event's id and

@@ -153,6 +153,14 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale time.Duration, targets []sweep.Target, prior error) error {
 	s := sweep.Sweeper{Options: h.cfg.Policy.Score, Targets: targets, Lister: h.sweeps.Lister,
 		Memory: h.sweeps.Memory, Log: h.log, Now: h.now}
+	if h.hub != nil && !h.cfg.LocalOnly {
+		// One Security Hub finding per rule: its exposure creates it, and
+		// its resolution updates it. The sweep imports after it has
+		// published, and retries a failed import without publishing.
+		s.Import = func(ctx context.Context, f detect.Finding) error {
+			return h.importFinding(ctx, f, "sweep/"+f.Event.AccountID+"/"+f.Event.Region+"/"+f.Sweep.Key)
+		}
+	}
 	// The sweep's findings are decided on and rendered as events' are;
 	// they carry their own live context (no Enricher).
 	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Accounts: h.accounts, Now: h.now}
@@ -169,16 +177,14 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 		if r.Decision.Why != "" {
 			h.log.Warn("configuration overridden", append(logFields(r.Finding), "reason", report.Clean(r.Decision.Why, 512))...)
 		}
-		// One Security Hub finding per rule: its exposure and its
-		// resolution update it.
-		id := "sweep/" + r.Finding.Event.AccountID + "/" + r.Finding.Event.Region + "/" + r.Finding.Sweep.Key
-		return true, h.deliver(ctx, h.sweeps.Once, key, id, r.Finding, r.Notification, stale)
+		_, err := h.publishOnce(ctx, h.sweeps.Once, key, r.Finding, r.Notification, stale)
+		return err == nil, err
 	}
 	start := h.now()
 	stats, err := s.Run(ctx, req.ID, publish)
 	for _, st := range stats {
 		fields := []any{"sweepId", req.ID, "account", st.Account, "region", st.Region, "groups", st.Groups, "rules", st.Rules,
-			"open", st.Open, "new", st.New, "resolved", st.Resolved, "held", st.Held}
+			"open", st.Open, "new", st.New, "resolved", st.Resolved, "held", st.Held, "imported", st.Imported}
 		if st.Err != nil {
 			h.log.Error("sweep failed", append(fields, "error", report.Clean(st.Err.Error(), 2048))...)
 		} else {

@@ -34,6 +34,7 @@ type Finding struct {
 	AwsAccountID          string            `json:"AwsAccountId"`
 	Types                 []string          `json:"Types"`
 	FirstObservedAt       string            `json:"FirstObservedAt"`
+	LastObservedAt        string            `json:"LastObservedAt"`
 	CreatedAt             string            `json:"CreatedAt"`
 	UpdatedAt             string            `json:"UpdatedAt"`
 	Severity              Severity          `json:"Severity"`
@@ -142,8 +143,13 @@ const stamp = "2006-01-02T15:04:05.000Z"
 var labels = map[detect.Severity]string{detect.Critical: "CRITICAL", detect.High: "HIGH",
 	detect.Medium: "MEDIUM", detect.Low: "LOW", detect.Info: "INFORMATIONAL"}
 
-// fit cleans s and cuts it to at most n characters, the last "…" when cut.
+// fit cleans s and cuts it to at most n characters, the last "…" when cut;
+// a blank result is "": every ASFF string must hold a non-space character,
+// so a blank value is left out rather than sent.
 func fit(s string, n int) string {
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
 	c := report.Clean(s, n)
 	if utf8.RuneCountInString(c) > n { // Clean adds "…" after n runes
 		c = report.Clean(s, n-1)
@@ -169,14 +175,18 @@ func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
 	sev := Severity{Label: label, Original: fit(string(f.Severity), 64)}
 	types := findingTypes(f)
 
+	// A finding is created with CreatedAt = UpdatedAt, and an update must
+	// have a later UpdatedAt: an event's finding is its time (a re-delivery
+	// changes nothing); the sweep's is created when the exposure was first
+	// published and updated when it is found again (re-imported while it
+	// is open, so that Security Hub keeps it) or found gone.
 	created := when(now, f.Event.Time)
-	updated := created
+	updated, first, last := created, created, created
 	if f.Sweep != nil {
-		created = when(now, f.Sweep.FirstSeen, f.Sweep.FoundAt)
-		updated = created
-		if f.Action == detect.Resolved {
-			updated = max(created, when(now, f.Sweep.FoundAt))
-		}
+		created = when(now, f.Sweep.Published, f.Sweep.FoundAt)
+		last = when(now, f.Sweep.FoundAt)
+		updated = max(created, last)
+		first = when(now, f.Sweep.FirstSeen, f.Sweep.FoundAt)
 	}
 	state, status := "ACTIVE", "NEW"
 	if f.Action == detect.Resolved {
@@ -189,7 +199,7 @@ func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
 		ProductArn:    "arn:" + part + ":securityhub:" + c.Region + ":" + c.Account + ":product/" + c.Account + "/default",
 		GeneratorID:   fit(generator, maxID),
 		AwsAccountID:  c.Account,
-		Types:         types, FirstObservedAt: created, CreatedAt: created, UpdatedAt: updated,
+		Types:         types, FirstObservedAt: first, LastObservedAt: last, CreatedAt: created, UpdatedAt: updated,
 		Severity:              sev,
 		Title:                 fit(report.Subject(f), maxTitle),
 		Description:           description(f),
@@ -289,7 +299,7 @@ func resource(f detect.Finding, part string) (Resource, string) {
 	switch arn := report.GroupARN(f); {
 	case arn != "":
 		r.ID = arn
-	case g.ID == "":
+	case r.ID == "":
 		r.ID = "unknown"
 	}
 	if detect.IsRegion(e.Region) && len(e.Region) <= maxRegion {
@@ -301,11 +311,20 @@ func resource(f detect.Finding, part string) (Resource, string) {
 		left = append(left, fmt.Sprintf("%d of %d tags", len(keys)-maxTags, len(keys)))
 		keys = keys[:maxTags]
 	}
+	blank := 0
 	for _, k := range keys {
+		key, value := fit(k, maxTagKey), fit(g.Tags[k], maxText)
+		if key == "" || value == "" {
+			blank++ // ASFF takes no blank tag key or value
+			continue
+		}
 		if r.Tags == nil {
 			r.Tags = map[string]string{}
 		}
-		r.Tags[fit(k, maxTagKey)] = fit(g.Tags[k], maxText)
+		r.Tags[key] = value
+	}
+	if blank > 0 {
+		left = append(left, fmt.Sprintf("%d tags with a blank key or value", blank))
 	}
 	sg := Group{GroupID: fit(g.ID, maxText), GroupName: fit(g.Name, maxText), VpcID: fit(g.VPCID, maxText), OwnerID: fit(e.AccountID, maxText)}
 	var in, eg int
@@ -345,7 +364,12 @@ func permission(r detect.Rule) (Permission, bool) {
 	if r.Protocol == "all" {
 		p.IPProtocol = "-1"
 	}
-	one := func(key, v string) []map[string]string { return []map[string]string{{key: fit(v, maxText)}} }
+	one := func(key, v string) []map[string]string {
+		if v = fit(v, maxText); v == "" {
+			return nil
+		}
+		return []map[string]string{{key: v}}
+	}
 	switch {
 	case r.CIDRIPv4 != "":
 		p.IPRanges = one("CidrIp", r.CIDRIPv4)
@@ -364,8 +388,8 @@ func permission(r detect.Rule) (Permission, bool) {
 func productFields(f detect.Finding, left string) map[string]string {
 	m := map[string]string{}
 	set := func(k, v string) {
-		if v != "" {
-			m[k] = fit(v, maxValue)
+		if v = fit(v, maxValue); v != "" {
+			m[k] = v
 		}
 	}
 	set("sgwatch/action", string(f.Action))

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -38,6 +39,7 @@ func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller)
 	a := ASFF(f, id, c, time.Now())
 	var imported struct {
 		FailedCount    int
+		SuccessCount   int
 		FailedFindings []struct{ ErrorCode, ErrorMessage string }
 	}
 	if err := h.api.Call(ctx, awsapi.Request{Op: "BatchImportFindings", Method: http.MethodPost, Path: "/findings/import"}, map[string]any{"Findings": []Finding{a}}, &imported); err != nil {
@@ -50,10 +52,15 @@ func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller)
 		}
 		return fmt.Errorf("securityhub BatchImportFindings: finding %s failed: %s: %s", a.ID, report.Clean(code, maxError), report.Clean(msg, maxError))
 	}
+	if imported.SuccessCount != 1 {
+		// Not what Security Hub answers: do not take it for an import.
+		return fmt.Errorf("securityhub BatchImportFindings: finding %s: the answer does not confirm the import (SuccessCount %d)", a.ID, imported.SuccessCount)
+	}
 	if f.Action != detect.Resolved {
 		return nil
 	}
 	var updated struct {
+		ProcessedFindings   []json.RawMessage
 		UnprocessedFindings []struct{ ErrorCode, ErrorMessage string }
 	}
 	in := map[string]any{"FindingIdentifiers": []map[string]string{{"Id": a.ID, "ProductArn": a.ProductArn}},
@@ -63,6 +70,9 @@ func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller)
 	}
 	if u := updated.UnprocessedFindings; len(u) > 0 {
 		return fmt.Errorf("securityhub BatchUpdateFindings: finding %s not resolved: %s: %s", a.ID, report.Clean(u[0].ErrorCode, maxError), report.Clean(u[0].ErrorMessage, maxError))
+	}
+	if len(updated.ProcessedFindings) != 1 {
+		return fmt.Errorf("securityhub BatchUpdateFindings: finding %s: the answer does not confirm it was resolved", a.ID)
 	}
 	return nil
 }

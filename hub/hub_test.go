@@ -162,8 +162,13 @@ func TestASFFSweep(t *testing.T) {
 	fresh := exps[0]
 	seen := fresh
 	sw := *fresh.Sweep
-	sw.FirstSeen = sw.FoundAt // as the sweep remembers it
+	sw.FirstSeen, sw.Published = sw.FoundAt, sw.FoundAt // as the sweep remembers it
 	seen.Sweep = &sw
+	// Still open 40 days later: imported again, so that Security Hub keeps it.
+	again := fresh
+	sa := sw
+	sa.FoundAt = found.Add(40 * 24 * time.Hour).Format(time.RFC3339)
+	again.Sweep = &sa
 	resolved := detect.Options{}.Resolve(seen, found.Add(3*time.Hour))
 	id := "sweep/444455556666/eu-west-1/" + fresh.Sweep.Key
 
@@ -178,6 +183,8 @@ func TestASFFSweep(t *testing.T) {
 		{"new exposure", fresh, "CRITICAL", "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:00.000Z", "ACTIVE", "NEW", true,
 			"Undo: aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee001"},
 		{"resolved", resolved, "INFORMATIONAL", "2026-11-20T10:00:00.000Z", "2026-11-20T13:00:00.000Z", "ARCHIVED", "RESOLVED", false, ""},
+		{"re-imported while open", again, "CRITICAL", "2026-11-20T10:00:00.000Z", "2026-12-30T10:00:00.000Z", "ACTIVE", "NEW", true,
+			"Undo: aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -70,17 +71,41 @@ var inert = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "�
 var plain = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "＠", "://", "[:]//", "`", "'",
 	"*", "∗", "_", "ˍ", "~", "∼", "[", "［", "]", "］", "|", "¦", "#", "＃")
 
-// chatCode is s, cleaned to at most n runes, as an inert code span; "" is
-// "".
+// hostDot is a dot before a letter: a host name's ("evil.example"), which
+// Slack and Teams would link even without a scheme.
+var hostDot = regexp.MustCompile(`\.([A-Za-z])`)
+
+// plainText makes s inert as plain text: plain, and host names defanged
+// with a one-dot leader (addresses and versions keep their dots).
+func plainText(s string) string { return hostDot.ReplaceAllString(plain.Replace(s), "\u2024$1") }
+
+// within is s, cleaned, made inert by escape, in at most n runes of the
+// result: the text is cut before it is escaped, so that no entity or look-
+// alike is cut in half.
+func within(s string, n int, escape func(string) string) string {
+	k := n
+	for k > 0 {
+		e := escape(Clean(s, k))
+		m := utf8.RuneCountInString(e)
+		if m <= n {
+			return e
+		}
+		k = min(k-1, k*n/m)
+	}
+	return ""
+}
+
+// chatCode is s as an inert code span of at most n runes between its
+// backticks; "" is "".
 func chatCode(s string, n int) string {
 	if s == "" {
 		return ""
 	}
-	return "`" + inert.Replace(Clean(s, n)) + "`"
+	return "`" + within(s, n, inert.Replace) + "`"
 }
 
-// chatText is s, cleaned to at most n runes, as inert plain text.
-func chatText(s string, n int) string { return plain.Replace(Clean(s, n)) }
+// chatText is s as inert plain text of at most n runes.
+func chatText(s string, n int) string { return within(s, n, plainText) }
 
 // chatBody is the custom notification of a cleaned finding, in at most room
 // bytes.
@@ -91,7 +116,7 @@ func chatBody(f detect.Finding, room int) (string, error) {
 		ID:      chatID(f),
 		Content: chatContent{
 			TextType:    "client-markdown",
-			Title:       cut(chatTitleOf(f), chatTitle),
+			Title:       chatTitleOf(f),
 			Description: chatDescriptionOf(f),
 			NextSteps:   chatNextSteps(f),
 			Keywords:    chatKeywordsOf(f),
@@ -103,7 +128,12 @@ func chatBody(f detect.Finding, room int) (string, error) {
 		},
 	}
 	if detect.IsGroupID(f.SecurityGroup.ID) {
-		c.Metadata.ThreadID = f.SecurityGroup.ID
+		// Changes to one group thread together, but a critical one starts
+		// a message of its own in the channel: it must not land in a
+		// thread an earlier, harmless change to the group began.
+		if f.Severity != detect.Critical {
+			c.Metadata.ThreadID = f.SecurityGroup.ID
+		}
 		if arn := GroupARN(f); arn != "" {
 			c.Metadata.RelatedResources = []string{arn}
 		}
@@ -122,13 +152,13 @@ func chatBody(f detect.Finding, room int) (string, error) {
 }
 
 // chatTitleOf is the subject as a title, "CRITICAL: sg-… modified by …",
-// inert.
+// inert, in chatTitle runes.
 func chatTitleOf(f detect.Finding) string {
 	sub := subject(f)
 	if i := strings.Index(sub, "] "); strings.HasPrefix(sub, "[") && i > 0 {
 		sub = sub[1:i] + ": " + sub[i+2:]
 	}
-	return chatText(sub, maxSubject)
+	return chatText(sub, chatTitle)
 }
 
 // chatID is the notification's id: the event's, or the exposure's rule
@@ -238,8 +268,9 @@ func chatDescriptionOf(f detect.Finding) string {
 	room := chatDescription - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail.String())
 	var body strings.Builder
 	for _, l := range lists {
-		if len(l.items) == 0 {
-			continue
+		all := fmt.Sprintf("• … and %s more %s\n", thousands(len(l.items)), l.more)
+		if len(l.items) == 0 || utf8.RuneCountInString(l.heading+all) > room {
+			continue // no room even to count them
 		}
 		room -= utf8.RuneCountInString(l.heading)
 		body.WriteString(l.heading)
@@ -248,7 +279,7 @@ func chatDescriptionOf(f detect.Finding) string {
 			more := fmt.Sprintf("• … and %s more %s\n", thousands(len(l.items)-i), l.more)
 			// Keep room for the line that counts the rest of this list.
 			if n := utf8.RuneCountInString(s); n+utf8.RuneCountInString(more) > room && i < len(l.items)-1 || n > room {
-				body.WriteString(more)
+				body.WriteString(more) // fits: all did, and this is shorter
 				room -= utf8.RuneCountInString(more)
 				break
 			}
@@ -256,6 +287,8 @@ func chatDescriptionOf(f detect.Finding) string {
 			room -= utf8.RuneCountInString(s)
 		}
 	}
+	// Each value is bounded, so the fixed parts fit with room to spare; the
+	// cut is a last guard.
 	return cut(head+body.String()+tail.String(), chatDescription)
 }
 
@@ -310,7 +343,7 @@ func chatKeywordsOf(f detect.Finding) []string {
 	var out []string
 	for _, k := range []string{string(f.Severity), string(f.Action), f.Event.AccountID, f.Event.Region} {
 		if k != "" {
-			out = append(out, cut(chatText(k, chatKeyword), chatKeyword))
+			out = append(out, chatText(k, chatKeyword))
 		}
 	}
 	return out[:min(len(out), chatKeywords)]
@@ -324,15 +357,17 @@ func chatContextOf(f detect.Finding) map[string]string {
 		"eventName": f.Event.Name, "eventId": f.Event.ID, "accountId": f.Event.AccountID, "region": f.Event.Region,
 		"securityGroupId": f.SecurityGroup.ID, "actorArn": f.Actor.ARN,
 	}
-	if f.Undo != nil && f.Undo.Command != "" && len(f.Undo.Command) <= chatContext {
-		m["undo"] = f.Undo.Command
-	}
 	for _, k := range slices.Collect(maps.Keys(m)) {
 		if m[k] == "" {
 			delete(m, k)
 			continue
 		}
-		m[k] = cut(chatText(m[k], chatContext), chatContext)
+		m[k] = chatText(m[k], chatContext)
+	}
+	if f.Undo != nil && f.Undo.Command != "" && len(f.Undo.Command) <= chatContext {
+		// Built by detect from validated values only: verbatim, so that a
+		// custom action can run it.
+		m["undo"] = f.Undo.Command
 	}
 	return m
 }

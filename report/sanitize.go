@@ -145,7 +145,7 @@ func sanitize(f detect.Finding) detect.Finding {
 	}
 	if f.Sweep != nil {
 		w := *f.Sweep
-		for _, s := range []*string{&w.Key, &w.FoundAt, &w.FirstSeen, (*string)(&w.Was)} {
+		for _, s := range []*string{&w.Key, &w.FoundAt, &w.FirstSeen, &w.Published, (*string)(&w.Was)} {
 			c(s)
 		}
 		if w.Created != nil {

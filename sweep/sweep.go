@@ -74,9 +74,20 @@ type Sweeper struct {
 	Lister func(ctx context.Context, t Target) (Lister, error)
 	// Memory is nil for none: then every exposure is new at every sweep.
 	Memory Memory
+	// Import sends a published finding to a second sink (Security Hub);
+	// nil for none. It runs after the target's notifications are
+	// published, so a slow sink cannot hold them back, and a failure is
+	// retried by the next sweep (or the retry of this one) without
+	// publishing the notification again.
+	Import func(ctx context.Context, f detect.Finding) error
 	Log    *slog.Logger
 	Now    func() time.Time
 }
+
+// ReimportAfter is how often an exposure still open is imported again into
+// the sink, so that Security Hub, which deletes a finding 90 days after its
+// last update, keeps it.
+const ReimportAfter = 30 * 24 * time.Hour
 
 // Concurrency is how many targets are swept at once.
 const Concurrency = 4
@@ -103,6 +114,7 @@ type Stats struct {
 	// findings were published for the ones that appeared and went.
 	Open, New, Resolved int
 	Held                int // findings the policy held back
+	Imported            int // findings imported into the sink
 	Err                 error
 }
 
@@ -179,10 +191,19 @@ type remembered struct {
 	// LookedUp says its creator was found (held ones only): Creator and
 	// Created; Tried when it was last looked up without finding it (it is
 	// looked up again, after the new exposures, the longest untried first).
-	LookedUp bool            `json:"l,omitempty"`
-	Tried    string          `json:"t,omitempty"`
-	Creator  *detect.Actor   `json:"c,omitempty"`
-	Created  *detect.Created `json:"e,omitempty"`
+	LookedUp bool   `json:"l,omitempty"`
+	Tried    string `json:"t,omitempty"`
+	// Published is when it was published (not held ones); Imported when it
+	// was last imported into the sink (Security Hub), "" for not yet: it
+	// is imported, not published, again at the next sweep, and every
+	// ReimportAfter while it is open (the sink forgets findings not
+	// updated for 90 days). Told is set on a resolving one whose
+	// resolution was published but not yet imported.
+	Published string          `json:"p,omitempty"`
+	Imported  string          `json:"i,omitempty"`
+	Told      bool            `json:"o,omitempty"`
+	Creator   *detect.Actor   `json:"c,omitempty"`
+	Created   *detect.Created `json:"e,omitempty"`
 }
 
 // candidate is an exposure open now that may be published in this sweep.
@@ -242,6 +263,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		return group + "/" + r.RuleID
 	}
 	var candidates []candidate
+	var imports []pending // what to import once the notifications are out
 	for _, k := range sortedKeys(open) {
 		f := open[k]
 		exposed[rule(f.SecurityGroup.ID, f.Rules[0])] = true
@@ -250,6 +272,10 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		case ok && !m.Held && !m.Resolving: // published before, still open
 			after[k] = m
 			published[rule(f.SecurityGroup.ID, f.Rules[0])] = true
+			if s.Import != nil && stale(m.Imported, at) {
+				f.Sweep.FirstSeen, f.Sweep.Published = m.FirstSeen, m.Published
+				imports = append(imports, pending{k, f})
+			}
 			continue
 		case ok && m.Held: // held back before: decide again
 			f.Sweep.FirstSeen = m.FirstSeen
@@ -335,8 +361,13 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			errs = append(errs, err) // not remembered: published at the retry
 		case ok:
 			st.New++
+			m.Published = f.Sweep.FoundAt
 			after[f.Sweep.Key] = m
 			published[rule(f.SecurityGroup.ID, f.Rules[0])] = true
+			if s.Import != nil {
+				f.Sweep.Published = m.Published
+				imports = append(imports, pending{f.Sweep.Key, f})
+			}
 		default:
 			st.Held++
 			m.Held = true
@@ -365,6 +396,11 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			continue
 		}
 		r := s.Options.Resolve(m.finding(t, k), at)
+		if m.Told { // published before; only its import is left
+			after[k] = m
+			imports = append(imports, pending{k, r})
+			continue
+		}
 		ok, err := publish(ctx, r, key(id, mem.version, t, "resolved", k))
 		switch {
 		case err != nil:
@@ -373,9 +409,29 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			after[k] = m // resolved again at the retry
 		case ok:
 			st.Resolved++
+			if s.Import != nil {
+				m.Resolving, m.Told = true, true
+				after[k] = m // until it is imported
+				imports = append(imports, pending{k, r})
+			}
 		default:
 			st.Held++
 		}
+	}
+	// The second sink, once the notifications are out.
+	for _, p := range imports {
+		if err := s.Import(ctx, p.f); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		st.Imported++
+		if p.f.Action == detect.Resolved {
+			delete(after, p.key)
+			continue
+		}
+		m := after[p.key]
+		m.Imported = at.Format(time.RFC3339)
+		after[p.key] = m
 	}
 	// The memory is written whatever failed: what was published is
 	// remembered, what failed is not (or is still resolving), and the
@@ -388,6 +444,19 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	}
 	st.Err = errors.Join(errs...)
 	return st
+}
+
+// pending is a finding to import, and its key in the memory.
+type pending struct {
+	key string
+	f   detect.Finding
+}
+
+// stale reports whether a finding last imported at imported ("" for never)
+// is to be imported again at now.
+func stale(imported string, now time.Time) bool {
+	t, err := time.Parse(time.RFC3339, imported)
+	return err != nil || now.Sub(t) >= ReimportAfter
 }
 
 // remember is what the memory keeps of exposure f, first seen at first:
@@ -480,7 +549,7 @@ func (m remembered) finding(t Target, k string) detect.Finding {
 		Event:         detect.Event{Name: detect.SweepCall, Region: t.Region, AccountID: t.Account},
 		SecurityGroup: detect.SecurityGroup{ID: m.Group, Name: m.Name, VPCID: m.VPC},
 		Rules:         []detect.Rule{m.Rule},
-		Sweep:         &detect.Sweep{Key: k, FirstSeen: m.FirstSeen},
+		Sweep:         &detect.Sweep{Key: k, FirstSeen: m.FirstSeen, Published: m.Published},
 	}
 }
 

@@ -65,12 +65,16 @@ const (
 // cfg's Region.
 func New(cfg aws.Config, service string) *Client {
 	c := &Client{Config: cfg, Service: service, Endpoint: endpoint(cfg, service), Timeout: 5 * time.Second,
-		Backoff: 200 * time.Millisecond, client: http.DefaultClient, signer: v4.NewSigner()}
+		Backoff: 200 * time.Millisecond, client: noRedirects, signer: v4.NewSigner()}
 	if cfg.HTTPClient != nil {
 		c.client = cfg.HTTPClient
 	}
 	return c
 }
+
+// noRedirects follows no redirect: a signed request (and its session
+// token) goes to the endpoint only.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func endpoint(cfg aws.Config, service string) string {
 	if !strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
@@ -81,9 +85,14 @@ func endpoint(cfg aws.Config, service string) string {
 			return strings.TrimRight(*cfg.BaseEndpoint, "/")
 		}
 	}
+	// The partitions sgwatch runs in: aws, aws-cn and aws-us-gov (where
+	// AWS_USE_FIPS_ENDPOINT=true picks the FIPS endpoint).
 	suffix := ".amazonaws.com"
 	if strings.HasPrefix(cfg.Region, "cn-") {
 		suffix += ".cn"
+	}
+	if strings.EqualFold(os.Getenv("AWS_USE_FIPS_ENDPOINT"), "true") {
+		service += "-fips"
 	}
 	return "https://" + service + "." + cfg.Region + suffix
 }
@@ -109,7 +118,7 @@ func (c *Client) Call(ctx context.Context, r Request, in, out any) error {
 	var last error
 	for i := range attempts {
 		if i > 0 {
-			d := c.Backoff << (i - 1)
+			d := max(c.Backoff<<(i-1), time.Millisecond)
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("%w (gave up after %d attempts: %w)", last, i, ctx.Err())

@@ -1,0 +1,328 @@
+package handler
+
+// Regression tests of the chat format and the Security Hub sink: each
+// reproduces a problem a red-team review of issue 13 found (now fixed),
+// and fails if it returns.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/hub"
+	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/sweep"
+)
+
+// TestRegressSweepImportFailureRepublishes: a sweep exposure whose SNS
+// publish succeeded but whose Security Hub import failed is not remembered
+// ("published at the retry"), and the retry's idempotency key includes the
+// memory's version, which the failed sweep bumped when it wrote its
+// memory. So the retry (same sweep id) claims a new key and publishes the
+// exposure to SNS again; a persistent import failure (Security Hub not
+// enabled, a missing permission) re-publishes it at every sweep.
+func TestRegressSweepImportFailureRepublishes(t *testing.T) {
+	pub := &lockedSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	l := &rtLister{open: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	hb := &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
+	h.WithHub(hb)
+	t.Setenv("AWS_REGION", "eu-west-1")
+
+	var got []string
+	// The sweep, then Lambda's retry of it (same id).
+	for range 2 {
+		if err := h.Handle(context.Background(), []byte(sweepPayload)); err == nil {
+			t.Fatal("a failed import did not fail the sweep")
+		}
+		got = append(got, pub.subjects()...)
+	}
+	if len(got) != 1 {
+		t.Errorf("the sweep and its retry published the exposure %d times to SNS (want once; only the import should be retried):\n%s", len(got), strings.Join(got, "\n"))
+	}
+
+	// The next scheduled sweeps, while Security Hub still fails.
+	for _, id := range []string{"exec-2", "exec-3"} {
+		h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"`+id+`"}`))
+		got = append(got, pub.subjects()...)
+	}
+	if len(got) != 1 {
+		t.Errorf("with Security Hub failing, 4 sweeps published the same exposure %d times to SNS", len(got))
+	}
+}
+
+// TestRegressSweepResolvedImportFailureRepublishes: the same for a
+// resolution: its import fails, it stays "resolving", and the retry
+// publishes the resolution to SNS again under a new key.
+func TestRegressSweepResolvedImportFailureRepublishes(t *testing.T) {
+	pub := &lockedSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	l := &rtLister{open: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	hb := &fakeHub{}
+	h.WithHub(hb)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	if err := h.Handle(context.Background(), []byte(sweepPayload)); err != nil {
+		t.Fatal(err)
+	}
+	pub.subjects()
+	l.open = false
+	hb.err = errors.New("securityhub BatchUpdateFindings: HTTP 500")
+	var got []string
+	for range 2 { // the sweep and Lambda's retry
+		h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"exec-2"}`))
+		got = append(got, pub.subjects()...)
+	}
+	if len(got) != 1 {
+		t.Errorf("the resolution was published %d times to SNS (want once):\n%s", len(got), strings.Join(got, "\n"))
+	}
+}
+
+// TestRegressImportErrorWhenTableDown: when the idempotency table is
+// unreachable (Claim fails) the notification is published anyway, and a
+// failed import is then an ImportError, so Lambda retries the invocation;
+// the retry publishes the notification again (the table recorded nothing).
+// deliver only checks o == nil, not whether the publish was recorded.
+func TestRegressImportErrorWhenTableDown(t *testing.T) {
+	pub := &fakeSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	o := newFakeOnce()
+	o.err = errors.New("dynamodb: RequestLimitExceeded")
+	h.WithOnce(o).WithHub(&fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")})
+	ev := event(t, "authorize-ingress-world-ssh")
+	// Lambda: the first attempt and up to two retries while it fails.
+	for range 3 {
+		if err := h.Handle(context.Background(), ev); err == nil {
+			break
+		}
+	}
+	if len(pub.got) != 1 {
+		t.Errorf("with the table down and Security Hub failing, the notification was published %d times (want once: the import failure should only be logged when the publish was not recorded)", len(pub.got))
+	}
+}
+
+// TestRegressImportErrorWhenDoneFails: the same when the claim worked but
+// marking it published (Done) failed: the retry finds the claim stale (a
+// minute later) and publishes again.
+func TestRegressImportErrorWhenDoneFails(t *testing.T) {
+	pub := &fakeSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	o := &doneFails{fakeOnce: newFakeOnce()}
+	h.WithOnce(o).WithHub(&fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")})
+	ev := event(t, "authorize-ingress-world-ssh")
+	now := h.now()
+	for i := range 3 {
+		at := now.Add(time.Duration(i) * 2 * time.Minute) // Lambda retries after a minute or more
+		h.now = func() time.Time { return at }
+		if err := h.Handle(context.Background(), ev); err == nil {
+			break
+		}
+	}
+	if len(pub.got) != 1 {
+		t.Errorf("with Done failing and Security Hub failing, the notification was published %d times (want once)", len(pub.got))
+	}
+}
+
+type doneFails struct{ *fakeOnce }
+
+func (d *doneFails) Done(context.Context, string, time.Time) error {
+	return errors.New("dynamodb: ProvisionedThroughputExceededException")
+}
+
+// asffHub records the ASFF UpdatedAt of every import.
+type asffHub struct {
+	mu      sync.Mutex
+	updated []string
+}
+
+func (a *asffHub) Import(_ context.Context, f detect.Finding, id string, c hub.Caller) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.updated = append(a.updated, hub.ASFF(f, id, c, time.Now()).UpdatedAt)
+	return nil
+}
+
+// TestRegressOpenExposureExpiresFromSecurityHub: an exposure is imported
+// once, when first published, with UpdatedAt = when it was first seen; the
+// sweeps that find it still open never import it again. Security Hub
+// deletes an ACTIVE finding 90 days after its UpdatedAt, so a world-open
+// rule left open for 3 months silently disappears from Security Hub while
+// it is still open.
+func TestRegressOpenExposureExpiresFromSecurityHub(t *testing.T) {
+	pub := &lockedSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	l := &rtLister{open: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	hb := &asffHub{}
+	h.WithHub(hb)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	start := time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
+	var last time.Time
+	for day := 0; day <= 100; day += 10 {
+		last = start.Add(time.Duration(day) * 24 * time.Hour)
+		h.now = func() time.Time { return last }
+		if err := h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"day-`+strconv.Itoa(day)+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest := ""
+	for _, u := range hb.updated {
+		newest = max(newest, u)
+	}
+	at, _ := time.Parse("2006-01-02T15:04:05.000Z", newest)
+	if last.Sub(at) >= 90*24*time.Hour {
+		t.Errorf("the exposure is still open on day 100, but its Security Hub finding was last updated at %s (%d imports): Security Hub has deleted it", newest, len(hb.updated))
+	}
+}
+
+// manyLister lists n groups, each with a world SSH rule.
+type manyLister struct{ n int }
+
+func (m manyLister) Groups(context.Context) ([]detect.Group, error) {
+	var out []detect.Group
+	p := int32(22)
+	for i := range m.n {
+		out = append(out, detect.Group{SecurityGroup: detect.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i+1)},
+			Rules: []detect.Rule{detect.Listed{ID: fmt.Sprintf("sgr-%017x", i+1), Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}})
+	}
+	return out, nil
+}
+
+func (manyLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }
+
+// slowHub takes d per import (a slow or stalled Security Hub: the real
+// client spends up to 3 attempts of 5 s each), honouring ctx.
+type slowHub struct{ d time.Duration }
+
+func (s slowHub) Import(ctx context.Context, _ detect.Finding, _ string, _ hub.Caller) error {
+	select {
+	case <-time.After(s.d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestRegressSlowHubDelaysAlerts: the import runs inline after each SNS
+// publish, so the sweep's SNS notifications wait on Security Hub: when it
+// is slow (each import can take ~15 s: 3 attempts of 5 s), a sweep with
+// many new exposures (the first sweep after deploying publishes every
+// existing one) runs out of time having published only a few; the e-mail
+// and chat alerts are held back by the optional Security Hub sink.
+func TestRegressSlowHubDelaysAlerts(t *testing.T) {
+	pub := &ctxSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return manyLister{n: 12}, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h.WithHub(slowHub{d: 150 * time.Millisecond}) // 1/100 of the real worst case
+	t.Setenv("AWS_REGION", "eu-west-1")
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond) // 1 s after the margin
+	defer cancel()
+	h.Handle(ctx, []byte(sweepPayload))
+	if got := len(pub.subjects()); got != 12 {
+		t.Errorf("a slow Security Hub let the sweep publish only %d of 12 exposures to SNS before its deadline", got)
+	}
+}
+
+// ctxSNS fails a publish whose context is done, as the SDK client does.
+type ctxSNS struct{ lockedSNS }
+
+func (c *ctxSNS) Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.lockedSNS.Publish(ctx, in, opts...)
+}
+
+// panicHub is a Security Hub sink with a bug.
+type panicHub struct{}
+
+func (panicHub) Import(context.Context, detect.Finding, string, hub.Caller) error {
+	panic("index out of range")
+}
+
+// TestRegressHubPanicStopsSweepAlerts: a panic in Import is recovered
+// only by the sweep's per-target recover, which abandons the whole target:
+// the other exposures are not published to SNS, their resolutions
+// neither, and the memory is not written, at every sweep for as long as
+// the bug lasts. The optional sink's bug silences the primary alerts.
+func TestRegressHubPanicStopsSweepAlerts(t *testing.T) {
+	pub := &lockedSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return manyLister{n: 3}, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h.WithHub(panicHub{})
+	t.Setenv("AWS_REGION", "eu-west-1")
+	h.Handle(context.Background(), []byte(sweepPayload))
+	if got := pub.subjects(); len(got) != 3 {
+		t.Errorf("a panicking Security Hub import let %d of 3 exposures reach SNS", len(got))
+	}
+}
+
+// validatingHub rejects, as Security Hub's input validation does, an ASFF
+// finding with a string that does not match NonEmptyString (.*\S.*).
+type validatingHub struct{ imported int }
+
+func (v *validatingHub) Import(_ context.Context, f detect.Finding, id string, c hub.Caller) error {
+	b, _ := json.Marshal(hub.ASFF(f, id, c, time.Now()))
+	if bytes.Contains(b, []byte(`:""`)) {
+		return errors.New(`securityhub BatchImportFindings: HTTP 400: InvalidInputException: Map value must satisfy regular expression pattern: .*\S.*`)
+	}
+	v.imported++
+	return nil
+}
+
+// taggedLister lists one group with a world SSH rule and a tag whose value
+// is empty (EC2 allows it; anyone with ec2:CreateTags can add one).
+type taggedLister struct{}
+
+func (taggedLister) Groups(context.Context) ([]detect.Group, error) {
+	p := int32(22)
+	return []detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001", Tags: map[string]string{"Name": "web", "kubernetes.io/role/elb": ""}},
+		Rules: []detect.Rule{detect.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}}}, nil
+}
+
+func (taggedLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }
+
+// TestRegressEmptyTagHourlyStorm: the exposure of a group with an empty
+// tag value can never be imported (findings hub/TestRegressEmptyTagValue
+// and TestRegressSweepImportFailureRepublishes together): every hourly
+// sweep publishes the same exposure to SNS again, and it never reaches
+// Security Hub.
+func TestRegressEmptyTagHourlyStorm(t *testing.T) {
+	pub := &lockedSNS{}
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return taggedLister{}, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	hb := &validatingHub{}
+	h.WithHub(hb)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	n := 0
+	for hour := range 3 {
+		h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"hour-`+strconv.Itoa(hour)+`"}`))
+		n += len(pub.subjects())
+	}
+	if n != 1 || hb.imported != 1 {
+		t.Errorf("3 hourly sweeps of one open exposure on a group with an empty tag value: %d SNS notifications (want 1), %d Security Hub imports (want 1)", n, hb.imported)
+	}
+}
