@@ -33,14 +33,10 @@ import (
 // enabled, a missing permission) re-publishes it at every sweep.
 func TestRegressSweepImportFailureRepublishes(t *testing.T) {
 	pub := &lockedSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
 	l := &rtLister{open: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h := regressSweeper(t, pub, l)
 	hb := &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
 	h.WithHub(hb)
-	t.Setenv("AWS_REGION", "eu-west-1")
 
 	var got []string
 	// The sweep, then Lambda's retry of it (same id).
@@ -69,14 +65,10 @@ func TestRegressSweepImportFailureRepublishes(t *testing.T) {
 // publishes the resolution to SNS again under a new key.
 func TestRegressSweepResolvedImportFailureRepublishes(t *testing.T) {
 	pub := &lockedSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
 	l := &rtLister{open: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h := regressSweeper(t, pub, l)
 	hb := &fakeHub{}
 	h.WithHub(hb)
-	t.Setenv("AWS_REGION", "eu-west-1")
 	if err := h.Handle(context.Background(), []byte(sweepPayload)); err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +157,10 @@ func (a *asffHub) Import(_ context.Context, f detect.Finding, id string, c hub.C
 // it is still open.
 func TestRegressOpenExposureExpiresFromSecurityHub(t *testing.T) {
 	pub := &lockedSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
 	l := &rtLister{open: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h := regressSweeper(t, pub, l)
 	hb := &asffHub{}
 	h.WithHub(hb)
-	t.Setenv("AWS_REGION", "eu-west-1")
 	start := time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
 	var last time.Time
 	for day := 0; day <= 100; day += 10 {
@@ -228,12 +216,8 @@ func (s slowHub) Import(ctx context.Context, _ detect.Finding, _ string, _ hub.C
 // and chat alerts are held back by the optional Security Hub sink.
 func TestRegressSlowHubDelaysAlerts(t *testing.T) {
 	pub := &ctxSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return manyLister{n: 12}, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
-	h.WithHub(slowHub{d: 150 * time.Millisecond}) // 1/100 of the real worst case
-	t.Setenv("AWS_REGION", "eu-west-1")
+	h := regressSweeper(t, pub, manyLister{n: 12})
+	h.WithHub(slowHub{d: 150 * time.Millisecond})                                   // 1/100 of the real worst case
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond) // 1 s after the margin
 	defer cancel()
 	h.Handle(ctx, []byte(sweepPayload))
@@ -266,12 +250,8 @@ func (panicHub) Import(context.Context, detect.Finding, string, hub.Caller) erro
 // the bug lasts. The optional sink's bug silences the primary alerts.
 func TestRegressHubPanicStopsSweepAlerts(t *testing.T) {
 	pub := &lockedSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return manyLister{n: 3}, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h := regressSweeper(t, pub, manyLister{n: 3})
 	h.WithHub(panicHub{})
-	t.Setenv("AWS_REGION", "eu-west-1")
 	h.Handle(context.Background(), []byte(sweepPayload))
 	if got := pub.subjects(); len(got) != 3 {
 		t.Errorf("a panicking Security Hub import let %d of 3 exposures reach SNS", len(got))
@@ -310,13 +290,9 @@ func (taggedLister) Events(context.Context, string, int) ([][]byte, error) { ret
 // Security Hub.
 func TestRegressEmptyTagHourlyStorm(t *testing.T) {
 	pub := &lockedSNS{}
-	h, _ := newHandler(t, report.Text, pub)
-	h.cfg.Sweep = SweepConfig{Enabled: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return taggedLister{}, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	h := regressSweeper(t, pub, taggedLister{})
 	hb := &validatingHub{}
 	h.WithHub(hb)
-	t.Setenv("AWS_REGION", "eu-west-1")
 	n := 0
 	for hour := range 3 {
 		h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"hour-`+strconv.Itoa(hour)+`"}`))
@@ -325,4 +301,16 @@ func TestRegressEmptyTagHourlyStorm(t *testing.T) {
 	if n != 1 || hb.imported != 1 {
 		t.Errorf("3 hourly sweeps of one open exposure on a group with an empty tag value: %d SNS notifications (want 1), %d Security Hub imports (want 1)", n, hb.imported)
 	}
+}
+
+// regressSweeper is a handler that sweeps what l lists, with a memory and
+// claims in memory, and publishes to pub.
+func regressSweeper(t *testing.T, pub Publisher, l sweep.Lister) *Handler {
+	t.Helper()
+	h, _ := newHandler(t, report.Text, pub)
+	h.cfg.Sweep = SweepConfig{Enabled: true}
+	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
+		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
+	t.Setenv("AWS_REGION", "eu-west-1")
+	return h
 }
