@@ -396,9 +396,11 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			continue
 		}
 		r := s.Options.Resolve(m.finding(t, k), at)
-		if m.Told { // published before; only its import is left
-			after[k] = m
-			imports = append(imports, pending{k, r})
+		if m.Told { // published before; only its import is left, if any
+			if s.Import != nil {
+				after[k] = m
+				imports = append(imports, pending{k, r})
+			}
 			continue
 		}
 		ok, err := publish(ctx, r, key(id, mem.version, t, "resolved", k))

@@ -645,3 +645,56 @@ func TestSweepCreatorContent(t *testing.T) {
 		t.Errorf("actor %+v, notes %q", f.Actor, f.Notes)
 	}
 }
+
+// TestSweepImport: the sink gets each published exposure and resolution
+// after the notifications; one that fails is imported again at the next
+// sweep without being published again; a resolution waiting for its
+// import is dropped, not imported, once the sink is turned off.
+func TestSweepImport(t *testing.T) {
+	x := newFixture(issueGroups()[:2])
+	var imported []string
+	fail := true
+	x.s.Import = func(_ context.Context, f detect.Finding) error {
+		if fail && f.Action == detect.Resolved {
+			return errors.New("securityhub: HTTP 503")
+		}
+		imported = append(imported, string(f.Action)+" "+f.Rules[0].RuleID)
+		return nil
+	}
+	if got := x.sweep(t, "s1"); len(got) != 2 || len(imported) != 2 {
+		t.Fatalf("published %q, imported %q", got, imported)
+	}
+	x.set("sg-00000000000000001")
+	x.now = x.now.Add(time.Hour)
+	if _, err := x.s.Run(context.Background(), "s2", x.pub.publish); err == nil || !strings.Contains(err.Error(), "HTTP 503") {
+		t.Fatalf("error %v", err)
+	}
+	if got := x.pub.take(); len(got) != 1 {
+		t.Fatalf("published %q, want the resolution", got)
+	}
+	fail = false
+	if got := x.sweep(t, "s3"); len(got) != 0 || imported[len(imported)-1] != "resolved sgr-00000000000000011" {
+		t.Fatalf("next sweep: published %q, imported %q", got, imported)
+	}
+	if got := x.sweep(t, "s4"); len(got) != 0 || len(imported) != 3 {
+		t.Fatalf("the sweep after: published %q, imported %q", got, imported)
+	}
+
+	// A resolution waiting for its import when the sink is turned off.
+	y := newFixture(issueGroups()[:1])
+	y.s.Import = func(_ context.Context, f detect.Finding) error {
+		if f.Action == detect.Resolved {
+			return errors.New("securityhub: HTTP 503")
+		}
+		return nil
+	}
+	y.sweep(t, "s1")
+	y.set("sg-00000000000000001")
+	y.now = y.now.Add(time.Hour)
+	y.s.Run(context.Background(), "s2", y.pub.publish)
+	y.pub.take()
+	y.s.Import = nil
+	if got := y.sweep(t, "s3"); len(got) != 0 {
+		t.Fatalf("with the sink off: published %q", got)
+	}
+}
