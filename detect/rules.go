@@ -219,11 +219,10 @@ func revoked(req []Rule, resp response, dir Direction) ([]Rule, bool) {
 // ruleKey is what makes two rules the same permission and source, however
 // each was written: CIDRs masked and canonical, ports as EC2 reads them.
 type ruleKey struct {
-	dir          Direction
-	proto        string
-	from, to     int
-	src, kind    string
-	portsDontFit bool
+	dir       Direction
+	proto     string
+	from, to  int
+	src, kind string
 }
 
 func keyOf(r Rule) ruleKey {

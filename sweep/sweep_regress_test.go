@@ -22,7 +22,6 @@ import (
 	"github.com/sgwatch/sgwatch/detect"
 )
 
-const rtScope = "111122223333/eu-west-1"
 
 // regressKeyed publishes through p, once per idempotency key (the claims of
 // package once), and can fail the publish of chosen rule ids.
