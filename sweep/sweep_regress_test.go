@@ -22,7 +22,6 @@ import (
 	"github.com/sgwatch/sgwatch/detect"
 )
 
-
 // regressKeyed publishes through p, once per idempotency key (the claims of
 // package once), and can fail the publish of chosen rule ids.
 type regressKeyed struct {
