@@ -270,18 +270,10 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	var errs []error
 	for i, r := range out.Results {
 		f := r.Finding
-		switch {
-		case !r.Decision.Publish:
-			h.log.Info("not published", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
-		case r.Err != nil:
-			h.log.Error("cannot render notification", append(logFields(f), "error", report.Clean(r.Err.Error(), 1024))...)
-			errs = append(errs, fmt.Errorf("event %s: %w", report.Clean(f.Event.ID, 128), r.Err))
-		default:
-			if r.Decision.Why != "" {
-				// Published although the configuration would have held it
-				// back (a critical or root change): say so.
-				h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
-			}
+		switch publish, err := h.decided(r); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("event %s: %w", report.Clean(f.Event.ID, 128), err))
+		case publish:
 			key := onceKey(f, i, event)
 			if err := h.deliver(ctx, h.once, key, key, f, r.Notification, stale); err != nil {
 				errs = append(errs, err)
@@ -289,6 +281,25 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		}
 	}
 	return failed(errs)
+}
+
+// decided logs what the pipeline decided for r and reports whether to
+// publish it; the error is a notification that could not be rendered.
+func (h *Handler) decided(r pipeline.Result) (publish bool, err error) {
+	f := r.Finding
+	switch {
+	case !r.Decision.Publish:
+		h.log.Info("not published", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+		return false, nil
+	case r.Err != nil:
+		h.log.Error("cannot render notification", append(logFields(f), "error", report.Clean(r.Err.Error(), 1024))...)
+		return false, r.Err
+	case r.Decision.Why != "":
+		// Published although the configuration would have held it back
+		// (a critical or root change): say so.
+		h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+	}
+	return true, nil
 }
 
 // failed is the error of an invocation whose deliveries failed with errs:

@@ -166,16 +166,8 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Accounts: h.accounts, Now: h.now}
 	publish := func(ctx context.Context, f detect.Finding, key string) (bool, error) {
 		r := p.Process(ctx, []detect.Finding{f})[0]
-		switch {
-		case !r.Decision.Publish:
-			h.log.Info("not published", append(logFields(r.Finding), "reason", report.Clean(r.Decision.Why, 512))...)
-			return false, nil
-		case r.Err != nil:
-			h.log.Error("cannot render notification", append(logFields(r.Finding), "error", report.Clean(r.Err.Error(), 1024))...)
-			return false, r.Err
-		}
-		if r.Decision.Why != "" {
-			h.log.Warn("configuration overridden", append(logFields(r.Finding), "reason", report.Clean(r.Decision.Why, 512))...)
+		if publish, err := h.decided(r); !publish || err != nil {
+			return false, err
 		}
 		_, err := h.publishOnce(ctx, h.sweeps.Once, key, r.Finding, r.Notification, stale)
 		return err == nil, err

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -71,13 +70,26 @@ var inert = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "�
 var plain = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "＠", "://", "[:]//", "`", "'",
 	"*", "∗", "_", "ˍ", "~", "∼", "[", "［", "]", "］", "|", "¦", "#", "＃")
 
-// hostDot is a dot before a letter: a host name's ("evil.example"), which
-// Slack and Teams would link even without a scheme.
-var hostDot = regexp.MustCompile(`\.([A-Za-z])`)
-
-// plainText makes s inert as plain text: plain, and host names defanged
-// with a one-dot leader (addresses and versions keep their dots).
-func plainText(s string) string { return hostDot.ReplaceAllString(plain.Replace(s), "\u2024$1") }
+// plainText makes s inert as plain text: plain, and host names defanged:
+// a dot before a letter ("evil.example", which Slack and Teams would link
+// even without a scheme) becomes a one-dot leader; addresses and versions
+// keep their dots.
+func plainText(s string) string {
+	s = plain.Replace(s)
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	var b strings.Builder
+	for i := range len(s) {
+		c := s[i]
+		if c == '.' && i+1 < len(s) && ('a' <= s[i+1]|0x20 && s[i+1]|0x20 <= 'z') {
+			b.WriteString("\u2024")
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
 
 // within is s, cleaned, made inert by escape, in at most n runes of the
 // result: the text is cut before it is escaped, so that no entity or look-
