@@ -111,8 +111,8 @@ local: tools rie host-bootstrap
 		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -format=$(FORMAT) $(EVENT)
 
 fuzz:
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./detect
-	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(READERFUZZTIME) ./detect
+	go test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./report
+	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(READERFUZZTIME) ./cloudtrail
 
 lint: tools
 	$(VENV)/bin/cfn-lint template.yaml forwarder.yaml

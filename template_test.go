@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/handler"
 	"github.com/sgwatch/sgwatch/report"
@@ -1208,7 +1209,7 @@ func TestTemplateSweepParameters(t *testing.T) {
 		// What the template accepts, the function does.
 		if c.ok && c.param == "SweepRegions" && c.v != "" {
 			for _, r := range strings.Split(c.v, ",") {
-				if !detect.IsRegion(r) {
+				if !awsid.IsRegion(r) {
 					t.Errorf("SweepRegions %q accepts %q, which the function refuses", c.v, r)
 				}
 			}

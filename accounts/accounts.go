@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/smithy-go"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // Organizations is the part of the AWS Organizations client the lookup
@@ -105,7 +105,7 @@ func NewOrganizations(cfg aws.Config) *organizations.Client {
 // a note saying why there is none (both "" while a denial pauses lookups).
 // It returns within the timeout, however the lookup fares.
 func (n *Names) AccountName(ctx context.Context, id string) (name, note string) {
-	if !detect.IsAccountID(id) {
+	if !awsid.IsAccountID(id) {
 		return "", notePrefix + "the event names no 12-digit account id to look up"
 	}
 	n.mu.Lock()

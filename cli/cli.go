@@ -13,7 +13,8 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
@@ -84,8 +85,8 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		{"-format", err},
 		{"-since", parseTime(*since, now, &filter.Since)},
 		{"-until", parseTime(*until, now, &filter.Until)},
-		{"-accounts", parseList(*accounts, "an account id", detect.IsAccountID, &filter.Accounts)},
-		{"-regions", parseList(*regions, "a Region", detect.IsRegion, &filter.Regions)},
+		{"-accounts", parseList(*accounts, "an account id", awsid.IsAccountID, &filter.Accounts)},
+		{"-regions", parseList(*regions, "a Region", awsid.IsRegion, &filter.Regions)},
 	} {
 		if p.err != nil {
 			fmt.Fprintf(stderr, "sgwatch: %s: %v\n", p.name, p.err)
@@ -136,15 +137,15 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		writeErr         error
 	)
 	st := sc.Run(ctx, fs.Args(), func(e scan.Event) {
-		name := report.Clean(e.Source, 1024)
+		name := clean.Line(e.Source, 1024)
 		switch {
 		case e.Err != nil:
-			errw.printf("sgwatch: %s: %s\n", name, report.Clean(e.Err.Error(), 2048))
+			errw.printf("sgwatch: %s: %s\n", name, clean.Line(e.Err.Error(), 2048))
 		case e.NoCalls:
 			errw.printf("sgwatch: %s: not a security-group change; no notification\n", name)
 		case !e.Result.Decision.Publish:
 			fd := e.Result.Finding
-			why := fmt.Sprintf("%s finding for %s not published: %s", fd.Severity, report.Clean(fd.Event.Name, 64), report.Clean(e.Result.Decision.Why, 512))
+			why := fmt.Sprintf("%s finding for %s not published: %s", fd.Severity, clean.Line(fd.Event.Name, 64), clean.Line(e.Result.Decision.Why, 512))
 			if e.Named {
 				errw.printf("sgwatch: %s: %s\n", name, why)
 				return
@@ -157,13 +158,13 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 			// One finding that cannot be shown does not stop the others.
 			fd := e.Result.Finding
 			errw.printf("sgwatch: %s: %s finding for event %s: %s\n", name, fd.Severity,
-				report.Clean(fd.Event.ID, 128), report.Clean(e.Result.Err.Error(), 512))
+				clean.Line(fd.Event.ID, 128), clean.Line(e.Result.Err.Error(), 512))
 			writeErr = cmp.Or(writeErr, errNotShown)
 		default:
 			r := e.Result
 			if r.Decision.Why != "" {
 				errw.printf("sgwatch: %s: %s finding for %s: %s\n", name, r.Finding.Severity,
-					report.Clean(r.Finding.Event.Name, 64), report.Clean(r.Decision.Why, 512))
+					clean.Line(r.Finding.Event.Name, 64), clean.Line(r.Decision.Why, 512))
 			}
 			if summary {
 				sum.Add(r.Finding, r.Notification.Subject)

@@ -312,7 +312,8 @@ func findingsIn(t *testing.T, dirs ...string) []detect.Finding {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, _ := detect.Parse(data)
+			b, _ := detect.Parse(data, detect.Scoring{})
+			fs := b.Findings
 			out = append(out, fs...)
 		}
 	}

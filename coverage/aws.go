@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // SessionName is the role session name of every AssumeRole: CloudTrail
@@ -57,7 +57,7 @@ func (e *awsEnv) Caller(ctx context.Context) (string, error) {
 	}
 	// arn:PARTITION:sts::ACCOUNT:…
 	parts := strings.SplitN(aws.ToString(out.Arn), ":", 3)
-	if len(parts) < 3 || parts[1] == "" || !detect.IsAccountID(aws.ToString(out.Account)) {
+	if len(parts) < 3 || parts[1] == "" || !awsid.IsAccountID(aws.ToString(out.Account)) {
 		return "", errors.New("who am I (sts:GetCallerIdentity): no account or partition in the answer")
 	}
 	e.self, e.partition = aws.ToString(out.Account), parts[1]

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/scan"
 )
 
@@ -77,7 +77,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return bad("unexpected argument %q", report.Clean(fs.Arg(0), 64))
+		return bad("unexpected argument %q", clean.Line(fs.Arg(0), 64))
 	case *regions == "":
 		fs.Usage()
 		return bad("-regions is required")
@@ -86,16 +86,16 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	case *accounts != "" && *role == "":
 		return bad("-accounts needs -assume-role (the role to assume in each account)")
 	case *role != "" && !roleRE().MatchString(*role):
-		return bad("-assume-role: %q is not a role name", report.Clean(*role, 64))
+		return bad("-assume-role: %q is not a role name", clean.Line(*role, 64))
 	case *bus != "" && !busRE().MatchString(*bus):
-		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", report.Clean(*bus, 128))
+		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", clean.Line(*bus, 128))
 	}
 	var err error
-	if o.Regions, err = scan.ParseList(*regions, "a Region", detect.IsRegion); err != nil {
+	if o.Regions, err = scan.ParseList(*regions, "a Region", awsid.IsRegion); err != nil {
 		return bad("-regions: %v", err)
 	}
 	if *accounts != "" {
-		if o.Accounts, err = scan.ParseList(*accounts, "an account id (12 digits)", detect.IsAccountID); err != nil {
+		if o.Accounts, err = scan.ParseList(*accounts, "an account id (12 digits)", awsid.IsAccountID); err != nil {
 			return bad("-accounts: %v", err)
 		}
 	}
@@ -105,7 +105,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	case "json":
 		o.JSON = true
 	default:
-		return bad("-format: %q is neither text nor json", report.Clean(*format, 64))
+		return bad("-format: %q is neither text nor json", clean.Line(*format, 64))
 	}
 	return o, nil
 }
@@ -121,14 +121,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 	}
 	env, err := connect(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "sgwatch coverage: %s\n", report.Clean(err.Error(), maxMessage))
+		fmt.Fprintf(stderr, "sgwatch coverage: %s\n", clean.Line(err.Error(), maxMessage))
 		return 1
 	}
 	// Who the caller is comes first: it names the account to check without
 	// -accounts, and the Env learns its partition from it.
 	self, err := env.Caller(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "sgwatch coverage: %s\n", report.Clean(err.Error(), maxMessage))
+		fmt.Fprintf(stderr, "sgwatch coverage: %s\n", clean.Line(err.Error(), maxMessage))
 		return 1
 	}
 	accounts := o.Accounts

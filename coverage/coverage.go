@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/smithy-go"
 
-	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // Events is the part of the EventBridge API the check reads: the rules on
@@ -140,16 +140,16 @@ const (
 // newCallError describes err: the operation and error code AWS gave, or
 // what went wrong before an answer.
 func newCallError(err error) *CallError {
-	e := &CallError{Code: "RequestError", Message: report.Clean(err.Error(), maxMessage)}
+	e := &CallError{Code: "RequestError", Message: clean.Line(err.Error(), maxMessage)}
 	var op *smithy.OperationError
 	if errors.As(err, &op) {
-		e.Operation = report.Clean(op.Operation(), maxCode)
+		e.Operation = clean.Line(op.Operation(), maxCode)
 	}
 	var api smithy.APIError
 	var resp *awshttp.ResponseError
 	switch {
 	case errors.As(err, &api) && api.ErrorCode() != "":
-		e.Code = report.Clean(api.ErrorCode(), maxCode)
+		e.Code = clean.Line(api.ErrorCode(), maxCode)
 	case errors.As(err, &resp):
 		e.Code = fmt.Sprintf("HTTP%d", resp.HTTPStatusCode())
 	case errors.Is(err, context.DeadlineExceeded):
@@ -252,4 +252,4 @@ const maxPages = 100
 var errTooManyPages = errors.New("more pages than the check reads")
 
 // name cleans a name an account's users chose.
-func name(s *string) string { return report.Clean(aws.ToString(s), maxName) }
+func name(s *string) string { return clean.Line(aws.ToString(s), maxName) }

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"github.com/sgwatch/sgwatch/cloudtrail"
+
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -36,7 +38,7 @@ func BenchmarkParse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if fs, err := Parse(data); err != nil || len(fs) != c.findings {
+				if fs, err := parse(data); err != nil || len(fs) != c.findings {
 					b.Fatal(fs, err)
 				}
 			}
@@ -68,7 +70,7 @@ func BenchmarkParseLogFile(b *testing.B) {
 	b.SetBytes(int64(log.Len()))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(gz.Bytes()); err != nil {
+		if _, err := parse(gz.Bytes()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -82,7 +84,7 @@ func BenchmarkManyRules(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if fs, err := Parse(data); err != nil || len(fs[0].Rules) != 20000 {
+		if fs, err := parse(data); err != nil || len(fs[0].Rules) != 20000 {
 			b.Fatal(err)
 		}
 	}
@@ -99,7 +101,7 @@ func BenchmarkWholeInternetSplit(b *testing.B) {
 "ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[` + strings.Join(ranges, ",") + `]}}]}}}`)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if fs, err := Parse(data); err != nil || fs[0].Severity != Critical {
+		if fs, err := parse(data); err != nil || fs[0].Severity != Critical {
 			b.Fatal(err)
 		}
 	}
@@ -125,16 +127,20 @@ func BenchmarkRecord(b *testing.B) {
 				if top.Detail == nil {
 					top.Detail = data
 				}
-				if fs, _ := Parse(data); len(fs) > 0 {
+				if fs, _ := parse(data); len(fs) > 0 {
 					recs = append(recs, top.Detail)
 				}
 			}
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, r := range recs {
-					var bt Batch
-					if err := (Options{}).Item(&bt, Item{Raw: r, Record: 1}); err != nil || len(bt.Findings) != 1 {
+					in, _ := cloudtrail.ReadBytes(r, nil)
+					rec, err := in.Next()
+					if err != nil {
 						b.Fatal(err)
+					}
+					if _, ok := Analyze(&rec, Scoring{}); !ok {
+						b.Fatal("no finding")
 					}
 				}
 			}
@@ -151,7 +157,7 @@ func BenchmarkReader(b *testing.B) {
 	files, _ := filepath.Glob("../testdata/cloudtrail/*/*.json")
 	for i := 0; log.Len() < 32<<20; i++ {
 		data := benchInput(b, files[i%len(files)])
-		if fs, _ := Parse(data); len(fs) > 0 {
+		if fs, _ := parse(data); len(fs) > 0 {
 			continue
 		}
 		if i > 0 {
@@ -162,16 +168,16 @@ func BenchmarkReader(b *testing.B) {
 	log.WriteString("]}")
 	b.SetBytes(int64(log.Len()))
 	for b.Loop() {
-		rd := NewBytesReader(log.Bytes())
+		in, _ := cloudtrail.ReadBytes(log.Bytes(), MayBeCall)
 		for {
-			it, err := rd.Next()
+			rec, err := in.Next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				b.Fatal(err)
 			}
-			if MayBeCall(it.Raw) {
+			if !rec.Skip {
 				b.Fatal("a call")
 			}
 		}

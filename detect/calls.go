@@ -1,6 +1,10 @@
 package detect
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/sgwatch/sgwatch/cloudtrail"
+)
 
 // EventSource is the CloudTrail eventSource of every call sgwatch reports.
 const EventSource = "ec2.amazonaws.com"
@@ -44,11 +48,11 @@ type Call struct {
 	Sample string
 }
 
-// calls are the security-group API calls sgwatch reports.
 // Opens reports whether the call can let traffic in or out that was not
 // allowed before: it adds rules or changes what they allow.
-func (c Call) opens() bool { return c.Effect == AddsRules || c.Effect == ChangesRules }
+func (c Call) Opens() bool { return c.Effect == AddsRules || c.Effect == ChangesRules }
 
+// calls are the security-group API calls sgwatch reports.
 var calls = []Call{
 	{Name: "CreateSecurityGroup", Action: Create, Effect: OnGroup, Baseline: Low, Why: "creates a security group",
 		Inverse: "delete-security-group", Sample: "create-security-group.json"},
@@ -89,6 +93,14 @@ func Lookup(name string) (Call, bool) {
 		return Call{}, false
 	}
 	return *c, true
+}
+
+// callOf returns the security-group call a record's header names, or nil.
+func callOf(h cloudtrail.Header) *Call {
+	if h.EventSource.String() != EventSource {
+		return nil
+	}
+	return byName[h.EventName.String()]
 }
 
 // Calls returns the names of the calls sgwatch reports, sorted: the

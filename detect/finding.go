@@ -6,6 +6,15 @@
 // Finding is a public contract described by schema/finding.schema.json.
 package detect
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+
+	"github.com/sgwatch/sgwatch/awsid"
+)
+
 // Action classifies a security-group API call.
 type Action string
 
@@ -176,4 +185,61 @@ func (r Rule) Source() string {
 		return r.PrefixListID
 	}
 	return r.ReferencedGroupID
+}
+
+// SweepCall is the EC2 call the sweep lists rules with: the Event.Name of an
+// exposure or resolved finding.
+const SweepCall = "DescribeSecurityGroupRules"
+
+// Sweep is what the exposure sweep knows of an exposure or resolved finding.
+type Sweep struct {
+	// Key identifies the rule and what it allows (RuleKey): a rule changed
+	// in place has a new key.
+	Key string `json:"key"`
+	// FoundAt is when the sweep listed the rules (RFC 3339).
+	FoundAt string `json:"foundAt"`
+	// FirstSeen is when a sweep first found the exposure; empty for a new
+	// one.
+	FirstSeen string `json:"firstSeen,omitempty"`
+	// Published is when the exposure was first published (not when it was
+	// held back); empty before.
+	Published string `json:"published,omitempty"`
+	// Created is the CloudTrail event that created the rule, when it was
+	// found (CloudTrail keeps 90 days); the finding's Actor is then who
+	// made it.
+	Created *Created `json:"created,omitempty"`
+	// Was is the severity a resolved exposure had.
+	Was Severity `json:"was,omitempty"`
+}
+
+// Created is the CloudTrail event that created a rule.
+type Created struct {
+	EventID   string `json:"eventId,omitempty"`
+	EventName string `json:"eventName"`
+	Time      string `json:"time,omitempty"`
+}
+
+// RuleKey identifies a rule of group and what it allows: its id, and a
+// digest of its direction, protocol, ports and source (not its
+// description, which changes nothing it allows).
+func RuleKey(group string, r Rule) string {
+	port := func(p *int) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.Itoa(*p)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{group, string(r.Direction), r.Protocol, port(r.FromPort), port(r.ToPort),
+		r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID}, "\x00")))
+	id := r.RuleID
+	if id == "" {
+		id = "no-rule-id"
+	}
+	return id + "#" + hex.EncodeToString(sum[:8])
+}
+
+// IsRuleKey reports whether s has the form RuleKey gives a key.
+func IsRuleKey(s string) bool {
+	id, sum, ok := strings.Cut(s, "#")
+	return ok && (awsid.IsRuleID(id) || id == "no-rule-id") && len(sum) == 16 && strings.Trim(sum, "0123456789abcdef") == ""
 }

@@ -26,7 +26,7 @@ type want struct {
 
 func parseOne(t *testing.T, data []byte) *Finding {
 	t.Helper()
-	fs, err := Parse(data)
+	fs, err := parse(data)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -237,7 +237,7 @@ func TestGzipLogFile(t *testing.T) {
 	zw.Close()
 	for name, data := range map[string][]byte{"plain": log.Bytes(), "gzip": gz.Bytes()} {
 		t.Run(name, func(t *testing.T) {
-			fs, err := Parse(data)
+			fs, err := parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +254,7 @@ func TestLogFileKeepsGoodRecords(t *testing.T) {
 		"not a record",
 		{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-2","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":"ssh","ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}}
 	]}`)
-	fs, err := Parse(data)
+	fs, err := parse(data)
 	if err == nil || !strings.Contains(err.Error(), "record 2: record is a string") {
 		t.Fatalf("error %v, want one naming record 2 and what it is", err)
 	}
@@ -401,9 +401,9 @@ func TestNotSecurityGroup(t *testing.T) {
 		`{"detail-type":"x","detail":null}`,
 		`{"Records":[]}`,
 	} {
-		fs, err := Parse([]byte(in))
+		fs, err := parse([]byte(in))
 		if err != nil || len(fs) != 0 {
-			t.Errorf("Parse(%s) = %v, %v; want nothing and no error", in, fs, err)
+			t.Errorf("parse(%s) = %v, %v; want nothing and no error", in, fs, err)
 		}
 	}
 }
@@ -423,13 +423,19 @@ func TestBadInput(t *testing.T) {
 		{"\x1f\x8bnot gzip", "gzip"},
 	}
 	for _, c := range cases {
-		_, err := Parse([]byte(c.in))
+		_, err := parse([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("Parse(%q) error = %v, want one containing %q", c.in, err, c.want)
+			t.Errorf("parse(%q) error = %v, want one containing %q", c.in, err, c.want)
 		}
 	}
 }
 
 func show(r Rule) string {
 	return fmt.Sprintf("%s %s %s %s %s %s", r.Direction, r.Protocol, Target(r), r.Source(), r.RuleID, r.Description)
+}
+
+// parse is Parse with the default Scoring: the findings, and the error.
+func parse(data []byte) ([]Finding, error) {
+	b, err := Parse(data, Scoring{})
+	return b.Findings, err
 }

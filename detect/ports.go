@@ -3,6 +3,8 @@ package detect
 import (
 	"fmt"
 	"slices"
+
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // PortRange is an inclusive range of ports of one transport protocol with
@@ -29,7 +31,7 @@ var sensitivePorts = []PortRange{
 }
 
 // catalogue is sensitivePorts with the deployment's extra ports.
-func (o Options) catalogue() []PortRange {
+func (o Scoring) catalogue() []PortRange {
 	if len(o.ExtraPorts) == 0 {
 		return sensitivePorts
 	}
@@ -99,7 +101,7 @@ func Target(r Rule) string {
 	case p == "":
 		return "unknown protocol (counted as all traffic)"
 	case !knownProtocol(p):
-		return fmt.Sprintf("protocol %q (not understood: counted as all traffic)", clip(p))
+		return fmt.Sprintf("protocol %q (not understood: counted as all traffic)", clean.Cut(p, 40))
 	case p == "icmp" || p == "icmpv6":
 		if r.FromPort == nil || *r.FromPort < 0 {
 			return p + " (all types)"

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -57,12 +56,12 @@ func TestSharperRisk(t *testing.T) {
 		// never lowers the core rules
 		{"world ssh stays critical", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(22, 22, "0.0.0.0/0"), Critical, "whole internet"},
 		{"world https stays high", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(443, 443, "::/0"), High, "whole internet"},
-	}, Options{}, false)
+	}, Scoring{}, false)
 }
 
 func TestExtraSensitivePorts(t *testing.T) {
 	user := Actor{Type: "IAMUser"}
-	o := Options{ExtraPorts: []PortRange{{8443, 8443, "", "port 8443 (EXTRA_SENSITIVE_PORTS)"}, {9000, 9100, "", "ports 9000-9100 (EXTRA_SENSITIVE_PORTS)"}}}
+	o := Scoring{ExtraPorts: []PortRange{{8443, 8443, "", "port 8443 (EXTRA_SENSITIVE_PORTS)"}, {9000, 9100, "", "ports 9000-9100 (EXTRA_SENSITIVE_PORTS)"}}}
 	in := func(from, to int, cidr string) []Rule { return []Rule{rule(Ingress, "tcp", from, to, cidr)} }
 	runScore(t, []scoreCase{
 		{"extra port from the world is critical", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(8443, 8443, "0.0.0.0/0"), Critical, "port 8443 (EXTRA_SENSITIVE_PORTS) (8443)"},
@@ -71,10 +70,10 @@ func TestExtraSensitivePorts(t *testing.T) {
 		{"built-in catalogue still applies", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(22, 22, "0.0.0.0/0"), Critical, "SSH"},
 		{"other ports unchanged", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(8080, 8080, "0.0.0.0/0"), High, "whole internet"},
 	}, o, false)
-	// The zero Options do not see them.
+	// The zero Scoring do not see them.
 	runScore(t, []scoreCase{
 		{"without the option 8443 is high", "AuthorizeSecurityGroupIngress", Succeeded, "", user, in(8443, 8443, "0.0.0.0/0"), High, "whole internet"},
-	}, Options{}, false)
+	}, Scoring{}, false)
 	if len(sensitivePorts) != 24 {
 		t.Errorf("the built-in catalogue changed: %d entries", len(sensitivePorts))
 	}
@@ -83,7 +82,7 @@ func TestExtraSensitivePorts(t *testing.T) {
 // TestAutomation covers TRUSTED_PRINCIPALS and TRUSTED_SERVICES: one level
 // lower, whole-internet ingress at least high.
 func TestAutomation(t *testing.T) {
-	o := Options{
+	o := Scoring{
 		TrustedPrincipals: []string{"arn:aws:iam::111122223333:role/terraform-*", "arn:aws:sts::111122223333:assumed-role/ci/*"},
 		TrustedServices:   []string{"cloudformation.amazonaws.com"},
 	}
@@ -139,22 +138,6 @@ func TestMatch(t *testing.T) {
 	for _, c := range cases {
 		if got := Match(c.pattern, c.s); got != c.want {
 			t.Errorf("Match(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
-		}
-	}
-}
-
-func TestPublic(t *testing.T) {
-	cases := map[string]bool{
-		"52.94.76.10/32": true, "0.0.0.0/1": true, "128.0.0.0/1": true, "8.8.8.0/24": true,
-		"2600:1f00::/32": true, "::/1": true,
-		"10.1.2.0/24": false, "172.31.0.0/16": false, "192.168.1.1/32": false, "100.64.0.0/10": false,
-		"127.0.0.1/32": false, "169.254.169.254/32": false, "192.0.2.0/24": false, "198.51.100.0/24": false,
-		"203.0.113.9/32": false, "0.0.0.0/8": false, "fd12::/16": false, "fe80::/64": false, "2001:db8::/48": false,
-		"::1/128": false, "172.0.0.0/8": true, "::ffff:10.0.0.1/128": false, "::ffff:52.94.76.10/128": true,
-	}
-	for c, want := range cases {
-		if got := public(netip.MustParsePrefix(c)); got != want {
-			t.Errorf("public(%s) = %v, want %v", c, got, want)
 		}
 	}
 }

@@ -1,8 +1,11 @@
 package detect
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sgwatch/sgwatch/cloudtrail"
 )
 
 // rules lists the rules a call names, one per source, from the request and
@@ -15,101 +18,92 @@ import (
 // could be, and a permission or source list that could not be read at all
 // gives a rule with no source: the score counts either as the widest it
 // could be.
-func rules(c *Call, p params, resp response) (out []Rule, known bool) {
+func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule, known bool) {
 	dir := c.Direction
 	switch c.Effect {
 	case OnGroup:
 		return nil, true
 	case AddsRules, ChangesRules, RemovesRules, DescribesRules:
 	}
-	if p.unread {
+	if p.Unread {
 		out = append(out, Rule{Direction: dir})
 	}
 	if p.Modify != nil {
-		for _, e := range p.Modify.SecurityGroupRule.items {
+		for _, e := range p.Modify.SecurityGroupRule.Items() {
 			s := e.SecurityGroupRule
 			r := Rule{
-				Protocol:          protocol(s.IPProtocol.v),
-				CIDRIPv4:          s.CIDRIPv4.v,
-				CIDRIPv6:          s.CIDRIPv6.v,
-				PrefixListID:      s.PrefixListID.v,
-				ReferencedGroupID: s.ReferencedGroupID.v,
-				Description:       s.Description.v,
-				RuleID:            e.SecurityGroupRuleID.v,
+				Protocol:          protocol(s.IPProtocol.String()),
+				CIDRIPv4:          s.CIDRIPv4.String(),
+				CIDRIPv6:          s.CIDRIPv6.String(),
+				PrefixListID:      s.PrefixListID.String(),
+				ReferencedGroupID: s.ReferencedGroupID.String(),
+				Description:       s.Description.String(),
+				RuleID:            e.SecurityGroupRuleID.String(),
 			}
 			setPorts(&r, s.FromPort, s.ToPort)
 			out = append(out, r)
 		}
-		if p.Modify.SecurityGroupRule.bad != "" {
+		if p.Modify.SecurityGroupRule.Flaw() != "" {
 			out = append(out, Rule{Direction: dir})
 		}
 	}
 
-	perms := p.IPPermissions.items
-	if p.CIDRIP.v != "" || p.SourceSecurityGroupName.v != "" || p.CIDRIP.bad != "" {
-		// The legacy flat form: one permission directly in requestParameters.
-		var flat permission
-		flat.IPProtocol, flat.FromPort, flat.ToPort = p.IPProtocol, p.FromPort, p.ToPort
-		if p.CIDRIP.v != "" || p.CIDRIP.bad != "" {
-			flat.IPRanges.items = []ipRange{{CIDRIP: p.CIDRIP}}
-		}
-		if p.SourceSecurityGroupName.v != "" {
-			flat.Groups.items = []groupPair{{GroupName: p.SourceSecurityGroupName}}
-		}
-		perms = append(perms, flat)
+	perms := p.IPPermissions.Items()
+	if flat, ok := p.Legacy(); ok {
+		perms = append(slices.Clip(perms), flat)
 	}
 	out = appendPermissions(out, dir, perms)
-	if p.IPPermissions.bad != "" {
+	if p.IPPermissions.Flaw() != "" {
 		out = append(out, Rule{Direction: dir})
 	}
-	for _, ref := range p.SecurityGroupRuleIDs.items {
-		if ref.ID.v != "" {
-			out = append(out, Rule{Direction: dir, RuleID: ref.ID.v})
+	for _, ref := range p.SecurityGroupRuleIDs.Items() {
+		if ref.ID.String() != "" {
+			out = append(out, Rule{Direction: dir, RuleID: ref.ID.String()})
 		}
 	}
-	for _, d := range p.SecurityGroupRuleDescriptions.items {
-		out = append(out, Rule{Direction: dir, RuleID: d.SecurityGroupRuleID.v, Description: d.Description.v})
+	for _, d := range p.SecurityGroupRuleDescriptions.Items() {
+		out = append(out, Rule{Direction: dir, RuleID: d.SecurityGroupRuleID.String(), Description: d.Description.String()})
 	}
 
 	switch c.Effect {
 	case RemovesRules:
 		return revoked(out, resp, dir)
 	case AddsRules, ChangesRules:
-		if len(out) == 0 && len(resp.RuleSet.items) == 0 {
+		if len(out) == 0 && len(resp.RuleSet.Items()) == 0 {
 			// A call that adds rules names at least one: this record's
 			// could not be read.
 			out = append(out, Rule{Direction: dir})
 		}
 	}
-	return attach(out, resp.RuleSet.items, dir), true
+	return attach(out, resp.RuleSet.Items(), dir), true
 }
 
 // appendPermissions adds one rule per source of each permission. A
 // permission with a source list that could not be read adds a rule with
 // the permission's protocol and ports and no source.
-func appendPermissions(out []Rule, dir Direction, perms []permission) []Rule {
+func appendPermissions(out []Rule, dir Direction, perms []cloudtrail.Permission) []Rule {
 	for _, perm := range perms {
-		base := Rule{Direction: dir, Protocol: protocol(perm.IPProtocol.v)}
+		base := Rule{Direction: dir, Protocol: protocol(perm.IPProtocol.String())}
 		setPorts(&base, perm.FromPort, perm.ToPort)
-		add := func(desc text, set func(*Rule)) {
+		add := func(desc cloudtrail.Text, set func(*Rule)) {
 			r := base
 			set(&r)
-			r.Description = desc.v
+			r.Description = desc.String()
 			out = append(out, r)
 		}
-		for _, v := range perm.IPRanges.items {
-			add(v.Description, func(r *Rule) { r.CIDRIPv4 = v.CIDRIP.v })
+		for _, v := range perm.IPRanges.Items() {
+			add(v.Description, func(r *Rule) { r.CIDRIPv4 = v.CIDRIP.String() })
 		}
-		for _, v := range perm.IPv6Ranges.items {
-			add(v.Description, func(r *Rule) { r.CIDRIPv6 = v.CIDRIPv6.v })
+		for _, v := range perm.IPv6Ranges.Items() {
+			add(v.Description, func(r *Rule) { r.CIDRIPv6 = v.CIDRIPv6.String() })
 		}
-		for _, v := range perm.PrefixListIDs.items {
-			add(v.Description, func(r *Rule) { r.PrefixListID = v.PrefixListID.v })
+		for _, v := range perm.PrefixListIDs.Items() {
+			add(v.Description, func(r *Rule) { r.PrefixListID = v.PrefixListID.String() })
 		}
-		for _, v := range perm.Groups.items {
-			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(v.GroupID.v, v.GroupName.v) })
+		for _, v := range perm.Groups.Items() {
+			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(v.GroupID.String(), v.GroupName.String()) })
 		}
-		if perm.IPRanges.bad != "" || perm.IPv6Ranges.bad != "" || perm.PrefixListIDs.bad != "" || perm.Groups.bad != "" {
+		if perm.IPRanges.Flaw() != "" || perm.IPv6Ranges.Flaw() != "" || perm.PrefixListIDs.Flaw() != "" || perm.Groups.Flaw() != "" {
 			out = append(out, base)
 		}
 	}
@@ -118,7 +112,7 @@ func appendPermissions(out []Rule, dir Direction, perms []permission) []Rule {
 
 // attach gives the request's rules the ids AWS returned for them; a call
 // addressed by groupName names its rules only in the response.
-func attach(out []Rule, set []setRule, dir Direction) []Rule {
+func attach(out []Rule, set []cloudtrail.SetRule, dir Direction) []Rule {
 	if len(set) == 0 {
 		return out
 	}
@@ -139,7 +133,7 @@ func attach(out []Rule, set []setRule, dir Direction) []Rule {
 		}
 		k := keyOf(out[i])
 		if js := waiting[k]; len(js) > 0 {
-			out[i].RuleID = set[js[0]].SecurityGroupRuleID.v
+			out[i].RuleID = set[js[0]].SecurityGroupRuleID.String()
 			waiting[k] = js[1:]
 		}
 	}
@@ -154,16 +148,16 @@ func attach(out []Rule, set []setRule, dir Direction) []Rule {
 // known is false when the response says neither, or says something that
 // cannot be matched to the request (then no rule can be trusted to have
 // existed).
-func revoked(req []Rule, resp response, dir Direction) ([]Rule, bool) {
-	set := resp.Revoked.items
-	known := !resp.unread && resp.Revoked.bad == "" && resp.Unknown.bad == "" &&
-		(len(set) > 0 || len(resp.Unknown.items) > 0)
+func revoked(req []Rule, resp cloudtrail.Response, dir Direction) ([]Rule, bool) {
+	set := resp.Revoked.Items()
+	known := !resp.Unread && resp.Revoked.Flaw() == "" && resp.Unknown.Flaw() == "" &&
+		(len(set) > 0 || len(resp.Unknown.Items()) > 0)
 	out := make([]Rule, 0, len(req)+len(set))
 	if len(set) > 0 {
 		byID := make(map[string]int, len(set))
 		byKey := make(map[ruleKey][]int, len(set))
 		for j, s := range set {
-			byID[s.SecurityGroupRuleID.v] = j
+			byID[s.SecurityGroupRuleID.String()] = j
 			k := keyOf(fromSet(s, dir))
 			byKey[k] = append(byKey[k], j)
 		}
@@ -195,9 +189,9 @@ func revoked(req []Rule, resp response, dir Direction) ([]Rule, bool) {
 	} else {
 		out = append(out, req...)
 	}
-	if len(resp.Unknown.items) > 0 {
+	if len(resp.Unknown.Items()) > 0 {
 		missing := make(map[ruleKey]int)
-		for _, r := range appendPermissions(nil, dir, resp.Unknown.items) {
+		for _, r := range appendPermissions(nil, dir, resp.Unknown.Items()) {
 			missing[keyOf(r)]++
 		}
 		for i := range out {
@@ -250,16 +244,16 @@ func keyOf(r Rule) ruleKey {
 
 // fromSet reads a rule AWS returned; dir is the call's direction, for a rule
 // that does not say (isEgress absent).
-func fromSet(s setRule, dir Direction) Rule {
+func fromSet(s cloudtrail.SetRule, dir Direction) Rule {
 	r := Rule{
 		Direction:         orIngress(dir),
-		Protocol:          protocol(s.IPProtocol.v),
-		CIDRIPv4:          s.CIDRIPv4.v,
-		CIDRIPv6:          s.CIDRIPv6.v,
-		PrefixListID:      s.PrefixListID.v,
-		ReferencedGroupID: s.ReferencedGroupInfo.GroupID.v,
-		Description:       s.Description.v,
-		RuleID:            s.SecurityGroupRuleID.v,
+		Protocol:          protocol(s.IPProtocol.String()),
+		CIDRIPv4:          s.CIDRIPv4.String(),
+		CIDRIPv6:          s.CIDRIPv6.String(),
+		PrefixListID:      s.PrefixListID.String(),
+		ReferencedGroupID: s.ReferencedGroupInfo.GroupID.String(),
+		Description:       s.Description.String(),
+		RuleID:            s.SecurityGroupRuleID.String(),
 	}
 	if s.IsEgress.Set {
 		r.Direction = Ingress
@@ -272,15 +266,19 @@ func fromSet(s setRule, dir Direction) Rule {
 }
 
 // setPorts sets the rule's ports; "all traffic" has none whatever was sent.
-func setPorts(r *Rule, from, to port) {
+func setPorts(r *Rule, from, to cloudtrail.Port) {
 	if r.Protocol == "all" {
 		return
 	}
-	r.FromPort, r.ToPort = from.ptr(), to.ptr()
+	r.FromPort, r.ToPort = from.Ptr(), to.Ptr()
 }
 
 // protocolNames are the protocols sgwatch names, by IANA number.
 var protocolNames = map[int]string{-1: "all", 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+
+// Protocol names an IP protocol the way EC2 reads it, as the rules of a
+// finding name it (see protocol).
+func Protocol(p string) string { return protocol(p) }
 
 // protocol names an IP protocol the way EC2 reads it: tcp, udp, icmp,
 // icmpv6, all (for -1), or the protocol number, whatever the spelling of

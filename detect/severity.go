@@ -5,6 +5,10 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/sgwatch/sgwatch/addrspace"
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // Severity is how urgently a finding needs a human.
@@ -33,9 +37,10 @@ func ParseSeverity(s string) (Severity, error) {
 	return v, nil
 }
 
-// Options tune scoring for one deployment. The zero value scores with the
-// built-in catalogue and trusts no one.
-type Options struct {
+// Scoring is how one deployment scores findings: its extra sensitive ports
+// and its trusted automation. The zero value scores with the built-in
+// catalogue and trusts no one.
+type Scoring struct {
 	// ExtraPorts are added to sensitivePorts (EXTRA_SENSITIVE_PORTS).
 	ExtraPorts []PortRange
 	// TrustedPrincipals are ARN patterns, * matching any run of characters,
@@ -49,13 +54,13 @@ type Options struct {
 // duplicate is the error code of an authorize whose rule already exists.
 const duplicate = "InvalidPermission.Duplicate"
 
-// Score rates f under o and explains the rating: it sets Severity (the
+// Score rates f under s and explains the rating: it sets Severity (the
 // highest that applies), Reasons (one per rule that applied, highest
 // first), Automation, SeverityBeforeAutomation and each rule's Exposure. A
 // change by trusted automation is one level lower, but whole-internet
 // ingress stays at least high; that adjustment is the last reason. Score
 // may be called again after a finding changed (live context).
-func (o Options) Score(f *Finding) {
+func (o Scoring) Score(f *Finding) {
 	sev, reasons, world := o.score(f)
 	f.Automation = o.trusted(f.Actor)
 	f.SeverityBeforeAutomation = ""
@@ -78,7 +83,7 @@ func (o Options) Score(f *Finding) {
 
 // score rates f; world reports whether it opens ingress from the whole
 // internet.
-func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) {
+func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) {
 	if f.Action == Exposure || f.Action == Resolved {
 		return o.scoreSweep(f)
 	}
@@ -97,7 +102,7 @@ func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) 
 		return s.result(false)
 	case Failed:
 		switch {
-		case strings.HasSuffix(code, duplicate) && c.opens():
+		case strings.HasSuffix(code, duplicate) && c.Opens():
 			// The rule is already there: nothing changed, but the group
 			// allows it, so score what it allows, at most high.
 			s.add(Info, fmt.Sprintf("failed (%s): the rule already exists, so nothing changed; what it allows is scored as it stands", code))
@@ -128,7 +133,7 @@ func (o Options) score(f *Finding) (sev Severity, reasons []string, world bool) 
 	}
 	s.add(baseline, why)
 	scoreActor(s, f.Actor, "made")
-	if c.opens() {
+	if c.Opens() {
 		world = o.scoreRules(s, f)
 		for _, r := range f.Rules {
 			if r.Direction == "" {
@@ -153,7 +158,7 @@ func scoreActor(s *scored, a Actor, verb string) {
 
 // scoreRules scores what the rules of f allow; it reports whether any
 // allows ingress from the whole internet.
-func (o Options) scoreRules(s *scored, f *Finding) (world bool) {
+func (o Scoring) scoreRules(s *scored, f *Finding) (world bool) {
 	catalogue := o.catalogue()
 	reach := exposures(f.Rules, catalogue)
 	for i, r := range f.Rules {
@@ -210,7 +215,7 @@ func sourceText(r Rule) string {
 // internet: medium when it is public and broader than /16 (IPv4) or /48
 // (IPv6), and medium when it is public and reaches a sensitive port.
 func scorePublic(s *scored, r Rule, p netip.Prefix, catalogue []PortRange) {
-	if !public(p) {
+	if !addrspace.Public(p) {
 		return
 	}
 	to := Target(r)
@@ -242,7 +247,7 @@ func scorePrefixList(s *scored, r Rule, catalogue []PortRange) {
 		return
 	}
 	look := ""
-	if plRE.MatchString(r.PrefixListID) {
+	if awsid.IsPrefixListID(r.PrefixListID) {
 		look = " (aws ec2 get-managed-prefix-list-entries --prefix-list-id " + r.PrefixListID + ")"
 	}
 	s.add(Medium, fmt.Sprintf("ingress from prefix list %s to %s: %s; the event does not hold the list's entries%s",
@@ -257,13 +262,8 @@ func shorten(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// keyPrefix shows the first 8 characters of an access key id.
-func keyPrefix(id string) string {
-	if len(id) > 8 {
-		return id[:8] + "..."
-	}
-	return id
-}
+// keyPrefix shows the first 8 characters of an access key id (20 in all).
+func keyPrefix(id string) string { return clean.ASCII(id, 11) }
 
 // AuthFailure reports whether an error code says the caller lacked permission.
 func AuthFailure(code string) bool {
@@ -313,4 +313,28 @@ func (s *scored) result(world bool) (Severity, []string, bool) {
 		texts[i] = r.text
 	}
 	return s.reasons[0].sev, texts, world
+}
+
+// scoreSweep scores an exposure or resolved finding. An exposure is at
+// least high, whatever its rule reads as: the sweep found it open to the
+// whole internet, and a rule it cannot read counts as such (fail closed).
+func (o Scoring) scoreSweep(f *Finding) (Severity, []string, bool) {
+	s := newScored()
+	if f.Action == Resolved {
+		was := ""
+		if f.Sweep != nil && f.Sweep.Was != "" {
+			was = fmt.Sprintf(" (it was %s)", f.Sweep.Was)
+		}
+		s.add(Info, "resolved: the rule is gone or no longer open to the whole internet"+was)
+		return s.result(false)
+	}
+	s.add(High, "open to the whole internet now (found by the exposure sweep)")
+	catalogue := o.catalogue()
+	for _, r := range f.Rules {
+		if orIngress(r.Direction) == Ingress && (r.Exposure != "" || WholeInternet(r) || r.Source() == "") {
+			scoreWorld(s, r, catalogue)
+		}
+	}
+	scoreActor(s, f.Actor, "created")
+	return s.result(true)
 }

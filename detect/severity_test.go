@@ -81,7 +81,7 @@ func TestScore(t *testing.T) {
 		{"duplicate of a private rule", "AuthorizeSecurityGroupIngress", Failed, "Client.InvalidPermission.Duplicate", user, []Rule{tcp(22, 22, "10.0.0.0/8")}, Info, "the rule already exists"},
 		{"failed without a code", "DeleteSecurityGroup", Failed, "", user, nil, Info, "no error code"},
 	}
-	runScore(t, cases, Options{}, true)
+	runScore(t, cases, Scoring{}, true)
 }
 
 // scoreCase is one row of a scoring table.
@@ -96,7 +96,7 @@ type scoreCase struct {
 	reason  string // a substring of the first reason (first) or of any reason
 }
 
-func runScore(t *testing.T, cases []scoreCase, o Options, first bool) {
+func runScore(t *testing.T, cases []scoreCase, o Scoring, first bool) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestEveryCataloguePortIsCritical(t *testing.T) {
 		for _, port := range []int{sp.From, sp.To} {
 			f := &Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"},
 				Rules: []Rule{{Direction: Ingress, Protocol: cmp.Or(sp.Proto, "tcp"), FromPort: p(port), ToPort: p(port), CIDRIPv4: "0.0.0.0/0"}}}
-			(Options{}).Score(f)
+			(Scoring{}).Score(f)
 			if f.Severity != Critical {
 				t.Errorf("%s/%d (%s) from the world: %s, want critical", f.Rules[0].Protocol, port, sp.Name, f.Severity)
 			}

@@ -8,7 +8,7 @@ import (
 // trusted returns who made the change if it is trusted automation: the
 // invokedBy service, or the ARN that matched a pattern; else "". The root
 // user is never trusted, whatever the patterns say.
-func (o Options) trusted(a Actor) string {
+func (o Scoring) trusted(a Actor) string {
 	if a.IsRoot() {
 		return ""
 	}

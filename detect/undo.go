@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // Undo is how to reverse a change: the exact AWS CLI command when the event
@@ -21,7 +23,7 @@ import (
 // Account names the account whose credentials the command, and any command
 // in the note, must run with: the account the change was made in. A command
 // run with another account's credentials finds no such group. It is set
-// only from a 12-digit account id (IsAccountID), and only when there is a
+// only from a 12-digit account id (awsid.IsAccountID), and only when there is a
 // command to run.
 type Undo struct {
 	Command string `json:"command,omitempty"`
@@ -32,34 +34,12 @@ type Undo struct {
 // cliPrefix starts every command an Undo holds, in Command or in Note.
 const cliPrefix = "aws ec2 "
 
-var (
-	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	groupRE  = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
-	ruleRE   = regexp.MustCompile(`^sgr-[0-9a-f]{8,17}$`)
-	vpcRE    = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
-	plRE     = regexp.MustCompile(`^pl-[0-9a-f]{8,17}$`)
-	protoRE  = regexp.MustCompile(`^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$`)
-	// accountRE is the one definition of an AWS account id.
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-)
+// protoRE is a protocol a command may name as it is.
+var protoRE = regexp.MustCompile(`^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$`)
 
 // maxCommand bounds an undo command; a longer one (hundreds of rules) is
 // replaced by a note, so that the notification stays within SNS's limit.
 const maxCommand = 32 << 10
-
-// IsRegion reports whether s has the form of an AWS Region name (eu-west-1).
-func IsRegion(s string) bool { return regionRE.MatchString(s) }
-
-// IsRuleID reports whether s has the form of a security group rule id
-// (sgr-…).
-func IsRuleID(s string) bool { return ruleRE.MatchString(s) }
-
-// IsAccountID reports whether s has the form of an AWS account id: 12
-// digits.
-func IsAccountID(s string) bool { return accountRE.MatchString(s) }
-
-// IsGroupID reports whether s has the form of a security group id (sg-…).
-func IsGroupID(s string) bool { return groupRE.MatchString(s) }
 
 // undo works out the Undo of a finding of call c. known reports whether
 // the record says which of the rules a revoke named existed.
@@ -69,7 +49,7 @@ func undo(f *Finding, c *Call, known bool) *Undo {
 		u = &Undo{Note: fmt.Sprintf("the undo command would be %d characters long (%d rules): revert the rules in smaller groups, listing them with: %s",
 			len(u.Command), len(f.Rules), inspect(f.Event.Region, f.SecurityGroup.ID))}
 	}
-	if IsAccountID(f.Event.AccountID) && (u.Command != "" || strings.Contains(u.Note, cliPrefix)) {
+	if awsid.IsAccountID(f.Event.AccountID) && (u.Command != "" || strings.Contains(u.Note, cliPrefix)) {
 		u.Account = f.Event.AccountID
 	}
 	return u
@@ -83,7 +63,7 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 	case Failed:
 		if f.Error != nil && strings.HasSuffix(f.Error.Code, duplicate) {
 			note := "the rule already existed before this call: nothing changed, nothing to undo"
-			if IsRegion(region) && IsGroupID(group) {
+			if awsid.IsRegion(region) && awsid.IsGroupID(group) {
 				note += "; if it should not exist, find it with: " + inspect(region, group)
 			}
 			return &Undo{Note: note}
@@ -93,7 +73,7 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 	if c.Effect == RemovesRules && len(f.Rules) > 0 && !slices.ContainsFunc(f.Rules, func(r Rule) bool { return !r.Unmatched }) {
 		return &Undo{Note: "no rule matched; nothing changed, nothing to undo (AWS listed every rule named in unknownIpPermissionSet)"}
 	}
-	if !IsRegion(region) || !IsGroupID(group) {
+	if !awsid.IsRegion(region) || !awsid.IsGroupID(group) {
 		return &Undo{Note: "the event does not name the group by id and Region, so no command is given: find the group in the EC2 console"}
 	}
 	base := cliPrefix + c.Inverse + " --region " + region + " --group-id " + group
@@ -112,7 +92,7 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		case c.Inverse == "":
 			return &Undo{Note: "a deleted group cannot be restored: recreate it and its rules from AWS Config's history of " + group + " or earlier CloudTrail events"}
 		case c.Direction == "" && c.Action == Modify: // shares the group with a VPC
-			if vpcRE.MatchString(f.SecurityGroup.VPCID) {
+			if awsid.IsVPCID(f.SecurityGroup.VPCID) {
 				return &Undo{Command: base + " --vpc-id " + f.SecurityGroup.VPCID}
 			}
 		default:
@@ -176,7 +156,7 @@ func inspect(region, group string) string {
 func ruleIDs(rules []Rule) (string, bool) {
 	ids := make([]string, 0, len(rules))
 	for _, r := range rules {
-		if !ruleRE.MatchString(r.RuleID) {
+		if !awsid.IsRuleID(r.RuleID) {
 			return "", false
 		}
 		ids = append(ids, r.RuleID)
@@ -238,9 +218,9 @@ func cliPermissions(rules []Rule) (string, bool) {
 				return "", false
 			}
 			p.IPv6Ranges = []cliIPv6Range{{c}}
-		case plRE.MatchString(r.PrefixListID):
+		case awsid.IsPrefixListID(r.PrefixListID):
 			p.PrefixListIDs = []cliPrefixList{{r.PrefixListID}}
-		case IsGroupID(r.ReferencedGroupID):
+		case awsid.IsGroupID(r.ReferencedGroupID):
 			p.UserIDGroupPairs = []cliGroupPair{{r.ReferencedGroupID}}
 		default:
 			return "", false
@@ -265,4 +245,22 @@ func cidr(c string, v4 bool) (string, bool) {
 		return "", false
 	}
 	return c, true
+}
+
+// ExposureUndo revokes an exposure's rule by its id.
+func ExposureUndo(f *Finding) *Undo {
+	region, group := f.Event.Region, f.SecurityGroup.ID
+	var u *Undo
+	switch ids, ok := ruleIDs(f.Rules); {
+	case !awsid.IsRegion(region) || !awsid.IsGroupID(group):
+		u = &Undo{Note: "the sweep did not name the group by id and Region, so no command is given: find the group in the EC2 console"}
+	case !ok:
+		u = &Undo{Note: "the rule has no valid rule id, so no command is given; list the group's rules with: " + inspect(region, group)}
+	default:
+		u = &Undo{Command: cliPrefix + byName["AuthorizeSecurityGroupIngress"].Inverse + " --region " + region + " --group-id " + group + " --security-group-rule-ids " + ids}
+	}
+	if awsid.IsAccountID(f.Event.AccountID) && (u.Command != "" || strings.Contains(u.Note, cliPrefix)) {
+		u.Account = f.Event.AccountID
+	}
+	return u
 }

@@ -109,7 +109,7 @@ func TestIPPermissionsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs, err := Parse(data)
+		fs, err := parse(data)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"github.com/sgwatch/sgwatch/cloudtrail"
+
 	"encoding/json"
 	"fmt"
 	"os"
@@ -224,7 +226,7 @@ func TestProtocolsAndPortsAsEC2ReadsThem(t *testing.T) {
 		perms = append(perms, perm("tcp", 70000+i, 22, "10.0.0.0/8"))
 	}
 	f = parseOne(t, trail("AuthorizeSecurityGroupIngress", ingress(perms...), "", ""))
-	if f == nil || len(f.Notes) != maxFlaws+1 || !strings.Contains(f.Notes[maxFlaws], "30 more fields") {
+	if f == nil || len(f.Notes) != cloudtrail.MaxFlaws+1 || !strings.Contains(f.Notes[cloudtrail.MaxFlaws], "30 more fields") {
 		t.Errorf("40 unreadable ports: %d notes %q", len(f.Notes), f.Notes)
 	}
 }
@@ -339,7 +341,7 @@ func TestUndoNeverRestoresWhatWasNotThere(t *testing.T) {
 	// Once the direction is known (live context), the score follows it.
 	f = parseOne(t, trail("ModifySecurityGroupRules", modify, `{"return":true}`, ""))
 	f.Rules[0].Direction = Egress
-	Options{}.Score(f)
+	Scoring{}.Score(f)
 	if f.Severity != Medium || anyContains(f.Reasons, "assumed") {
 		t.Errorf("modify found to be egress: %s %q", f.Severity, f.Reasons)
 	}
@@ -409,8 +411,8 @@ func readSample(name string) ([]byte, error) {
 // TestExtraPortsSplit: an EXTRA_SENSITIVE_PORTS range is added up at every
 // port where the rules allowing it change, not only at its first port.
 func TestExtraPortsSplit(t *testing.T) {
-	o := Options{ExtraPorts: []PortRange{{9000, 9100, "", "EXTRA_SENSITIVE_PORTS"}}}
-	b, err := o.Parse(trail("AuthorizeSecurityGroupIngress", ingress(perm("tcp", 9050, 9050, "128.0.0.0/1"), perm("tcp", 9040, 9060, "0.0.0.0/2")), "", ""))
+	o := Scoring{ExtraPorts: []PortRange{{9000, 9100, "", "EXTRA_SENSITIVE_PORTS"}}}
+	b, err := Parse(trail("AuthorizeSecurityGroupIngress", ingress(perm("tcp", 9050, 9050, "128.0.0.0/1"), perm("tcp", 9040, 9060, "0.0.0.0/2")), "", ""), o)
 	if err != nil || len(b.Findings) != 1 {
 		t.Fatal(b, err)
 	}

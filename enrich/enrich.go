@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -78,14 +79,14 @@ func NewEC2(cfg aws.Config) *ec2.Client {
 func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	g := &f.SecurityGroup
 	switch {
-	case !detect.IsGroupID(g.ID):
+	case !awsid.IsGroupID(g.ID):
 		f.Notes = append(f.Notes, "live context: the event names no security group id to look up")
 		return
 	case f.Action == detect.Delete && f.Outcome == detect.Succeeded:
 		f.Notes = append(f.Notes, "live context: the group is deleted, nothing to look up")
 		return
 	}
-	if own := functionAccount(ctx); own != "" && detect.IsAccountID(f.Event.AccountID) && f.Event.AccountID != own {
+	if own := functionAccount(ctx); own != "" && awsid.IsAccountID(f.Event.AccountID) && f.Event.AccountID != own {
 		// A forwarded event (whole-organization deployment): the function's
 		// credentials are those of its own account only.
 		f.Notes = append(f.Notes, "live context: the change was made in account "+f.Event.AccountID+
@@ -95,7 +96,7 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	var opts []func(*ec2.Options)
-	if detect.IsRegion(f.Event.Region) {
+	if awsid.IsRegion(f.Event.Region) {
 		region := f.Event.Region // the group lives where the call was made
 		opts = append(opts, func(o *ec2.Options) { o.Region = region })
 	}
@@ -203,7 +204,7 @@ func undirected(f *detect.Finding) (ids []string, unknown int) {
 	for _, r := range f.Rules {
 		switch {
 		case r.Direction != "":
-		case !detect.IsRuleID(r.RuleID):
+		case !awsid.IsRuleID(r.RuleID):
 			unknown++
 		case !seen[r.RuleID]:
 			seen[r.RuleID] = true
@@ -255,7 +256,7 @@ func setDirections(f *detect.Finding, got map[string]types.SecurityGroupRule, er
 	noted := map[string]bool{}
 	for i := range f.Rules {
 		r := &f.Rules[i]
-		if r.Direction != "" || !detect.IsRuleID(r.RuleID) {
+		if r.Direction != "" || !awsid.IsRuleID(r.RuleID) {
 			continue
 		}
 		sr, ok := got[r.RuleID]

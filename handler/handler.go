@@ -24,8 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/hub"
+
 	"github.com/sgwatch/sgwatch/once"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
@@ -48,7 +49,7 @@ type AccountNamer = pipeline.AccountNamer
 
 // Hub imports published findings into AWS Security Hub (package hub).
 type Hub interface {
-	Import(ctx context.Context, f detect.Finding, id string, c hub.Caller) error
+	Import(ctx context.Context, f detect.Finding, id string, c report.Caller) error
 }
 
 // Once is the idempotency table (package once): it lets a notification be
@@ -97,7 +98,7 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	case topic == "":
 		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
 	default:
-		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", report.Clean(topic, 256))
+		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", clean.Line(topic, 256))
 	}
 	c.TopicARN = topic
 	if c.Format, err = report.ParseFormat(getenv("NOTIFICATION_FORMAT")); err != nil {
@@ -114,7 +115,7 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	}
 	c.IdempotencyTable = strings.TrimSpace(getenv("IDEMPOTENCY_TABLE"))
 	if t := c.IdempotencyTable; t != "" && !tableName.MatchString(t) {
-		return c, fmt.Errorf("IDEMPOTENCY_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", report.Clean(t, 64))
+		return c, fmt.Errorf("IDEMPOTENCY_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", clean.Line(t, 64))
 	}
 	if c.Sweep, err = sweepFromEnv(getenv); err != nil {
 		return c, err
@@ -142,7 +143,7 @@ func boolEnv(getenv func(string) string, name string) (bool, error) {
 	case "true":
 		return true, nil
 	default:
-		return false, fmt.Errorf("%s %q: want true or false", name, report.Clean(v, 64))
+		return false, fmt.Errorf("%s %q: want true or false", name, clean.Line(v, 64))
 	}
 }
 
@@ -250,7 +251,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 
 	switch {
 	case err != nil:
-		h.log.Error("cannot decode sweep request", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
+		h.log.Error("cannot decode sweep request", "error", clean.Line(err.Error(), 1024), "bytes", len(event))
 		return &DecodeError{err}
 	case isSweep:
 		return h.runSweep(ctx, req, stale)
@@ -259,12 +260,12 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	p := pipeline.Pipeline{Policy: h.cfg.Policy, Format: h.cfg.Format, Enricher: h.enrich, Accounts: h.accounts, Now: h.now}
 	out, err := p.Run(ctx, event)
 	if err != nil {
-		h.log.Error("cannot decode event", "error", report.Clean(err.Error(), 1024), "bytes", len(event))
+		h.log.Error("cannot decode event", "error", clean.Line(err.Error(), 1024), "bytes", len(event))
 		return &DecodeError{err}
 	}
 	if len(out.Results) == 0 {
 		h.log.Info("not a security-group change; nothing published",
-			"eventName", report.Clean(out.Other.Name, 128), "eventSource", report.Clean(out.Other.Source, 128))
+			"eventName", clean.Line(out.Other.Name, 128), "eventSource", clean.Line(out.Other.Source, 128))
 		return nil
 	}
 	var errs []error
@@ -272,7 +273,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		f := r.Finding
 		switch publish, err := h.decided(r); {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("event %s: %w", report.Clean(f.Event.ID, 128), err))
+			errs = append(errs, fmt.Errorf("event %s: %w", clean.Line(f.Event.ID, 128), err))
 		case publish:
 			key := onceKey(f, i, event)
 			if err := h.deliver(ctx, h.once, key, key, f, r.Notification, stale); err != nil {
@@ -289,15 +290,15 @@ func (h *Handler) decided(r pipeline.Result) (publish bool, err error) {
 	f := r.Finding
 	switch {
 	case !r.Decision.Publish:
-		h.log.Info("not published", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+		h.log.Info("not published", append(logFields(f), "reason", clean.Line(r.Decision.Why, 512))...)
 		return false, nil
 	case r.Err != nil:
-		h.log.Error("cannot render notification", append(logFields(f), "error", report.Clean(r.Err.Error(), 1024))...)
+		h.log.Error("cannot render notification", append(logFields(f), "error", clean.Line(r.Err.Error(), 1024))...)
 		return false, r.Err
 	case r.Decision.Why != "":
 		// Published although the configuration would have held it back
 		// (a critical or root change): say so.
-		h.log.Warn("configuration overridden", append(logFields(f), "reason", report.Clean(r.Decision.Why, 512))...)
+		h.log.Warn("configuration overridden", append(logFields(f), "reason", clean.Line(r.Decision.Why, 512))...)
 	}
 	return true, nil
 }
@@ -334,11 +335,11 @@ func (h *Handler) deliver(ctx context.Context, o Once, key, id string, f detect.
 		return nil
 	case !recorded:
 		h.log.Error("cannot import into Security Hub; not retried, as the idempotency table does not record the publish and a retry would publish the notification again",
-			append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+			append(logFields(f), "error", clean.Line(err.Error(), 1024))...)
 		return nil
 	}
 	h.log.Error("cannot import into Security Hub; failing so that Lambda retries (the notification is not published again)",
-		append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		append(logFields(f), "error", clean.Line(err.Error(), 1024))...)
 	return &ImportError{err}
 }
 
@@ -352,8 +353,8 @@ func (h *Handler) importFinding(ctx context.Context, f detect.Finding, id string
 		}
 	}()
 	account, partition := functionAccount(ctx, h.cfg.TopicARN)
-	if err := h.hub.Import(ctx, f, id, hub.Caller{Account: account, Partition: partition, Region: os.Getenv("AWS_REGION")}); err != nil {
-		return fmt.Errorf("import %s finding %s into Security Hub: %w", f.Severity, report.Clean(id, 256), err)
+	if err := h.hub.Import(ctx, f, id, report.Caller{Account: account, Partition: partition, Region: os.Getenv("AWS_REGION")}); err != nil {
+		return fmt.Errorf("import %s finding %s into Security Hub: %w", f.Severity, clean.Line(id, 256), err)
 	}
 	h.log.Info("imported into Security Hub", logFields(f)...)
 	return nil
@@ -381,23 +382,23 @@ func (h *Handler) publishOnce(ctx context.Context, o Once, key string, f detect.
 	st, err := o.Claim(ctx, key, h.now(), stale)
 	switch {
 	case err != nil:
-		h.log.Warn("idempotency table unavailable; publishing anyway", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		h.log.Warn("idempotency table unavailable; publishing anyway", append(logFields(f), "error", clean.Line(err.Error(), 1024))...)
 		return false, h.publish(ctx, f, n)
 	case st == once.Published:
 		h.log.Info("already published; not published again", logFields(f)...)
 		return true, nil
 	case st == once.Busy:
 		h.log.Warn("another invocation is publishing this finding; failing so that Lambda retries", logFields(f)...)
-		return false, fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, report.Clean(f.Event.ID, 128), stale.Round(time.Second))
+		return false, fmt.Errorf("%s finding for event %s: another invocation claimed it less than %s ago; retry", f.Severity, clean.Line(f.Event.ID, 128), stale.Round(time.Second))
 	}
 	if err := h.publish(ctx, f, n); err != nil {
 		if rerr := o.Release(ctx, key); rerr != nil {
-			h.log.Error("cannot release the idempotency claim; a retry waits until it is stale", append(logFields(f), "error", report.Clean(rerr.Error(), 1024))...)
+			h.log.Error("cannot release the idempotency claim; a retry waits until it is stale", append(logFields(f), "error", clean.Line(rerr.Error(), 1024))...)
 		}
 		return false, err
 	}
 	if err := o.Done(ctx, key, h.now()); err != nil {
-		h.log.Warn("cannot mark the finding published; a retry would publish it again", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		h.log.Warn("cannot mark the finding published; a retry would publish it again", append(logFields(f), "error", clean.Line(err.Error(), 1024))...)
 		return false, nil
 	}
 	return true, nil
@@ -419,7 +420,7 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notifi
 	if h.cfg.LocalOnly {
 		return h.writeLocal(f, n)
 	}
-	id := report.Clean(f.Event.ID, 128)
+	id := clean.Line(f.Event.ID, 128)
 	in := &sns.PublishInput{
 		TopicArn:          aws.String(h.cfg.TopicARN),
 		Subject:           aws.String(n.Subject),
@@ -431,7 +432,7 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notifi
 	}
 	out, err := h.sns.Publish(ctx, in)
 	if err != nil {
-		h.log.Error("publish failed", append(logFields(f), "error", report.Clean(err.Error(), 1024))...)
+		h.log.Error("publish failed", append(logFields(f), "error", clean.Line(err.Error(), 1024))...)
 		return fmt.Errorf("publish %s finding for event %s: %w", f.Severity, id, err)
 	}
 	h.log.Info("published", append(logFields(f), "messageId", aws.ToString(out.MessageId))...)
@@ -440,14 +441,14 @@ func (h *Handler) publish(ctx context.Context, f detect.Finding, n report.Notifi
 
 // logFields identify a finding in the log, its text cleaned.
 func logFields(f detect.Finding) []any {
-	fields := []any{"eventId", report.Clean(f.Event.ID, 128), "eventName", report.Clean(f.Event.Name, 64),
+	fields := []any{"eventId", clean.Line(f.Event.ID, 128), "eventName", clean.Line(f.Event.Name, 64),
 		"action", f.Action, "outcome", f.Outcome, "severity", f.Severity,
-		"securityGroupId", report.Clean(f.SecurityGroup.ID, 64)}
+		"securityGroupId", clean.Line(f.SecurityGroup.ID, 64)}
 	if f.Automation != "" {
-		fields = append(fields, "automation", report.Clean(f.Automation, 256))
+		fields = append(fields, "automation", clean.Line(f.Automation, 256))
 	}
 	if f.Sweep != nil {
-		fields = append(fields, "accountId", report.Clean(f.Event.AccountID, 16), "region", report.Clean(f.Event.Region, 32), "ruleKey", report.Clean(f.Sweep.Key, 64))
+		fields = append(fields, "accountId", clean.Line(f.Event.AccountID, 16), "region", clean.Line(f.Event.Region, 32), "ruleKey", clean.Line(f.Sweep.Key, 64))
 	}
 	return fields
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/hub"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -19,7 +18,7 @@ type fakeHub struct {
 	err error
 }
 
-func (f *fakeHub) Import(_ context.Context, fd detect.Finding, id string, c hub.Caller) error {
+func (f *fakeHub) Import(_ context.Context, fd detect.Finding, id string, c report.Caller) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {

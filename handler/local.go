@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/report"
 )
@@ -33,9 +34,9 @@ func (h *Handler) writeLocal(f detect.Finding, n report.Notification) error {
 	}
 	b.WriteString(localEnd + "\n")
 	if _, err := fmt.Fprint(h.out, b.String()); err != nil {
-		return fmt.Errorf("write notification for event %s: %w", report.Clean(f.Event.ID, 128), err)
+		return fmt.Errorf("write notification for event %s: %w", clean.Line(f.Event.ID, 128), err)
 	}
 	h.log.Warn("sam local: nothing was published (SNS_TOPIC_ARN is not a topic ARN)",
-		append(logFields(f), "SNS_TOPIC_ARN", report.Clean(h.cfg.TopicARN, 256), "help", localHelp)...)
+		append(logFields(f), "SNS_TOPIC_ARN", clean.Line(h.cfg.TopicARN, 256), "help", localHelp)...)
 	return nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/hub"
 	"github.com/sgwatch/sgwatch/report"
 	"github.com/sgwatch/sgwatch/sweep"
 )
@@ -142,10 +141,10 @@ type asffHub struct {
 	updated []string
 }
 
-func (a *asffHub) Import(_ context.Context, f detect.Finding, id string, c hub.Caller) error {
+func (a *asffHub) Import(_ context.Context, f detect.Finding, id string, c report.Caller) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.updated = append(a.updated, hub.ASFF(f, id, c, time.Now()).UpdatedAt)
+	a.updated = append(a.updated, report.ToASFF(f, id, c, time.Now()).UpdatedAt)
 	return nil
 }
 
@@ -183,12 +182,12 @@ func TestRegressOpenExposureExpiresFromSecurityHub(t *testing.T) {
 // manyLister lists n groups, each with a world SSH rule.
 type manyLister struct{ n int }
 
-func (m manyLister) Groups(context.Context) ([]detect.Group, error) {
-	var out []detect.Group
+func (m manyLister) Groups(context.Context) ([]sweep.Group, error) {
+	var out []sweep.Group
 	p := int32(22)
 	for i := range m.n {
-		out = append(out, detect.Group{SecurityGroup: detect.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i+1)},
-			Rules: []detect.Rule{detect.Listed{ID: fmt.Sprintf("sgr-%017x", i+1), Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}})
+		out = append(out, sweep.Group{SecurityGroup: detect.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i+1)},
+			Rules: []detect.Rule{sweep.Listed{ID: fmt.Sprintf("sgr-%017x", i+1), Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}})
 	}
 	return out, nil
 }
@@ -199,7 +198,7 @@ func (manyLister) Events(context.Context, string, int) ([][]byte, error) { retur
 // client spends up to 3 attempts of 5 s each), honouring ctx.
 type slowHub struct{ d time.Duration }
 
-func (s slowHub) Import(ctx context.Context, _ detect.Finding, _ string, _ hub.Caller) error {
+func (s slowHub) Import(ctx context.Context, _ detect.Finding, _ string, _ report.Caller) error {
 	select {
 	case <-time.After(s.d):
 		return nil
@@ -239,7 +238,7 @@ func (c *ctxSNS) Publish(ctx context.Context, in *sns.PublishInput, opts ...func
 // panicHub is a Security Hub sink with a bug.
 type panicHub struct{}
 
-func (panicHub) Import(context.Context, detect.Finding, string, hub.Caller) error {
+func (panicHub) Import(context.Context, detect.Finding, string, report.Caller) error {
 	panic("index out of range")
 }
 
@@ -262,8 +261,8 @@ func TestRegressHubPanicStopsSweepAlerts(t *testing.T) {
 // finding with a string that does not match NonEmptyString (.*\S.*).
 type validatingHub struct{ imported int }
 
-func (v *validatingHub) Import(_ context.Context, f detect.Finding, id string, c hub.Caller) error {
-	b, _ := json.Marshal(hub.ASFF(f, id, c, time.Now()))
+func (v *validatingHub) Import(_ context.Context, f detect.Finding, id string, c report.Caller) error {
+	b, _ := json.Marshal(report.ToASFF(f, id, c, time.Now()))
 	if bytes.Contains(b, []byte(`:""`)) {
 		return errors.New(`securityhub BatchImportFindings: HTTP 400: InvalidInputException: Map value must satisfy regular expression pattern: .*\S.*`)
 	}
@@ -275,10 +274,10 @@ func (v *validatingHub) Import(_ context.Context, f detect.Finding, id string, c
 // is empty (EC2 allows it; anyone with ec2:CreateTags can add one).
 type taggedLister struct{}
 
-func (taggedLister) Groups(context.Context) ([]detect.Group, error) {
+func (taggedLister) Groups(context.Context) ([]sweep.Group, error) {
 	p := int32(22)
-	return []detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001", Tags: map[string]string{"Name": "web", "kubernetes.io/role/elb": ""}},
-		Rules: []detect.Rule{detect.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}}}, nil
+	return []sweep.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001", Tags: map[string]string{"Name": "web", "kubernetes.io/role/elb": ""}},
+		Rules: []detect.Rule{sweep.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}}}, nil
 }
 
 func (taggedLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }

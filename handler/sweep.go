@@ -12,9 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/pipeline"
-	"github.com/sgwatch/sgwatch/report"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -53,11 +54,11 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 	}
 	c.Table = strings.TrimSpace(getenv("SWEEP_TABLE"))
 	if t := c.Table; t != "" && !tableName.MatchString(t) {
-		return c, fmt.Errorf("SWEEP_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", report.Clean(t, 64))
+		return c, fmt.Errorf("SWEEP_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", clean.Line(t, 64))
 	}
 	for _, r := range split(getenv("SWEEP_REGIONS")) {
-		if !detect.IsRegion(r) {
-			return c, fmt.Errorf("SWEEP_REGIONS: %q is not a Region name (eu-west-1)", report.Clean(r, 64))
+		if !awsid.IsRegion(r) {
+			return c, fmt.Errorf("SWEEP_REGIONS: %q is not a Region name (eu-west-1)", clean.Line(r, 64))
 		}
 		c.Regions = append(c.Regions, r)
 	}
@@ -66,8 +67,8 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 		c.Organization = true
 	default:
 		for _, a := range split(v) {
-			if !detect.IsAccountID(a) {
-				return c, fmt.Errorf("SWEEP_ACCOUNTS: %q is not an account id (12 digits) nor \"organization\"", report.Clean(a, 64))
+			if !awsid.IsAccountID(a) {
+				return c, fmt.Errorf("SWEEP_ACCOUNTS: %q is not an account id (12 digits) nor \"organization\"", clean.Line(a, 64))
 			}
 			c.Accounts = append(c.Accounts, a)
 		}
@@ -77,7 +78,7 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 		c.Role = DefaultSweepRole
 	}
 	if !sweep.IsRoleName(c.Role) {
-		return c, fmt.Errorf("SWEEP_ROLE %q is not an IAM role name", report.Clean(c.Role, 64))
+		return c, fmt.Errorf("SWEEP_ROLE %q is not an IAM role name", clean.Line(c.Role, 64))
 	}
 	return c, nil
 }
@@ -132,7 +133,7 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 		ids, err := h.sweeps.Accounts(ctx)
 		if err != nil {
 			// Sweep what is known all the same, and fail, so that it is retried.
-			h.log.Error("cannot list the organization's accounts; sweeping the others", "error", report.Clean(err.Error(), 1024))
+			h.log.Error("cannot list the organization's accounts; sweeping the others", "error", clean.Line(err.Error(), 1024))
 			prior = err
 		}
 		others = append(slices.Clip(others), ids...)
@@ -151,7 +152,7 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 }
 
 func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale time.Duration, targets []sweep.Target, prior error) error {
-	s := sweep.Sweeper{Options: h.cfg.Policy.Score, Targets: targets, Lister: h.sweeps.Lister,
+	s := sweep.Sweeper{Scoring: h.cfg.Policy.Score, Targets: targets, Lister: h.sweeps.Lister,
 		Memory: h.sweeps.Memory, Log: h.log, Now: h.now}
 	if h.hub != nil && !h.cfg.LocalOnly {
 		// One Security Hub finding per rule: its exposure creates it, and
@@ -178,12 +179,12 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 		fields := []any{"sweepId", req.ID, "account", st.Account, "region", st.Region, "groups", st.Groups, "rules", st.Rules,
 			"open", st.Open, "new", st.New, "resolved", st.Resolved, "held", st.Held, "imported", st.Imported}
 		if st.Err != nil {
-			h.log.Error("sweep failed", append(fields, "error", report.Clean(st.Err.Error(), 2048))...)
+			h.log.Error("sweep failed", append(fields, "error", clean.Line(st.Err.Error(), 2048))...)
 		} else {
 			h.log.Info("swept", fields...)
 		}
 	}
-	h.log.Info("sweep done", "sweepId", req.ID, "by", report.Clean(req.By, 256), "targets", len(stats), "ms", h.now().Sub(start).Milliseconds())
+	h.log.Info("sweep done", "sweepId", req.ID, "by", clean.Line(req.By, 256), "targets", len(stats), "ms", h.now().Sub(start).Milliseconds())
 	if err = errors.Join(prior, err); err != nil {
 		return &SweepError{err}
 	}
@@ -194,11 +195,11 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 // this invocation (from its ARN in the Lambda context), else of the topic.
 func functionAccount(ctx context.Context, topic string) (account, partition string) {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		if a, err := arn.Parse(lc.InvokedFunctionArn); err == nil && detect.IsAccountID(a.AccountID) {
+		if a, err := arn.Parse(lc.InvokedFunctionArn); err == nil && awsid.IsAccountID(a.AccountID) {
 			return a.AccountID, a.Partition
 		}
 	}
-	if a, err := arn.Parse(topic); err == nil && detect.IsAccountID(a.AccountID) {
+	if a, err := arn.Parse(topic); err == nil && awsid.IsAccountID(a.AccountID) {
 		return a.AccountID, a.Partition
 	}
 	return "", "aws"

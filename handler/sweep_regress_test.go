@@ -45,15 +45,15 @@ type rtLister struct {
 	open bool
 }
 
-func (l *rtLister) Groups(context.Context) ([]detect.Group, error) {
+func (l *rtLister) Groups(context.Context) ([]sweep.Group, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"}}
+	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"}}
 	if l.open {
 		n := func(v int32) *int32 { return &v }
-		g.Rules = []detect.Rule{detect.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()}
+		g.Rules = []detect.Rule{sweep.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()}
 	}
-	return []detect.Group{g}, nil
+	return []sweep.Group{g}, nil
 }
 
 func (l *rtLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }
@@ -109,15 +109,15 @@ type rtRootLister struct {
 	record []byte
 }
 
-func (l *rtRootLister) Groups(context.Context) ([]detect.Group, error) {
+func (l *rtRootLister) Groups(context.Context) ([]sweep.Group, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}}
+	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}}
 	if l.open {
 		n := func(v int32) *int32 { return &v }
-		g.Rules = []detect.Rule{detect.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(443), ToPort: n(443), CIDRIPv4: "0.0.0.0/0"}.Rule()}
+		g.Rules = []detect.Rule{sweep.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(443), ToPort: n(443), CIDRIPv4: "0.0.0.0/0"}.Rule()}
 	}
-	return []detect.Group{g}, nil
+	return []sweep.Group{g}, nil
 }
 
 func (l *rtRootLister) Events(context.Context, string, int) ([][]byte, error) {

@@ -39,12 +39,12 @@ func (l *groupLister) lister(_ context.Context, t sweep.Target) (sweep.Lister, e
 
 type groups struct{}
 
-func (groups) Groups(context.Context) ([]detect.Group, error) {
+func (groups) Groups(context.Context) ([]sweep.Group, error) {
 	n := func(v int32) *int32 { return &v }
 	rule := func(id string, port int32, cidr string) detect.Rule {
-		return detect.Listed{ID: id, Protocol: "tcp", FromPort: n(port), ToPort: n(port), CIDRIPv4: cidr}.Rule()
+		return sweep.Listed{ID: id, Protocol: "tcp", FromPort: n(port), ToPort: n(port), CIDRIPv4: cidr}.Rule()
 	}
-	return []detect.Group{
+	return []sweep.Group{
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"}, Rules: []detect.Rule{rule("sgr-00000000000000011", 22, "0.0.0.0/0")}},
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000002"}, Rules: []detect.Rule{rule("sgr-00000000000000021", 443, "0.0.0.0/0")}},
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000003"}, Rules: []detect.Rule{rule("sgr-00000000000000031", 22, "10.0.0.0/8")}},

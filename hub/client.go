@@ -1,3 +1,7 @@
+// Package hub delivers published findings to AWS Security Hub: each is
+// imported, in the AWS Security Finding Format that package report renders,
+// with BatchImportFindings, and a resolved one is then marked resolved with
+// BatchUpdateFindings.
 package hub
 
 import (
@@ -9,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/internal/awsapi"
 	"github.com/sgwatch/sgwatch/report"
@@ -35,14 +40,14 @@ func New(cfg aws.Config) *Hub {
 // finding's workflow status to RESOLVED with BatchUpdateFindings. An error
 // means Security Hub did not take it (an HTTP error after retries, or a
 // failed finding: the error names its code and message).
-func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller) error {
-	a := ASFF(f, id, c, time.Now())
+func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c report.Caller) error {
+	a := report.ToASFF(f, id, c, time.Now())
 	var imported struct {
 		FailedCount    int
 		SuccessCount   int
 		FailedFindings []struct{ ErrorCode, ErrorMessage string }
 	}
-	if err := h.api.Call(ctx, awsapi.Request{Op: "BatchImportFindings", Method: http.MethodPost, Path: "/findings/import"}, map[string]any{"Findings": []Finding{a}}, &imported); err != nil {
+	if err := h.api.Call(ctx, awsapi.Request{Op: "BatchImportFindings", Method: http.MethodPost, Path: "/findings/import"}, map[string]any{"Findings": []report.ASFF{a}}, &imported); err != nil {
 		return err
 	}
 	if imported.FailedCount > 0 || len(imported.FailedFindings) > 0 {
@@ -50,7 +55,7 @@ func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller)
 		if len(imported.FailedFindings) > 0 {
 			code, msg = imported.FailedFindings[0].ErrorCode, imported.FailedFindings[0].ErrorMessage
 		}
-		return fmt.Errorf("securityhub BatchImportFindings: finding %s failed: %s: %s", a.ID, report.Clean(code, maxError), report.Clean(msg, maxError))
+		return fmt.Errorf("securityhub BatchImportFindings: finding %s failed: %s: %s", a.ID, clean.Line(code, maxError), clean.Line(msg, maxError))
 	}
 	if imported.SuccessCount != 1 {
 		// Not what Security Hub answers: do not take it for an import.
@@ -64,12 +69,12 @@ func (h *Hub) Import(ctx context.Context, f detect.Finding, id string, c Caller)
 		UnprocessedFindings []struct{ ErrorCode, ErrorMessage string }
 	}
 	in := map[string]any{"FindingIdentifiers": []map[string]string{{"Id": a.ID, "ProductArn": a.ProductArn}},
-		"Workflow": Workflow{Status: "RESOLVED"}}
+		"Workflow": map[string]string{"Status": "RESOLVED"}}
 	if err := h.api.Call(ctx, awsapi.Request{Op: "BatchUpdateFindings", Method: http.MethodPatch, Path: "/findings/batchupdate"}, in, &updated); err != nil {
 		return err
 	}
 	if u := updated.UnprocessedFindings; len(u) > 0 {
-		return fmt.Errorf("securityhub BatchUpdateFindings: finding %s not resolved: %s: %s", a.ID, report.Clean(u[0].ErrorCode, maxError), report.Clean(u[0].ErrorMessage, maxError))
+		return fmt.Errorf("securityhub BatchUpdateFindings: finding %s not resolved: %s: %s", a.ID, clean.Line(u[0].ErrorCode, maxError), clean.Line(u[0].ErrorMessage, maxError))
 	}
 	if len(updated.ProcessedFindings) != 1 {
 		return fmt.Errorf("securityhub BatchUpdateFindings: finding %s: the answer does not confirm it was resolved", a.ID)

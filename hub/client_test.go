@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // request is what the test server received.
@@ -33,6 +37,22 @@ type request struct {
 type reply struct {
 	status int
 	body   string
+}
+
+var caller = report.Caller{Account: "111122223333", Partition: "aws", Region: "eu-west-1"}
+
+// sample returns the first finding of events/name.json.
+func sample(t *testing.T, name string) detect.Finding {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "events", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := detect.Parse(data, detect.Scoring{})
+	if err != nil || len(b.Findings) == 0 {
+		t.Fatalf("%s: %d findings, %v", name, len(b.Findings), err)
+	}
+	return b.Findings[0]
 }
 
 // server answers with replies in turn (the last one again when they run
@@ -146,11 +166,11 @@ func TestImportRequest(t *testing.T) {
 			if r.verified != nil {
 				t.Error(r.verified)
 			}
-			var body struct{ Findings []Finding }
+			var body struct{ Findings []report.ASFF }
 			if err := json.Unmarshal(r.body, &body); err != nil {
 				t.Fatal(err)
 			}
-			want := ASFF(f, "event/x/0", caller, time.Now())
+			want := report.ToASFF(f, "event/x/0", caller, time.Now())
 			if len(body.Findings) != 1 || js(body.Findings[0]) != js(want) {
 				t.Errorf("body %s, want one finding %s", r.body, js(want))
 			}
@@ -233,11 +253,11 @@ func TestImportTimeout(t *testing.T) {
 // resolved with BatchUpdateFindings under the same Id and product ARN.
 func TestImportResolved(t *testing.T) {
 	p22 := 22
-	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
 		Rules: []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "0.0.0.0/0", RuleID: "sgr-0c0ffee0c0ffee001"}}}
 	found := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	exposure := detect.Options{}.Exposures(g, "eu-west-1", "111122223333", found)[0]
-	resolved := detect.Options{}.Resolve(exposure, found.Add(time.Hour))
+	exposure := sweep.Exposures(g, "eu-west-1", "111122223333", found, detect.Scoring{})[0]
+	resolved := sweep.Resolve(exposure, found.Add(time.Hour), detect.Scoring{})
 	id := "sweep/111122223333/eu-west-1/" + exposure.Sweep.Key
 	const processed = `{"ProcessedFindings":[{"Id":"x","ProductArn":"y"}],"UnprocessedFindings":[]}`
 	tests := []struct {
@@ -268,7 +288,7 @@ func TestImportResolved(t *testing.T) {
 			if len(reqs) != 1+tt.updates {
 				t.Fatalf("%d requests, want %d", len(reqs), 1+tt.updates)
 			}
-			var imported struct{ Findings []Finding }
+			var imported struct{ Findings []report.ASFF }
 			if err := json.Unmarshal(reqs[0].body, &imported); err != nil || len(imported.Findings) != 1 {
 				t.Fatalf("import body %s: %v", reqs[0].body, err)
 			}
@@ -282,7 +302,7 @@ func TestImportResolved(t *testing.T) {
 			u := reqs[1]
 			var body struct {
 				FindingIdentifiers []struct{ Id, ProductArn string }
-				Workflow           Workflow
+				Workflow           struct{ Status string }
 			}
 			if err := json.Unmarshal(u.body, &body); err != nil {
 				t.Fatal(err)
@@ -354,4 +374,24 @@ func TestEndpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImportEmptySuccess (a regression): a 2xx whose body does not say the
+// finding was imported ({} or null, e.g. from a proxy or a misconfigured
+// AWS_ENDPOINT_URL) counts as success: FailedCount is 0 by default, and
+// SuccessCount is never checked. The finding is lost, yet logged
+// "imported into Security Hub", and never retried.
+func TestImportEmptySuccess(t *testing.T) {
+	for _, body := range []string{`{}`, `null`, `{"SuccessCount":0}`} {
+		s := &server{replies: []reply{{200, body}}}
+		h := newHub(t, s, "")
+		if err := h.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller); err == nil {
+			t.Errorf("a 200 answer %s counts as an imported finding", body)
+		}
+	}
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -72,7 +72,7 @@ type Output struct {
 // decided again, since live context can change the score (a
 // ModifySecurityGroupRules rule found to be egress).
 func (p Pipeline) Run(ctx context.Context, data []byte) (Output, error) {
-	b, err := p.Policy.Score.Parse(data)
+	b, err := detect.Parse(data, p.Policy.Score)
 	return Output{Results: p.Process(ctx, b.Findings), Others: b.Others, Other: b.Other}, err
 }
 

@@ -10,7 +10,7 @@
 //
 // Every principal pattern, trusted or suppressed, names exactly one account
 // and a principal type (see checkPrincipal); the root user's ARN is refused.
-// Trusted automation is scored one level lower (see detect.Options);
+// Trusted automation is scored one level lower (see detect.Scoring);
 // suppressed and below-minimum findings are not published but logged with
 // why. No configuration silences a change by the root user, nor one that
 // was critical before trusted automation lowered it.
@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -34,7 +35,7 @@ var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED
 
 // Policy is the parsed configuration.
 type Policy struct {
-	Score       detect.Options
+	Score       detect.Scoring
 	Suppress    []Suppression
 	MinSeverity detect.Severity
 }
@@ -176,9 +177,9 @@ func parseSuppress(v string, now time.Time) ([]Suppression, error) {
 		switch {
 		case r.Principal == "" && r.Account == "" && r.Group == "":
 			err = errors.New("names no principal, account or group, so it would suppress everything")
-		case r.Account != "" && !detect.IsAccountID(r.Account):
+		case r.Account != "" && !awsid.IsAccountID(r.Account):
 			err = fmt.Errorf("account %q is not a 12-digit account id", r.Account)
-		case r.Group != "" && !detect.IsGroupID(r.Group):
+		case r.Group != "" && !awsid.IsGroupID(r.Group):
 			err = fmt.Errorf("group %q is not a security group id (sg-...)", r.Group)
 		case r.Until.IsZero():
 			err = errors.New("has no until (RFC 3339 time): every suppression must end")

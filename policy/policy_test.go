@@ -26,7 +26,7 @@ func TestFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Policy{
-		Score: detect.Options{
+		Score: detect.Scoring{
 			ExtraPorts: []detect.PortRange{
 				{From: 8443, To: 8443, Proto: "tcp", Name: "EXTRA_SENSITIVE_PORTS"},
 				{From: 53, To: 53, Proto: "udp", Name: "EXTRA_SENSITIVE_PORTS"},

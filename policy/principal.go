@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // principalTypes are the principal types a pattern may name, by service:
@@ -68,7 +68,7 @@ func checkPrincipal(p string) error {
 		return fmt.Errorf("%q: service %q is not iam or sts, the only services of a caller's ARN (%s)", p, service, wantPrincipal)
 	case region != "":
 		return fmt.Errorf("%q: iam and sts ARNs have no region, this one has %q (%s)", p, region, wantPrincipal)
-	case !detect.IsAccountID(account):
+	case !awsid.IsAccountID(account):
 		return fmt.Errorf("%q: account %q is not a 12-digit account id (%s)", p, account, wantPrincipal)
 	case resource == "root" || strings.HasPrefix(resource, "root*"):
 		return fmt.Errorf("%q is the root user, which is never trusted nor suppressed", p)

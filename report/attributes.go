@@ -1,11 +1,14 @@
 package report
 
-import "github.com/sgwatch/sgwatch/detect"
+import (
+	"github.com/sgwatch/sgwatch/clean"
+	"github.com/sgwatch/sgwatch/detect"
+)
 
 // attributes are the message attributes of every publish, for subscription
 // filter policies. Values are never empty: SNS rejects empty attributes.
 func attributes(f detect.Finding) []Attribute {
-	v := func(s string) string { return ascii(orUnknown(s), maxAttribute) }
+	v := func(s string) string { return clean.ASCII(orUnknown(s), maxAttribute) }
 	return []Attribute{
 		{"severity", v(string(f.Severity))},
 		{"action", v(string(f.Action))},

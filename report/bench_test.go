@@ -12,7 +12,8 @@ func benchFinding(b *testing.B) detect.Finding {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fs, err := detect.Parse(data)
+	batch, err := detect.Parse(data, detect.Scoring{})
+	fs := batch.Findings
 	if err != nil || len(fs) != 1 {
 		b.Fatal(fs, err)
 	}

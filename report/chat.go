@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -97,7 +99,7 @@ func plainText(s string) string {
 func within(s string, n int, escape func(string) string) string {
 	k := n
 	for k > 0 {
-		e := escape(Clean(s, k))
+		e := escape(clean.Line(s, k))
 		m := utf8.RuneCountInString(e)
 		if m <= n {
 			return e
@@ -139,14 +141,14 @@ func chatBody(f detect.Finding, room int) (string, error) {
 			AdditionalContext: chatContextOf(f),
 		},
 	}
-	if detect.IsGroupID(f.SecurityGroup.ID) {
+	if awsid.IsGroupID(f.SecurityGroup.ID) {
 		// Changes to one group thread together, but a critical one starts
 		// a message of its own in the channel: it must not land in a
 		// thread an earlier, harmless change to the group began.
 		if f.Severity != detect.Critical {
 			c.Metadata.ThreadID = f.SecurityGroup.ID
 		}
-		if arn := GroupARN(f); arn != "" {
+		if arn := groupARN(f); arn != "" {
 			c.Metadata.RelatedResources = []string{arn}
 		}
 	}
@@ -177,39 +179,12 @@ func chatTitleOf(f detect.Finding) string {
 // key; "" when neither is well formed.
 func chatID(f detect.Finding) string {
 	switch {
-	case eventRE.MatchString(f.Event.ID):
+	case awsid.IsEventID(f.Event.ID):
 		return f.Event.ID
-	case f.Sweep != nil && isKey(f.Sweep.Key):
+	case f.Sweep != nil && detect.IsRuleKey(f.Sweep.Key):
 		return string(f.Action) + "-" + f.Sweep.Key
 	}
 	return ""
-}
-
-// isKey reports whether s has the form of a detect.RuleKey.
-func isKey(s string) bool {
-	id, sum, ok := strings.Cut(s, "#")
-	return ok && (detect.IsRuleID(id) || id == "no-rule-id") && len(sum) == 16 && strings.Trim(sum, "0123456789abcdef") == ""
-}
-
-// GroupARN is the ARN of the group of f in the account and Region of the
-// change, when its id, account and Region are valid; else "".
-func GroupARN(f detect.Finding) string {
-	e, g := f.Event, f.SecurityGroup
-	if !detect.IsGroupID(g.ID) || !detect.IsAccountID(e.AccountID) || !detect.IsRegion(e.Region) {
-		return ""
-	}
-	return "arn:" + partition(e.Region) + ":ec2:" + e.Region + ":" + e.AccountID + ":security-group/" + g.ID
-}
-
-// partition is the partition of a valid Region.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
 }
 
 // chatDescriptionOf is the description: what happened, the rules, why this
@@ -301,7 +276,7 @@ func chatDescriptionOf(f detect.Finding) string {
 	}
 	// Each value is bounded, so the fixed parts fit with room to spare; the
 	// cut is a last guard.
-	return cut(head+body.String()+tail.String(), chatDescription)
+	return clean.Cut(head+body.String()+tail.String(), chatDescription)
 }
 
 // chatWhat is the first line: what happened, and to which group.
@@ -325,7 +300,7 @@ func chatNextSteps(f detect.Finding) []string {
 	var steps []string
 	if u := f.Undo; u != nil {
 		in := ""
-		if detect.IsAccountID(u.Account) {
+		if awsid.IsAccountID(u.Account) {
 			in = " (with credentials for account " + u.Account + ")"
 		}
 		switch {
@@ -342,7 +317,7 @@ func chatNextSteps(f detect.Finding) []string {
 		steps = append(steps, chatText(s, chatStep))
 	}
 	for i := range steps {
-		steps[i] = cut(steps[i], chatStep)
+		steps[i] = clean.Cut(steps[i], chatStep)
 	}
 	if len(steps) > chatSteps {
 		steps = steps[:chatSteps]
@@ -390,13 +365,4 @@ func mapItems[T any](items []T, f func(T) string) []string {
 		out[i] = f(it)
 	}
 	return out
-}
-
-// cut is s in at most n runes, the last one "…" when it was cut.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

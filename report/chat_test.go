@@ -8,6 +8,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -64,7 +65,7 @@ func TestChatSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := f.SecurityGroup.ID
-		if !detect.IsGroupID(want) || f.Severity == detect.Critical {
+		if !awsid.IsGroupID(want) || f.Severity == detect.Critical {
 			want = "" // a critical finding starts a message of its own
 		}
 		if c.Metadata.ThreadID != want {

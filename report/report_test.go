@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/internal/samples"
 )
@@ -38,7 +39,8 @@ func withFindings(t *testing.T) []sample {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs, err := detect.Parse(data)
+		b, err := detect.Parse(data, detect.Scoring{})
+		fs := b.Findings
 		if err != nil {
 			t.Fatalf("%s: %v", file.Path, err)
 		}
@@ -132,7 +134,7 @@ func TestSubjectRules(t *testing.T) {
 	for _, s := range withFindings(t) {
 		for _, f := range s.findings {
 			sub := subject(f)
-			if msg := CheckSubject(sub); msg != "" {
+			if msg := checkSubject(sub); msg != "" {
 				t.Errorf("%s: subject %q: %s", s.name, sub, msg)
 			}
 			if !strings.HasPrefix(sub, "["+strings.ToUpper(string(f.Severity))+"] ") {
@@ -255,7 +257,7 @@ func TestAttributes(t *testing.T) {
 			t.Fatalf("%s: %d attributes, want %d", s.name, len(attrs), len(names))
 		}
 		for i, a := range attrs {
-			if a.Name != names[i] || a.Value == "" || !isPlain(a.Value) {
+			if a.Name != names[i] || a.Value == "" || !clean.IsPlain(a.Value) {
 				t.Errorf("%s: attribute %d = %+v", s.name, i, a)
 			}
 		}
@@ -294,7 +296,7 @@ func TestHostileText(t *testing.T) {
 		f.Error = nil
 
 		sub := subject(f)
-		if msg := CheckSubject(sub); msg != "" {
+		if msg := checkSubject(sub); msg != "" {
 			t.Errorf("subject %q: %s", sub, msg)
 		}
 		if !strings.HasSuffix(sub, " in 111122223333/eu-west-1") {
@@ -323,7 +325,7 @@ func TestHostileText(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range []string{back.Actor.UserAgent, back.SecurityGroup.Description, back.Rules[0].Description} {
-			if Clean(s, maxField) != s || len([]rune(s)) > maxField+1 {
+			if clean.Line(s, maxField) != s || len([]rune(s)) > maxField+1 {
 				t.Errorf("JSON body keeps unclean text %q", s[:min(len(s), 40)])
 			}
 		}
@@ -345,14 +347,14 @@ func TestClean(t *testing.T) {
 		{"tab\there", 20, "tab?here"},
 	}
 	for _, c := range cases {
-		if got := Clean(c.in, c.max); got != c.want {
-			t.Errorf("Clean(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		if got := clean.Line(c.in, c.max); got != c.want {
+			t.Errorf("clean.Line(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
 		}
 	}
-	if got := ascii("héllo", 10); got != "h?llo" {
+	if got := clean.ASCII("héllo", 10); got != "h?llo" {
 		t.Errorf("ASCII = %q", got)
 	}
-	if got := ascii(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
+	if got := clean.ASCII(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
 		t.Errorf("ASCII cut = %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -50,20 +51,20 @@ func ruleText(r detect.Rule) string {
 	src := r.Source()
 	switch {
 	case src == "" && r.Protocol == "" && r.RuleID != "":
-		b.WriteString("rule " + Clean(r.RuleID, maxShort))
+		b.WriteString("rule " + clean.Line(r.RuleID, maxShort))
 		b.WriteString(sourceKind(r))
 	default:
-		b.WriteString(Clean(detect.Target(r), maxShort))
+		b.WriteString(clean.Line(detect.Target(r), maxShort))
 		if src != "" {
 			dir := " from "
 			if r.Direction == detect.Egress {
 				dir = " to "
 			}
-			b.WriteString(dir + Clean(src, maxShort))
+			b.WriteString(dir + clean.Line(src, maxShort))
 		}
 		b.WriteString(sourceKind(r))
 		if r.RuleID != "" {
-			b.WriteString(" [" + Clean(r.RuleID, maxShort) + "]")
+			b.WriteString(" [" + clean.Line(r.RuleID, maxShort) + "]")
 		}
 	}
 	if r.Description != "" {

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"testing"
+
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // TestCleanInvisible checks that every character that shows nothing, or
@@ -42,13 +44,13 @@ func TestCleanInvisible(t *testing.T) {
 	}
 	for _, c := range cases {
 		in := fmt.Sprintf("a%cb", c.r)
-		if got := Clean(in, 10); got != "a?b" {
+		if got := clean.Line(in, 10); got != "a?b" {
 			t.Errorf("%U %s: Clean = %q, want %q", c.r, c.name, got, "a?b")
 		}
 	}
 	for _, keep := range []string{"héllo", "日本語", "한국어", "\u2764 ok", "😀", "ĉu", "a\u0301", "ខ្មែរ"} {
-		if got := Clean(keep, 20); got != keep {
-			t.Errorf("Clean(%q) = %q, want it unchanged", keep, got)
+		if got := clean.Line(keep, 20); got != keep {
+			t.Errorf("clean.Line(%q) = %q, want it unchanged", keep, got)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -18,12 +19,12 @@ func subject(f detect.Finding) string {
 	head := "[" + strings.ToUpper(string(f.Severity)) + "] "
 	mid := " " + verb(f) + " by "
 	// An account id has 12 digits and the longest Region name 14 characters.
-	tail := " in " + ascii(orUnknown(f.Event.AccountID), 16) + "/" + ascii(orUnknown(f.Event.Region), 20)
+	tail := " in " + clean.ASCII(orUnknown(f.Event.AccountID), 16) + "/" + clean.ASCII(orUnknown(f.Event.Region), 20)
 	room := maxSubject - len(head) - len(mid) - len(tail)
 	label := groupLabel(f.SecurityGroup)
-	actor := ascii(who(f.Actor), max(room/3, room-len(label)))
-	group := ascii(label, room-len(actor))
-	return ascii(head+group+mid+actor+tail, maxSubject)
+	actor := clean.ASCII(who(f.Actor), max(room/3, room-len(label)))
+	group := clean.ASCII(label, room-len(actor))
+	return clean.ASCII(head+group+mid+actor+tail, maxSubject)
 }
 
 func verb(f detect.Finding) string {
@@ -49,16 +50,16 @@ func denied(f detect.Finding) bool {
 	return f.Outcome == detect.Failed && f.Error != nil && detect.AuthFailure(f.Error.Code)
 }
 
-// CheckSubject returns what is wrong with a subject line under SNS's rules
+// checkSubject returns what is wrong with a subject line under SNS's rules
 // and sgwatch's ("" when nothing): at most 100 printable ASCII characters,
 // starting with a bracketed severity.
-func CheckSubject(s string) string {
+func checkSubject(s string) string {
 	switch {
 	case len(s) == 0:
 		return "empty"
 	case len(s) > maxSubject:
 		return fmt.Sprintf("%d characters, more than %d", len(s), maxSubject)
-	case !isPlain(s):
+	case !clean.IsPlain(s):
 		return "not printable ASCII"
 	}
 	for _, sev := range []detect.Severity{detect.Info, detect.Low, detect.Medium, detect.High, detect.Critical} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -54,7 +55,7 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 	}
 	for i, k := range []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
 		cmp.Or(f.Event.Region, "unknown"), actor} {
-		k = Clean(k, 120)
+		k = clean.Line(k, 120)
 		if _, ok := s.counts[i][k]; !ok && len(s.counts[i]) >= summaryKeys {
 			k = summaryOthers
 		}
@@ -65,7 +66,7 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 			s.more++
 			return
 		}
-		s.critical = append(s.critical, listed{time: Clean(f.Event.Time, 40), id: Clean(f.Event.ID, 64), subject: subject})
+		s.critical = append(s.critical, listed{time: clean.Line(f.Event.Time, 40), id: clean.Line(f.Event.ID, 64), subject: subject})
 	}
 }
 

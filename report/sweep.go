@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -20,7 +21,7 @@ func target(f detect.Finding) string {
 	if len(f.Rules) == 0 {
 		return "a rule"
 	}
-	return Clean(detect.Target(f.Rules[0]), maxShort)
+	return clean.Line(detect.Target(f.Rules[0]), maxShort)
 }
 
 // exposed is what an exposure's rule opens: "tcp/22 to the whole
@@ -35,34 +36,34 @@ func sweepSubject(f detect.Finding) string {
 	head := "[" + asciiUpper(string(f.Severity)) + "] "
 	target := "a rule"
 	if len(f.Rules) > 0 {
-		target = ascii(detect.Target(f.Rules[0]), maxShort)
+		target = clean.ASCII(detect.Target(f.Rules[0]), maxShort)
 	}
 	what, end := " exposes "+target+" to the whole internet", " (found by sweep)"
 	if f.Action == detect.Resolved {
 		what, end = " no longer exposes "+target+" to the internet", " (resolved by sweep)"
 	}
-	where := " in " + ascii(orUnknown(f.Event.AccountID), 16) + "/" + ascii(orUnknown(f.Event.Region), 20)
-	if s := head + ascii(groupLabel(f.SecurityGroup), maxSubject) + what + where + end; len(s) <= maxSubject {
+	where := " in " + clean.ASCII(orUnknown(f.Event.AccountID), 16) + "/" + clean.ASCII(orUnknown(f.Event.Region), 20)
+	if s := head + clean.ASCII(groupLabel(f.SecurityGroup), maxSubject) + what + where + end; len(s) <= maxSubject {
 		return s
 	}
-	return ascii(head+shortLabel(f.SecurityGroup, maxSubject-len(head)-len(what)-len(end))+what+end, maxSubject)
+	return clean.ASCII(head+shortLabel(f.SecurityGroup, maxSubject-len(head)-len(what)-len(end))+what+end, maxSubject)
 }
 
 // shortLabel is the group's label in at most room characters of ASCII,
 // its id whole when it fits and its name shortened.
 func shortLabel(g detect.SecurityGroup, room int) string {
-	id := ascii(g.ID, maxShort)
+	id := clean.ASCII(g.ID, maxShort)
 	switch {
 	case g.ID == "" || g.Name == "":
-		return ascii(groupLabel(g), max(room, 3))
+		return clean.ASCII(groupLabel(g), max(room, 3))
 	case room >= len(id)+len(" (...)"):
-		return id + " (" + ascii(g.Name, room-len(id)-len(" ()")) + ")"
+		return id + " (" + clean.ASCII(g.Name, room-len(id)-len(" ()")) + ")"
 	}
-	return ascii(id, max(room, 3))
+	return clean.ASCII(id, max(room, 3))
 }
 
 func asciiUpper(s string) string {
-	b := []byte(ascii(s, 10))
+	b := []byte(clean.ASCII(s, 10))
 	for i, c := range b {
 		if 'a' <= c && c <= 'z' {
 			b[i] = c - 'a' + 'A'
@@ -74,7 +75,7 @@ func asciiUpper(s string) string {
 // sweepHeadline is the first line of the text body of a cleaned exposure
 // or resolved finding.
 func sweepHeadline(f detect.Finding) string {
-	group := Clean(groupLabel(f.SecurityGroup), 2*maxShort)
+	group := clean.Line(groupLabel(f.SecurityGroup), 2*maxShort)
 	if f.Action == detect.Resolved {
 		return fmt.Sprintf("%s: %s no longer exposes %s (resolved; found by the exposure sweep)\n", asciiUpper(string(f.Severity)), group, exposed(f))
 	}
@@ -125,13 +126,13 @@ func sweepTriage(f detect.Finding) []string {
 	var steps []string
 	add := func(format string, args ...any) {
 		s := fmt.Sprintf(format, args...)
-		steps = append(steps, Clean(s, len(s)))
+		steps = append(steps, clean.Line(s, len(s)))
 	}
-	group := Clean(f.SecurityGroup.ID, maxShort)
+	group := clean.Line(f.SecurityGroup.ID, maxShort)
 	if f.Action == detect.Resolved {
 		add("No action needed: %s no longer exposes %s.", group, exposed(f))
 		if f.Sweep != nil && f.Sweep.FirstSeen != "" {
-			add("It was open since at least %s: check what used the group then for signs of access from the internet (VPC flow logs, the instances' logs).", Clean(f.Sweep.FirstSeen, maxShort))
+			add("It was open since at least %s: check what used the group then for signs of access from the internet (VPC flow logs, the instances' logs).", clean.Line(f.Sweep.FirstSeen, maxShort))
 		}
 		return steps
 	}
@@ -143,7 +144,7 @@ func sweepTriage(f detect.Finding) []string {
 	a := f.Actor
 	switch {
 	case f.Sweep != nil && f.Sweep.Created != nil:
-		add("Ask %s, who created the rule, why; if they did not, treat their credentials as compromised.", Clean(who(a), maxShort))
+		add("Ask %s, who created the rule, why; if they did not, treat their credentials as compromised.", clean.Line(who(a), maxShort))
 	default:
 		add("Find who opened it: the group's owner or tags, AWS Config's history of %s, or CloudTrail (it keeps 90 days of events).", group)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // TestRegressSweepRenderFuzz renders random exposure and resolved findings
@@ -27,26 +28,25 @@ func TestRegressSweepRenderFuzz(t *testing.T) {
 		return b.String()
 	}
 	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
-	var o detect.Options
 	n := func(v int32) *int32 { return &v }
 	for i := range 20000 {
 		proto := []string{"tcp", "-1", "icmp", "50", gen(4)}[rng.Intn(5)]
-		l := detect.Listed{ID: gen(3), Protocol: proto, FromPort: n(int32(rng.Intn(70000) - 2)), ToPort: n(int32(rng.Intn(70000) - 2)), CIDRIPv4: "0.0.0.0/0", Description: gen(6)}
-		g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: gen(3), Name: gen(6), VPCID: gen(2), Description: gen(5), Tags: map[string]string{gen(3): gen(3)}}, Rules: []detect.Rule{l.Rule()}}
-		fs := o.Exposures(g, gen(3), gen(3), at)
+		l := sweep.Listed{ID: gen(3), Protocol: proto, FromPort: n(int32(rng.Intn(70000) - 2)), ToPort: n(int32(rng.Intn(70000) - 2)), CIDRIPv4: "0.0.0.0/0", Description: gen(6)}
+		g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: gen(3), Name: gen(6), VPCID: gen(2), Description: gen(5), Tags: map[string]string{gen(3): gen(3)}}, Rules: []detect.Rule{l.Rule()}}
+		fs := sweep.Exposures(g, gen(3), gen(3), at, detect.Scoring{})
 		if len(fs) == 0 {
 			continue
 		}
 		f := fs[0]
 		if i%2 == 0 {
-			f = o.Resolve(f, at)
+			f = sweep.Resolve(f, at, detect.Scoring{})
 		}
 		for _, format := range []Format{Text, JSON} {
 			nn, err := Render(f, format)
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
-			if why := CheckSubject(nn.Subject); why != "" {
+			if why := checkSubject(nn.Subject); why != "" {
 				t.Fatalf("subject %q: %s", nn.Subject, why)
 			}
 			for _, bad := range []string{"\r", "\u202e", "\u200b", "\x00", "\u2028", "\ufeff", "\x7f"} {
@@ -80,10 +80,10 @@ func TestRegressSweepRenderFuzz(t *testing.T) {
 // could not see.
 func TestRegressUnknownInterfacesNotNone(t *testing.T) {
 	n := func(v int32) *int32 { return &v }
-	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "bastion"},
-		Rules: []detect.Rule{detect.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()},
+	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "bastion"},
+		Rules: []detect.Rule{sweep.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()},
 		Notes: []string{"the network interfaces that use the group could not be counted: UnauthorizedOperation"}}
-	fs := detect.Options{}.Exposures(g, "eu-west-1", "111122223333", time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC))
+	fs := sweep.Exposures(g, "eu-west-1", "111122223333", time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), detect.Scoring{})
 	if len(fs) != 1 {
 		t.Fatalf("%d exposures", len(fs))
 	}

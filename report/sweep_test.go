@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // sweepFindings are the sweep's findings the golden files show: a world
@@ -20,7 +21,7 @@ func sweepFindings(t *testing.T) map[string][]detect.Finding {
 	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 	n := func(v int32) *int32 { return &v }
 	listed := func(id string, from int32, cidr string) detect.Rule {
-		l := detect.Listed{ID: id, Protocol: "tcp", FromPort: n(from), ToPort: n(from), CIDRIPv4: cidr}
+		l := sweep.Listed{ID: id, Protocol: "tcp", FromPort: n(from), ToPort: n(from), CIDRIPv4: cidr}
 		if strings.Contains(cidr, ":") {
 			l.CIDRIPv4, l.CIDRIPv6 = "", cidr
 		}
@@ -28,42 +29,42 @@ func sweepFindings(t *testing.T) map[string][]detect.Finding {
 	}
 	three, none := 3, 0
 	yes := false
-	var o detect.Options
 
 	data, err := os.ReadFile("../events/authorize-ingress-world-ssh.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	created, err := detect.Parse(data)
+	b, err := detect.Parse(data, detect.Scoring{})
+	created := b.Findings
 	if err != nil {
 		t.Fatal(err)
 	}
-	ssh := o.Exposures(detect.Group{
+	ssh := sweep.Exposures(sweep.Group{
 		SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "bastion", VPCID: "vpc-0a1b2c3d4e5f60718", AttachedInterfaces: &three, IsDefault: &yes},
 		Rules:         []detect.Rule{listed("sgr-0c0ffee0c0ffee001", 22, "0.0.0.0/0"), listed("sgr-0c0ffee0c0ffee002", 443, "10.0.0.0/8")},
-	}, "eu-west-1", "111122223333", at)
-	if len(ssh) != 1 || !o.CreatedBy(&ssh[0], created[0]) {
+	}, "eu-west-1", "111122223333", at, detect.Scoring{})
+	if len(ssh) != 1 || !sweep.CreatedBy(&ssh[0], created[0], detect.Scoring{}) {
 		t.Fatalf("world SSH: %d exposures, or the sample did not create its rule", len(ssh))
 	}
 
-	https := o.Exposures(detect.Group{
+	https := sweep.Exposures(sweep.Group{
 		SecurityGroup: detect.SecurityGroup{ID: "sg-0b1b2c3d4e5f60718", Name: "web\u202e<!channel>\nSubject: spoof", Description: "public web",
 			Tags: map[string]string{"owner": "team-web", "evil\n": "\u200b@here"}, AttachedInterfaces: &none},
 		Rules: []detect.Rule{listed("sgr-0c0ffee0c0ffee003", 443, "::/0")},
-	}, "eu-west-1", "111122223333", at)
+	}, "eu-west-1", "111122223333", at, detect.Scoring{})
 	https[0].Sweep.FirstSeen = "2026-11-20T06:00:00Z"
 	https[0].Notes = append(https[0].Notes, "who created the rule is not known: none of the last 100 CloudTrail events of sg-0b1b2c3d4e5f60718 (LookupEvents keeps 90 days) created it")
 
-	split := o.Exposures(detect.Group{
+	split := sweep.Exposures(sweep.Group{
 		SecurityGroup: detect.SecurityGroup{ID: "sg-0c1b2c3d4e5f60718"},
 		Rules:         []detect.Rule{listed("sgr-0c0ffee0c0ffee004", 3389, "0.0.0.0/1"), listed("sgr-0c0ffee0c0ffee005", 3389, "128.0.0.0/1")},
-	}, "eu-west-1", "111122223333", at)
+	}, "eu-west-1", "111122223333", at, detect.Scoring{})
 
 	gone := ssh[0]
 	sw := *gone.Sweep
 	sw.FirstSeen = "2026-11-27T06:00:00Z"
 	gone.Sweep = &sw
-	resolved := o.Resolve(gone, at.Add(26*time.Hour))
+	resolved := sweep.Resolve(gone, at.Add(26*time.Hour), detect.Scoring{})
 	return map[string][]detect.Finding{
 		"sweep_exposure-world-ssh":   ssh,
 		"sweep_exposure-world-https": https,
@@ -88,7 +89,7 @@ func TestSweepGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if why := CheckSubject(n.Subject); why != "" {
+				if why := checkSubject(n.Subject); why != "" {
 					t.Errorf("subject %q: %s", n.Subject, why)
 				}
 				var v any
@@ -130,7 +131,7 @@ func TestSweepSubjects(t *testing.T) {
 		if got != c.want {
 			t.Errorf("subject\n%q, want\n%q", got, c.want)
 		}
-		if why := CheckSubject(got); why != "" {
+		if why := checkSubject(got); why != "" {
 			t.Errorf("subject %q: %s", got, why)
 		}
 	}

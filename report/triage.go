@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -24,14 +25,14 @@ func triage(f detect.Finding) []string {
 		return sweepTriage(f)
 	}
 	a := f.Actor
-	name := Clean(who(a), maxShort)
+	name := clean.Line(who(a), maxShort)
 	if a.SourceIP != "" {
-		name += " from " + Clean(a.SourceIP, maxShort)
+		name += " from " + clean.Line(a.SourceIP, maxShort)
 	}
 	var steps []string
 	add := func(format string, args ...any) {
 		s := fmt.Sprintf(format, args...)
-		steps = append(steps, Clean(s, len(s)))
+		steps = append(steps, clean.Line(s, len(s)))
 	}
 	root := a.Type == "Root"
 
@@ -40,7 +41,7 @@ func triage(f detect.Finding) []string {
 		add("Low urgency: a dry run changes nothing; %s checked whether they may make this call.", name)
 		add("Confirm with them that the real change is planned and approved: it usually follows soon.")
 	case denied(f):
-		add("Find who tried: %s, denied with %s.", name, Clean(f.Error.Code, maxShort))
+		add("Find who tried: %s, denied with %s.", name, clean.Line(f.Error.Code, maxShort))
 		add("In CloudTrail, look up what else %s tried%s, above all other denied calls: a run of them is someone probing what the credentials allow.",
 			credential(a), around(f))
 		add("Decide whether this principal should change security groups at all; if not, find out why it tried (stolen credentials, a misconfigured tool).")
@@ -50,7 +51,7 @@ func triage(f detect.Finding) []string {
 	case f.Outcome == detect.Failed:
 		code := "no error code"
 		if f.Error != nil && f.Error.Code != "" {
-			code = Clean(f.Error.Code, maxShort)
+			code = clean.Line(f.Error.Code, maxShort)
 		}
 		add("Low urgency: the call failed (%s), so nothing changed.", code)
 		add("Check with %s whether they retried, and if so look at the call that followed.", name)
@@ -66,7 +67,7 @@ func triage(f detect.Finding) []string {
 		case root:
 		case f.Automation != "":
 			add("Made by trusted automation %s: find the pipeline run or stack that made it (CloudFormation stack events, the Terraform or CI run) and the change request that approved it.",
-				Clean(f.Automation, maxField))
+				clean.Line(f.Automation, maxField))
 			add("If no run or change request matches, treat it as unapproved: someone used the automation's credentials.")
 		case worldOpen(f):
 			add("Then find out who made it and why: ask %s; if they did not, treat their credentials as compromised.", name)
@@ -79,7 +80,7 @@ func triage(f detect.Finding) []string {
 		add("Lock down the root user, which should make no day-to-day changes: check that it has MFA, find out who holds its credentials%s.",
 			fromRoot(f))
 		if a.CredentialType == detect.LongTerm {
-			add("Delete the root access key %s (root user, Security credentials): root should have no access keys.", Clean(a.AccessKeyID, maxShort))
+			add("Delete the root access key %s (root user, Security credentials): root should have no access keys.", clean.Line(a.AccessKeyID, maxShort))
 		} else {
 			add("Check that the root user has no access keys (IAM credential report), and delete any.")
 		}
@@ -91,15 +92,15 @@ func triage(f detect.Finding) []string {
 	switch {
 	case a.Console:
 		add("Console use: review %s's sign-in (the ConsoleLogin event before this call, its source IP) and whether it used MFA (%s).",
-			Clean(who(a), maxShort), orText(mfaText(a.MFAAuthenticated), "not recorded"))
+			clean.Line(who(a), maxShort), orText(mfaText(a.MFAAuthenticated), "not recorded"))
 	case a.CredentialType == detect.LongTerm:
 		add("Long-term access key %s: if the change was not expected, deactivate and rotate it, and review its other calls in CloudTrail (filter on the access key id).",
-			Clean(a.AccessKeyID, maxShort))
+			clean.Line(a.AccessKeyID, maxShort))
 	case a.CredentialType == detect.Temporary:
 		add("Temporary credentials %s%s: review the session's other calls in CloudTrail (filter on the access key id); if they are not expected, revoke the role's active sessions.",
-			Clean(a.AccessKeyID, maxShort), issuer(a))
+			clean.Line(a.AccessKeyID, maxShort), issuer(a))
 	default:
-		add("Review the other calls of %s in CloudTrail%s.", Clean(who(a), maxShort), around(f))
+		add("Review the other calls of %s in CloudTrail%s.", clean.Line(who(a), maxShort), around(f))
 	}
 	return steps
 }
@@ -141,18 +142,18 @@ func nothingMatched(f detect.Finding) bool {
 func credential(a detect.Actor) string {
 	switch {
 	case a.AccessKeyID != "":
-		return "access key " + Clean(a.AccessKeyID, maxShort)
+		return "access key " + clean.Line(a.AccessKeyID, maxShort)
 	case a.ARN != "":
-		return Clean(a.ARN, maxField)
+		return clean.Line(a.ARN, maxField)
 	}
-	return Clean(who(a), maxShort)
+	return clean.Line(who(a), maxShort)
 }
 
 func issuer(a detect.Actor) string {
 	if a.SessionIssuerARN == "" {
 		return ""
 	}
-	return " (a session of " + Clean(a.SessionIssuerARN, maxField) + ")"
+	return " (a session of " + clean.Line(a.SessionIssuerARN, maxField) + ")"
 }
 
 // around says when the call was made, for a CloudTrail search, or "".
@@ -160,7 +161,7 @@ func around(f detect.Finding) string {
 	if f.Event.Time == "" {
 		return ""
 	}
-	return " around " + Clean(f.Event.Time, maxShort)
+	return " around " + clean.Line(f.Event.Time, maxShort)
 }
 
 // fromRoot says where the root user's call came from, for the lock-down step.
@@ -168,7 +169,7 @@ func fromRoot(f detect.Finding) string {
 	if f.Actor.SourceIP == "" {
 		return ""
 	}
-	return " and who used it from " + Clean(f.Actor.SourceIP, maxShort)
+	return " and who used it from " + clean.Line(f.Actor.SourceIP, maxShort)
 }
 
 func orText(s, alt string) string {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -137,7 +138,7 @@ func TestTriageClean(t *testing.T) {
 			f.Actor.Type = "Root"
 		}
 		for _, s := range triage(f) {
-			if strings.ContainsAny(s, "\n\u202e\u3164") || Clean(s, len(s)) != s {
+			if strings.ContainsAny(s, "\n\u202e\u3164") || clean.Line(s, len(s)) != s {
 				t.Errorf("%s/%v: unclean step %q", kind.out, kind.root, s)
 			}
 		}

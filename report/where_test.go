@@ -8,6 +8,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -22,7 +23,8 @@ func forwardedFinding(t *testing.T) detect.Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := detect.Parse(data)
+	b, err := detect.Parse(data, detect.Scoring{})
+	fs := b.Findings
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("Parse: %d findings, %v", len(fs), err)
 	}
@@ -140,7 +142,7 @@ func TestHostileAccountName(t *testing.T) {
 				where = l
 			}
 		}
-		if where == "" || Clean(where, len(where)) != where || len([]rune(where)) > maxField+40 {
+		if where == "" || clean.Line(where, len(where)) != where || len([]rune(where)) > maxField+40 {
 			t.Errorf("account line %q is missing, unclean or unbounded", where[:min(len(where), 60)])
 		}
 		js, err := Render(f, JSON)
@@ -151,7 +153,7 @@ func TestHostileAccountName(t *testing.T) {
 		if err := json.Unmarshal([]byte(js.Body), &back); err != nil {
 			t.Fatal(err)
 		}
-		if s := back.Event.AccountName; Clean(s, maxField) != s || s == "" {
+		if s := back.Event.AccountName; clean.Line(s, maxField) != s || s == "" {
 			t.Errorf("JSON keeps unclean account name %q", s[:min(len(s), 40)])
 		}
 		validate(t, sch, js.Body)

@@ -36,7 +36,7 @@ func logFiles(tb testing.TB, dir string, files, n int, gz bool) int64 {
 		}
 		var c bytes.Buffer
 		json.Compact(&c, data)
-		if fs, _ := detect.Parse(data); len(fs) > 0 {
+		if b, _ := detect.Parse(data, detect.Scoring{}); len(b.Findings) > 0 {
 			sg = append(sg, c.Bytes())
 		} else {
 			other = append(other, c.Bytes())

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/report"
 )
 
 // Late is how long after a record's time its log file may be delivered and
@@ -65,7 +65,7 @@ func ParseList(s, what string, valid func(string) bool) ([]string, error) {
 	for v := range strings.SplitSeq(s, ",") {
 		v = strings.TrimSpace(v)
 		if !valid(v) {
-			return nil, fmt.Errorf("%q is not %s", report.Clean(v, 64), what)
+			return nil, fmt.Errorf("%q is not %s", clean.Line(v, 64), what)
 		}
 		if !slices.Contains(out, v) {
 			out = append(out, v)

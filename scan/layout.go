@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // CloudTrail's layout of log files, in S3 and in a copy of it on disk:
@@ -67,7 +67,7 @@ func locate(segs []string) place {
 	} else {
 		i = -1
 		for j := len(segs) - 2; j >= 0; j-- {
-			if detect.IsAccountID(segs[j]) && slices.Contains(products, segs[j+1]) {
+			if awsid.IsAccountID(segs[j]) && slices.Contains(products, segs[j+1]) {
 				i = j
 				break
 			}
@@ -84,7 +84,7 @@ func locate(segs []string) place {
 	for k, s := range rest {
 		switch k {
 		case 0:
-			if !detect.IsAccountID(s) {
+			if !awsid.IsAccountID(s) {
 				return place{}
 			}
 			p.level, p.account = account, s

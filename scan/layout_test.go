@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -268,18 +269,18 @@ func TestParseList(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"empty", "", "an account id", detect.IsAccountID, nil, ""},
-		{"one", "111122223333", "an account id", detect.IsAccountID, []string{"111122223333"}, ""},
-		{"commas", "111122223333,444455556666", "an account id", detect.IsAccountID, []string{"111122223333", "444455556666"}, ""},
-		{"spaces", " 111122223333 , 444455556666 ", "an account id", detect.IsAccountID, []string{"111122223333", "444455556666"}, ""},
-		{"regions", "eu-west-1, us-east-1", "a Region", detect.IsRegion, []string{"eu-west-1", "us-east-1"}, ""},
-		{"short id", "111122223333,12345", "an account id", detect.IsAccountID, nil, `"12345" is not an account id`},
-		{"trailing comma", "111122223333,", "an account id", detect.IsAccountID, nil, `"" is not an account id`},
-		{"only spaces", "  ", "an account id", detect.IsAccountID, nil, `"" is not an account id`},
-		{"inner space", "1111 22223333", "an account id", detect.IsAccountID, nil, `"1111 22223333" is not an account id`},
-		{"semicolon", "111122223333;444455556666", "an account id", detect.IsAccountID, nil, `"111122223333;444455556666" is not an account id`},
-		{"upper region", "eu-west-1,EU-WEST-1", "a Region", detect.IsRegion, nil, `"EU-WEST-1" is not a Region`},
-		{"account as region", "111122223333", "a Region", detect.IsRegion, nil, `"111122223333" is not a Region`},
+		{"empty", "", "an account id", awsid.IsAccountID, nil, ""},
+		{"one", "111122223333", "an account id", awsid.IsAccountID, []string{"111122223333"}, ""},
+		{"commas", "111122223333,444455556666", "an account id", awsid.IsAccountID, []string{"111122223333", "444455556666"}, ""},
+		{"spaces", " 111122223333 , 444455556666 ", "an account id", awsid.IsAccountID, []string{"111122223333", "444455556666"}, ""},
+		{"regions", "eu-west-1, us-east-1", "a Region", awsid.IsRegion, []string{"eu-west-1", "us-east-1"}, ""},
+		{"short id", "111122223333,12345", "an account id", awsid.IsAccountID, nil, `"12345" is not an account id`},
+		{"trailing comma", "111122223333,", "an account id", awsid.IsAccountID, nil, `"" is not an account id`},
+		{"only spaces", "  ", "an account id", awsid.IsAccountID, nil, `"" is not an account id`},
+		{"inner space", "1111 22223333", "an account id", awsid.IsAccountID, nil, `"1111 22223333" is not an account id`},
+		{"semicolon", "111122223333;444455556666", "an account id", awsid.IsAccountID, nil, `"111122223333;444455556666" is not an account id`},
+		{"upper region", "eu-west-1,EU-WEST-1", "a Region", awsid.IsRegion, nil, `"EU-WEST-1" is not a Region`},
+		{"account as region", "111122223333", "a Region", awsid.IsRegion, nil, `"111122223333" is not a Region`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,7 +360,8 @@ func TestKeepWhatTheRecordDoesNotSay(t *testing.T) {
 		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111","awsRegion":"US-EAST-1"}`, true},
 		{`{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","recipientAccountId":"111111111111","awsRegion":"eu-west-1"}`, false},
 	} {
-		fs, err := detect.Parse([]byte(c.rec))
+		b, err := detect.Parse([]byte(c.rec), detect.Scoring{})
+		fs := b.Findings
 		if err != nil || len(fs) != 1 {
 			t.Fatal(c.rec, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/sgwatch/sgwatch/cloudtrail"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/pipeline"
 )
@@ -390,31 +391,29 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 	}
 	defer rc.Close()
 	atomic.AddInt64(&s.stats.Sources, 1)
-	in, err := detect.Decompress(&counter{r: rc, n: &s.stats.Bytes})
+	in, err := cloudtrail.Read(&counter{r: rc, n: &s.stats.Bytes}, detect.MayBeCall)
 	if err != nil {
 		fail(err)
 		return
 	}
-	rd := detect.NewReader(in)
-	opts := s.Pipeline.Policy.Score
+	scoring := s.Pipeline.Policy.Score
 	var records, counted, calls int64
 	defer func() {
 		atomic.AddInt64(&s.stats.Records, records-counted)
 		atomic.AddInt64(&s.stats.Calls, calls)
 	}()
 	for {
-		it, err := rd.Next()
+		rec, err := in.Next()
 		if err == io.EOF {
 			break
 		}
-		var tooLong *detect.RecordError
-		if errors.As(err, &tooLong) {
+		if err != nil {
+			var broken *cloudtrail.BrokenError
+			if errors.As(err, &broken) {
+				err = fmt.Errorf("%w (after %d values; the rest is not read)", err, records)
+			}
 			fail(err)
 			continue
-		}
-		if err != nil {
-			fail(fmt.Errorf("decode input: %w (after %d values; the rest is not read)", err, records))
-			break
 		}
 		records++
 		if records%4096 == 0 {
@@ -424,26 +423,23 @@ func (s *Scanner) read(ctx context.Context, src source, sl *slot) {
 				return
 			}
 		}
-		var b detect.Batch
-		if err := opts.Skim(&b, it); err != nil {
-			fail(err)
+		f, ok := detect.Analyze(&rec, scoring)
+		if !ok {
+			continue
 		}
-		calls += int64(len(b.Findings))
-		kept := b.Findings[:0]
-		for _, f := range b.Findings {
-			if s.Filter.Keep(f) {
-				kept = append(kept, f)
-			}
+		calls++
+		if !s.Filter.Keep(f) {
+			continue
 		}
-		atomic.AddInt64(&s.stats.Findings, int64(len(kept)))
-		for _, r := range s.Pipeline.Process(ctx, kept) {
+		atomic.AddInt64(&s.stats.Findings, 1)
+		for _, r := range s.Pipeline.Process(ctx, []detect.Finding{f}) {
 			sl.put(Event{Source: src.name, Named: src.named, Result: &r})
 		}
 	}
 	switch {
 	case failed || calls > 0:
-	case rd.Values() == 0: // CloudTrail never writes an empty log: damage
-		fail(detect.ErrEmpty)
+	case in.Values() == 0: // CloudTrail never writes an empty log: damage
+		fail(cloudtrail.ErrEmpty)
 	case src.named:
 		sl.put(Event{Source: src.name, Named: true, NoCalls: true})
 	}

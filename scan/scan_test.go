@@ -16,7 +16,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/cloudtrail"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/report"
 )
@@ -437,7 +437,7 @@ func TestErrors(t *testing.T) {
 	corrupt = append(corrupt[:12:12], bytes.Repeat([]byte{0xff}, 64)...)
 	over := func(n int) []byte { // a record n bytes over the limit
 		const head, tail = `{"eventName":"AuthorizeSecurityGroupIngress","x":"`, `"}`
-		return []byte(head + strings.Repeat("A", detect.MaxRecord+n-len(head)-len(tail)) + tail)
+		return []byte(head + strings.Repeat("A", cloudtrail.MaxRecord+n-len(head)-len(tail)) + tail)
 	}
 	writeTree(t, dir, map[string][]byte{
 		// Balanced brackets, bad JSON, in a record that may be a call.
@@ -465,7 +465,7 @@ func TestErrors(t *testing.T) {
 		{source: src("a-bad-record.json"), id: "a3"},
 		{source: src("b-corrupt.json.gz"), err: []string{"gzip"}},
 		{source: src("c-huge.json"), id: "c1"},
-		{source: src("c-huge.json"), err: []string{"record 2 ", "exceeds", fmt.Sprint(detect.MaxRecord)}},
+		{source: src("c-huge.json"), err: []string{"record 2 ", "exceeds", fmt.Sprint(cloudtrail.MaxRecord)}},
 		{source: src("c-huge.json"), id: "c3"},
 		{source: src("c-over.json"), id: "o1"},
 		{source: src("c-over.json"), err: []string{"record 2 ", "exceeds"}},

@@ -48,12 +48,12 @@ const pageSize = 1000
 
 // Groups lists every group, every rule (DescribeSecurityGroupRules), and
 // how many network interfaces use each group.
-func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
-	byID := map[string]*detect.Group{}
-	group := func(id string) *detect.Group {
+func (a AWS) Groups(ctx context.Context) ([]Group, error) {
+	byID := map[string]*Group{}
+	group := func(id string) *Group {
 		g, ok := byID[id]
 		if !ok {
-			g = &detect.Group{SecurityGroup: detect.SecurityGroup{ID: id}}
+			g = &Group{SecurityGroup: detect.SecurityGroup{ID: id}}
 			byID[id] = g
 		}
 		return g
@@ -84,7 +84,7 @@ func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
 			return nil, fmt.Errorf("DescribeSecurityGroupRules: %w", err)
 		}
 		for _, r := range page.SecurityGroupRules {
-			l := detect.Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
+			l := Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
 				FromPort: r.FromPort, ToPort: r.ToPort, CIDRIPv4: aws.ToString(r.CidrIpv4), CIDRIPv6: aws.ToString(r.CidrIpv6),
 				PrefixListID: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)}
 			if r.ReferencedGroupInfo != nil {
@@ -97,7 +97,7 @@ func (a AWS) Groups(ctx context.Context) ([]detect.Group, error) {
 	// What uses each group is context, not the verdict: when it cannot be
 	// counted, each exposure says so.
 	uses, err := a.interfaces(ctx)
-	out := make([]detect.Group, 0, len(byID))
+	out := make([]Group, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		g := byID[id]
 		if err != nil {

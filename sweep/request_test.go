@@ -91,7 +91,7 @@ func TestRequestIsNoEvent(t *testing.T) {
 			t.Errorf("%s taken for a sweep request (%v)", f, err)
 		}
 	}
-	b, err := detect.Options{}.Parse([]byte(scheduled))
+	b, err := detect.Parse([]byte(scheduled), detect.Scoring{})
 	if err == nil || len(b.Findings) != 0 {
 		t.Errorf("a sweep request parsed as CloudTrail: %d findings, error %v", len(b.Findings), err)
 	}
@@ -190,7 +190,7 @@ func TestGroups(t *testing.T) {
 		t.Errorf("default %+v", def)
 	}
 	// A rule of a group created between the listings still counts.
-	if late.Name != "" || len(late.Rules) != 1 || len(detect.Options{}.Exposures(late, "eu-west-1", "111122223333", time.Now())) != 1 {
+	if late.Name != "" || len(late.Rules) != 1 || len(Exposures(late, "eu-west-1", "111122223333", time.Now(), detect.Scoring{})) != 1 {
 		t.Errorf("late group %+v", late)
 	}
 }

@@ -46,7 +46,7 @@ func (t Target) String() string { return t.Account + "/" + t.Region }
 type Lister interface {
 	// Groups returns every security group of the target with all its
 	// rules; an error means the listing is incomplete.
-	Groups(ctx context.Context) ([]detect.Group, error)
+	Groups(ctx context.Context) ([]Group, error)
 	// Events returns CloudTrail records (LookupEvents) that name the
 	// resource id, newest first, at most pages pages; nil when the
 	// deployment does not look creators up.
@@ -67,7 +67,7 @@ type Publish func(ctx context.Context, f detect.Finding, key string) (published 
 
 // Sweeper sweeps its targets.
 type Sweeper struct {
-	Options detect.Options
+	Scoring detect.Scoring
 	Targets []Target
 	// Lister returns the lister of a target (its clients, with an assumed
 	// role for another account).
@@ -235,7 +235,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	for _, g := range groups {
 		st.Groups++
 		st.Rules += len(g.Rules)
-		for _, f := range s.Options.Exposures(g, t.Region, t.Account, at) {
+		for _, f := range Exposures(g, t.Region, t.Account, at, s.Scoring) {
 			open[f.Sweep.Key] = f
 		}
 	}
@@ -280,7 +280,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		case ok && m.Held: // held back before: decide again
 			f.Sweep.FirstSeen = m.FirstSeen
 			if m.LookedUp && m.Creator != nil && m.Created != nil {
-				s.Options.Attribute(&f, *m.Creator, *m.Created)
+				Attribute(&f, *m.Creator, *m.Created, s.Scoring)
 				candidates = append(candidates, candidate{f: f, held: true})
 				continue
 			}
@@ -395,7 +395,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			after[k] = m // resolved by a later sweep
 			continue
 		}
-		r := s.Options.Resolve(m.finding(t, k), at)
+		r := Resolve(m.finding(t, k), at, s.Scoring)
 		if m.Told { // published before; only its import is left, if any
 			if s.Import != nil {
 				after[k] = m
@@ -570,15 +570,15 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
 	}
 	var other *detect.Finding // the newest event that set the rule to something else
 	for _, rec := range records {
-		b, err := s.Options.Parse(rec)
+		b, err := detect.Parse(rec, s.Scoring)
 		if err != nil {
 			continue
 		}
 		for _, c := range b.Findings {
-			if s.Options.CreatedBy(f, c) {
+			if CreatedBy(f, c, s.Scoring) {
 				return
 			}
-			if other == nil && detect.Touches(*f, c) {
+			if other == nil && Touches(*f, c) {
 				other = &c
 			}
 		}

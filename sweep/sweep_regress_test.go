@@ -187,7 +187,7 @@ func TestRegressLookupStarvedByHeld(t *testing.T) {
 	rules = append(rules, listed(rootRule, "tcp", 443, 443, "0.0.0.0/0"))
 	events = append(events, record(t, rootRule, 443, "0.0.0.0/0", true))
 
-	x := newFixture([]detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
+	x := newFixture([]Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
 	x.lister.events = events
 	// The policy: MIN_SEVERITY=critical, but the root user is never suppressed.
 	x.pub.allow = func(f detect.Finding) bool { return f.Severity == detect.Critical || f.Actor.IsRoot() }
@@ -241,11 +241,11 @@ func TestRegressMemoryBytes(t *testing.T) {
 // rules have no id (they share ""), the simplest way to get there.
 func TestRegressSameRuleIDTwoGroups(t *testing.T) {
 	r := func(cidr string) detect.Rule {
-		return detect.Listed{Protocol: "tcp", FromPort: n32(22), ToPort: n32(22), CIDRIPv4: cidr}.Rule()
+		return Listed{Protocol: "tcp", FromPort: n32(22), ToPort: n32(22), CIDRIPv4: cidr}.Rule()
 	}
-	a := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000a"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
-	b := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000b"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
-	x := newFixture([]detect.Group{a, b})
+	a := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000a"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
+	b := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000b"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
+	x := newFixture([]Group{a, b})
 	if got := x.sweep(t, "s1"); len(got) != 2 {
 		t.Fatalf("first sweep: %q", got)
 	}
@@ -332,7 +332,7 @@ func TestRegressHeldLookupOnce(t *testing.T) {
 	for name, empty := range map[string]bool{"throttled": false, "not in the history yet": true} {
 		t.Run(name, func(t *testing.T) {
 			x := newFixture(nil)
-			l := &rtLagLister{fakeLister: fakeLister{groups: []detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+			l := &rtLagLister{fakeLister: fakeLister{groups: []Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
 				Rules: []detect.Rule{listed(rootRule, "tcp", 443, 443, "0.0.0.0/0")}}},
 				events: [][]byte{record(t, rootRule, 443, "0.0.0.0/0", true)}}, bad: 1, empty: empty}
 			x.s.Lister = func(context.Context, Target) (Lister, error) { return l, nil }
@@ -408,7 +408,7 @@ func TestRegressLookupStarvedByUnfindable(t *testing.T) {
 	}
 	rootRule := "sgr-f0000000000000000"
 	rules = append(rules, listed(rootRule, "tcp", 443, 443, "0.0.0.0/0"))
-	x := newFixture([]detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
+	x := newFixture([]Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
 	x.lister.events = [][]byte{record(t, rootRule, 443, "0.0.0.0/0", true)} // only the root rule's event is in the history
 	x.pub.allow = func(f detect.Finding) bool { return f.Severity == detect.Critical || f.Actor.IsRoot() }
 	var got []string

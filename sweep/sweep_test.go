@@ -19,14 +19,14 @@ import (
 // fakeLister lists groups it holds.
 type fakeLister struct {
 	mu      sync.Mutex
-	groups  []detect.Group
+	groups  []Group
 	err     error
 	events  [][]byte
 	evErr   error
 	lookups int
 }
 
-func (l *fakeLister) Groups(context.Context) ([]detect.Group, error) {
+func (l *fakeLister) Groups(context.Context) ([]Group, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.groups), l.err
@@ -109,7 +109,7 @@ func (p *published) take() []string {
 func n32(v int32) *int32 { return &v }
 
 func listed(id, proto string, from, to int32, cidr string) detect.Rule {
-	l := detect.Listed{ID: id, Protocol: proto, FromPort: n32(from), ToPort: n32(to), CIDRIPv4: cidr}
+	l := Listed{ID: id, Protocol: proto, FromPort: n32(from), ToPort: n32(to), CIDRIPv4: cidr}
 	if strings.Contains(cidr, ":") {
 		l.CIDRIPv4, l.CIDRIPv6 = "", cidr
 	}
@@ -119,13 +119,13 @@ func listed(id, proto string, from, to int32, cidr string) detect.Rule {
 // issueGroups are the groups of issue 12's test: world SSH, world 443,
 // IPv6 RDP, a split 0.0.0.0/1 + 128.0.0.0/1, and private-only rules (with
 // egress to the world, which is no exposure).
-func issueGroups() []detect.Group {
-	g := func(id string, rules ...detect.Rule) detect.Group {
-		return detect.Group{SecurityGroup: detect.SecurityGroup{ID: id, Name: "g" + id[len(id)-1:]}, Rules: rules}
+func issueGroups() []Group {
+	g := func(id string, rules ...detect.Rule) Group {
+		return Group{SecurityGroup: detect.SecurityGroup{ID: id, Name: "g" + id[len(id)-1:]}, Rules: rules}
 	}
 	egress := listed("sgr-000000000000000e0", "-1", -1, -1, "0.0.0.0/0")
 	egress.Direction = detect.Egress
-	return []detect.Group{
+	return []Group{
 		g("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 22, 22, "0.0.0.0/0"), egress),
 		g("sg-00000000000000002", listed("sgr-00000000000000021", "tcp", 443, 443, "0.0.0.0/0")),
 		g("sg-00000000000000003", listed("sgr-00000000000000031", "tcp", 3389, 3389, "::/0")),
@@ -142,7 +142,7 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(groups []detect.Group) *fixture {
+func newFixture(groups []Group) *fixture {
 	x := &fixture{lister: &fakeLister{groups: groups}, memory: newFakeMemory(), pub: &published{},
 		now: time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)}
 	x.s = &Sweeper{
@@ -505,10 +505,10 @@ func TestSweepCreator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	group := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+	group := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
 		Rules: []detect.Rule{listed("sgr-0c0ffee0c0ffee001", "tcp", 22, 22, "0.0.0.0/0")}}
 
-	x := newFixture([]detect.Group{group})
+	x := newFixture([]Group{group})
 	x.lister.events = [][]byte{other, []byte("{not json"), sample}
 	x.sweep(t, "s1")
 	x.s.Memory = nil
@@ -532,7 +532,7 @@ func TestSweepCreator(t *testing.T) {
 		"not found": {[][]byte{other}, nil, "none of the last 1 CloudTrail events of sg-0a1b2c3d4e5f60718"},
 		"failed":    {nil, errors.New("LookupEvents: AccessDenied"), "could not be looked up in CloudTrail: LookupEvents: AccessDenied"},
 	} {
-		y := newFixture([]detect.Group{group})
+		y := newFixture([]Group{group})
 		y.lister.events, y.lister.evErr = c.events, c.err
 		y.sweep(t, "s1")
 		y.s.Memory = nil
@@ -549,7 +549,7 @@ func TestSweepCreator(t *testing.T) {
 	for i := range MaxLookups + 3 {
 		many = append(many, listed(fmt.Sprintf("sgr-%017x", i+1), "tcp", int32(1000+i), int32(1000+i), "0.0.0.0/0"))
 	}
-	z := newFixture([]detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: many}})
+	z := newFixture([]Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: many}})
 	z.lister.events = [][]byte{other}
 	z.sweep(t, "s1")
 	if z.lister.lookups != MaxLookups {
@@ -611,7 +611,7 @@ func TestSweepHeldLookups(t *testing.T) {
 		rules = append(rules, listed(fmt.Sprintf("sgr-%017x", i+1), "tcp", int32(8000+i), int32(8000+i), "0.0.0.0/0"))
 	}
 	last := rules[len(rules)-1]
-	x := newFixture([]detect.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
+	x := newFixture([]Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: rules}})
 	x.lister.events = [][]byte{record(t, last.RuleID, *last.FromPort, "0.0.0.0/0", true)}
 	x.pub.allow = func(f detect.Finding) bool { return f.Severity == detect.Critical || f.Actor.IsRoot() }
 	if got := x.sweep(t, "s1"); len(got) != 0 || x.lister.lookups != MaxLookups {
@@ -631,9 +631,9 @@ func TestSweepHeldLookups(t *testing.T) {
 // TestSweepCreatorContent: an event that set the rule to something else
 // is not its creator; the note says so.
 func TestSweepCreatorContent(t *testing.T) {
-	group := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
+	group := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"},
 		Rules: []detect.Rule{listed("sgr-0c0ffee0c0ffee001", "tcp", 22, 22, "0.0.0.0/0")}}
-	x := newFixture([]detect.Group{group})
+	x := newFixture([]Group{group})
 	x.lister.events = [][]byte{record(t, "sgr-0c0ffee0c0ffee001", 2222, "0.0.0.0/0", false)}
 	x.s.Memory = nil
 	x.now = x.now.Add(time.Hour)

@@ -145,7 +145,8 @@ func templates(root string) (sg, other []map[string]any, err error) {
 		if d, ok := v["detail"].(map[string]any); ok {
 			v = d
 		}
-		fs, _ := detect.Parse(data)
+		b, _ := detect.Parse(data, detect.Scoring{})
+		fs := b.Findings
 		if len(fs) > 0 {
 			sg = append(sg, v)
 		} else {

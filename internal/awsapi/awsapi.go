@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // Client calls one service.
@@ -200,7 +200,7 @@ func apiError(data []byte) (string, string) {
 	if code == "" {
 		code = "no error code"
 	}
-	return report.Clean(code, maxError), report.Clean(e.Message, maxError)
+	return clean.Line(code, maxError), clean.Line(e.Message, maxError)
 }
 
 // throttled reports whether code says the request was throttled.

@@ -1,4 +1,4 @@
-package detect
+package cloudtrail
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/sgwatch/sgwatch/clean"
 )
 
 // The types in this file absorb the shapes CloudTrail really emits: numbers
@@ -17,22 +19,22 @@ import (
 //
 // None of them fails to decode. A value none of those shapes explains (a
 // port of 70000, mfaAuthenticated "yes", an object where a string belongs)
-// decodes as unset and keeps what was wrong, so that the record still gives
-// its finding: flaws collects what was not understood as notes, and the
-// score treats every unset part of a rule as the widest it could be.
+// decodes as unset and keeps what was wrong (its Flaw), so that the record
+// still gives its finding: Record.Details collects what was not understood,
+// and a reader treats every unset part of a rule as the widest it could be.
 
-// text is a string that also accepts a JSON number or boolean (seen in the
+// Text is a string that also accepts a JSON number or boolean (seen in the
 // wild: an EventBridge envelope's "account" as a number). null is "".
-type text struct {
+type Text struct {
 	v   string
 	bad string // why the value was not read
 }
 
 // String returns the value, "" when unset or not understood.
-func (t text) String() string { return t.v }
+func (t Text) String() string { return t.v }
 
-func (t *text) UnmarshalJSON(b []byte) error {
-	*t = text{}
+func (t *Text) UnmarshalJSON(b []byte) error {
+	*t = Text{}
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
@@ -54,24 +56,25 @@ func (t *text) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (t text) flaw() string { return t.bad }
+// Flaw says why the value was not read, "" when it was (or was absent).
+func (t Text) Flaw() string { return t.bad }
 
-// flag is a boolean that also accepts "true"/"True"/"false" strings.
-type flag struct {
+// Flag is a boolean that also accepts "true"/"True"/"false" strings.
+type Flag struct {
 	Set, Value bool
 	bad        string
 }
 
-func (f *flag) UnmarshalJSON(b []byte) error {
-	var t text
+func (f *Flag) UnmarshalJSON(b []byte) error {
+	var t Text
 	_ = t.UnmarshalJSON(b)
-	*f = flag{bad: t.bad}
+	*f = Flag{bad: t.bad}
 	switch s := strings.ToLower(strings.TrimSpace(t.v)); s {
 	case "":
 	case "true":
-		*f = flag{Set: true, Value: true}
+		*f = Flag{Set: true, Value: true}
 	case "false":
-		*f = flag{Set: true}
+		*f = Flag{Set: true}
 	default:
 		f.bad = fmt.Sprintf("want a boolean, got %q", clip(t.v))
 		seen(f.bad)
@@ -79,21 +82,22 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (f flag) flaw() string { return f.bad }
+// Flaw says why the value was not read.
+func (f Flag) Flaw() string { return f.bad }
 
-// port is an integer that also accepts a numeric string. null or "" is
+// Port is an integer that also accepts a numeric string. null or "" is
 // unset; so is a value that is not a port (and the rule then counts as
-// every port).
-type port struct {
+// every Port).
+type Port struct {
 	Set   bool
 	Value int
 	bad   string
 }
 
-func (p *port) UnmarshalJSON(b []byte) error {
-	var t text
+func (p *Port) UnmarshalJSON(b []byte) error {
+	var t Text
 	_ = t.UnmarshalJSON(b)
-	*p = port{bad: t.bad}
+	*p = Port{bad: t.bad}
 	s := strings.TrimSpace(t.v)
 	if s == "" {
 		return nil
@@ -105,15 +109,17 @@ func (p *port) UnmarshalJSON(b []byte) error {
 	case n < -1 || n > 65535:
 		p.bad = fmt.Sprintf("port %d is out of range -1..65535", n)
 	default:
-		*p = port{Set: true, Value: n}
+		*p = Port{Set: true, Value: n}
 	}
 	seen(p.bad)
 	return nil
 }
 
-func (p port) flaw() string { return p.bad }
+// Flaw says why the value was not read.
+func (p Port) Flaw() string { return p.bad }
 
-func (p port) ptr() *int {
+// Ptr is the port, or nil when unset.
+func (p Port) Ptr() *int {
 	if !p.Set {
 		return nil
 	}
@@ -121,17 +127,17 @@ func (p port) ptr() *int {
 	return &v
 }
 
-// list decodes every container shape CloudTrail uses for a list of T:
+// List decodes every container shape CloudTrail uses for a list of T:
 // null, {}, [], [T…], {"items": T}, {"items": [T…]}. An item that is not
 // a T is kept as a zero T (its problem noted), so a caller can tell that
 // the list held something it could not read.
-type list[T any] struct {
+type List[T any] struct {
 	items []T
 	bad   string // why the container or one of its items was not read
 }
 
-func (l *list[T]) UnmarshalJSON(b []byte) error {
-	*l = list[T]{}
+func (l *List[T]) UnmarshalJSON(b []byte) error {
+	*l = List[T]{}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
 		return nil
@@ -151,24 +157,28 @@ func (l *list[T]) UnmarshalJSON(b []byte) error {
 		}
 		b = items
 	}
-	var o oneOrMany[T]
+	var o OneOrMany[T]
 	_ = o.UnmarshalJSON(b)
 	l.items, l.bad = o.items, o.bad
 	return nil
 }
 
-func (l list[T]) flaw() string { return l.bad }
+// Items are the list's items.
+func (l List[T]) Items() []T { return l.items }
 
-func (l list[T]) elems() []any { return anys(l.items) }
+// Flaw says why the container or one of its items was not read.
+func (l List[T]) Flaw() string { return l.bad }
 
-// oneOrMany decodes a single T or a JSON list of T (null is empty).
-type oneOrMany[T any] struct {
+func (l List[T]) elems() []any { return anys(l.items) }
+
+// OneOrMany decodes a single T or a JSON list of T (null is empty).
+type OneOrMany[T any] struct {
 	items []T
 	bad   string
 }
 
-func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
-	*o = oneOrMany[T]{}
+func (o *OneOrMany[T]) UnmarshalJSON(b []byte) error {
+	*o = OneOrMany[T]{}
 	b = bytes.TrimSpace(b)
 	switch {
 	case len(b) == 0 || bytes.Equal(b, []byte("null")):
@@ -194,9 +204,13 @@ func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (o oneOrMany[T]) flaw() string { return o.bad }
+// Items are the items.
+func (o OneOrMany[T]) Items() []T { return o.items }
 
-func (o oneOrMany[T]) elems() []any { return anys(o.items) }
+// Flaw says why an item was not read.
+func (o OneOrMany[T]) Flaw() string { return o.bad }
+
+func (o OneOrMany[T]) elems() []any { return anys(o.items) }
 
 func anys[T any](items []T) []any {
 	out := make([]any, len(items))
@@ -327,13 +341,8 @@ func kind(b []byte) string {
 	return "a number"
 }
 
-// clip shortens a value quoted in a note.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
+// clip shortens a value quoted in a note, whole runes.
+func clip(s string) string { return clean.Cut(s, 40) }
 
 // flawsSeen counts the values the types above could not read, in this
 // whole process. It only tells flaws whether a walk can find anything: a
@@ -348,7 +357,7 @@ func seen(bad string) {
 }
 
 // flawed is implemented by every type above.
-type flawed interface{ flaw() string }
+type flawed interface{ Flaw() string }
 
 // container is implemented by list and oneOrMany.
 type container interface{ elems() []any }
@@ -363,7 +372,7 @@ func flaws(v any, path string) (notes []string, n int) {
 	var walk func(v reflect.Value, path string)
 	walk = func(v reflect.Value, path string) {
 		if f, ok := v.Interface().(flawed); ok {
-			if why := f.flaw(); why != "" {
+			if why := f.Flaw(); why != "" {
 				if n < maxFlaws {
 					notes = append(notes, path+": "+why)
 				}

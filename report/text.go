@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -116,7 +118,7 @@ func newText(f detect.Finding) text {
 		b.WriteString(sweepHeadline(f))
 	} else {
 		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
-			Clean(f.Event.Name, maxShort), outcomeText(f.Outcome), Clean(groupLabel(f.SecurityGroup), 2*maxShort), Clean(who(f.Actor), maxShort))
+			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(groupLabel(f.SecurityGroup), 2*maxShort), clean.Line(who(f.Actor), maxShort))
 	}
 	if f.Automation != "" {
 		fmt.Fprintf(&b, "Automation: made by trusted automation %s", f.Automation)
@@ -142,7 +144,7 @@ func newText(f detect.Finding) text {
 		if u.Note != "" {
 			fmt.Fprintf(&b, "  (%s)\n", u.Note)
 		}
-		if detect.IsAccountID(u.Account) {
+		if awsid.IsAccountID(u.Account) {
 			fmt.Fprintf(&b, "  (run with credentials for account %s; check yours with: aws sts get-caller-identity)\n", u.Account)
 		}
 	}
@@ -197,7 +199,7 @@ func newText(f detect.Finding) text {
 
 	keys := slices.Sorted(maps.Keys(g.Tags))
 	t.lists[tagsList] = newList("", "tags", keys, func(k string) string {
-		return fmt.Sprintf("  %-16s%s\n", "Tag "+Clean(k, maxShort)+":", g.Tags[k])
+		return fmt.Sprintf("  %-16s%s\n", "Tag "+clean.Line(k, maxShort)+":", g.Tags[k])
 	})
 
 	b.WriteString("\nWhen:\n")

@@ -1,4 +1,4 @@
-package detect_test
+package report
 
 import (
 	"bytes"
@@ -11,15 +11,17 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/cloudtrail"
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/report"
 )
 
-// FuzzParse feeds arbitrary bytes to the parser, seeded with every sample
-// event and real record. Whatever the input, Parse must not panic, every
-// finding must carry valid enums and a shell-safe undo, and its notification
-// must keep the subject rules and the body's layout.
-func FuzzParse(f *testing.F) {
+// FuzzRender feeds arbitrary bytes to the parser (package detect) and
+// renders what it finds, seeded with every sample event and real record.
+// Whatever the input, nothing panics, every finding carries valid enums and
+// a shell-safe undo, and its notification keeps the subject rules and the
+// body's layout.
+func FuzzRender(f *testing.F) {
 	for _, glob := range []string{"../events/*.json", "../testdata/cloudtrail/*/*.json"} {
 		files, _ := filepath.Glob(glob)
 		for _, file := range files {
@@ -45,17 +47,18 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	// A forwarded event, and account ids that are not account ids.
-	if data, err := os.ReadFile("testdata/forwarded-member-account.json"); err == nil {
+	if data, err := os.ReadFile("../detect/testdata/forwarded-member-account.json"); err == nil {
 		f.Add(data)
 	} else {
 		f.Fatal(err)
 	}
 	f.Add([]byte(`{"account":"111111111111;id","region":"eu-west-1","detail":{"eventSource":"ec2.amazonaws.com","eventName":"CreateSecurityGroup","recipientAccountId":"1111111111111","responseElements":{"groupId":"sg-0123456789abcdef0"}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		findings, err := detect.Parse(data)
+		b, err := detect.Parse(data, detect.Scoring{})
+		findings := b.Findings
 		// The scan's pre-filter never keeps out a value with a finding.
 		if len(findings) > 0 {
-			if src, err := detect.Decompress(bytes.NewReader(data)); err == nil {
+			if src, err := cloudtrail.Decompress(bytes.NewReader(data)); err == nil {
 				if plain, _ := io.ReadAll(src); !detect.MayBeCall(plain) {
 					t.Fatalf("MayBeCall is false for an input with %d findings", len(findings))
 				}
@@ -108,22 +111,22 @@ func FuzzParse(f *testing.F) {
 			}
 			// The account whose credentials to use is the event's, only a
 			// 12-digit id, and named only when there is a command to run.
-			if a := fd.Undo.Account; a != "" && (a != fd.Event.AccountID || !detect.IsAccountID(a) ||
+			if a := fd.Undo.Account; a != "" && (a != fd.Event.AccountID || !awsid.IsAccountID(a) ||
 				(fd.Undo.Command == "" && !strings.Contains(fd.Undo.Note, "aws ec2 "))) {
 				t.Fatalf("undo names account %q for event account %q: %+v", a, fd.Event.AccountID, fd.Undo)
 			}
-			for _, format := range []report.Format{report.Text, report.JSON} {
-				n, err := report.Render(fd, format)
+			for _, format := range []Format{Text, JSON, Chat} {
+				n, err := Render(fd, format)
 				if err != nil {
 					t.Fatalf("Render: %v", err)
 				}
-				if msg := report.CheckSubject(n.Subject); msg != "" {
+				if msg := checkSubject(n.Subject); msg != "" {
 					t.Fatalf("subject %q: %s", n.Subject, msg)
 				}
 				if !utf8.ValidString(n.Body) {
 					t.Fatal("body is not valid UTF-8")
 				}
-				if format == report.JSON && strings.Contains(n.Body, "\n") {
+				if format != Text && strings.Contains(n.Body, "\n") {
 					t.Fatal("JSON body spans lines")
 				}
 			}

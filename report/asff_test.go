@@ -1,25 +1,24 @@
-package hub
+package report
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/internal/samples"
-	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/sweep"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var (
 	caller = Caller{Account: "111122223333", Partition: "aws", Region: "eu-west-1"}
@@ -28,22 +27,23 @@ var (
 
 const maxFinding = 240 * 1024 // Security Hub's limit per finding
 
-// sample returns the first finding of events/name.json.
-func sample(t *testing.T, name string) detect.Finding {
+// eventFinding returns the first finding of events/name.json.
+func eventFinding(t *testing.T, name string) detect.Finding {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "events", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := detect.Parse(data)
+	b, err := detect.Parse(data, detect.Scoring{})
+	fs := b.Findings
 	if err != nil || len(fs) == 0 {
 		t.Fatalf("%s: %d findings, %v", name, len(fs), err)
 	}
 	return fs[0]
 }
 
-func perm(proto string, from, to int, cidr string) Permission {
-	return Permission{IPProtocol: proto, FromPort: &from, ToPort: &to, IPRanges: []map[string]string{{"CidrIp": cidr}}}
+func perm(proto string, from, to int, cidr string) asffPermission {
+	return asffPermission{IPProtocol: proto, FromPort: &from, ToPort: &to, IPRanges: []map[string]string{{"CidrIp": cidr}}}
 }
 
 // TestASFFSamples maps real sample events.
@@ -54,33 +54,33 @@ func TestASFFSamples(t *testing.T) {
 		label     string
 		with      []string // types it must have, besides Network Reachability
 		without   []string
-		ingress   []Permission
-		egress    []Permission
+		ingress   []asffPermission
+		egress    []asffPermission
 		undo      string // prefix of the remediation text
 		sourceURL bool
 	}{
 		{file: "authorize-ingress-world-ssh", label: "CRITICAL", with: []string{world}, without: []string{typeDiscovery, typeRoot},
-			ingress: []Permission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "Undo: aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "Undo: aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718", sourceURL: true},
 		{file: "failed-unauthorized", label: "MEDIUM", with: []string{typeDiscovery}, without: []string{world, typeRoot},
-			ingress: []Permission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "the call failed", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "the call failed", sourceURL: true},
 		{file: "root-authorize-ingress", label: "HIGH", with: []string{typeRoot}, without: []string{world, typeDiscovery},
-			ingress: []Permission{perm("tcp", 8080, 8080, "192.0.2.0/24")}, undo: "Undo: aws ec2 revoke-security-group-ingress", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 8080, 8080, "192.0.2.0/24")}, undo: "Undo: aws ec2 revoke-security-group-ingress", sourceURL: true},
 		{file: "revoke-egress-by-rule-id", label: "INFORMATIONAL", without: []string{world, typeDiscovery, typeRoot},
 			undo: "revoked by rule id", sourceURL: true},
 		{file: "authorize-egress-world", label: "MEDIUM", without: []string{world},
-			egress: []Permission{{IPProtocol: "-1", IPRanges: []map[string]string{{"CidrIp": "0.0.0.0/0"}}}}, undo: "Undo: aws ec2 revoke-security-group-egress", sourceURL: true},
+			egress: []asffPermission{{IPProtocol: "-1", IPRanges: []map[string]string{{"CidrIp": "0.0.0.0/0"}}}}, undo: "Undo: aws ec2 revoke-security-group-egress", sourceURL: true},
 		{file: "revoke-ingress", label: "INFORMATIONAL", without: []string{world},
-			ingress: []Permission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "Undo: aws ec2 authorize-security-group-ingress", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 22, 22, "0.0.0.0/0")}, undo: "Undo: aws ec2 authorize-security-group-ingress", sourceURL: true},
 		{file: "modify-security-group-rules-world-db", label: "CRITICAL", with: []string{world},
-			ingress: []Permission{perm("tcp", 3000, 4000, "0.0.0.0/0")}, undo: "the event holds the new rules", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 3000, 4000, "0.0.0.0/0")}, undo: "the event holds the new rules", sourceURL: true},
 		{file: "dry-run", label: "INFORMATIONAL", without: []string{world, typeDiscovery},
-			ingress: []Permission{perm("tcp", 5432, 5432, "0.0.0.0/0")}, undo: "dry run: nothing changed", sourceURL: true},
+			ingress: []asffPermission{perm("tcp", 5432, 5432, "0.0.0.0/0")}, undo: "dry run: nothing changed", sourceURL: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			f := sample(t, tt.file)
+			f := eventFinding(t, tt.file)
 			id := "event/" + f.Event.ID + "/0"
-			a := ASFF(f, id, caller, fixed)
+			a := ToASFF(f, id, caller, fixed)
 			checkLimits(t, a)
 			at, _ := time.Parse(time.RFC3339, f.Event.Time)
 			want := at.UTC().Format(stamp)
@@ -92,7 +92,7 @@ func TestASFFSamples(t *testing.T) {
 				{a.GeneratorID, "sgwatch/" + f.Event.Name},
 				{a.Severity.Label, tt.label},
 				{a.Severity.Original, string(f.Severity)},
-				{a.Title, report.Subject(f)},
+				{a.Title, subject(f)},
 				{a.CreatedAt, want}, {a.UpdatedAt, want}, {a.FirstObservedAt, want},
 				{a.RecordState, "ACTIVE"},
 				{a.Workflow.Status, "NEW"},
@@ -120,7 +120,7 @@ func TestASFFSamples(t *testing.T) {
 					t.Errorf("types %q have %q", a.Types, ty)
 				}
 			}
-			if !reflect.DeepEqual(a.FindingProviderFields, ProviderFields{Severity: a.Severity, Types: a.Types}) {
+			if !reflect.DeepEqual(a.FindingProviderFields, asffProviderFields{Severity: a.Severity, Types: a.Types}) {
 				t.Errorf("provider fields %+v differ from severity %+v and types %q", a.FindingProviderFields, a.Severity, a.Types)
 			}
 			sg := a.Resources[0].Details.AwsEc2SecurityGroup
@@ -152,10 +152,10 @@ func TestASFFSamples(t *testing.T) {
 // resolution archived and resolved, and later.
 func TestASFFSweep(t *testing.T) {
 	p22 := 22
-	g := detect.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "web", VPCID: "vpc-0a1b2c3d4e5f60718", Tags: map[string]string{"team": "web"}},
+	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "web", VPCID: "vpc-0a1b2c3d4e5f60718", Tags: map[string]string{"team": "web"}},
 		Rules: []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "0.0.0.0/0", RuleID: "sgr-0c0ffee0c0ffee001"}}}
 	found := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	exps := detect.Options{}.Exposures(g, "eu-west-1", "444455556666", found)
+	exps := sweep.Exposures(g, "eu-west-1", "444455556666", found, detect.Scoring{})
 	if len(exps) != 1 {
 		t.Fatalf("%d exposures, want 1", len(exps))
 	}
@@ -169,7 +169,7 @@ func TestASFFSweep(t *testing.T) {
 	sa := sw
 	sa.FoundAt = found.Add(40 * 24 * time.Hour).Format(time.RFC3339)
 	again.Sweep = &sa
-	resolved := detect.Options{}.Resolve(seen, found.Add(3*time.Hour))
+	resolved := sweep.Resolve(seen, found.Add(3*time.Hour), detect.Scoring{})
 	id := "sweep/444455556666/eu-west-1/" + fresh.Sweep.Key
 
 	tests := []struct {
@@ -188,7 +188,7 @@ func TestASFFSweep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := ASFF(tt.f, id, caller, fixed)
+			a := ToASFF(tt.f, id, caller, fixed)
 			checkLimits(t, a)
 			text := ""
 			if a.Remediation != nil {
@@ -231,9 +231,9 @@ func TestASFFTimes(t *testing.T) {
 		{"", "2026-11-21T08:00:00.000Z"},
 	}
 	for _, tt := range tests {
-		f := sample(t, "authorize-ingress-world-ssh")
+		f := eventFinding(t, "authorize-ingress-world-ssh")
 		f.Event.Time = tt.time
-		a := ASFF(f, "event/x/0", caller, fixed)
+		a := ToASFF(f, "event/x/0", caller, fixed)
 		if a.CreatedAt != tt.want || a.UpdatedAt != tt.want || a.FirstObservedAt != tt.want {
 			t.Errorf("%q: created %s updated %s first %s, want %s", tt.time, a.CreatedAt, a.UpdatedAt, a.FirstObservedAt, tt.want)
 		}
@@ -262,11 +262,11 @@ func TestRemediation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := detect.Finding{Action: detect.Modify, Severity: detect.Low, Undo: tt.undo,
 				Event: detect.Event{Name: "AuthorizeSecurityGroupIngress", Region: "eu-west-1"}, SecurityGroup: detect.SecurityGroup{ID: tt.groupID}}
-			a := ASFF(f, "event/x/0", caller, fixed)
-			var got Recommendation
+			a := ToASFF(f, "event/x/0", caller, fixed)
+			var got asffRecommendation
 			if a.Remediation != nil {
 				got = a.Remediation.Recommendation
-				if got == (Recommendation{}) {
+				if got == (asffRecommendation{}) {
 					t.Error("empty remediation")
 				}
 			}
@@ -336,7 +336,7 @@ func TestASFFHostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := ASFF(tt.f, evil(0), caller, fixed)
+			a := ToASFF(tt.f, evil(0), caller, fixed)
 			checkLimits(t, a)
 			sg := a.Resources[0].Details.AwsEc2SecurityGroup
 			if len(sg.IPPermissions) != maxPermissions || len(sg.IPPermissionsEgress) != maxPermissions || len(a.Resources[0].Tags) != maxTags {
@@ -372,9 +372,10 @@ func TestASFFEverySample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fs, _ := detect.Parse(data)
+		b, _ := detect.Parse(data, detect.Scoring{})
+		fs := b.Findings
 		for i, f := range fs {
-			a := ASFF(f, fmt.Sprintf("event/%s/%d", f.Event.ID, i), caller, fixed)
+			a := ToASFF(f, fmt.Sprintf("event/%s/%d", f.Event.ID, i), caller, fixed)
 			checkLimits(t, a)
 			b, _ := json.Marshal(a)
 			if len(b) > biggest {
@@ -391,7 +392,7 @@ func TestASFFEverySample(t *testing.T) {
 
 // checkLimits checks a against ASFF's limits and that every string in it
 // is cleaned.
-func checkLimits(t *testing.T, a Finding) {
+func checkLimits(t *testing.T, a ASFF) {
 	t.Helper()
 	data, err := json.Marshal(a)
 	if err != nil {
@@ -405,7 +406,7 @@ func checkLimits(t *testing.T, a Finding) {
 		t.Fatal(err)
 	}
 	walk(v, func(s string) {
-		if report.Clean(s, len(s)) != s || utf8.RuneCountInString(s) > maxValue {
+		if clean.Line(s, len(s)) != s || utf8.RuneCountInString(s) > maxValue {
 			t.Errorf("string not cleaned or too long: %.80q", s)
 		}
 	})
@@ -471,11 +472,11 @@ func js(v any) string {
 	return string(b)
 }
 
-// TestGolden compares the ASFF of the world SSH sample with its golden
-// file; run "go test ./hub -update" after a deliberate change.
-func TestGolden(t *testing.T) {
-	f := sample(t, "authorize-ingress-world-ssh")
-	got, err := json.MarshalIndent(ASFF(f, "event/"+f.Event.ID+"/0", caller, fixed), "", "  ")
+// TestASFFGolden compares the ASFF of the world SSH sample with its golden
+// file; run "go test ./report -update" after a deliberate change.
+func TestASFFGolden(t *testing.T) {
+	f := eventFinding(t, "authorize-ingress-world-ssh")
+	got, err := json.MarshalIndent(ToASFF(f, "event/"+f.Event.ID+"/0", caller, fixed), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,9 +492,97 @@ func TestGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./hub -update to create it)", err)
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("ASFF differs from %s (run go test ./hub -update and review the diff):\n%s", path, got)
+		t.Errorf("ASFF differs from %s (run go test ./report -update and review the diff):\n%s", path, got)
+	}
+}
+
+// Regressions a red-team review of the Security Hub sink found (now fixed);
+// each fails if it returns.
+
+// Security Hub deletes an ACTIVE finding 90 days after its UpdatedAt
+// (https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-findings.html).
+const retention = 90 * 24 * time.Hour
+
+// TestExposureUpdatedAtIsFirstSeen (a regression): an exposure's UpdatedAt is
+// its FirstSeen, not when it was found (imported). An exposure the policy
+// held back for months (SUPPRESS, MIN_SEVERITY) and published now, when it
+// is decided on again, is imported with an UpdatedAt already past Security
+// Hub's 90-day retention: the open world exposure is deleted from Security
+// Hub as soon as it arrives.
+func TestExposureUpdatedAtIsFirstSeen(t *testing.T) {
+	p22 := 22
+	rule := detect.Rule{Direction: detect.Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "0.0.0.0/0", RuleID: "sgr-0c0ffee0c0ffee001"}
+	found := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	f := detect.Finding{Action: detect.Exposure, Outcome: detect.Succeeded, Severity: detect.Critical,
+		Event:         detect.Event{Name: detect.SweepCall, Time: found.Format(time.RFC3339), Region: "eu-west-1", AccountID: "111122223333"},
+		SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: []detect.Rule{rule},
+		Sweep: &detect.Sweep{Key: detect.RuleKey("sg-0a1b2c3d4e5f60718", rule), FoundAt: found.Format(time.RFC3339)}}
+	f.Sweep.FirstSeen = found.Add(-100 * 24 * time.Hour).Format(time.RFC3339) // held back since
+	a := ToASFF(f, "sweep/111122223333/eu-west-1/"+f.Sweep.Key, caller, found)
+	updated, err := time.Parse(stamp, a.UpdatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found.Sub(updated) >= retention {
+		t.Errorf("exposure found (and imported) at %s has UpdatedAt %s: Security Hub deletes it at once (90 days after UpdatedAt)", found.Format(stamp), a.UpdatedAt)
+	}
+}
+
+// nonEmpty is Security Hub's NonEmptyString pattern (.*\S.*), which every
+// ASFF string has, including both sides of a FieldMap (Resource.Tags,
+// ProductFields): botocore securityhub service-2.json.
+var nonEmpty = regexp.MustCompile(`\S`)
+
+// blankStrings returns the paths of the string values and map keys of the
+// JSON of a that are empty or only spaces.
+func blankStrings(a ASFF) []string {
+	b, _ := json.Marshal(a)
+	var v any
+	json.Unmarshal(b, &v)
+	var out []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case string:
+			if !nonEmpty.MatchString(x) {
+				out = append(out, fmt.Sprintf("%s = %q", path, x))
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case map[string]any:
+			for k, e := range x {
+				if !nonEmpty.MatchString(k) {
+					out = append(out, fmt.Sprintf("%s key %q", path, k))
+				}
+				walk(path+"."+k, e)
+			}
+		}
+	}
+	walk("", v)
+	return out
+}
+
+// TestEmptyTagValue (a regression): EC2 allows a tag with an empty value (and
+// anyone with ec2:CreateTags can add one), but ASFF's Resource.Tags is a
+// FieldMap of NonEmptyString: the value "" fails Security Hub's input
+// validation, so every finding of that group (ENRICH=true, and every sweep
+// exposure, which carries its tags) is rejected — a group owner can keep
+// their world-open rule out of Security Hub with one empty tag. A group
+// name of spaces does the same.
+func TestEmptyTagValue(t *testing.T) {
+	f := eventFinding(t, "authorize-ingress-world-ssh")
+	f.SecurityGroup.Tags = map[string]string{"Name": "web", "kubernetes.io/role/elb": "", "owner": "  "}
+	if bad := blankStrings(ToASFF(f, "event/x/0", caller, fixed)); len(bad) > 0 {
+		t.Errorf("ASFF strings Security Hub rejects (pattern .*\\S.*): %q", bad)
+	}
+	g := eventFinding(t, "authorize-ingress-world-ssh")
+	g.SecurityGroup.Name = "   "
+	if bad := blankStrings(ToASFF(g, "event/x/0", caller, fixed)); len(bad) > 0 {
+		t.Errorf("ASFF strings Security Hub rejects (pattern .*\\S.*): %q", bad)
 	}
 }

@@ -1,4 +1,4 @@
-package detect
+package cloudtrail
 
 import (
 	"bytes"
@@ -278,93 +278,6 @@ func TestStreamingMemoryIsFlat(t *testing.T) {
 	t.Logf("%d records, %d MB; heap grew by at most %d KB", n, src.produced>>20, (int64(peak)-int64(base))>>10)
 }
 
-// TestMayBeCall: the pre-filter lets through every security-group call
-// (should match) and keeps out other calls (should not match).
-func TestMayBeCall(t *testing.T) {
-	match := []string{}
-	for _, c := range Calls() {
-		match = append(match, `{"eventSource":"ec2.amazonaws.com","eventName":"`+c+`"}`)
-	}
-	match = append(match,
-		`{"eventName":"Authorize\u0053ecurityGroupIngress"}`, // an escape that spells a name
-		`{"eventName":"\u0041uthorizeSecurityGroupIngress"}`,
-		`{"eventName":"Authorize\u0073ecurityGroupIngress"}`, // a lower-case letter: still decoded
-		`{"x":"\u0078"}`,
-		`{"eventName" : "RevokeSecurityGroupEgress" }`,
-	)
-	for _, m := range match {
-		if !MayBeCall([]byte(m)) {
-			t.Errorf("MayBeCall(%s) = false, want true", m)
-		}
-	}
-	for _, m := range []string{
-		`{"eventSource":"ec2.amazonaws.com","eventName":"DescribeSecurityGroups"}`,
-		`{"eventSource":"ec2.amazonaws.com","eventName":"DescribeSecurityGroupRules"}`,
-		`{"eventSource":"rds.amazonaws.com","eventName":"AuthorizeDBSecurityGroupIngress"}`,
-		`{"eventName":"PutRolePolicy","requestParameters":{"policyDocument":"ec2:AuthorizeSecurityGroupIngressX"}}`,
-		`{"eventName":"RunInstances","requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}}`,
-		`{"eventName":"CreateSecurityGroupX"}`,
-		`{"eventName":"RunInstances","requestParameters":{"userData":"a \u0026\u0026 b \u003c c \u00e9 \u2028"}}`, // escapes of no letter
-		`{"x":"\u00"}`,
-		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string
-	} {
-		if MayBeCall([]byte(m)) {
-			t.Errorf("MayBeCall(%s) = true, want false", m)
-		}
-	}
-	// Every sample and public record with a finding passes; the others
-	// count as should-not-match when they have no escape.
-	files, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
-	more, _ := filepath.Glob(filepath.Join("..", "testdata", "cloudtrail", "*", "*.json"))
-	for _, f := range append(files, more...) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs, _ := Parse(data)
-		if len(fs) > 0 && !MayBeCall(data) {
-			t.Errorf("%s: has a finding but MayBeCall is false", f)
-		}
-	}
-}
-
-// TestParseSplitsLikeTheDecoder: each sample's record gives the same
-// findings alone, as a log file's record, and in one log of them all.
-func TestParseSplitsLikeTheDecoder(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("..", "events", "*.json"))
-	var log bytes.Buffer
-	log.WriteString(`{"Records":[`)
-	findings := 0
-	for i, f := range files {
-		data, _ := os.ReadFile(f)
-		fs, err := Parse(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		findings += len(fs)
-		if i > 0 {
-			log.WriteString(",\n")
-		}
-		detail := data[bytes.Index(data, []byte(`"detail"`))+len(`"detail"`):]
-		detail = bytes.TrimLeft(detail, " :\n\t")
-		rd := NewReader(bytes.NewReader(detail))
-		it, err := rd.Next()
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		log.Write(it.Raw)
-		var b Batch
-		if err := (Options{}).Item(&b, Item{Raw: it.Raw, Record: 1}); err != nil || len(b.Findings) != len(fs) {
-			t.Errorf("%s: the detail alone gives %d findings (%v), the event %d", f, len(b.Findings), err, len(fs))
-		}
-	}
-	log.WriteString("]}")
-	whole, err := Parse(log.Bytes())
-	if err != nil || len(whole) != findings {
-		t.Fatalf("log of %d samples: %d findings, %v; want %d", len(files), len(whole), err, findings)
-	}
-}
-
 func jsonCompact(dst *bytes.Buffer, src []byte) error { return json.Compact(dst, src) }
 
 // FuzzReader: on any valid JSON input the Reader returns what
@@ -462,39 +375,6 @@ func TestJustOverTheLimit(t *testing.T) {
 	exact := []byte(head + strings.Repeat("x", MaxRecord-len(head)-2) + `"}`)
 	if it, err := NewBytesReader(exact).Next(); err != nil || len(it.Raw) != MaxRecord {
 		t.Errorf("a value of exactly MaxRecord bytes: %v", err)
-	}
-}
-
-// TestSkim: what may be a call is decoded; a log file's other records are
-// counted unread; a whole input is checked to be CloudTrail.
-func TestSkim(t *testing.T) {
-	call := `{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-1"}}`
-	cases := []struct {
-		raw      string
-		record   int
-		findings int
-		others   int
-		err      string
-	}{
-		{call, 1, 1, 0, ""},
-		{call, 0, 1, 0, ""},
-		{`{"eventName":"RunInstances"}`, 1, 0, 1, ""},
-		{`{"eventName":,}`, 1, 0, 1, ""}, // unchecked, by choice
-		{`{"eventName":"RunInstances"}`, 0, 0, 1, ""},
-		{`{"detail":{"eventName":"RunInstances"}}`, 0, 0, 1, ""},
-		{`{"Records":5}`, 0, 0, 0, "CloudTrail log file"},
-		{`{"eventName":,}`, 0, 0, 0, "decode input"},
-		{`{"foo":1}`, 0, 0, 0, "unrecognised input"},
-		{`{"event\u004eame":"RunInstances"}`, 0, 0, 1, ""}, // an escaped key: decoded, then other
-		{`[1]`, 0, 0, 0, "input is a list"},
-		{`nope`, 0, 0, 0, "not JSON"},
-	}
-	for _, c := range cases {
-		var b Batch
-		err := Options{}.Skim(&b, Item{Raw: []byte(c.raw), Record: c.record})
-		if len(b.Findings) != c.findings || b.Others != c.others || (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
-			t.Errorf("Skim(%s, record %d) = %d findings, %d others, %v; want %d, %d, %q", c.raw, c.record, len(b.Findings), b.Others, err, c.findings, c.others, c.err)
-		}
 	}
 }
 

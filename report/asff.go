@@ -1,14 +1,12 @@
-// Package hub imports published findings into AWS Security Hub as AWS
-// Security Finding Format (ASFF) findings, with BatchImportFindings (and
-// BatchUpdateFindings to resolve one). It builds the JSON request itself
-// and signs it with Signature Version 4: the SDK's Security Hub client would
-// add about a megabyte to the binary for two calls.
+package report
+
+// The AWS Security Finding Format (ASFF) form of a finding, for AWS Security
+// Hub (package hub delivers it).
 //
 // Every value that came from CloudTrail or the account is attacker-
-// controlled: each is cleaned (report.Clean) and cut to the ASFF limit of
+// controlled: each is cleaned (package clean) and cut to the ASFF limit of
 // its field, counted in characters (Unicode code points, as Smithy's length
 // constraints are).
-package hub
 
 import (
 	"fmt"
@@ -18,93 +16,95 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/report"
 )
 
-// Caller is who imports: the function's account, partition and Region (the product ARN's).
+// Caller is who imports into Security Hub: the function's account, partition and Region (the product ARN's).
 type Caller struct{ Account, Partition, Region string }
 
-// Finding is an ASFF finding: exactly the fields sgwatch sets.
-type Finding struct {
-	SchemaVersion         string            `json:"SchemaVersion"`
-	ID                    string            `json:"Id"`
-	ProductArn            string            `json:"ProductArn"`
-	GeneratorID           string            `json:"GeneratorId"`
-	AwsAccountID          string            `json:"AwsAccountId"`
-	Types                 []string          `json:"Types"`
-	FirstObservedAt       string            `json:"FirstObservedAt"`
-	LastObservedAt        string            `json:"LastObservedAt"`
-	CreatedAt             string            `json:"CreatedAt"`
-	UpdatedAt             string            `json:"UpdatedAt"`
-	Severity              Severity          `json:"Severity"`
-	Title                 string            `json:"Title"`
-	Description           string            `json:"Description"`
-	Remediation           *Remediation      `json:"Remediation,omitempty"`
-	SourceURL             string            `json:"SourceUrl,omitempty"`
-	ProductFields         map[string]string `json:"ProductFields"`
-	Resources             []Resource        `json:"Resources"`
-	RecordState           string            `json:"RecordState"`
-	Workflow              Workflow          `json:"Workflow"`
-	FindingProviderFields ProviderFields    `json:"FindingProviderFields"`
+// ASFF is a finding in the AWS Security Finding Format: exactly the fields
+// sgwatch sets.
+type ASFF struct {
+	SchemaVersion         string             `json:"SchemaVersion"`
+	ID                    string             `json:"Id"`
+	ProductArn            string             `json:"ProductArn"`
+	GeneratorID           string             `json:"GeneratorId"`
+	AwsAccountID          string             `json:"AwsAccountId"`
+	Types                 []string           `json:"Types"`
+	FirstObservedAt       string             `json:"FirstObservedAt"`
+	LastObservedAt        string             `json:"LastObservedAt"`
+	CreatedAt             string             `json:"CreatedAt"`
+	UpdatedAt             string             `json:"UpdatedAt"`
+	Severity              asffSeverity       `json:"Severity"`
+	Title                 string             `json:"Title"`
+	Description           string             `json:"Description"`
+	Remediation           *asffRemediation   `json:"Remediation,omitempty"`
+	SourceURL             string             `json:"SourceUrl,omitempty"`
+	ProductFields         map[string]string  `json:"ProductFields"`
+	Resources             []asffResource     `json:"Resources"`
+	RecordState           string             `json:"RecordState"`
+	Workflow              asffWorkflow       `json:"Workflow"`
+	FindingProviderFields asffProviderFields `json:"FindingProviderFields"`
 }
 
-// Severity is an ASFF severity: Label is Security Hub's, Original sgwatch's.
-type Severity struct {
+// asffSeverity is an ASFF severity: Label is Security Hub's, Original sgwatch's.
+type asffSeverity struct {
 	Label    string `json:"Label"`
 	Original string `json:"Original"`
 }
 
 // ProviderFields are the fields BatchImportFindings may still update after
 // a customer changed the top-level ones with BatchUpdateFindings.
-type ProviderFields struct {
-	Severity Severity `json:"Severity"`
-	Types    []string `json:"Types"`
+type asffProviderFields struct {
+	Severity asffSeverity `json:"Severity"`
+	Types    []string     `json:"Types"`
 }
 
-// Remediation says how to undo the change.
-type Remediation struct {
-	Recommendation Recommendation `json:"Recommendation"`
+// asffRemediation says how to undo the change.
+type asffRemediation struct {
+	Recommendation asffRecommendation `json:"Recommendation"`
 }
 
-// Recommendation is the undo, as text and a console link.
-type Recommendation struct {
+// asffRecommendation is the undo, as text and a console link.
+type asffRecommendation struct {
 	Text string `json:"Text,omitempty"`
 	URL  string `json:"Url,omitempty"`
 }
 
-// Workflow is the finding's workflow status.
-type Workflow struct {
+// asffWorkflow is the finding's workflow status.
+type asffWorkflow struct {
 	Status string `json:"Status"`
 }
 
-// Resource is the security group.
-type Resource struct {
+// asffResource is the security group.
+type asffResource struct {
 	Type      string            `json:"Type"`
 	ID        string            `json:"Id"`
 	Partition string            `json:"Partition,omitempty"`
 	Region    string            `json:"Region,omitempty"`
 	Tags      map[string]string `json:"Tags,omitempty"`
-	Details   Details           `json:"Details"`
+	Details   asffDetails       `json:"Details"`
 }
 
-// Details holds the resource's details.
-type Details struct {
-	AwsEc2SecurityGroup Group `json:"AwsEc2SecurityGroup"`
+// asffDetails holds the resource's details.
+type asffDetails struct {
+	AwsEc2SecurityGroup asffGroup `json:"AwsEc2SecurityGroup"`
 }
 
-// Group is AwsEc2SecurityGroupDetails, with the finding's rules.
-type Group struct {
-	GroupID             string       `json:"GroupId,omitempty"`
-	GroupName           string       `json:"GroupName,omitempty"`
-	VpcID               string       `json:"VpcId,omitempty"`
-	OwnerID             string       `json:"OwnerId,omitempty"`
-	IPPermissions       []Permission `json:"IpPermissions,omitempty"`
-	IPPermissionsEgress []Permission `json:"IpPermissionsEgress,omitempty"`
+// asffGroup is AwsEc2SecurityGroupDetails, with the finding's rules.
+type asffGroup struct {
+	GroupID             string           `json:"GroupId,omitempty"`
+	GroupName           string           `json:"GroupName,omitempty"`
+	VpcID               string           `json:"VpcId,omitempty"`
+	OwnerID             string           `json:"OwnerId,omitempty"`
+	IPPermissions       []asffPermission `json:"IpPermissions,omitempty"`
+	IPPermissionsEgress []asffPermission `json:"IpPermissionsEgress,omitempty"`
 }
 
-// Permission is AwsEc2SecurityGroupIpPermission: one rule of the finding.
-type Permission struct {
+// asffPermission is AwsEc2SecurityGroupIpPermission: one rule of the finding.
+type asffPermission struct {
 	IPProtocol       string              `json:"IpProtocol,omitempty"`
 	FromPort         *int                `json:"FromPort,omitempty"`
 	ToPort           *int                `json:"ToPort,omitempty"`
@@ -150,15 +150,17 @@ func fit(s string, n int) string {
 	if strings.TrimSpace(s) == "" {
 		return ""
 	}
-	c := report.Clean(s, n)
+	c := clean.Line(s, n)
 	if utf8.RuneCountInString(c) > n { // Clean adds "…" after n runes
-		c = report.Clean(s, n-1)
+		c = clean.Line(s, n-1)
 	}
 	return c
 }
 
-// ASFF maps f to the ASFF finding Import sends (pure; exported for tests and docs).
-func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
+// ToASFF is f as the ASFF finding Security Hub keeps under id (a stable
+// string unique per finding: "event/EVENTID/N" or
+// "sweep/ACCOUNT/REGION/RULEKEY"), imported by c at time now.
+func ToASFF(f detect.Finding, id string, c Caller, now time.Time) ASFF {
 	part := c.Partition
 	if part == "" {
 		part = "aws"
@@ -172,7 +174,7 @@ func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
 	if !ok {
 		label = "HIGH" // an unknown severity fails closed
 	}
-	sev := Severity{Label: label, Original: fit(string(f.Severity), 64)}
+	sev := asffSeverity{Label: label, Original: fit(string(f.Severity), 64)}
 	types := findingTypes(f)
 
 	// A finding is created with CreatedAt = UpdatedAt, and an update must
@@ -193,7 +195,7 @@ func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
 		state, status = "ARCHIVED", "RESOLVED"
 	}
 
-	out := Finding{
+	out := ASFF{
 		SchemaVersion: "2018-10-08",
 		ID:            fit("sgwatch/"+id, maxID),
 		ProductArn:    "arn:" + part + ":securityhub:" + c.Region + ":" + c.Account + ":product/" + c.Account + "/default",
@@ -201,16 +203,16 @@ func ASFF(f detect.Finding, id string, c Caller, now time.Time) Finding {
 		AwsAccountID:  c.Account,
 		Types:         types, FirstObservedAt: first, LastObservedAt: last, CreatedAt: created, UpdatedAt: updated,
 		Severity:              sev,
-		Title:                 fit(report.Subject(f), maxTitle),
+		Title:                 fit(subject(f), maxTitle),
 		Description:           description(f),
 		Remediation:           remediation(f),
-		SourceURL:             report.CloudTrailURL(f),
+		SourceURL:             linkTo(f, "CloudTrail"),
 		RecordState:           state,
-		Workflow:              Workflow{Status: status},
-		FindingProviderFields: ProviderFields{Severity: sev, Types: types},
+		Workflow:              asffWorkflow{Status: status},
+		FindingProviderFields: asffProviderFields{Severity: sev, Types: types},
 	}
 	res, left := resource(f, part)
-	out.Resources = []Resource{res}
+	out.Resources = []asffResource{res}
 	out.ProductFields = productFields(f, left)
 	return out
 }
@@ -256,14 +258,14 @@ func opensWorld(f detect.Finding) bool {
 // description is the first line of the notification's text (what
 // happened) and the first reasons.
 func description(f detect.Finding) string {
-	head := report.Subject(f)
-	if n, err := report.Render(f, report.Text); err == nil {
+	head := subject(f)
+	if n, err := Render(f, Text); err == nil {
 		head, _, _ = strings.Cut(n.Body, "\n")
 	}
-	d := report.Clean(head, maxDescription)
+	d := clean.Line(head, maxDescription)
 	var why []string
 	for _, r := range f.Reasons[:min(len(f.Reasons), maxReasons)] {
-		why = append(why, report.Clean(r, maxText))
+		why = append(why, clean.Line(r, maxText))
 	}
 	if len(why) > 0 {
 		d += ". Why: " + strings.Join(why, "; ")
@@ -272,8 +274,8 @@ func description(f detect.Finding) string {
 }
 
 // remediation is the undo command when it fits whole, else the undo note.
-func remediation(f detect.Finding) *Remediation {
-	var r Recommendation
+func remediation(f detect.Finding) *asffRemediation {
+	var r asffRecommendation
 	if u := f.Undo; u != nil {
 		cmd := "Undo: " + u.Command
 		switch {
@@ -285,24 +287,24 @@ func remediation(f detect.Finding) *Remediation {
 			r.Text = "The undo command is too long for this field: see the notification or the product field sgwatch/undo."
 		}
 	}
-	r.URL = report.GroupURL(f)
-	if r == (Recommendation{}) {
+	r.URL = linkTo(f, "Security group")
+	if r == (asffRecommendation{}) {
 		return nil
 	}
-	return &Remediation{Recommendation: r}
+	return &asffRemediation{Recommendation: r}
 }
 
 // resource is the security group of f, with what was left out of it.
-func resource(f detect.Finding, part string) (Resource, string) {
+func resource(f detect.Finding, part string) (asffResource, string) {
 	g, e := f.SecurityGroup, f.Event
-	r := Resource{Type: "AwsEc2SecurityGroup", ID: fit(g.ID, maxText), Partition: part}
-	switch arn := report.GroupARN(f); {
+	r := asffResource{Type: "AwsEc2SecurityGroup", ID: fit(g.ID, maxText), Partition: part}
+	switch arn := groupARN(f); {
 	case arn != "":
 		r.ID = arn
 	case r.ID == "":
 		r.ID = "unknown"
 	}
-	if detect.IsRegion(e.Region) && len(e.Region) <= maxRegion {
+	if awsid.IsRegion(e.Region) && len(e.Region) <= maxRegion {
 		r.Region = e.Region
 	}
 	var left []string
@@ -326,7 +328,7 @@ func resource(f detect.Finding, part string) (Resource, string) {
 	if blank > 0 {
 		left = append(left, fmt.Sprintf("%d tags with a blank key or value", blank))
 	}
-	sg := Group{GroupID: fit(g.ID, maxText), GroupName: fit(g.Name, maxText), VpcID: fit(g.VPCID, maxText), OwnerID: fit(e.AccountID, maxText)}
+	sg := asffGroup{GroupID: fit(g.ID, maxText), GroupName: fit(g.Name, maxText), VpcID: fit(g.VPCID, maxText), OwnerID: fit(e.AccountID, maxText)}
 	var in, eg int
 	for _, rule := range f.Rules {
 		p, ok := permission(rule)
@@ -359,8 +361,8 @@ func resource(f detect.Finding, part string) (Resource, string) {
 
 // permission is rule r as an ASFF permission; false for a rule that says
 // neither protocol nor source (one revoked by rule id).
-func permission(r detect.Rule) (Permission, bool) {
-	p := Permission{IPProtocol: fit(r.Protocol, 16), FromPort: r.FromPort, ToPort: r.ToPort}
+func permission(r detect.Rule) (asffPermission, bool) {
+	p := asffPermission{IPProtocol: fit(r.Protocol, 16), FromPort: r.FromPort, ToPort: r.ToPort}
 	if r.Protocol == "all" {
 		p.IPProtocol = "-1"
 	}

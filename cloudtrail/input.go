@@ -1,0 +1,317 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// ErrEmpty is an input with no value at all (CloudTrail never writes one).
+var ErrEmpty = errors.New("empty input: want an EventBridge event, a CloudTrail record or a CloudTrail log file")
+
+// Input is the one loop over what sgwatch reads: an EventBridge "AWS API
+// Call via CloudTrail" event, a bare CloudTrail record, a CloudTrail log
+// file ({"Records":[…]}), any number of these one after another, plain or
+// gzip. Next returns its records one at a time, holding one in memory.
+//
+// Only what is not one of these shapes is an error (not JSON, not an
+// object, a record that is not an object, a value over MaxRecord); each
+// such error is returned in its place, and the records after it are still
+// returned. A break in the input's structure, or a failed read, ends it: a
+// *BrokenError, after which Next returns io.EOF.
+type Input struct {
+	rd *Reader
+	// mayHold, when set, says whether a value may hold a record of
+	// interest; one that certainly holds none is returned unread (Skip).
+	mayHold func(raw []byte) bool
+	// The records of the value being read, and its error, still to be
+	// returned (a value can hold many records: a log file whose Records
+	// array is not its first member).
+	queue []Record
+	err   error
+	done  bool
+}
+
+// BrokenError is an input whose structure breaks, or that cannot be read
+// on: what came before it was returned, nothing after it is.
+type BrokenError struct{ Err error }
+
+func (e *BrokenError) Error() string { return "decode input: " + e.Err.Error() }
+func (e *BrokenError) Unwrap() error { return e.Err }
+
+// Read returns the Input of src, decompressed when it is gzip (sniffed).
+// A gzip stream whose header is corrupt is an error at once.
+//
+// mayHold, when not nil, is a pre-filter: Next decodes only the values it
+// lets through, and returns each value it rules out as one Record with Skip
+// set, unread (its syntax unchecked: the speed of a scan of CloudTrail
+// history, where most records are of no interest). It must let through
+// every value that holds a record of interest.
+func Read(src io.Reader, mayHold func(raw []byte) bool) (*Input, error) {
+	in, err := Decompress(src)
+	if err != nil {
+		return nil, err
+	}
+	return &Input{rd: NewReader(in), mayHold: mayHold}, nil
+}
+
+// ReadBytes is Read of data, read in place when it is not gzip (data must
+// not change while the Input is in use).
+func ReadBytes(data []byte, mayHold func(raw []byte) bool) (*Input, error) {
+	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
+		return Read(bytes.NewReader(data), mayHold)
+	}
+	return &Input{rd: NewBytesReader(data), mayHold: mayHold}, nil
+}
+
+// Values is the number of top-level values (log files included) begun so
+// far: 0 for an input of white space only.
+func (in *Input) Values() int { return in.rd.Values() }
+
+// Next returns the next record, or an error in its place (see Input), or
+// io.EOF at the end.
+func (in *Input) Next() (Record, error) {
+	for {
+		if len(in.queue) > 0 {
+			r := in.queue[0]
+			in.queue = in.queue[1:]
+			return r, nil
+		}
+		if in.err != nil {
+			err := in.err
+			in.err = nil
+			return Record{}, err
+		}
+		if in.done {
+			return Record{}, io.EOF
+		}
+		it, err := in.rd.Next()
+		var tooLong *RecordError
+		switch {
+		case err == io.EOF:
+			in.done = true
+			return Record{}, io.EOF
+		case errors.As(err, &tooLong):
+			return Record{}, err
+		case err != nil:
+			in.done = true
+			return Record{}, &BrokenError{err}
+		}
+		if in.mayHold != nil && !in.mayHold(it.Raw) && skippable(it) {
+			return Record{Skip: true}, nil
+		}
+		in.queue = in.queue[:0]
+		in.err = in.value(it)
+	}
+}
+
+// skippable reports whether a value the pre-filter ruled out can be
+// skipped unread: any record of a log file; a whole input only when it is
+// valid JSON and a record or an event, so that what is not CloudTrail (a
+// log file not in CloudTrail's form, a shape sgwatch does not read) still
+// gets its error.
+func skippable(it Item) bool {
+	if it.Record > 0 {
+		return true
+	}
+	raw := bytes.TrimSpace(it.Raw)
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		return false
+	}
+	if v, ok := member(raw, "Records"); !ok || v != nil {
+		return false
+	}
+	for _, k := range []string{"eventName", "eventSource", "detail"} {
+		v, ok := member(raw, k)
+		if !ok {
+			return false // an escaped key: the decoder decides
+		}
+		if v != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// value reads one value of the input into the queue: a record of a log
+// file, or a whole input (an EventBridge event, a bare record, a log file
+// not in CloudTrail's form). The error names what could not be read, with
+// the record's number.
+func (in *Input) value(it Item) error {
+	if it.Record > 0 {
+		if err := in.add(it.Raw, Envelope{}); err != nil {
+			return fmt.Errorf("record %d: %w", it.Record, err)
+		}
+		return nil
+	}
+	return in.top(it.Raw)
+}
+
+// top reads one whole input value.
+func (in *Input) top(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return ErrEmpty
+	}
+	if data[0] != '{' {
+		what := kind(data)
+		if !json.Valid(data) {
+			what = "not JSON"
+		}
+		return fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", what)
+	}
+	// One pass decodes every shape: a bare record fills the embedded record,
+	// an EventBridge event its envelope and detail, a log file its Records.
+	var top struct {
+		Record
+		Records []json.RawMessage `json:"Records"`
+		Detail  json.RawMessage   `json:"detail"`
+		Account Text              `json:"account"`
+		Region  Text              `json:"region"`
+		Time    Text              `json:"time"`
+	}
+	mark := flawsSeen.Load()
+	err := json.Unmarshal(data, &top)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case !errors.As(err, &typeErr):
+		return fmt.Errorf("decode input: %w", err)
+	case top.Records != nil || typeErr.Field == "Records":
+		return fmt.Errorf("CloudTrail log file: %w", err)
+	case top.Detail == nil:
+		// A bare record with a part that is not of its expected type: the
+		// rest decoded, and the part is a note on the finding.
+	default:
+		typeErr = nil // the envelope's own fields are not read
+	}
+	switch {
+	case top.Records != nil:
+		var errs []error
+		for i, r := range top.Records {
+			if err := in.add(r, Envelope{}); err != nil {
+				errs = append(errs, fmt.Errorf("record %d: %w", i+1, err))
+			}
+		}
+		return errors.Join(errs...)
+	case len(top.Detail) > 0:
+		d := bytes.TrimSpace(top.Detail)
+		if d[0] != '{' {
+			if string(d) == "null" {
+				return nil
+			}
+			return fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
+		}
+		return in.add(d, Envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
+	case top.EventName.v != "" || top.EventSource.v != "":
+		r := top.Record
+		r.typeErr, r.mark = typeErr, mark
+		in.queue = append(in.queue, r)
+		return nil
+	}
+	return errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
+}
+
+// add decodes one record into the queue.
+func (in *Input) add(raw []byte, env Envelope) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return fmt.Errorf("record is %s, want an object", kind(raw))
+	}
+	var r Record
+	mark := flawsSeen.Load()
+	err := json.Unmarshal(raw, &r)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &typeErr) {
+		return fmt.Errorf("decode record: %w", err)
+	}
+	r.Envelope, r.typeErr, r.mark = env, typeErr, mark
+	in.queue = append(in.queue, r)
+	return nil
+}
+
+// MaxFlaws bounds the notes one part of a record gets for fields not
+// understood.
+const MaxFlaws = 10
+
+// Details are a record's requestParameters and responseElements, decoded,
+// and what of the record could not be read.
+type Details struct {
+	Request  Request
+	Response Response
+	// Flaws say what was not understood, as "path: what was wrong": at
+	// most MaxFlaws for each of the record, its request and its response;
+	// Count is how many there were in all.
+	Flaws []string
+	Count int
+}
+
+// Details decodes the record's requestParameters and responseElements as a
+// security-group call's, and collects what of the record was not
+// understood. A part that is not an object is Unread.
+func (r *Record) Details() Details {
+	var d Details
+	note := func(ns []string, count int) {
+		d.Flaws = append(d.Flaws, ns...)
+		d.Count += count
+	}
+	if r.typeErr != nil {
+		note([]string{typeNote(r.typeErr)}, 1)
+	}
+	if err := decodeOptional(r.RequestParameters, &d.Request); err != nil {
+		note([]string{"requestParameters: " + err.Error()}, 1)
+		d.Request.Unread = true
+	}
+	if err := decodeOptional(r.ResponseElements, &d.Response); err != nil {
+		note([]string{"responseElements: " + err.Error()}, 1)
+		d.Response.Unread = true
+	}
+	if flawsSeen.Load() != r.mark { // something was not understood: find it
+		note(flaws(r, ""))
+		note(flaws(&d.Request, "requestParameters"))
+		note(flaws(&d.Response, "responseElements"))
+	}
+	return d
+}
+
+// typeNote describes a part of a record that was not of its expected type.
+func typeNote(e *json.UnmarshalTypeError) string {
+	field := strings.TrimPrefix(e.Field, "Record.")
+	if field == "" {
+		field = "record"
+	}
+	want := "an object"
+	switch e.Type.Kind() {
+	case reflect.Slice, reflect.Array:
+		want = "a list"
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		want = "a number"
+	}
+	return fmt.Sprintf("%s: want %s, got %s", field, want, e.Value)
+}
+
+// decodeOptional decodes b into v; null or absent leaves v zero. Only a
+// value that is not an object is an error: the types of v read anything.
+func decodeOptional(b json.RawMessage, v any) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	if b[0] != '{' {
+		return fmt.Errorf("want an object, got %s", kind(b))
+	}
+	err := json.Unmarshal(b, v)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return errors.New(typeNote(typeErr))
+	}
+	return err
+}

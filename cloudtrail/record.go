@@ -1,0 +1,239 @@
+package cloudtrail
+
+import "encoding/json"
+
+// Record is the part of a CloudTrail record sgwatch reads. encoding/json
+// matches keys case-insensitively, which absorbs the lower-case
+// userIdentity keys and the capitalised ModifySecurityGroupRules keys seen
+// in real records.
+type Record struct {
+	Header
+	EventID            Text            `json:"eventID"`
+	EventTime          Text            `json:"eventTime"`
+	AWSRegion          Text            `json:"awsRegion"`
+	RecipientAccountID Text            `json:"recipientAccountId"`
+	RequestID          Text            `json:"requestID"`
+	SourceIPAddress    Text            `json:"sourceIPAddress"`
+	UserAgent          Text            `json:"userAgent"`
+	ErrorCode          Text            `json:"errorCode"`
+	ErrorMessage       Text            `json:"errorMessage"`
+	UserIdentity       Identity        `json:"userIdentity"`
+	FromConsole        Flag            `json:"sessionCredentialFromConsole"`
+	RequestParameters  json.RawMessage `json:"requestParameters"`
+	ResponseElements   json.RawMessage `json:"responseElements"`
+
+	// Envelope is what the EventBridge event the record came in says
+	// (zero for a record read from a log file or on its own).
+	Envelope Envelope `json:"-"`
+	// Skip is true for a record the Input's pre-filter ruled out: it was
+	// not read, and nothing else is set.
+	Skip bool `json:"-"`
+
+	// What the decoder left unread: a part of the record not of its
+	// expected type, and the count of values not understood (lenient.go)
+	// before the record was decoded.
+	typeErr *json.UnmarshalTypeError
+	mark    int64
+}
+
+// Header names the call. When a record does not decode whole, the header
+// alone decides whether that is an error: a record of another call is never
+// rejected for a shape sgwatch does not read.
+type Header struct {
+	EventName   Text `json:"eventName"`
+	EventSource Text `json:"eventSource"`
+}
+
+// Envelope carries the fields of an EventBridge event that fill in what a
+// CloudTrail record leaves out (redacted records omit region and account).
+type Envelope struct {
+	Account, Region, Time string
+}
+
+// Identity is userIdentity.
+type Identity struct {
+	Type           Text `json:"type"`
+	PrincipalID    Text `json:"principalId"`
+	ARN            Text `json:"arn"`
+	AccountID      Text `json:"accountId"`
+	AccessKeyID    Text `json:"accessKeyId"`
+	UserName       Text `json:"userName"`
+	InvokedBy      Text `json:"invokedBy"`
+	SessionContext struct {
+		SessionIssuer struct {
+			ARN      Text `json:"arn"`
+			UserName Text `json:"userName"`
+		} `json:"sessionIssuer"`
+		Attributes struct {
+			MFAAuthenticated Flag `json:"mfaAuthenticated"`
+		} `json:"attributes"`
+	} `json:"sessionContext"`
+}
+
+// Request is requestParameters of every security-group call.
+type Request struct {
+	GroupID          Text             `json:"groupId"`
+	GroupName        Text             `json:"groupName"`
+	GroupDescription Text             `json:"groupDescription"`
+	VPCID            Text             `json:"vpcId"`
+	IPPermissions    List[Permission] `json:"ipPermissions"`
+
+	// The legacy flat form of Authorize/Revoke (see Legacy).
+	IPProtocol                 Text `json:"ipProtocol"`
+	FromPort                   Port `json:"fromPort"`
+	ToPort                     Port `json:"toPort"`
+	CIDRIP                     Text `json:"cidrIp"`
+	SourceSecurityGroupName    Text `json:"sourceSecurityGroupName"`
+	SourceSecurityGroupOwnerID Text `json:"sourceSecurityGroupOwnerId"`
+
+	SecurityGroupRuleIDs          List[RuleRef]         `json:"securityGroupRuleIds"`
+	SecurityGroupRuleDescriptions List[RuleDescription] `json:"securityGroupRuleDescriptions"`
+
+	Modify *ModifyRequest `json:"ModifySecurityGroupRulesRequest"`
+
+	// Unread is true when requestParameters was not an object.
+	Unread bool `json:"-"`
+
+	// Newer calls may wrap capitalised parameters in a request object.
+	Associate    *VPCRequest `json:"AssociateSecurityGroupVpcRequest"`
+	Disassociate *VPCRequest `json:"DisassociateSecurityGroupVpcRequest"`
+}
+
+// Legacy returns the permission of the legacy flat form (cidrIp,
+// ipProtocol, fromPort, toPort or sourceSecurityGroupName directly in
+// requestParameters), if the request is in it.
+func (r Request) Legacy() (Permission, bool) {
+	if r.CIDRIP.v == "" && r.SourceSecurityGroupName.v == "" && r.CIDRIP.bad == "" {
+		return Permission{}, false
+	}
+	p := Permission{IPProtocol: r.IPProtocol, FromPort: r.FromPort, ToPort: r.ToPort}
+	if r.CIDRIP.v != "" || r.CIDRIP.bad != "" {
+		p.IPRanges.items = []IPRange{{CIDRIP: r.CIDRIP}}
+	}
+	if r.SourceSecurityGroupName.v != "" {
+		p.Groups.items = []GroupPair{{GroupName: r.SourceSecurityGroupName}}
+	}
+	return p, true
+}
+
+// VPCRequest is the request of AssociateSecurityGroupVpc and
+// DisassociateSecurityGroupVpc.
+type VPCRequest struct {
+	GroupID Text `json:"GroupId"`
+	VPCID   Text `json:"VpcId"`
+}
+
+// Permission is one item of ipPermissions (or unknownIpPermissionSet).
+type Permission struct {
+	IPProtocol    Text                `json:"ipProtocol"`
+	FromPort      Port                `json:"fromPort"`
+	ToPort        Port                `json:"toPort"`
+	IPRanges      List[IPRange]       `json:"ipRanges"`
+	IPv6Ranges    List[IPv6Range]     `json:"ipv6Ranges"`
+	PrefixListIDs List[PrefixListRef] `json:"prefixListIds"`
+	Groups        List[GroupPair]     `json:"groups"`
+}
+
+// IPRange is an IPv4 source or destination.
+type IPRange struct {
+	CIDRIP      Text `json:"cidrIp"`
+	Description Text `json:"description"`
+}
+
+// IPv6Range is an IPv6 source or destination.
+type IPv6Range struct {
+	CIDRIPv6    Text `json:"cidrIpv6"`
+	Description Text `json:"description"`
+}
+
+// PrefixListRef is a managed prefix list as a source or destination.
+type PrefixListRef struct {
+	PrefixListID Text `json:"prefixListId"`
+	Description  Text `json:"description"`
+}
+
+// GroupPair is a security group as a source or destination.
+type GroupPair struct {
+	GroupID     Text `json:"groupId"`
+	GroupName   Text `json:"groupName"`
+	Description Text `json:"description"`
+}
+
+// RuleRef is one entry of securityGroupRuleIds: {"securityGroupRuleId": …}
+// or a bare string.
+type RuleRef struct {
+	ID Text
+}
+
+func (r *RuleRef) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var v struct {
+			ID Text `json:"securityGroupRuleId"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			r.ID = Text{bad: err.Error()}
+			seen(r.ID.bad)
+			return nil
+		}
+		r.ID = v.ID
+		return nil
+	}
+	return r.ID.UnmarshalJSON(b)
+}
+
+// RuleDescription is one entry of securityGroupRuleDescriptions.
+type RuleDescription struct {
+	SecurityGroupRuleID Text `json:"securityGroupRuleId"`
+	Description         Text `json:"description"`
+}
+
+// ModifyRequest is ModifySecurityGroupRules' request.
+type ModifyRequest struct {
+	GroupID           Text                   `json:"GroupId"`
+	SecurityGroupRule OneOrMany[ModifyEntry] `json:"SecurityGroupRule"`
+}
+
+// ModifyEntry is one rule ModifySecurityGroupRules changes.
+type ModifyEntry struct {
+	SecurityGroupRuleID Text `json:"SecurityGroupRuleId"`
+	SecurityGroupRule   struct {
+		IPProtocol        Text `json:"IpProtocol"`
+		FromPort          Port `json:"FromPort"`
+		ToPort            Port `json:"ToPort"`
+		CIDRIPv4          Text `json:"CidrIpv4"`
+		CIDRIPv6          Text `json:"CidrIpv6"`
+		PrefixListID      Text `json:"PrefixListId"`
+		ReferencedGroupID Text `json:"ReferencedGroupId"`
+		Description       Text `json:"Description"`
+	} `json:"SecurityGroupRule"`
+}
+
+// Response is responseElements of every security-group call.
+type Response struct {
+	GroupID Text          `json:"groupId"`
+	RuleSet List[SetRule] `json:"securityGroupRuleSet"`
+	// A revoke's answer: the rules it removed, and what it named that did
+	// not exist (a revoke in a default VPC succeeds even then).
+	Revoked List[SetRule]    `json:"revokedSecurityGroupRuleSet"`
+	Unknown List[Permission] `json:"unknownIpPermissionSet"`
+
+	// Unread is true when responseElements was not an object.
+	Unread bool `json:"-"`
+}
+
+// SetRule is a rule as AWS returns it in a response.
+type SetRule struct {
+	GroupID             Text `json:"groupId"`
+	SecurityGroupRuleID Text `json:"securityGroupRuleId"`
+	IsEgress            Flag `json:"isEgress"`
+	IPProtocol          Text `json:"ipProtocol"`
+	FromPort            Port `json:"fromPort"`
+	ToPort              Port `json:"toPort"`
+	CIDRIPv4            Text `json:"cidrIpv4"`
+	CIDRIPv6            Text `json:"cidrIpv6"`
+	PrefixListID        Text `json:"prefixListId"`
+	ReferencedGroupInfo struct {
+		GroupID Text `json:"groupId"`
+	} `json:"referencedGroupInfo"`
+	Description Text `json:"description"`
+}
