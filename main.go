@@ -1,24 +1,19 @@
 // Command sgwatch reports AWS security-group changes.
 //
 // Under AWS Lambda (AWS_LAMBDA_RUNTIME_API is set) it handles EventBridge
-// "AWS API Call via CloudTrail" events and publishes a triage notification to
-// the SNS topic SNS_TOPIC_ARN, adding live context from the EC2 API when
-// ENRICH=true and the account's name from AWS Organizations when
-// ACCOUNT_NAMES=true, and publishing each change once with the DynamoDB
-// table IDEMPOTENCY_TABLE; with SWEEP=true, a scheduled sweep request
-// lists the rules open to the whole internet now and publishes what
-// changed since the last sweep (package sweep); with SECURITY_HUB=true,
-// each published finding is imported into AWS Security Hub (package hub).
-// Anywhere else it is a command-line tool: "sgwatch
-// FILE" prints the notification a CloudTrail event would produce, offline.
-// Both read the tuning variables of package policy.
+// "AWS API Call via CloudTrail" events and scheduled sweep requests
+// (package handler); anywhere else it is the command line (package cli):
+// "sgwatch FILE" prints the notification a CloudTrail event would produce,
+// offline. This file only wires the two up: each AWS client a feature needs
+// is built on its first use, so a deployment pays at cold start only for
+// what it turns on.
 package main
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,11 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/sgwatch/sgwatch/accounts"
+	"github.com/sgwatch/sgwatch/claim"
 	"github.com/sgwatch/sgwatch/cli"
 	"github.com/sgwatch/sgwatch/enrich"
 	"github.com/sgwatch/sgwatch/handler"
 	"github.com/sgwatch/sgwatch/hub"
-	"github.com/sgwatch/sgwatch/once"
+	"github.com/sgwatch/sgwatch/memory"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -49,42 +45,36 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sgwatch: load AWS configuration:", err)
 		os.Exit(1)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	var pub handler.Publisher
+	d := handler.Deps{Log: os.Stdout}
 	if !cfg.LocalOnly { // under sam local without a topic nothing is published
-		pub = handler.NewSNS(awsCfg)
+		d.SNS = handler.NewSNS(awsCfg)
 	}
-	h := handler.New(cfg, pub, log)
 	if cfg.Enrich {
-		// The EC2 client is built on the first lookup, not during the cold start.
-		h = h.WithEnricher(enrich.NewLazy(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }))
+		d.Enricher = enrich.New(func() enrich.EC2 { return enrich.NewEC2(awsCfg) })
 	}
+	if cfg.AccountNames {
+		d.Accounts = accounts.New(func() accounts.Organizations { return accounts.NewOrganizations(awsCfg) })
+	}
+	// One DynamoDB client for the idempotency table and the sweep's memory.
+	db := sync.OnceValue(func() claim.DynamoDB { return claim.NewDynamoDB(awsCfg) })
 	if cfg.IdempotencyTable != "" {
-		// So is the DynamoDB client of the idempotency table.
-		h = h.WithOnce(once.New(cfg.IdempotencyTable, func() once.DynamoDB { return once.NewDynamoDB(awsCfg) }))
+		d.Claims = claim.New(cfg.IdempotencyTable, db)
 	}
 	if cfg.Sweep.Enabled {
-		// The sweep's clients too: per target, on its first sweep.
 		clients := &sweep.Clients{Config: awsCfg}
-		s := handler.Sweeps{
+		d.Sweep = &handler.Sweeps{
 			Lister: clients.Lister,
 			Accounts: func(ctx context.Context) ([]string, error) {
 				return sweep.OrganizationAccounts(ctx, organizations.NewFromConfig(awsCfg))
 			},
 		}
 		if cfg.Sweep.Table != "" {
-			t := once.New(cfg.Sweep.Table, func() once.DynamoDB { return once.NewDynamoDB(awsCfg) })
-			s.Memory, s.Once = t, t
+			d.Sweep.Memory = memory.New(cfg.Sweep.Table, func() memory.DynamoDB { return db() })
+			d.Sweep.Claims = claim.New(cfg.Sweep.Table, db)
 		}
-		h = h.WithSweeps(s)
 	}
 	if cfg.SecurityHub {
-		// Signs its own requests (no SDK client): nothing to build.
-		h = h.WithHub(hub.New(awsCfg))
+		d.Hub = hub.New(awsCfg)
 	}
-	if cfg.AccountNames {
-		// So is the Organizations client.
-		h = h.WithAccountNames(accounts.NewLazy(func() accounts.Organizations { return accounts.NewOrganizations(awsCfg) }))
-	}
-	lambda.Start(h)
+	lambda.Start(handler.New(cfg, d))
 }

@@ -75,16 +75,11 @@ type entry struct {
 	expires time.Time // set under Names.mu when the answer is kept
 }
 
-// New returns Names that look up with c.
-func New(c Organizations) *Names {
-	return newNames(func() Organizations { return c })
-}
-
-// NewLazy returns Names that build their client with newClient when they
+// New returns Names that build their client with newClient when they
 // first need one, and only then: a cold start builds no Organizations
 // client, and neither does a finding whose account id is not valid.
 // newClient is called at most once, and must not return nil.
-func NewLazy(newClient func() Organizations) *Names {
+func New(newClient func() Organizations) *Names {
 	return newNames(sync.OnceValue(newClient))
 }
 

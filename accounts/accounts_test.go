@@ -82,7 +82,7 @@ const member = "111111111111"
 
 func TestNameIsCached(t *testing.T) {
 	fake := &fakeOrgs{names: map[string]string{member: "prod-payments"}}
-	n := New(fake)
+	n := newFor(fake)
 	clk := withClock(n)
 	for i := range 2 {
 		name, note := n.AccountName(context.Background(), member)
@@ -110,7 +110,7 @@ func TestConcurrentLookups(t *testing.T) {
 	for i, id := range ids {
 		fake.names[id] = fmt.Sprintf("account-%d", i)
 	}
-	n := New(fake)
+	n := newFor(fake)
 	var wg sync.WaitGroup
 	var wrong atomic.Int32
 	for i := range 60 {
@@ -143,7 +143,7 @@ func TestConcurrentLookups(t *testing.T) {
 // with a note, and is not cached.
 func TestTimeout(t *testing.T) {
 	fake := &fakeOrgs{block: true}
-	n := New(fake)
+	n := newFor(fake)
 	n.timeout = 50 * time.Millisecond
 	start := time.Now()
 	name, note := n.AccountName(context.Background(), member)
@@ -164,7 +164,7 @@ func TestTimeout(t *testing.T) {
 func TestWaiterTimesOut(t *testing.T) {
 	fake := &fakeOrgs{names: map[string]string{member: "x"}, gate: make(chan struct{})}
 	defer close(fake.gate)
-	n := New(fake)
+	n := newFor(fake)
 	n.timeout = 50 * time.Millisecond
 	go n.AccountName(context.Background(), member)
 	for fake.count(member) == 0 {
@@ -188,7 +188,7 @@ func TestDenied(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%T", err), func(t *testing.T) {
 			fake := &fakeOrgs{err: fmt.Errorf("operation error Organizations: DescribeAccount: %w", err)}
-			n := New(fake)
+			n := newFor(fake)
 			clk := withClock(n)
 			name, note := n.AccountName(context.Background(), member)
 			if name != "" || !strings.HasPrefix(note, "account name: DescribeAccount denied (") ||
@@ -217,7 +217,7 @@ func TestDenied(t *testing.T) {
 // noted, and that answer is cached like a name.
 func TestNotInOrganization(t *testing.T) {
 	fake := &fakeOrgs{err: &types.AccountNotFoundException{Message: aws.String("not found")}}
-	n := New(fake)
+	n := newFor(fake)
 	for range 2 {
 		name, note := n.AccountName(context.Background(), member)
 		if name != "" || note != "account name: account 111111111111 is not in the organization (AccountNotFoundException)" {
@@ -232,7 +232,7 @@ func TestNotInOrganization(t *testing.T) {
 // TestOtherErrors are notes with the error, and are not cached.
 func TestOtherErrors(t *testing.T) {
 	fake := &fakeOrgs{err: &types.TooManyRequestsException{Message: aws.String("slow down")}}
-	n := New(fake)
+	n := newFor(fake)
 	name, note := n.AccountName(context.Background(), member)
 	if name != "" || note != "account name: DescribeAccount failed: TooManyRequestsException: slow down" {
 		t.Errorf("%q, %q", name, note)
@@ -251,7 +251,7 @@ func TestOtherErrors(t *testing.T) {
 func TestLazyAndNoAccountID(t *testing.T) {
 	var built atomic.Int32
 	fake := &fakeOrgs{names: map[string]string{member: "prod"}}
-	n := NewLazy(func() Organizations { built.Add(1); return fake })
+	n := New(func() Organizations { built.Add(1); return fake })
 	for _, bad := range []string{"", "12345", "11111111111x", "111111111111\n"} {
 		if name, note := n.AccountName(context.Background(), bad); name != "" || note != "account name: the event names no 12-digit account id to look up" {
 			t.Errorf("%q: %q, %q", bad, name, note)
@@ -272,7 +272,7 @@ func TestLazyAndNoAccountID(t *testing.T) {
 // all its answers if none has expired.
 func TestCacheIsBounded(t *testing.T) {
 	fake := &fakeOrgs{names: map[string]string{}}
-	n := New(fake)
+	n := newFor(fake)
 	clk := withClock(n)
 	for i := range maxCached {
 		n.AccountName(context.Background(), fmt.Sprintf("%012d", i))
@@ -291,3 +291,6 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Errorf("%d cached, more than %d", got, maxCached)
 	}
 }
+
+// newFor is New with a client that is already built.
+func newFor(c Organizations) *Names { return New(func() Organizations { return c }) }

@@ -10,7 +10,7 @@ import (
 
 // BenchmarkNewOrganizations is building the Organizations client from the
 // configuration already loaded for SNS: what the first lookup in a
-// container adds, since NewLazy builds the client then.
+// container adds, since New builds the client then.
 func BenchmarkNewOrganizations(b *testing.B) {
 	b.Setenv("AWS_REGION", "eu-west-1")
 	b.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
@@ -25,20 +25,20 @@ func BenchmarkNewOrganizations(b *testing.B) {
 	}
 }
 
-// BenchmarkNewLazy is what ACCOUNT_NAMES=true adds to a cold start: names
+// BenchmarkNew is what ACCOUNT_NAMES=true adds to a cold start: names
 // whose client is not built yet.
-func BenchmarkNewLazy(b *testing.B) {
+func BenchmarkNew(b *testing.B) {
 	cfg := aws.Config{Region: "eu-west-1"}
 	b.ReportAllocs()
 	for b.Loop() {
-		NewLazy(func() Organizations { return NewOrganizations(cfg) })
+		New(func() Organizations { return NewOrganizations(cfg) })
 	}
 }
 
 // BenchmarkCachedName is a lookup the cache answers: every finding of an
 // account after its first in a container.
 func BenchmarkCachedName(b *testing.B) {
-	n := New(&fakeOrgs{names: map[string]string{member: "prod-payments"}})
+	n := newFor(&fakeOrgs{names: map[string]string{member: "prod-payments"}})
 	ctx := context.Background()
 	n.AccountName(ctx, member)
 	b.ReportAllocs()

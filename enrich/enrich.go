@@ -55,16 +55,11 @@ type Enricher struct {
 	timeout time.Duration
 }
 
-// New returns an Enricher that uses c, with the default Timeout.
-func New(c EC2) *Enricher {
-	return &Enricher{client: func() EC2 { return c }, timeout: Timeout}
-}
-
-// NewLazy returns an Enricher, with the default Timeout, that builds its
+// New returns an Enricher, with the default Timeout, that builds its
 // client with newClient when it first needs one, and only then: a cold start
 // builds no EC2 client, and a finding that needs no lookup never builds one.
 // newClient is called at most once, and must not return nil.
-func NewLazy(newClient func() EC2) *Enricher {
+func New(newClient func() EC2) *Enricher {
 	return &Enricher{client: sync.OnceValue(newClient), timeout: Timeout}
 }
 

@@ -177,7 +177,7 @@ func TestEnrich(t *testing.T) {
 			if c.mutate != nil {
 				c.mutate(f)
 			}
-			New(c.ec2).Enrich(context.Background(), f)
+			newFor(c.ec2).Enrich(context.Background(), f)
 			if !reflect.DeepEqual(f.SecurityGroup, c.want) {
 				t.Errorf("group\n got %+v\nwant %+v", f.SecurityGroup, c.want)
 			}
@@ -189,7 +189,7 @@ func TestEnrich(t *testing.T) {
 // TestEnrichTimeout: a lookup that does not answer ends at the timeout with
 // a note, and the finding is otherwise untouched.
 func TestEnrichTimeout(t *testing.T) {
-	e := New(&fakeEC2{block: true})
+	e := newFor(&fakeEC2{block: true})
 	e.timeout = 20 * time.Millisecond
 	f := finding()
 	e.Enrich(context.Background(), f)
@@ -311,7 +311,7 @@ func TestEnrichDirections(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := c.finding
-			New(c.ec2).Enrich(context.Background(), f)
+			newFor(c.ec2).Enrich(context.Background(), f)
 			if got := directions(f); !slices.Equal(got, c.want) {
 				t.Errorf("directions %q, want %q", got, c.want)
 			}
@@ -333,7 +333,7 @@ func TestEnrichDirections(t *testing.T) {
 func TestEnrichDirectionsTimeout(t *testing.T) {
 	t.Run("only the rule lookup hangs", func(t *testing.T) {
 		fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}, interfaces: 3, rulesBlock: true}
-		e := New(fake)
+		e := newFor(fake)
 		e.timeout = 50 * time.Millisecond
 		f := modify(sgrIn, sgrOut)
 		start := time.Now()
@@ -353,7 +353,7 @@ func TestEnrichDirectionsTimeout(t *testing.T) {
 		}
 	})
 	t.Run("every lookup hangs", func(t *testing.T) {
-		e := New(&fakeEC2{block: true})
+		e := newFor(&fakeEC2{block: true})
 		e.timeout = 20 * time.Millisecond
 		f := modify(sgrOut)
 		e.Enrich(context.Background(), f)
@@ -374,7 +374,7 @@ func TestEnrichDirectionsTimeout(t *testing.T) {
 	t.Run("the lookups share the timeout", func(t *testing.T) {
 		fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")},
 			rules: map[string]types.SecurityGroupRule{sgrOut: rule(sgrOut, true)}, delay: 300 * time.Millisecond}
-		e := New(fake)
+		e := newFor(fake)
 		e.timeout = 500 * time.Millisecond
 		f := modify(sgrOut)
 		e.Enrich(context.Background(), f)
@@ -384,14 +384,14 @@ func TestEnrichDirectionsTimeout(t *testing.T) {
 	})
 }
 
-// TestNewLazy: the client is built on first use, once, and not for a
+// TestNew: the client is built on first use, once, and not for a
 // finding that needs no lookup.
-func TestNewLazy(t *testing.T) {
+func TestNew(t *testing.T) {
 	var built atomic.Int32
 	fake := &fakeEC2{group: &types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String("web")}}
-	e := NewLazy(func() EC2 { built.Add(1); return fake })
+	e := New(func() EC2 { built.Add(1); return fake })
 	if n := built.Load(); n != 0 {
-		t.Fatalf("client built %d times by NewLazy, want 0", n)
+		t.Fatalf("client built %d times by New, want 0", n)
 	}
 	noGroup := finding()
 	noGroup.SecurityGroup.ID = ""
@@ -453,7 +453,7 @@ func TestEnrichOtherAccount(t *testing.T) {
 			}
 			f := finding()
 			f.Event.AccountID = c.event
-			New(fake).Enrich(ctx, f)
+			newFor(fake).Enrich(ctx, f)
 			looked := f.SecurityGroup.Name == "web"
 			if looked != c.calls {
 				t.Errorf("looked up %v, want %v (notes %q)", looked, c.calls, f.Notes)
@@ -464,3 +464,6 @@ func TestEnrichOtherAccount(t *testing.T) {
 		})
 	}
 }
+
+// newFor is New with a client that is already built.
+func newFor(c EC2) *Enricher { return New(func() EC2 { return c }) }

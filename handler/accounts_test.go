@@ -70,7 +70,6 @@ func (f *fakeNamer) AccountName(_ context.Context, id string) (string, string) {
 // account 111111111111 in eu-west-1 publishes a notification that names the
 // member account and its Region everywhere, and the account's name.
 func TestForwardedEventPublishesMemberAccount(t *testing.T) {
-	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_DEFAULT_REGION", "us-east-1")
 	data, err := os.ReadFile("../detect/testdata/forwarded-member-account.json")
 	if err != nil {
@@ -79,7 +78,8 @@ func TestForwardedEventPublishesMemberAccount(t *testing.T) {
 	fake := &fakeSNS{}
 	namer := &fakeNamer{names: map[string]string{"111111111111": "prod-payments"}}
 	h, _ := newHandler(t, report.Text, fake)
-	h = h.WithAccountNames(namer)
+	h = with(h, func(d *Deps) { d.Accounts = namer })
+	h.cfg.Region = "us-east-1"
 	if err := h.Handle(context.Background(), data); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestForwardedEventPublishesMemberAccount(t *testing.T) {
 func TestAccountNameFailureIsANote(t *testing.T) {
 	fake := &fakeSNS{}
 	h, _ := newHandler(t, report.Text, fake)
-	h = h.WithAccountNames(&fakeNamer{note: "account name: DescribeAccount timed out"})
+	h = with(h, func(d *Deps) { d.Accounts = &fakeNamer{note: "account name: DescribeAccount timed out"} })
 	if err := h.Handle(context.Background(), event(t, "authorize-ingress-world-ssh")); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"io"
-	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Fatal(err)
 	}
 	fake := &fakeSNS{}
-	h := New(Config{TopicARN: topic, Format: report.Text}, fake, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := New(Config{TopicARN: topic, Format: report.Text}, Deps{SNS: fake, Log: io.Discard})
 	b.ReportAllocs()
 	for b.Loop() {
 		fake.got = fake.got[:0]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -45,7 +44,7 @@ func (f *fakeSNS) Publish(ctx context.Context, in *sns.PublishInput, _ ...func(*
 func newHandler(t *testing.T, format report.Format, p Publisher) (*Handler, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	return New(Config{TopicARN: topic, Format: format}, p, slog.New(slog.NewJSONHandler(&logs, nil))), &logs
+	return New(Config{TopicARN: topic, Format: format}, Deps{SNS: p, Log: &logs}), &logs
 }
 
 func event(t *testing.T, name string) json.RawMessage {
@@ -302,7 +301,7 @@ func TestPolicyInHandler(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			sns, enr := &fakeSNS{}, &fakeEnricher{}
-			h := New(cfg, sns, slog.New(slog.NewJSONHandler(&logs, nil))).WithEnricher(enr)
+			h := New(cfg, Deps{SNS: sns, Log: &logs, Enricher: enr})
 			if err := h.Handle(context.Background(), event(t, c.event)); err != nil {
 				t.Fatal(err)
 			}
@@ -348,4 +347,13 @@ func TestUnreadableFieldIsPublished(t *testing.T) {
 		!strings.Contains(aws.ToString(in.Message), "not understood: requestParameters.ipPermissions[0].fromPort: port 70000 is out of range") {
 		t.Errorf("published %q:\n%s", aws.ToString(in.Subject), aws.ToString(in.Message))
 	}
+}
+
+// with returns h with its dependencies changed by set: a handler's
+// dependencies are given once, at construction, so a test that changes one
+// builds the handler again.
+func with(h *Handler, set func(*Deps)) *Handler {
+	d := h.d
+	set(&d)
+	return New(h.cfg, d)
 }

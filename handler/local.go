@@ -33,10 +33,10 @@ func (h *Handler) writeLocal(f detect.Finding, n report.Notification) error {
 		b.WriteString("\n")
 	}
 	b.WriteString(localEnd + "\n")
-	if _, err := fmt.Fprint(h.out, b.String()); err != nil {
+	if _, err := fmt.Fprint(h.d.Out, b.String()); err != nil {
 		return fmt.Errorf("write notification for event %s: %w", clean.Line(f.Event.ID, 128), err)
 	}
 	h.log.Warn("sam local: nothing was published (SNS_TOPIC_ARN is not a topic ARN)",
-		append(logFields(f), "SNS_TOPIC_ARN", clean.Line(h.cfg.TopicARN, 256), "help", localHelp)...)
+		append(logFields(f), "SNS_TOPIC_ARN", h.cfg.TopicARN, "help", localHelp)...)
 	return nil
 }

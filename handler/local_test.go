@@ -3,7 +3,6 @@ package handler
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -54,8 +53,7 @@ func TestLocalOnlyConfig(t *testing.T) {
 func TestLocalOnlyWritesTheNotification(t *testing.T) {
 	var logs, out bytes.Buffer
 	cfg := Config{TopicARN: "Topic", Format: report.Text, LocalOnly: true}
-	h := New(cfg, nil, slog.New(slog.NewJSONHandler(&logs, nil)))
-	h.out = &out
+	h := New(cfg, Deps{Log: &logs, Out: &out})
 	if err := h.Handle(context.Background(), event(t, "authorize-ingress-world-ssh")); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}

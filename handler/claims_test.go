@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sgwatch/sgwatch/once"
+	"github.com/sgwatch/sgwatch/claim"
 	"github.com/sgwatch/sgwatch/report"
 )
 
@@ -26,21 +26,21 @@ func newFakeOnce() *fakeOnce {
 	return &fakeOnce{claimed: map[string]time.Time{}, done: map[string]bool{}}
 }
 
-func (f *fakeOnce) Claim(_ context.Context, key string, now time.Time, stale time.Duration) (once.State, error) {
+func (f *fakeOnce) Claim(_ context.Context, key string, now time.Time, stale time.Duration) (claim.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "claim "+key)
 	switch {
 	case f.err != nil:
-		return once.Claimed, f.err
+		return claim.Claimed, f.err
 	case f.done[key]:
-		return once.Published, nil
+		return claim.Published, nil
 	}
 	if at, ok := f.claimed[key]; ok && at.After(now.Add(-stale)) {
-		return once.Busy, nil
+		return claim.Busy, nil
 	}
 	f.claimed[key] = now
-	return once.Claimed, nil
+	return claim.Claimed, nil
 }
 
 func (f *fakeOnce) Done(_ context.Context, key string, _ time.Time) error {
@@ -70,7 +70,7 @@ func TestPublishedOnce(t *testing.T) {
 	pub := &fakeSNS{}
 	h, logs := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	ev := event(t, "authorize-ingress-world-ssh")
 	for i := range 3 {
 		if err := h.Handle(context.Background(), ev); err != nil {
@@ -96,7 +96,7 @@ func TestFailedPublishIsRetried(t *testing.T) {
 	pub := &fakeSNS{err: errors.New("InternalError")}
 	h, _ := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	ev := event(t, "authorize-ingress-world-ssh")
 	var pe *PublishError
 	if err := h.Handle(context.Background(), ev); !errors.As(err, &pe) {
@@ -120,7 +120,7 @@ func TestTableUnavailable(t *testing.T) {
 	h, logs := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
 	o.err = errors.New("dial tcp: connection refused")
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	ev := event(t, "authorize-ingress-world-ssh")
 	for range 2 {
 		if err := h.Handle(context.Background(), ev); err != nil {
@@ -142,9 +142,9 @@ func TestClaimedElsewhere(t *testing.T) {
 	pub := &fakeSNS{}
 	h, _ := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	h.now = func() time.Time { return now }
+	h = with(h, func(d *Deps) { d.Now = func() time.Time { return now } })
 	key := "event/00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f/0"
 	o.claimed[key] = now.Add(-10 * time.Second) // another invocation, 10 s ago
 	ev := event(t, "authorize-ingress-world-ssh")
@@ -167,7 +167,7 @@ func TestClaimedElsewhere(t *testing.T) {
 func TestOnceKey(t *testing.T) {
 	h, _ := newHandler(t, report.Text, &fakeSNS{})
 	o := newFakeOnce()
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	for _, ev := range []string{
 		`{"detail":{"eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-1"}}}`,
 		`{"detail":{"eventID":"a/b","eventSource":"ec2.amazonaws.com","eventName":"DeleteSecurityGroup","requestParameters":{"groupId":"sg-2"}}}`,
@@ -206,9 +206,9 @@ func TestEventBudget(t *testing.T) {
 	pub := &fakeSNS{}
 	h, _ := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
-	h.WithOnce(o)
+	h = with(h, func(d *Deps) { d.Claims = o })
 	start := time.Now()
-	h.now = func() time.Time { return start }
+	h = with(h, func(d *Deps) { d.Now = func() time.Time { return start } })
 	key := "event/00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f/0"
 	o.claimed[key] = start.Add(-60 * time.Second) // the invocation that died, a minute ago
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(300*time.Second))

@@ -1,9 +1,5 @@
 package handler
 
-// Regression tests of the chat format and the Security Hub sink: each
-// reproduces a problem a red-team review of issue 13 found (now fixed),
-// and fails if it returns.
-
 import (
 	"bytes"
 	"context"
@@ -23,19 +19,105 @@ import (
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
-// TestRegressSweepImportFailureRepublishes: a sweep exposure whose SNS
+// fakeHub records imports and fails while err is set.
+type fakeHub struct {
+	mu  sync.Mutex
+	ids []string
+	err error
+}
+
+func (f *fakeHub) Import(_ context.Context, fd detect.Finding, id string, c report.Caller) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.ids = append(f.ids, id+" "+string(fd.Action)+" "+c.Account)
+	return nil
+}
+
+// TestHubImport: each published finding is imported under its idempotency
+// key; a failed import fails the invocation (ImportError) and its retry
+// imports without publishing again; without the idempotency table it is
+// only logged, since a retry would publish twice.
+func TestHubImport(t *testing.T) {
+	pub := &fakeSNS{}
+	h, logs := newHandler(t, report.Text, pub)
+	hb := &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
+	h = with(h, func(d *Deps) { d.Claims, d.Hub = newFakeOnce(), hb })
+	ev := event(t, "authorize-ingress-world-ssh")
+
+	err := h.Handle(context.Background(), ev)
+	var ie *ImportError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "HTTP 503") || len(pub.got) != 1 {
+		t.Fatalf("failed import: %v (%T), %d publishes; want an ImportError after one publish", err, err, len(pub.got))
+	}
+	hb.err = nil
+	if err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.got) != 1 || len(hb.ids) != 1 || hb.ids[0] != "event/00000003-5c1e-4d6b-9a2f-3e4b5c6d7e8f/0 modify 111122223333" {
+		t.Fatalf("retry: %d publishes, imports %q", len(pub.got), hb.ids)
+	}
+	if !strings.Contains(logs.String(), "imported into Security Hub") {
+		t.Error("the import is not logged")
+	}
+
+	// Without the idempotency table: logged, not retried.
+	pub2 := &fakeSNS{}
+	h2, logs2 := newHandler(t, report.Text, pub2)
+	h2 = with(h2, func(d *Deps) { d.Hub = &fakeHub{err: errors.New("AccessDenied")} })
+	if err := h2.Handle(context.Background(), ev); err != nil || len(pub2.got) != 1 || !strings.Contains(logs2.String(), "not retried") {
+		t.Fatalf("without a table: %v, %d publishes, log %s", err, len(pub2.got), logs2.String())
+	}
+
+	// A publish that fails is a PublishError, whatever Security Hub does.
+	pub3 := &fakeSNS{err: errors.New("SNS down")}
+	h3, _ := newHandler(t, report.Text, pub3)
+	h3 = with(h3, func(d *Deps) { d.Claims, d.Hub = newFakeOnce(), &fakeHub{} })
+	var pe *PublishError
+	if err := h3.Handle(context.Background(), ev); !errors.As(err, &pe) {
+		t.Fatalf("failed publish: %v (%T)", err, err)
+	}
+}
+
+// TestHubSweep: an exposure and its resolution are one Security Hub
+// finding (one id).
+func TestHubSweep(t *testing.T) {
+	l := &groupLister{}
+	h, _, _ := sweepHandler(t, SweepConfig{Enabled: true}, l)
+	hb := &fakeHub{}
+	h = with(h, func(d *Deps) { d.Hub = hb })
+	if err := h.Handle(context.Background(), []byte(sweepPayload)); err != nil {
+		t.Fatal(err)
+	}
+	if len(hb.ids) != 2 {
+		t.Fatalf("imports %q, want the 2 exposures", hb.ids)
+	}
+	for _, id := range hb.ids {
+		if !strings.HasPrefix(id, "sweep/111122223333/eu-west-1/sgr-") || !strings.HasSuffix(id, " exposure 111122223333") {
+			t.Errorf("import %q", id)
+		}
+	}
+}
+
+// Regressions in the chat format and the Security Hub sink: each
+// reproduces a problem a red-team review of issue 13 found (now fixed),
+// and fails if it returns.
+
+// TestSweepImportFailureRepublishes: a sweep exposure whose SNS
 // publish succeeded but whose Security Hub import failed is not remembered
 // ("published at the retry"), and the retry's idempotency key includes the
 // memory's version, which the failed sweep bumped when it wrote its
 // memory. So the retry (same sweep id) claims a new key and publishes the
 // exposure to SNS again; a persistent import failure (Security Hub not
 // enabled, a missing permission) re-publishes it at every sweep.
-func TestRegressSweepImportFailureRepublishes(t *testing.T) {
+func TestSweepImportFailureRepublishes(t *testing.T) {
 	pub := &lockedSNS{}
 	l := &rtLister{open: true}
 	h := regressSweeper(t, pub, l)
 	hb := &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
-	h.WithHub(hb)
+	h = with(h, func(d *Deps) { d.Hub = hb })
 
 	var got []string
 	// The sweep, then Lambda's retry of it (same id).
@@ -59,15 +141,15 @@ func TestRegressSweepImportFailureRepublishes(t *testing.T) {
 	}
 }
 
-// TestRegressSweepResolvedImportFailureRepublishes: the same for a
+// TestSweepResolvedImportFailureRepublishes: the same for a
 // resolution: its import fails, it stays "resolving", and the retry
 // publishes the resolution to SNS again under a new key.
-func TestRegressSweepResolvedImportFailureRepublishes(t *testing.T) {
+func TestSweepResolvedImportFailureRepublishes(t *testing.T) {
 	pub := &lockedSNS{}
 	l := &rtLister{open: true}
 	h := regressSweeper(t, pub, l)
 	hb := &fakeHub{}
-	h.WithHub(hb)
+	h = with(h, func(d *Deps) { d.Hub = hb })
 	if err := h.Handle(context.Background(), []byte(sweepPayload)); err != nil {
 		t.Fatal(err)
 	}
@@ -84,17 +166,19 @@ func TestRegressSweepResolvedImportFailureRepublishes(t *testing.T) {
 	}
 }
 
-// TestRegressImportErrorWhenTableDown: when the idempotency table is
+// TestImportErrorWhenTableDown: when the idempotency table is
 // unreachable (Claim fails) the notification is published anyway, and a
 // failed import is then an ImportError, so Lambda retries the invocation;
 // the retry publishes the notification again (the table recorded nothing).
 // deliver only checks o == nil, not whether the publish was recorded.
-func TestRegressImportErrorWhenTableDown(t *testing.T) {
+func TestImportErrorWhenTableDown(t *testing.T) {
 	pub := &fakeSNS{}
 	h, _ := newHandler(t, report.Text, pub)
 	o := newFakeOnce()
 	o.err = errors.New("dynamodb: RequestLimitExceeded")
-	h.WithOnce(o).WithHub(&fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")})
+	h = with(h, func(d *Deps) {
+		d.Claims, d.Hub = o, &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
+	})
 	ev := event(t, "authorize-ingress-world-ssh")
 	// Lambda: the first attempt and up to two retries while it fails.
 	for range 3 {
@@ -107,19 +191,21 @@ func TestRegressImportErrorWhenTableDown(t *testing.T) {
 	}
 }
 
-// TestRegressImportErrorWhenDoneFails: the same when the claim worked but
+// TestImportErrorWhenDoneFails: the same when the claim worked but
 // marking it published (Done) failed: the retry finds the claim stale (a
 // minute later) and publishes again.
-func TestRegressImportErrorWhenDoneFails(t *testing.T) {
+func TestImportErrorWhenDoneFails(t *testing.T) {
 	pub := &fakeSNS{}
 	h, _ := newHandler(t, report.Text, pub)
 	o := &doneFails{fakeOnce: newFakeOnce()}
-	h.WithOnce(o).WithHub(&fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")})
+	h = with(h, func(d *Deps) {
+		d.Claims, d.Hub = o, &fakeHub{err: errors.New("securityhub BatchImportFindings: HTTP 503")}
+	})
 	ev := event(t, "authorize-ingress-world-ssh")
-	now := h.now()
+	now := time.Now()
 	for i := range 3 {
 		at := now.Add(time.Duration(i) * 2 * time.Minute) // Lambda retries after a minute or more
-		h.now = func() time.Time { return at }
+		h = with(h, func(d *Deps) { d.Now = func() time.Time { return at } })
 		if err := h.Handle(context.Background(), ev); err == nil {
 			break
 		}
@@ -148,23 +234,23 @@ func (a *asffHub) Import(_ context.Context, f detect.Finding, id string, c repor
 	return nil
 }
 
-// TestRegressOpenExposureExpiresFromSecurityHub: an exposure is imported
+// TestOpenExposureExpiresFromSecurityHub: an exposure is imported
 // once, when first published, with UpdatedAt = when it was first seen; the
 // sweeps that find it still open never import it again. Security Hub
 // deletes an ACTIVE finding 90 days after its UpdatedAt, so a world-open
 // rule left open for 3 months silently disappears from Security Hub while
 // it is still open.
-func TestRegressOpenExposureExpiresFromSecurityHub(t *testing.T) {
+func TestOpenExposureExpiresFromSecurityHub(t *testing.T) {
 	pub := &lockedSNS{}
 	l := &rtLister{open: true}
 	h := regressSweeper(t, pub, l)
 	hb := &asffHub{}
-	h.WithHub(hb)
+	h = with(h, func(d *Deps) { d.Hub = hb })
 	start := time.Date(2026, 1, 1, 6, 0, 0, 0, time.UTC)
 	var last time.Time
 	for day := 0; day <= 100; day += 10 {
 		last = start.Add(time.Duration(day) * 24 * time.Hour)
-		h.now = func() time.Time { return last }
+		h = with(h, func(d *Deps) { d.Now = func() time.Time { return last } })
 		if err := h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"day-`+strconv.Itoa(day)+`"}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -207,16 +293,16 @@ func (s slowHub) Import(ctx context.Context, _ detect.Finding, _ string, _ repor
 	}
 }
 
-// TestRegressSlowHubDelaysAlerts: the import runs inline after each SNS
+// TestSlowHubDelaysAlerts: the import runs inline after each SNS
 // publish, so the sweep's SNS notifications wait on Security Hub: when it
 // is slow (each import can take ~15 s: 3 attempts of 5 s), a sweep with
 // many new exposures (the first sweep after deploying publishes every
 // existing one) runs out of time having published only a few; the e-mail
 // and chat alerts are held back by the optional Security Hub sink.
-func TestRegressSlowHubDelaysAlerts(t *testing.T) {
+func TestSlowHubDelaysAlerts(t *testing.T) {
 	pub := &ctxSNS{}
 	h := regressSweeper(t, pub, manyLister{n: 12})
-	h.WithHub(slowHub{d: 150 * time.Millisecond})                                   // 1/100 of the real worst case
+	h = with(h, func(d *Deps) { d.Hub = slowHub{d: 150 * time.Millisecond} })       // 1/100 of the real worst case
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond) // 1 s after the margin
 	defer cancel()
 	h.Handle(ctx, []byte(sweepPayload))
@@ -242,15 +328,15 @@ func (panicHub) Import(context.Context, detect.Finding, string, report.Caller) e
 	panic("index out of range")
 }
 
-// TestRegressHubPanicStopsSweepAlerts: a panic in Import is recovered
+// TestHubPanicStopsSweepAlerts: a panic in Import is recovered
 // only by the sweep's per-target recover, which abandons the whole target:
 // the other exposures are not published to SNS, their resolutions
 // neither, and the memory is not written, at every sweep for as long as
 // the bug lasts. The optional sink's bug silences the primary alerts.
-func TestRegressHubPanicStopsSweepAlerts(t *testing.T) {
+func TestHubPanicStopsSweepAlerts(t *testing.T) {
 	pub := &lockedSNS{}
 	h := regressSweeper(t, pub, manyLister{n: 3})
-	h.WithHub(panicHub{})
+	h = with(h, func(d *Deps) { d.Hub = panicHub{} })
 	h.Handle(context.Background(), []byte(sweepPayload))
 	if got := pub.subjects(); len(got) != 3 {
 		t.Errorf("a panicking Security Hub import let %d of 3 exposures reach SNS", len(got))
@@ -282,16 +368,16 @@ func (taggedLister) Groups(context.Context) ([]sweep.Group, error) {
 
 func (taggedLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }
 
-// TestRegressEmptyTagHourlyStorm: the exposure of a group with an empty
+// TestEmptyTagHourlyStorm: the exposure of a group with an empty
 // tag value can never be imported (findings hub/TestRegressEmptyTagValue
 // and TestRegressSweepImportFailureRepublishes together): every hourly
 // sweep publishes the same exposure to SNS again, and it never reaches
 // Security Hub.
-func TestRegressEmptyTagHourlyStorm(t *testing.T) {
+func TestEmptyTagHourlyStorm(t *testing.T) {
 	pub := &lockedSNS{}
 	h := regressSweeper(t, pub, taggedLister{})
 	hb := &validatingHub{}
-	h.WithHub(hb)
+	h = with(h, func(d *Deps) { d.Hub = hb })
 	n := 0
 	for hour := range 3 {
 		h.Handle(context.Background(), []byte(`{"sgwatch":"sweep","id":"hour-`+strconv.Itoa(hour)+`"}`))
@@ -308,8 +394,10 @@ func regressSweeper(t *testing.T, pub Publisher, l sweep.Lister) *Handler {
 	t.Helper()
 	h, _ := newHandler(t, report.Text, pub)
 	h.cfg.Sweep = SweepConfig{Enabled: true}
-	h.WithSweeps(Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
-		Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Once: newFakeOnce()})
-	t.Setenv("AWS_REGION", "eu-west-1")
+	h = with(h, func(d *Deps) {
+		d.Sweep = &Sweeps{Lister: func(context.Context, sweep.Target) (sweep.Lister, error) { return l, nil },
+			Memory: &rtMemory{data: map[string][]byte{}, version: map[string]int64{}}, Claims: newFakeOnce()}
+	})
+	h.cfg.Region = "eu-west-1"
 	return h
 }

@@ -1,10 +1,11 @@
-// Package once keeps, in a DynamoDB table, a record of each notification
-// sgwatch is publishing or has published, so that a change is published once
-// however often its event is delivered or retried. A key is claimed with a
-// conditional write before publishing and marked published after; a failed
-// publish releases it, and a claim older than the function's timeout (its
-// invocation died) is taken over.
-package once
+// Package claim makes each notification published once, however often its
+// event is delivered or retried: it keeps, in a DynamoDB table (the
+// idempotency table), a record of each notification sgwatch is publishing
+// or has published. A key is claimed with a conditional write before
+// publishing and marked published after; a failed publish releases it, and
+// a claim older than the function's timeout (its invocation died) is taken
+// over.
+package claim
 
 import (
 	"context"
@@ -37,9 +38,9 @@ const (
 // asynchronous event (6 hours) and EventBridge's (24 hours).
 const TTL = 3 * 24 * time.Hour
 
-// callTimeout bounds each call to the table: an unreachable table costs
+// CallTimeout bounds each call to the table: an unreachable table costs
 // the invocation at most this, and then it publishes anyway.
-const callTimeout = 2 * time.Second
+const CallTimeout = 2 * time.Second
 
 // DynamoDB is the part of the DynamoDB client a Table uses.
 type DynamoDB interface {
@@ -51,7 +52,9 @@ type DynamoDB interface {
 
 // Table is the idempotency table: its key attribute is "pk" (a string);
 // "state" is "publishing" or "published", "started" the claim's Unix time,
-// and "expires" the Unix time DynamoDB's TTL deletes it after.
+// and "expires" the Unix time DynamoDB's TTL deletes it after. Event keys
+// start with "event/" and the sweep's with "sweep/"; the sweep's memory
+// (package memory) shares the table under "memory/".
 type Table struct {
 	api  func() DynamoDB
 	name string
@@ -73,7 +76,7 @@ const (
 // table could not say (unreachable, throttled, denied): the caller
 // publishes anyway, since a duplicate is better than a silence.
 func (t *Table) Claim(ctx context.Context, key string, now time.Time, stale time.Duration) (State, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	_, err := t.api().PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name),
@@ -118,7 +121,7 @@ func (t *Table) Claim(ctx context.Context, key string, now time.Time, stale time
 
 // Done marks key published.
 func (t *Table) Done(ctx context.Context, key string, now time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	_, err := t.api().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(t.name),
@@ -139,7 +142,7 @@ func (t *Table) Done(ctx context.Context, key string, now time.Time) error {
 // Release gives up a claim whose publish failed, so that the retry
 // publishes. It never removes a published record.
 func (t *Table) Release(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	_, err := t.api().DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(t.name),
@@ -154,77 +157,6 @@ func (t *Table) Release(ctx context.Context, key string) error {
 	}
 	return nil
 }
-
-// MemoryTTL is how long the sweep's memory of a scope is kept after the
-// last sweep that wrote it: sweeps that stop for longer forget what they
-// notified, and notify it again.
-const MemoryTTL = 30 * 24 * time.Hour
-
-// ErrConflict is the error of a Remember whose scope another sweep wrote
-// since it was recalled.
-var ErrConflict = errors.New("another sweep wrote it since it was read")
-
-// Recall returns what the sweep last remembered for scope (an account and
-// Region) and the version to pass to Remember: nil and 0 when nothing.
-func (t *Table) Recall(ctx context.Context, scope string) (data []byte, version int64, err error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	out, err := t.api().GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(t.name),
-		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: memoryKey(scope)}},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("read the sweep's memory of %s in table %s: %w", scope, t.name, err)
-	}
-	if out.Item == nil {
-		return nil, 0, nil
-	}
-	b, ok1 := out.Item["data"].(*types.AttributeValueMemberB)
-	v, ok2 := out.Item["version"].(*types.AttributeValueMemberN)
-	if !ok1 || !ok2 {
-		return nil, 0, fmt.Errorf("the sweep's memory of %s in table %s has no data or version", scope, t.name)
-	}
-	if version, err = strconv.ParseInt(v.Value, 10, 64); err != nil {
-		return nil, 0, fmt.Errorf("the sweep's memory of %s in table %s: version %q: %w", scope, t.name, v.Value, err)
-	}
-	return b.Value, version, nil
-}
-
-// Remember stores data as the sweep's memory of scope at now, if no other
-// sweep wrote it since Recall returned version (ErrConflict otherwise).
-func (t *Table) Remember(ctx context.Context, scope string, data []byte, version int64, now time.Time) error {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
-	in := &dynamodb.PutItemInput{
-		TableName: aws.String(t.name),
-		Item: map[string]types.AttributeValue{
-			"pk":      &types.AttributeValueMemberS{Value: memoryKey(scope)},
-			"data":    &types.AttributeValueMemberB{Value: data},
-			"version": number(version + 1),
-			"expires": number(now.Add(MemoryTTL).Unix()),
-		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	}
-	if version != 0 {
-		in.ConditionExpression = aws.String("#version = :version")
-		in.ExpressionAttributeNames = map[string]string{"#version": "version"}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":version": number(version)}
-	}
-	_, err := t.api().PutItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
-		return fmt.Errorf("remember the sweep of %s in table %s: %w", scope, t.name, ErrConflict)
-	case err != nil:
-		return fmt.Errorf("remember the sweep of %s in table %s: %w", scope, t.name, err)
-	}
-	return nil
-}
-
-// memoryKey is the key of the sweep's memory of scope; event keys start
-// with "event/" and sweep claims with "sweep/".
-func memoryKey(scope string) string { return "memory/" + scope }
 
 func number(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}

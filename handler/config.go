@@ -1,0 +1,177 @@
+package handler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/clean"
+	"github.com/sgwatch/sgwatch/policy"
+	"github.com/sgwatch/sgwatch/report"
+)
+
+// Config is the function's configuration, from its environment.
+type Config struct {
+	TopicARN string        // SNS_TOPIC_ARN, required
+	Format   report.Format // NOTIFICATION_FORMAT: text (default), json or chat
+	Policy   policy.Policy // EXTRA_SENSITIVE_PORTS, TRUSTED_*, SUPPRESS, MIN_SEVERITY
+	// Region is AWS_REGION: the function's own Region, which Lambda sets.
+	Region string
+	Enrich bool // ENRICH: true to look up live context (default false)
+	// AccountNames is ACCOUNT_NAMES: true to look the account's name up in
+	// AWS Organizations (default false).
+	AccountNames bool
+	// IdempotencyTable is IDEMPOTENCY_TABLE: the DynamoDB table that makes
+	// each notification published once; "" for none.
+	IdempotencyTable string
+	// LocalOnly is true under "sam local" (AWS_SAM_LOCAL=true) when
+	// SNS_TOPIC_ARN is not a topic ARN (SAM's unresolved logical id): each
+	// notification is written to the log instead of published, and no AWS
+	// call is made (no live context or account name either).
+	LocalOnly bool
+	// Sweep configures the exposure sweep (SWEEP, SWEEP_*).
+	Sweep SweepConfig
+	// SecurityHub is SECURITY_HUB: true to import each published finding
+	// into AWS Security Hub (default false).
+	SecurityHub bool
+}
+
+// SweepConfig is the exposure sweep's configuration.
+type SweepConfig struct {
+	// Enabled is SWEEP: true to answer sweep requests (the template's
+	// schedule). A sweep request is an error otherwise.
+	Enabled bool
+	// Table is SWEEP_TABLE: the DynamoDB table that remembers what each
+	// sweep found and makes a retried sweep publish nothing twice; "" for
+	// none (then every sweep publishes every exposure).
+	Table string
+	// Regions is SWEEP_REGIONS: the Regions to sweep; none for the
+	// function's own (Config.Region).
+	Regions []string
+	// Accounts is SWEEP_ACCOUNTS: the other accounts to sweep, with the
+	// role Role assumed in each; the function's own is always swept.
+	Accounts []string
+	// Organization is true when SWEEP_ACCOUNTS is "organization": every
+	// active account of the organization (organizations:ListAccounts).
+	Organization bool
+	// Role is SWEEP_ROLE: the name of the role to assume in other
+	// accounts (forwarder.yaml creates it); default sgwatch-sweep.
+	Role string
+}
+
+// DefaultSweepRole is the name of the role the sweep assumes in other
+// accounts unless SWEEP_ROLE says otherwise.
+const DefaultSweepRole = "sgwatch-sweep"
+
+// ConfigFromEnv reads the configuration through getenv (os.Getenv in
+// production) at time now (time.Now, which bounds SUPPRESS rules) and
+// reports the first variable that is missing or wrong.
+func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
+	var c Config
+	topic := strings.TrimSpace(getenv("SNS_TOPIC_ARN"))
+	a, err := arn.Parse(topic)
+	switch {
+	case err == nil && a.Service == "sns" && a.Region != "" && a.AccountID != "" && a.Resource != "" && !strings.Contains(a.Resource, ":"):
+	case getenv("AWS_SAM_LOCAL") == "true":
+		c.LocalOnly = true
+	case topic == "":
+		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
+	default:
+		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", clean.Line(topic, 256))
+	}
+	c.TopicARN = topic
+	c.Region = strings.TrimSpace(getenv("AWS_REGION"))
+	if c.Format, err = report.ParseFormat(getenv("NOTIFICATION_FORMAT")); err != nil {
+		return c, fmt.Errorf("NOTIFICATION_FORMAT: %w", err)
+	}
+	if c.Policy, err = policy.FromEnv(getenv, now); err != nil {
+		return c, err
+	}
+	if c.Enrich, err = boolEnv(getenv, "ENRICH"); err != nil {
+		return c, err
+	}
+	if c.AccountNames, err = boolEnv(getenv, "ACCOUNT_NAMES"); err != nil {
+		return c, err
+	}
+	c.IdempotencyTable = strings.TrimSpace(getenv("IDEMPOTENCY_TABLE"))
+	if t := c.IdempotencyTable; t != "" && !awsid.IsTableName(t) {
+		return c, fmt.Errorf("IDEMPOTENCY_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", clean.Line(t, 64))
+	}
+	if c.Sweep, err = sweepFromEnv(getenv); err != nil {
+		return c, err
+	}
+	if c.SecurityHub, err = boolEnv(getenv, "SECURITY_HUB"); err != nil {
+		return c, err
+	}
+	if c.LocalOnly { // sam local makes no AWS call
+		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
+	}
+	if getenv("AWS_SAM_LOCAL") == "true" {
+		// sam local creates no table (the variable holds its logical id).
+		c.IdempotencyTable, c.Sweep.Table = "", ""
+	}
+	return c, nil
+}
+
+func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
+	var c SweepConfig
+	var err error
+	if c.Enabled, err = boolEnv(getenv, "SWEEP"); err != nil {
+		return c, err
+	}
+	c.Table = strings.TrimSpace(getenv("SWEEP_TABLE"))
+	if t := c.Table; t != "" && !awsid.IsTableName(t) {
+		return c, fmt.Errorf("SWEEP_TABLE %q is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)", clean.Line(t, 64))
+	}
+	for _, r := range split(getenv("SWEEP_REGIONS")) {
+		if !awsid.IsRegion(r) {
+			return c, fmt.Errorf("SWEEP_REGIONS: %q is not a Region name (eu-west-1)", clean.Line(r, 64))
+		}
+		c.Regions = append(c.Regions, r)
+	}
+	switch v := strings.TrimSpace(getenv("SWEEP_ACCOUNTS")); strings.ToLower(v) {
+	case "organization":
+		c.Organization = true
+	default:
+		for _, a := range split(v) {
+			if !awsid.IsAccountID(a) {
+				return c, fmt.Errorf("SWEEP_ACCOUNTS: %q is not an account id (12 digits) nor \"organization\"", clean.Line(a, 64))
+			}
+			c.Accounts = append(c.Accounts, a)
+		}
+	}
+	c.Role = strings.TrimSpace(getenv("SWEEP_ROLE"))
+	if c.Role == "" {
+		c.Role = DefaultSweepRole
+	}
+	if !awsid.IsRoleName(c.Role) {
+		return c, fmt.Errorf("SWEEP_ROLE %q is not an IAM role name", clean.Line(c.Role, 64))
+	}
+	return c, nil
+}
+
+// boolEnv reads a true/false variable, any case, empty for false.
+func boolEnv(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s %q: want true or false", name, clean.Line(v, 64))
+	}
+}
+
+func split(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
