@@ -74,7 +74,7 @@ func main() {
 		}
 	}
 	if cfg.SecurityHub {
-		d.Hub = hub.New(awsCfg)
+		d.Hub = hub.New(func() hub.API { return hub.NewClient(awsCfg) })
 	}
 	lambda.Start(handler.New(cfg, d))
 }

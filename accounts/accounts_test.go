@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,38 +106,37 @@ func TestNameIsCached(t *testing.T) {
 // TestConcurrentLookups: lookups of one account at the same time make one
 // call and all get its answer; other accounts are looked up on their own.
 func TestConcurrentLookups(t *testing.T) {
-	ids := []string{"111111111111", "222222222222", "333333333333"}
-	fake := &fakeOrgs{names: map[string]string{}, gate: make(chan struct{})}
-	for i, id := range ids {
-		fake.names[id] = fmt.Sprintf("account-%d", i)
-	}
-	n := newFor(fake)
-	var wg sync.WaitGroup
-	var wrong atomic.Int32
-	for i := range 60 {
-		wg.Go(func() {
-			id := ids[i%len(ids)]
-			if name, note := n.AccountName(context.Background(), id); name != fake.names[id] || note != "" {
-				wrong.Add(1)
-			}
-		})
-	}
-	// Let every goroutine reach the fake or the pending entry, then answer.
-	deadline := time.Now().Add(5 * time.Second)
-	for fake.count(ids[0])+fake.count(ids[1])+fake.count(ids[2]) < len(ids) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(fake.gate)
-	wg.Wait()
-	if wrong.Load() != 0 {
-		t.Errorf("%d lookups got another answer", wrong.Load())
-	}
-	for _, id := range ids {
-		if got := fake.count(id); got != 1 {
-			t.Errorf("%s: %d calls, want 1", id, got)
+	synctest.Test(t, func(t *testing.T) {
+		ids := []string{"111111111111", "222222222222", "333333333333"}
+		fake := &fakeOrgs{names: map[string]string{}, gate: make(chan struct{})}
+		for i, id := range ids {
+			fake.names[id] = fmt.Sprintf("account-%d", i)
 		}
-	}
+		n := newFor(fake)
+		var wg sync.WaitGroup
+		var wrong atomic.Int32
+		for i := range 60 {
+			wg.Go(func() {
+				id := ids[i%len(ids)]
+				if name, note := n.AccountName(context.Background(), id); name != fake.names[id] || note != "" {
+					wrong.Add(1)
+				}
+			})
+		}
+		// Every lookup waits: on the fake, one per account, or on the
+		// pending answer of its account. Then the fake answers.
+		synctest.Wait()
+		close(fake.gate)
+		wg.Wait()
+		if wrong.Load() != 0 {
+			t.Errorf("%d lookups got another answer", wrong.Load())
+		}
+		for _, id := range ids {
+			if got := fake.count(id); got != 1 {
+				t.Errorf("%s: %d calls, want 1", id, got)
+			}
+		}
+	})
 }
 
 // TestTimeout: a lookup that does not answer gives up after the timeout
@@ -162,20 +162,20 @@ func TestTimeout(t *testing.T) {
 // TestWaiterTimesOut: a lookup waiting for another one's answer gives up
 // after its own timeout too.
 func TestWaiterTimesOut(t *testing.T) {
-	fake := &fakeOrgs{names: map[string]string{member: "x"}, gate: make(chan struct{})}
-	defer close(fake.gate)
-	n := newFor(fake)
-	n.timeout = 50 * time.Millisecond
-	go n.AccountName(context.Background(), member)
-	for fake.count(member) == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	if name, note := n.AccountName(context.Background(), member); name != "" || !strings.Contains(note, "timed out") {
-		t.Errorf("%q, %q", name, note)
-	}
-	if fake.count(member) != 1 {
-		t.Errorf("%d calls, want 1 (the waiter shares the pending one)", fake.count(member))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fake := &fakeOrgs{names: map[string]string{member: "x"}, gate: make(chan struct{})}
+		defer close(fake.gate)
+		n := newFor(fake)
+		n.timeout = 50 * time.Millisecond
+		go n.AccountName(context.Background(), member)
+		synctest.Wait() // the first lookup waits on the fake
+		if name, note := n.AccountName(context.Background(), member); name != "" || !strings.Contains(note, "timed out") {
+			t.Errorf("%q, %q", name, note)
+		}
+		if fake.count(member) != 1 {
+			t.Errorf("%d calls, want 1 (the waiter shares the pending one)", fake.count(member))
+		}
+	})
 }
 
 // TestDenied: the first denial is a note that says where names can be

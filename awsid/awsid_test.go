@@ -76,9 +76,6 @@ func TestPartitions(t *testing.T) {
 	if _, ok := PartitionByID("aws-mars"); ok {
 		t.Error("PartitionByID knows aws-mars")
 	}
-	if got := Endpoint("securityhub", "cn-north-1"); got != "https://securityhub.cn-north-1.amazonaws.com.cn" {
-		t.Errorf("Endpoint = %s", got)
-	}
 }
 
 func TestARNs(t *testing.T) {

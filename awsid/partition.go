@@ -71,12 +71,6 @@ func ConsoleHost(region string) string {
 	return strings.ReplaceAll(PartitionOf(region).console, "REGION", region)
 }
 
-// Endpoint is the HTTPS endpoint of a service in a Region:
-// https://SERVICE.REGION.DNSSUFFIX.
-func Endpoint(service, region string) string {
-	return "https://" + service + "." + region + "." + PartitionOf(region).DNSSuffix
-}
-
 // GroupARN is the ARN of a security group, or "" unless the id, account
 // and Region are valid.
 func GroupARN(region, account, group string) string {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -313,56 +314,60 @@ func TestTrail(t *testing.T) {
 // account's cells blind spots and leaves the others alone; GetEventSelectors
 // is asked once per trail.
 func TestCells(t *testing.T) {
-	regions := []string{"eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1"}
-	accounts := []string{acct, acct2, "333333333333", "444444444444"}
-	env := &fakeEnv{
-		accounts: map[string]*fakeAccount{},
-		loginErr: map[string]error{"333333333333": fmt.Errorf("assume role: %w",
-			apiErr("STS", "AssumeRole", "AccessDenied", "not authorized to perform sts:AssumeRole"))},
-	}
-	for _, a := range accounts {
-		env.accounts[a] = coveredAccount(a, regions...)
-		env.accounts[a].delay = 2 * time.Millisecond
-	}
-	delete(env.accounts[acct2].rules, "sa-east-1")
-	cells := (&Checker{Env: env, Parallel: 3}).Check(context.Background(), accounts, regions)
-	if len(cells) != len(accounts)*len(regions) {
-		t.Fatalf("%d cells", len(cells))
-	}
-	var blind []string
-	for i, c := range cells {
-		if c.Account != accounts[i/len(regions)] || c.Region != regions[i%len(regions)] {
-			t.Errorf("cell %d is %s/%s", i, c.Account, c.Region)
+	// The calls take time on the bubble's fake clock, so that the checks
+	// overlap as they would against AWS, without a real wait.
+	synctest.Test(t, func(t *testing.T) {
+		regions := []string{"eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1"}
+		accounts := []string{acct, acct2, "333333333333", "444444444444"}
+		env := &fakeEnv{
+			accounts: map[string]*fakeAccount{},
+			loginErr: map[string]error{"333333333333": fmt.Errorf("assume role: %w",
+				apiErr("STS", "AssumeRole", "AccessDenied", "not authorized to perform sts:AssumeRole"))},
 		}
-		if c.Verdict == BlindSpot {
-			blind = append(blind, c.Account+"/"+c.Region)
+		for _, a := range accounts {
+			env.accounts[a] = coveredAccount(a, regions...)
+			env.accounts[a].delay = 2 * time.Millisecond
 		}
-		if c.Account == "333333333333" && (c.Rule != RuleError || c.Trail != TrailError || c.RuleError.String() != "AssumeRole AccessDenied") {
-			t.Errorf("%s/%s after a failed login: %+v", c.Account, c.Region, c)
+		delete(env.accounts[acct2].rules, "sa-east-1")
+		cells := (&Checker{Env: env, Parallel: 3}).Check(context.Background(), accounts, regions)
+		if len(cells) != len(accounts)*len(regions) {
+			t.Fatalf("%d cells", len(cells))
 		}
-	}
-	want := []string{acct2 + "/sa-east-1"}
-	for _, r := range regions {
-		want = append(want, "333333333333/"+r)
-	}
-	slices.Sort(want)
-	slices.Sort(blind)
-	if !slices.Equal(blind, want) {
-		t.Errorf("blind spots %v, want %v", blind, want)
-	}
-	if m := env.active.max.Load(); m > 3 || m < 2 {
-		t.Errorf("%d calls at once, want at most Parallel (3) and more than one", m)
-	}
-	for _, a := range []string{acct, acct2, "444444444444"} {
-		if n := env.accounts[a].selectorCalls.Load(); n != 1 {
-			t.Errorf("%s: GetEventSelectors asked %d times for its one trail, want once", a, n)
+		var blind []string
+		for i, c := range cells {
+			if c.Account != accounts[i/len(regions)] || c.Region != regions[i%len(regions)] {
+				t.Errorf("cell %d is %s/%s", i, c.Account, c.Region)
+			}
+			if c.Verdict == BlindSpot {
+				blind = append(blind, c.Account+"/"+c.Region)
+			}
+			if c.Account == "333333333333" && (c.Rule != RuleError || c.Trail != TrailError || c.RuleError.String() != "AssumeRole AccessDenied") {
+				t.Errorf("%s/%s after a failed login: %+v", c.Account, c.Region, c)
+			}
 		}
-	}
-	env.active.max.Store(0)
-	(&Checker{Env: env}).Check(context.Background(), accounts, regions)
-	if m := env.active.max.Load(); m > 8 || m < 4 {
-		t.Errorf("%d calls at once by default, want at most 8 and more than 3", m)
-	}
+		want := []string{acct2 + "/sa-east-1"}
+		for _, r := range regions {
+			want = append(want, "333333333333/"+r)
+		}
+		slices.Sort(want)
+		slices.Sort(blind)
+		if !slices.Equal(blind, want) {
+			t.Errorf("blind spots %v, want %v", blind, want)
+		}
+		if m := env.active.max.Load(); m > 3 || m < 2 {
+			t.Errorf("%d calls at once, want at most Parallel (3) and more than one", m)
+		}
+		for _, a := range []string{acct, acct2, "444444444444"} {
+			if n := env.accounts[a].selectorCalls.Load(); n != 1 {
+				t.Errorf("%s: GetEventSelectors asked %d times for its one trail, want once", a, n)
+			}
+		}
+		env.active.max.Store(0)
+		(&Checker{Env: env}).Check(context.Background(), accounts, regions)
+		if m := env.active.max.Load(); m > 8 || m < 4 {
+			t.Errorf("%d calls at once by default, want at most 8 and more than 3", m)
+		}
+	})
 }
 
 func TestCallError(t *testing.T) {

@@ -30,7 +30,7 @@ type fakeAccount struct {
 	selectors map[string]*cloudtrail.GetEventSelectorsOutput
 	errs      map[string]error // by operation, or operation@Region
 	pageSize  int              // ListRules page size (all at once when 0)
-	delay     time.Duration    // every call sleeps this long
+	delay     time.Duration    // every call takes this long (on the fake clock of a synctest bubble)
 
 	selectorCalls atomic.Int32
 	statusNames   sync.Map // names GetTrailStatus was asked for
@@ -57,7 +57,9 @@ type fakeRegion struct {
 
 func (f fakeRegion) enter() func() {
 	f.active.enter()
-	time.Sleep(f.a.delay)
+	if f.a.delay > 0 {
+		<-time.After(f.a.delay)
+	}
 	return f.active.leave
 }
 

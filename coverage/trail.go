@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -95,9 +94,10 @@ func (r *run) judgeTrail(ctx context.Context, tc Trails, account, home string, t
 }
 
 // selectorResult is GetEventSelectors' verdict on one trail, asked once per
-// run: a multi-Region trail covers every cell of its account.
+// run: a multi-Region trail covers every cell of its account. The cells
+// that need it while it is asked wait for done, or for their own deadline.
 type selectorResult struct {
-	once sync.Once
+	done chan struct{}
 	ok   bool
 	err  error
 }
@@ -108,21 +108,28 @@ type selectorResult struct {
 func (r *run) managementEvents(ctx context.Context, account, home, id string) (bool, error) {
 	r.mu.Lock()
 	key := account + "\x00" + id
-	res, ok := r.selectors[key]
-	if !ok {
-		res = &selectorResult{}
+	res, asked := r.selectors[key]
+	if !asked {
+		res = &selectorResult{done: make(chan struct{})}
 		r.selectors[key] = res
 	}
 	r.mu.Unlock()
-	res.once.Do(func() {
-		out, err := r.env.Trails(account, home).GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: &id})
-		if err != nil {
-			res.err = err
-			return
+	if asked {
+		select {
+		case <-res.done:
+			return res.ok, res.err
+		case <-ctx.Done():
+			return false, ctx.Err()
 		}
-		res.ok = Selects(out, r.calls)
-	})
-	return res.ok, res.err
+	}
+	defer close(res.done)
+	out, err := r.env.Trails(account, home).GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: &id})
+	if err != nil {
+		res.err = err
+		return false, err
+	}
+	res.ok = Selects(out, r.calls)
+	return res.ok, nil
 }
 
 // Selects reports whether a trail with these event selectors records every

@@ -155,22 +155,23 @@ func TestOrganization(t *testing.T) {
 		memberAccount, memberRegion, centralAccount, centralRegion, n.Subject)
 }
 
-// stackStatus waits for a stack to leave its in-progress state.
+// stackStatus waits, with CloudFormation's waiter, for a stack to be
+// created, and returns its status (logged with its reason when creation
+// failed).
 func stackStatus(t *testing.T, cf *cloudformation.Client, name string) cftypes.StackStatus {
 	t.Helper()
-	for range 100 {
-		out, err := cf.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
-		if err != nil || len(out.Stacks) != 1 {
-			t.Fatalf("describe stack %s: %v", name, err)
-		}
-		if s := out.Stacks[0].StackStatus; !strings.HasSuffix(string(s), "_IN_PROGRESS") {
-			if s != cftypes.StackStatusCreateComplete {
-				t.Logf("stack %s: %s: %s", name, s, aws.ToString(out.Stacks[0].StackStatusReason))
-			}
-			return s
-		}
-		time.Sleep(100 * time.Millisecond)
+	in := &cloudformation.DescribeStacksInput{StackName: aws.String(name)}
+	w := cloudformation.NewStackCreateCompleteWaiter(cf, func(o *cloudformation.StackCreateCompleteWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
+	werr := w.Wait(context.Background(), in, 30*time.Second)
+	out, err := cf.DescribeStacks(context.Background(), in)
+	if err != nil || len(out.Stacks) != 1 {
+		t.Fatalf("describe stack %s: %v", name, err)
 	}
-	t.Fatalf("stack %s still in progress", name)
-	return ""
+	s := out.Stacks[0].StackStatus
+	if werr != nil {
+		t.Logf("stack %s: %s: %s (%v)", name, s, aws.ToString(out.Stacks[0].StackStatusReason), werr)
+	}
+	return s
 }

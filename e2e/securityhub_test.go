@@ -9,16 +9,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgwatch/sgwatch/internal/awsapi"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 )
 
 // hubFindings are the findings moto's Security Hub holds (GetFindings).
-func hubFindings(t *testing.T) []map[string]any {
+func hubFindings(t *testing.T) []types.AwsSecurityFinding {
 	t.Helper()
-	var out struct{ Findings []map[string]any }
-	api := awsapi.New(moto.Config(), "securityhub")
-	api.Endpoint = moto.Endpoint
-	if err := api.Call(context.Background(), awsapi.Request{Op: "GetFindings", Method: "POST", Path: "/findings"}, map[string]any{"MaxResults": 100}, &out); err != nil {
+	c := securityhub.NewFromConfig(moto.Config(), func(o *securityhub.Options) { o.BaseEndpoint = aws.String(moto.Endpoint) })
+	out, err := c.GetFindings(context.Background(), &securityhub.GetFindingsInput{MaxResults: aws.Int32(100)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out.Findings
@@ -26,7 +27,7 @@ func hubFindings(t *testing.T) []map[string]any {
 
 // TestSecurityHub: the function under the runtime emulator with
 // SECURITY_HUB=true imports each published finding into moto's Security
-// Hub over HTTP, signed by sgwatch (no SDK client): the mapped fields are
+// Hub over HTTP, with the SDK's Security Hub client: the mapped fields are
 // there; the same event twice is one finding and one notification; and an
 // import that fails neither stops nor repeats the SNS notification, and is
 // imported on the retry.

@@ -12,16 +12,21 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sgwatch/sgwatch/enrich"
 )
 
 // stallingSNS stalls its first request with stall, until the client gives
-// up on it (or 10 s pass), and answers every later one.
+// up on it (or 10 s pass), and answers every later one. When sent is set,
+// it answers no request before the client has sent all of it (see
+// bodySent).
 type stallingSNS struct {
 	mu       sync.Mutex
 	requests int
 	stall    func(w http.ResponseWriter)
+	sent     chan struct{}
 }
 
 func (s *stallingSNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +35,13 @@ func (s *stallingSNS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests++
 	n := s.requests
 	s.mu.Unlock()
+	if s.sent != nil {
+		select {
+		case <-s.sent:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if n == 1 {
 		s.stall(w)
 		select {
@@ -56,12 +68,6 @@ func TestPublishAttemptTimeout(t *testing.T) {
 	const attemptTimeout = 300 * time.Millisecond
 	nothing := func(http.ResponseWriter) {}
 	halfBody := func(w http.ResponseWriter) {
-		// A moment first: answering within microseconds of reading the
-		// request races the client's transport, which may still be probing
-		// the request body for EOF when the SDK closes it, and then drops
-		// the connection at once (a retryable error, but not the timeout
-		// this case is about).
-		time.Sleep(50 * time.Millisecond)
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>`)
@@ -80,10 +86,18 @@ func TestPublishAttemptTimeout(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := &stallingSNS{stall: c.stall}
+			// Answering while the client's transport still reads the
+			// request body (its check for EOF) makes the transport drop the
+			// connection at once when the SDK closes the body: a retryable
+			// error, but not the timeout this test is about. So the server
+			// answers only once the body is sent.
+			sent := make(chan struct{}, 4)
+			srv := &stallingSNS{stall: c.stall, sent: sent}
 			ts := httptest.NewServer(srv)
 			defer ts.Close()
-			client := newSNS(awsConfigFor(t, ts.URL), attemptTimeout)
+			cfg := awsConfigFor(t, ts.URL)
+			cfg.APIOptions = append(cfg.APIOptions, bodySent(sent))
+			client := newSNS(cfg, attemptTimeout)
 			ctx := context.Background()
 			if c.ctxTimeout > 0 {
 				var cancel context.CancelFunc
@@ -172,4 +186,36 @@ func TestNewSNSMakesNoNetworkCall(t *testing.T) {
 	if _, err := client.Publish(context.Background(), publishInput()); err != nil || srv.count() != 1 {
 		t.Fatalf("publish: %d requests, error %v", srv.count(), err)
 	}
+}
+
+// bodySent signals on sent each time the HTTP transport has read a
+// request's body to its end: it wraps the body last, after signing, so
+// that what the transport reads is what it wraps.
+func bodySent(sent chan<- struct{}) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("bodySent", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			if req, ok := in.Request.(*smithyhttp.Request); ok {
+				if body := req.GetStream(); body != nil {
+					in.Request, _ = req.SetStream(&eofSignal{r: body, sent: sent})
+				}
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+	}
+}
+
+// eofSignal signals on sent when its reader reaches its end.
+type eofSignal struct {
+	r    io.Reader
+	sent chan<- struct{}
+	done bool
+}
+
+func (e *eofSignal) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF && !e.done {
+		e.done = true
+		e.sent <- struct{}{}
+	}
+	return n, err
 }

@@ -1,10 +1,7 @@
 package hub
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,8 +14,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/report"
@@ -30,7 +29,6 @@ type request struct {
 	method, path string
 	header       http.Header
 	body         []byte
-	verified     error // the signature, checked by signing again
 }
 
 // reply is one response of the test server.
@@ -68,7 +66,7 @@ type server struct {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.requests = append(s.requests, request{r.Method, r.URL.Path, r.Header.Clone(), body, verify(r, body)})
+	s.requests = append(s.requests, request{r.Method, r.URL.Path, r.Header.Clone(), body})
 	n := len(s.requests)
 	rep := s.replies[min(n, len(s.replies))-1]
 	s.mu.Unlock()
@@ -87,46 +85,43 @@ func (s *server) received() []request {
 	return s.requests
 }
 
-var testCreds = aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET", SessionToken: "TOKEN"}
-
-// verify signs a copy of r again, at its X-Amz-Date, with the test
-// credentials: the signatures must match.
-func verify(r *http.Request, body []byte) error {
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return err
-	}
-	c, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	c.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-	creds := testCreds
-	creds.SessionToken = r.Header.Get("X-Amz-Security-Token")
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, c, hex.EncodeToString(sum[:]), "securityhub", "eu-west-1", at); err != nil {
-		return err
-	}
-	if got, want := r.Header.Get("Authorization"), c.Header.Get("Authorization"); got != want {
-		return &mismatch{got, want}
-	}
-	return nil
-}
-
-type mismatch struct{ got, want string }
-
-func (m *mismatch) Error() string { return "signature " + m.got + ", want " + m.want }
-
 const ok = `{"FailedCount":0,"SuccessCount":1,"FailedFindings":[]}`
 
-// newHub returns a Hub for the test server s, found through
-// AWS_ENDPOINT_URL_SECURITYHUB, that waits 1 ms between attempts.
+// newHub returns a Hub with the client main builds, for the test server s,
+// found as main finds it (AWS_ENDPOINT_URL_SECURITYHUB, read by
+// config.LoadDefaultConfig), that waits 1 ms between attempts.
 func newHub(t *testing.T, s *server, token string) *Hub {
 	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ENDPOINT_URL_SECURITYHUB", srv.URL)
-	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "")
-	h := New(aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", token)})
-	h.api.Backoff = time.Millisecond
-	return h
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_SECURITYHUB": srv.URL, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "",
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "SECRET", "AWS_SESSION_TOKEN": token,
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_MAX_ATTEMPTS": "", "AWS_RETRY_MODE": ""} {
+		t.Setenv(k, v)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewClient(cfg)
+	fast := func(o *securityhub.Options) {
+		o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond)
+	}
+	return New(func() API { return fastAPI{client, fast} })
+}
+
+// fastAPI is the client with an option added to every call.
+type fastAPI struct {
+	c   *securityhub.Client
+	opt func(*securityhub.Options)
+}
+
+func (f fastAPI) BatchImportFindings(ctx context.Context, in *securityhub.BatchImportFindingsInput, opts ...func(*securityhub.Options)) (*securityhub.BatchImportFindingsOutput, error) {
+	return f.c.BatchImportFindings(ctx, in, append(opts, f.opt)...)
+}
+
+func (f fastAPI) BatchUpdateFindings(ctx context.Context, in *securityhub.BatchUpdateFindingsInput, opts ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error) {
+	return f.c.BatchUpdateFindings(ctx, in, append(opts, f.opt)...)
 }
 
 // TestImportRequest checks the BatchImportFindings request on the wire.
@@ -163,9 +158,6 @@ func TestImportRequest(t *testing.T) {
 			if got := r.header.Get("X-Amz-Security-Token"); got != tt.token {
 				t.Errorf("X-Amz-Security-Token %q, want %q", got, tt.token)
 			}
-			if r.verified != nil {
-				t.Error(r.verified)
-			}
 			var body struct{ Findings []report.ASFF }
 			if err := json.Unmarshal(r.body, &body); err != nil {
 				t.Fatal(err)
@@ -195,13 +187,13 @@ func TestImportErrors(t *testing.T) {
 		{"throttled twice", []reply{{429, `{"__type":"TooManyRequestsException","message":"slow down"}`}, {429, `{}`}, {200, ok}}, 3, nil},
 		{"limit exceeded code", []reply{{400, `{"Code":"LimitExceededException","Message":"rate"}`}, {200, ok}}, 2, nil},
 		{"bad request", []reply{{400, `{"__type":"com.amazonaws.securityhub#InvalidInputException","message":"bad field"}`}, {200, ok}},
-			1, []string{"BatchImportFindings", "HTTP 400", "InvalidInputException: bad field"}},
+			1, []string{"BatchImportFindings", "StatusCode: 400", "InvalidInputException: bad field"}},
 		{"not subscribed", []reply{{401, `{"Code":"InvalidAccessException","Message":"Account is not subscribed to AWS Security Hub"}`}},
-			1, []string{"HTTP 401", "InvalidAccessException", "not subscribed"}},
+			1, []string{"StatusCode: 401", "InvalidAccessException", "not subscribed"}},
 		{"server error", []reply{{500, `{"__type":"InternalException:http://internal","message":"oops"}`}}, 3,
-			[]string{"HTTP 500", "InternalException: oops", "after 3 attempts"}},
+			[]string{"StatusCode: 500", "InternalException: oops", "maximum number of attempts, 3"}},
 		{"hostile error", []reply{{403, `{"__type":"AccessDeniedException","message":` + js(evil) + `}`}}, 1, []string{"AccessDeniedException: bad??xxx"}},
-		{"not JSON", []reply{{502, `<html>gateway</html>`}}, 3, []string{"HTTP 502", "no error code", "unreadable error response: <html>"}},
+		{"not JSON", []reply{{502, `<html>gateway</html>`}}, 3, []string{"StatusCode: 502", "maximum number of attempts, 3"}},
 		{"unreadable success", []reply{{200, `{"FailedCount":`}}, 1, []string{"decode response"}},
 	}
 	for _, tt := range tests {
@@ -235,17 +227,13 @@ func checkError(t *testing.T, err error, want []string) {
 	}
 }
 
-// TestImportTimeout checks that a stalled Security Hub costs three
-// attempts of the attempt timeout, then an error.
-func TestImportTimeout(t *testing.T) {
-	s := &server{replies: []reply{{200, ok}}, stall: true}
-	h := newHub(t, s, "")
-	h.api.Timeout = 50 * time.Millisecond
-	start := time.Now()
-	err := h.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller)
-	checkError(t, err, []string{"BatchImportFindings", "deadline exceeded", "after 3 attempts"})
-	if n, d := len(s.received()), time.Since(start); n != 3 || d > 2*time.Second {
-		t.Errorf("%d attempts in %v, want 3 in about 150ms", n, d)
+// TestAttemptTimeout checks that the client main builds gives up on an
+// attempt after AttemptTimeout (the SDK then retries it).
+func TestAttemptTimeout(t *testing.T) {
+	c := NewClient(aws.Config{Region: "eu-west-1"})
+	b, ok := c.Options().HTTPClient.(*awshttp.BuildableClient)
+	if !ok || b.GetTimeout() != AttemptTimeout {
+		t.Errorf("HTTP client %T, want the SDK's with a timeout of %v", c.Options().HTTPClient, AttemptTimeout)
 	}
 }
 
@@ -307,70 +295,12 @@ func TestImportResolved(t *testing.T) {
 			if err := json.Unmarshal(u.body, &body); err != nil {
 				t.Fatal(err)
 			}
-			if u.method != http.MethodPatch || u.path != "/findings/batchupdate" || u.header.Get("Content-Type") != "application/json" || u.verified != nil {
-				t.Errorf("%s %s (%s): %v", u.method, u.path, u.header.Get("Content-Type"), u.verified)
+			if u.method != http.MethodPatch || u.path != "/findings/batchupdate" || u.header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s (%s)", u.method, u.path, u.header.Get("Content-Type"))
 			}
 			if len(body.FindingIdentifiers) != 1 || body.FindingIdentifiers[0].Id != a.ID || body.FindingIdentifiers[0].ProductArn != a.ProductArn ||
 				body.Workflow.Status != "RESOLVED" {
 				t.Errorf("update body %s, want Id %s and ProductArn %s", u.body, a.ID, a.ProductArn)
-			}
-		})
-	}
-}
-
-// TestImportHTTPClient checks that cfg.HTTPClient is used.
-func TestImportHTTPClient(t *testing.T) {
-	s := &server{replies: []reply{{200, ok}}}
-	h := newHub(t, s, "")
-	c := &counting{}
-	h2 := New(aws.Config{Region: "eu-west-1", Credentials: h.api.Config.Credentials, HTTPClient: c})
-	h2.api.Endpoint = h.api.Endpoint
-	if err := h2.Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller); err != nil {
-		t.Fatal(err)
-	}
-	if c.n != 1 || len(s.received()) != 1 {
-		t.Errorf("client used %d times, server got %d requests", c.n, len(s.received()))
-	}
-}
-
-type counting struct{ n int }
-
-func (c *counting) Do(r *http.Request) (*http.Response, error) {
-	c.n++
-	return http.DefaultClient.Do(r)
-}
-
-// TestImportNoCredentials checks the error without credentials or Region.
-func TestImportNoCredentials(t *testing.T) {
-	for _, cfg := range []aws.Config{{Region: "eu-west-1"}, {Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}} {
-		err := New(cfg).Import(context.Background(), sample(t, "authorize-ingress-world-ssh"), "event/x/0", caller)
-		checkError(t, err, []string{"no credentials or Region"})
-	}
-}
-
-// TestEndpoint checks where requests go.
-func TestEndpoint(t *testing.T) {
-	base := "http://localhost:4566/"
-	tests := []struct {
-		name, region, env, ignore string
-		base                      *string
-		want                      string
-	}{
-		{"default", "eu-west-1", "", "", nil, "https://securityhub.eu-west-1.amazonaws.com"},
-		{"china", "cn-north-1", "", "", nil, "https://securityhub.cn-north-1.amazonaws.com.cn"},
-		{"GovCloud", "us-gov-west-1", "", "", nil, "https://securityhub.us-gov-west-1.amazonaws.com"},
-		{"base endpoint", "eu-west-1", "", "", &base, "http://localhost:4566"},
-		{"service variable wins", "eu-west-1", "http://127.0.0.1:5199", "", &base, "http://127.0.0.1:5199"},
-		{"ignored", "eu-west-1", "http://127.0.0.1:5199", "true", &base, "https://securityhub.eu-west-1.amazonaws.com"},
-		{"ignored, any case", "cn-northwest-1", "http://127.0.0.1:5199", "TRUE", &base, "https://securityhub.cn-northwest-1.amazonaws.com.cn"},
-		{"not ignored", "eu-west-1", "", "false", &base, "http://localhost:4566"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("AWS_ENDPOINT_URL_SECURITYHUB", tt.env)
-			t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", tt.ignore)
-			if got := New(aws.Config{Region: tt.region, BaseEndpoint: tt.base}).api.Endpoint; got != tt.want {
-				t.Errorf("endpoint %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -10,13 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/internal/awsapi"
 )
 
 // EC2 is the part of the EC2 client a sweep uses: three read-only
@@ -27,10 +28,10 @@ type EC2 interface {
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 }
 
-// CloudTrail calls CloudTrail's JSON API (package awsapi: LookupEvents is
-// the one call the sweep makes, not worth the SDK's client).
+// CloudTrail is the part of the CloudTrail client a sweep uses: the event
+// history, to find who created a rule.
 type CloudTrail interface {
-	Call(ctx context.Context, r awsapi.Request, in, out any) error
+	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
 }
 
 // AWS lists a target with its EC2 and CloudTrail clients.
@@ -38,10 +39,6 @@ type AWS struct {
 	EC2        EC2
 	CloudTrail CloudTrail // nil: creators are not looked up
 }
-
-// lookupEvents is CloudTrail's LookupEvents (JSON 1.1).
-var lookupEvents = awsapi.Request{Op: "LookupEvents", Method: "POST", Path: "/", ContentType: "application/x-amz-json-1.1",
-	Target: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"}
 
 // pageSize is the most each listing returns per page.
 const pageSize = 1000
@@ -135,28 +132,23 @@ func (a AWS) Events(ctx context.Context, resource string, pages int) ([][]byte, 
 	if a.CloudTrail == nil {
 		return nil, nil
 	}
-	type attribute struct{ AttributeKey, AttributeValue string }
 	out := [][]byte{}
-	token := ""
+	var token *string
 	for range pages {
-		in := struct {
-			LookupAttributes []attribute
-			MaxResults       int
-			NextToken        string `json:",omitempty"`
-		}{[]attribute{{"ResourceName", resource}}, 50, token}
-		var page struct {
-			Events    []struct{ CloudTrailEvent string }
-			NextToken string
-		}
-		if err := a.CloudTrail.Call(ctx, lookupEvents, in, &page); err != nil {
-			return out, err
+		page, err := a.CloudTrail.LookupEvents(ctx, &cloudtrail.LookupEventsInput{
+			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyResourceName, AttributeValue: aws.String(resource)}},
+			MaxResults:       aws.Int32(50),
+			NextToken:        token,
+		})
+		if err != nil {
+			return out, fmt.Errorf("LookupEvents: %w", err)
 		}
 		for _, e := range page.Events {
-			if e.CloudTrailEvent != "" {
-				out = append(out, []byte(e.CloudTrailEvent))
+			if s := aws.ToString(e.CloudTrailEvent); s != "" {
+				out = append(out, []byte(s))
 			}
 		}
-		if page.NextToken == "" || page.NextToken == token {
+		if next := aws.ToString(page.NextToken); next == "" || next == aws.ToString(token) {
 			break
 		}
 		token = page.NextToken
@@ -189,7 +181,7 @@ func (c *Clients) Lister(_ context.Context, t Target) (Lister, error) {
 	}
 	return AWS{
 		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = RetryAttempts }),
-		CloudTrail: awsapi.New(cfg, "cloudtrail"),
+		CloudTrail: cloudtrail.NewFromConfig(cfg),
 	}, nil
 }
 

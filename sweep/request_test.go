@@ -15,11 +15,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/sgwatch/sgwatch/detect"
-	"github.com/sgwatch/sgwatch/internal/awsapi"
 )
 
 // scheduled is the payload the template's schedule sends, as EventBridge
@@ -195,10 +195,12 @@ func TestGroups(t *testing.T) {
 	}
 }
 
-// TestEvents reads LookupEvents pages over HTTP, signed for CloudTrail, as
-// CloudTrail's JSON 1.1 protocol has it, and stops at the page limit.
+// TestEvents reads LookupEvents pages with the SDK's CloudTrail client, as
+// the sweep's lister does, stops at the page limit, and reads a page of any
+// size (a page of large RunInstances records is over a megabyte).
 func TestEvents(t *testing.T) {
 	var calls []string
+	big := strings.Repeat("x", 2<<20)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			LookupAttributes []struct{ AttributeKey, AttributeValue string }
@@ -206,27 +208,28 @@ func TestEvents(t *testing.T) {
 			NextToken        string
 		}
 		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &in); err != nil || r.Method != http.MethodPost || r.URL.Path != "/" ||
-			r.Header.Get("X-Amz-Target") != "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents" ||
-			r.Header.Get("Content-Type") != "application/x-amz-json-1.1" ||
+		if err := json.Unmarshal(body, &in); err != nil || r.Method != http.MethodPost ||
+			!strings.HasSuffix(r.Header.Get("X-Amz-Target"), "CloudTrail_20131101.LookupEvents") ||
 			!strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/cloudtrail/aws4_request") ||
 			len(in.LookupAttributes) != 1 || in.LookupAttributes[0] != (struct{ AttributeKey, AttributeValue string }{"ResourceName", "sg-1"}) || in.MaxResults != 50 {
-			http.Error(w, `{"__type":"InvalidLookupAttributesException","message":"bad"}`, http.StatusBadRequest)
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"InvalidLookupAttributesException","message":"bad"}`)
 			return
 		}
 		calls = append(calls, in.NextToken)
 		next := fmt.Sprintf("t%d", len(calls))
-		fmt.Fprintf(w, `{"Events":[{"EventId":"e","CloudTrailEvent":"{\"page\":%d}"}],"NextToken":%q}`, len(calls), next)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprintf(w, `{"Events":[{"EventId":"e","CloudTrailEvent":"{\"page\":%d,\"pad\":\"%s\"}"}],"NextToken":%q}`, len(calls), big, next)
 	}))
 	defer srv.Close()
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", srv.URL)
-	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	a := AWS{CloudTrail: awsapi.New(cfg, "cloudtrail")}
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	a := AWS{CloudTrail: cloudtrail.NewFromConfig(cfg)}
 	got, err := a.Events(context.Background(), "sg-1", 2)
-	if err != nil || len(got) != 2 || string(got[1]) != `{"page":2}` || strings.Join(calls, ",") != ",t1" {
-		t.Fatalf("events %q, calls %q, error %v", got, calls, err)
+	if err != nil || len(got) != 2 || !strings.HasPrefix(string(got[1]), `{"page":2,`) || len(got[1]) < 2<<20 || strings.Join(calls, ",") != ",t1" {
+		t.Fatalf("%d events, calls %q, error %v", len(got), calls, err)
 	}
-	if _, err := a.Events(context.Background(), "sg-2", 1); err == nil || !strings.Contains(err.Error(), "cloudtrail LookupEvents: HTTP 400: InvalidLookupAttributesException") {
+	if _, err := a.Events(context.Background(), "sg-2", 1); err == nil || !strings.Contains(err.Error(), "LookupEvents") || !strings.Contains(err.Error(), "InvalidLookupAttributesException: bad") {
 		t.Errorf("error %v", err)
 	}
 	if got, err := (AWS{}).Events(context.Background(), "sg-1", 2); got != nil || err != nil {
