@@ -69,8 +69,8 @@ func main() {
 			},
 		}
 		if cfg.Sweep.Table != "" {
-			d.Sweep.Memory = memory.New(cfg.Sweep.Table, func() memory.DynamoDB { return db() })
-			d.Sweep.Claims = claim.New(cfg.Sweep.Table, db)
+			t := claim.New(cfg.Sweep.Table, db)
+			d.Sweep.Claims, d.Sweep.Memory = t, memory.New(t)
 		}
 	}
 	if cfg.SecurityHub {

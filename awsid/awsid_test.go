@@ -69,12 +69,6 @@ func TestPartitions(t *testing.T) {
 			t.Errorf("%s: partition %s, console %q, suffix %s, supported %v; want %s, %q, %s, %v",
 				c.region, p.ID, ConsoleHost(c.region), p.DNSSuffix, p.Supported, c.id, c.console, c.suffix, c.supported)
 		}
-		if q, ok := PartitionByID(c.id); !ok || q.ID != c.id {
-			t.Errorf("PartitionByID(%s) = %v, %v", c.id, q, ok)
-		}
-	}
-	if _, ok := PartitionByID("aws-mars"); ok {
-		t.Error("PartitionByID knows aws-mars")
 	}
 }
 

@@ -37,10 +37,6 @@ var partitions = []Partition{
 	{ID: "aws", DNSSuffix: "amazonaws.com", console: "REGION.console.aws.amazon.com", Supported: true},
 }
 
-// Partitions returns every partition, the most specific Region prefix
-// first.
-func Partitions() []Partition { return append([]Partition(nil), partitions...) }
-
 // PartitionOf returns the partition of a Region (any string: one that is
 // not a Region is taken to be in aws).
 func PartitionOf(region string) Partition {
@@ -50,16 +46,6 @@ func PartitionOf(region string) Partition {
 		}
 	}
 	return partitions[len(partitions)-1]
-}
-
-// PartitionByID returns the partition named id (aws, aws-cn…).
-func PartitionByID(id string) (Partition, bool) {
-	for _, p := range partitions {
-		if p.ID == id {
-			return p, true
-		}
-	}
-	return Partition{}, false
 }
 
 // ConsoleHost is the host of the partition's console for a Region, or ""

@@ -66,6 +66,41 @@ func New(name string, client func() DynamoDB) *Table {
 	return &Table{api: sync.OnceValue(client), name: name}
 }
 
+// Name is the table's name.
+func (t *Table) Name() string { return t.name }
+
+// Key is the key of the item k.
+func Key(k string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: k}}
+}
+
+// Number is a number attribute.
+func Number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// Get reads the item k, consistently, within CallTimeout: nil when there
+// is none. The sweep's memory (package memory) reads its items with it.
+func (t *Table) Get(ctx context.Context, k string) (map[string]types.AttributeValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	out, err := t.api().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.name), Key: Key(k), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// Put writes in to the table within CallTimeout. The sweep's memory
+// (package memory) writes its items with it.
+func (t *Table) Put(ctx context.Context, in *dynamodb.PutItemInput) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	in.TableName = aws.String(t.name)
+	_, err := t.api().PutItem(ctx, in)
+	return err
+}
+
 const (
 	publishing = "publishing"
 	published  = "published"
@@ -76,21 +111,18 @@ const (
 // table could not say (unreachable, throttled, denied): the caller
 // publishes anyway, since a duplicate is better than a silence.
 func (t *Table) Claim(ctx context.Context, key string, now time.Time, stale time.Duration) (State, error) {
-	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout) // the whole claim, a read included
 	defer cancel()
-	_, err := t.api().PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(t.name),
-		Item: map[string]types.AttributeValue{
-			"pk":      &types.AttributeValueMemberS{Value: key},
-			"state":   &types.AttributeValueMemberS{Value: publishing},
-			"started": number(now.Unix()),
-			"expires": number(now.Add(TTL).Unix()),
-		},
+	item := Key(key)
+	item["state"] = &types.AttributeValueMemberS{Value: publishing}
+	item["started"], item["expires"] = Number(now.Unix()), Number(now.Add(TTL).Unix())
+	err := t.Put(ctx, &dynamodb.PutItemInput{
+		Item:                     item,
 		ConditionExpression:      aws.String("attribute_not_exists(pk) OR (#state = :publishing AND #started < :stale)"),
 		ExpressionAttributeNames: map[string]string{"#state": "state", "#started": "started"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":publishing": &types.AttributeValueMemberS{Value: publishing},
-			":stale":      number(now.Add(-stale).Unix()),
+			":stale":      Number(now.Add(-stale).Unix()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -101,19 +133,13 @@ func (t *Table) Claim(ctx context.Context, key string, now time.Time, stale time
 	case !errors.As(err, &ccf):
 		return Claimed, fmt.Errorf("claim %s in table %s: %w", key, t.name, err)
 	}
-	item := ccf.Item
-	if item == nil { // not every DynamoDB returns the old item: read it
-		out, err := t.api().GetItem(ctx, &dynamodb.GetItemInput{
-			TableName:      aws.String(t.name),
-			Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
-			ConsistentRead: aws.Bool(true),
-		})
-		if err != nil {
+	old := ccf.Item
+	if old == nil { // not every DynamoDB returns the old item: read it
+		if old, err = t.Get(ctx, key); err != nil {
 			return Claimed, fmt.Errorf("read %s in table %s: %w", key, t.name, err)
 		}
-		item = out.Item
 	}
-	if s, ok := item["state"].(*types.AttributeValueMemberS); ok && s.Value == published {
+	if s, ok := old["state"].(*types.AttributeValueMemberS); ok && s.Value == published {
 		return Published, nil
 	}
 	return Busy, nil
@@ -124,13 +150,12 @@ func (t *Table) Done(ctx context.Context, key string, now time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	_, err := t.api().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(t.name),
-		Key:                      map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+		TableName: aws.String(t.name), Key: Key(key),
 		UpdateExpression:         aws.String("SET #state = :published, #expires = :expires"),
 		ExpressionAttributeNames: map[string]string{"#state": "state", "#expires": "expires"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":published": &types.AttributeValueMemberS{Value: published},
-			":expires":   number(now.Add(TTL).Unix()),
+			":expires":   Number(now.Add(TTL).Unix()),
 		},
 	})
 	if err != nil {
@@ -145,8 +170,7 @@ func (t *Table) Release(ctx context.Context, key string) error {
 	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	defer cancel()
 	_, err := t.api().DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(t.name),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: key}},
+		TableName: aws.String(t.name), Key: Key(key),
 		ConditionExpression:       aws.String("#state = :publishing"),
 		ExpressionAttributeNames:  map[string]string{"#state": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":publishing": &types.AttributeValueMemberS{Value: publishing}},
@@ -156,10 +180,6 @@ func (t *Table) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("release %s in table %s: %w", key, t.name, err)
 	}
 	return nil
-}
-
-func number(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
 // NewDynamoDB returns the DynamoDB client of cfg, with at most two attempts

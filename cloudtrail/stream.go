@@ -101,9 +101,6 @@ func NewBytesReader(data []byte) *Reader {
 	return &Reader{buf: data, w: len(data), eof: true}
 }
 
-// offset is how many bytes of the stream the Reader has consumed.
-func (d *Reader) offset() int64 { return d.off + int64(d.r) }
-
 // Values is the number of top-level values (log files included) begun
 // so far: 0 for an input of white space only.
 func (d *Reader) Values() int { return d.values }

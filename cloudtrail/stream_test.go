@@ -405,3 +405,6 @@ func TestEndlessValue(t *testing.T) {
 		t.Errorf("read %d bytes before the error, want at most %d", src.n, MaxRecord+2*readSize)
 	}
 }
+
+// offset is how many bytes of the stream the Reader has consumed.
+func (d *Reader) offset() int64 { return d.off + int64(d.r) }

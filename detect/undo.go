@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -34,8 +33,23 @@ type Undo struct {
 // cliPrefix starts every command an Undo holds, in Command or in Note.
 const cliPrefix = "aws ec2 "
 
-// protoRE is a protocol a command may name as it is.
-var protoRE = regexp.MustCompile(`^(tcp|udp|icmp|icmpv6|[0-9]{1,3})$`)
+// commandProtocol reports whether p is a protocol a command may name as it
+// is: tcp, udp, icmp, icmpv6 or a number of 1 to 3 digits.
+func commandProtocol(p string) bool {
+	switch p {
+	case "tcp", "udp", "icmp", "icmpv6":
+		return true
+	}
+	if len(p) == 0 || len(p) > 3 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // maxCommand bounds an undo command; a longer one (hundreds of rules) is
 // replaced by a note, so that the notification stays within SNS's limit.
@@ -200,7 +214,7 @@ func cliPermissions(rules []Rule) (string, bool) {
 		p := cliPermission{IPProtocol: r.Protocol}
 		if r.Protocol == "all" {
 			p.IPProtocol = "-1"
-		} else if !protoRE.MatchString(r.Protocol) {
+		} else if !commandProtocol(r.Protocol) {
 			return "", false
 		} else {
 			p.FromPort, p.ToPort = r.FromPort, r.ToPort

@@ -53,16 +53,13 @@ func TestSAMValidateAndBuild(t *testing.T) {
 	tool(t, []string{"CGO_ENABLED=0", "GOFLAGS=" + *goflags}, *samBin, "build", "--template-file", "template.yaml", "--build-dir", dir)
 	bin := filepath.Join(dir, "SgwatchFunction", "bootstrap")
 	size := checkBootstrap(t, bin, goarch)
-	if size >= sizeLimit {
-		t.Errorf("bootstrap is %d bytes, want under %d", size, sizeLimit)
-	}
 	zipped := zipSize(t, bin)
 	if zipped >= zipLimit {
 		t.Errorf("bootstrap zips to %d bytes, want under %d", zipped, zipLimit)
 	}
 	// Printed for the log of "make test", as the figures to watch.
-	fmt.Printf("bootstrap (sam build, linux/%s, static, stripped, lambda.norpc): %d bytes (%.2f MB; limit %.0f MB), %d bytes zipped (%.2f MB; limit %.0f MB)\n",
-		goarch, size, float64(size)/1e6, float64(sizeLimit)/1e6, zipped, float64(zipped)/1e6, float64(zipLimit)/1e6)
+	fmt.Printf("bootstrap (sam build, linux/%s, static, stripped, lambda.norpc): %d bytes (%.2f MB), %d bytes zipped (%.2f MB; limit %.0f MB)\n",
+		goarch, size, float64(size)/1e6, zipped, float64(zipped)/1e6, float64(zipLimit)/1e6)
 }
 
 // TestCheckov is point 5: checkov finds no failed check in the templates

@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sgwatch/sgwatch/awsid"
@@ -54,8 +55,8 @@ type Suppression struct {
 }
 
 var (
-	serviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$`)
-	portRE    = regexp.MustCompile(`^([0-9]+)(?:\s*-\s*([0-9]+))?(?:\s*/\s*([^/]*))?$`)
+	serviceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$`) })
+	portRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+)(?:\s*-\s*([0-9]+))?(?:\s*/\s*([^/]*))?$`) })
 )
 
 // FromEnv reads the policy through getenv (os.Getenv in production) at time
@@ -75,7 +76,7 @@ func FromEnv(getenv func(string) string, now time.Time) (Policy, error) {
 		return p, fmt.Errorf("TRUSTED_SERVICES: %w", err)
 	}
 	for _, s := range services {
-		if !serviceRE.MatchString(s) {
+		if !serviceRE().MatchString(s) {
 			return p, fmt.Errorf("TRUSTED_SERVICES: %q is not a service principal (want e.g. cloudformation.amazonaws.com)", s)
 		}
 		p.Score.TrustedServices = append(p.Score.TrustedServices, s)
@@ -117,7 +118,7 @@ func parsePorts(v string) ([]detect.PortRange, error) {
 	}
 	var out []detect.PortRange
 	for _, item := range items {
-		m := portRE.FindStringSubmatch(item)
+		m := portRE().FindStringSubmatch(item)
 		if m == nil {
 			return nil, fmt.Errorf("%q is not a port or a range (want e.g. 8443, 9000-9100 or 53/udp)", item)
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/sgwatch/sgwatch/awsid"
 )
@@ -22,7 +23,7 @@ var principalTypes = map[string][]string{
 
 // partitionRE matches a written-out partition: aws, aws-cn, aws-us-gov,
 // aws-iso-b…
-var partitionRE = regexp.MustCompile(`^aws(-[a-z]+)*$`)
+var partitionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^aws(-[a-z]+)*$`) })
 
 // wantPrincipal is the shape a refusal shows.
 const wantPrincipal = "want e.g. arn:aws:iam::111122223333:role/terraform-* or arn:aws:sts::111122223333:assumed-role/ci/*"
@@ -62,7 +63,7 @@ func checkPrincipal(p string) error {
 	partition, service, region, account, resource := fields[1], fields[2], fields[3], fields[4], fields[5]
 	types, ok := principalTypes[service]
 	switch {
-	case !partitionRE.MatchString(partition):
+	case !partitionRE().MatchString(partition):
 		return fmt.Errorf("%q: partition %q is not aws, aws-cn, aws-us-gov or another aws-… partition (%s)", p, partition, wantPrincipal)
 	case !ok:
 		return fmt.Errorf("%q: service %q is not iam or sts, the only services of a caller's ARN (%s)", p, service, wantPrincipal)

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/clean"
@@ -146,16 +145,7 @@ var labels = map[detect.Severity]string{detect.Critical: "CRITICAL", detect.High
 // fit cleans s and cuts it to at most n characters, the last "…" when cut;
 // a blank result is "": every ASFF string must hold a non-space character,
 // so a blank value is left out rather than sent.
-func fit(s string, n int) string {
-	if strings.TrimSpace(s) == "" {
-		return ""
-	}
-	c := clean.Line(s, n)
-	if utf8.RuneCountInString(c) > n { // Clean adds "…" after n runes
-		c = clean.Line(s, n-1)
-	}
-	return c
-}
+func fit(s string, n int) string { return clean.Fit(s, n) }
 
 // ToASFF is f as the ASFF finding Security Hub keeps under id (a stable
 // string unique per finding: "event/EVENTID/N" or

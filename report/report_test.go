@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -401,4 +402,24 @@ func textOf(t *testing.T, f detect.Finding) string {
 		t.Fatal(err)
 	}
 	return n.Body
+}
+
+// checkSubject returns what is wrong with a subject line under SNS's rules
+// and sgwatch's ("" when nothing): at most 100 printable ASCII characters,
+// starting with a bracketed severity.
+func checkSubject(s string) string {
+	switch {
+	case len(s) == 0:
+		return "empty"
+	case len(s) > maxSubject:
+		return fmt.Sprintf("%d characters, more than %d", len(s), maxSubject)
+	case !clean.IsPlain(s):
+		return "not printable ASCII"
+	}
+	for _, sev := range []detect.Severity{detect.Info, detect.Low, detect.Medium, detect.High, detect.Critical} {
+		if strings.HasPrefix(s, "["+strings.ToUpper(string(sev))+"] ") {
+			return ""
+		}
+	}
+	return "does not start with [SEVERITY]"
 }

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/sgwatch/sgwatch/clean"
@@ -48,26 +47,6 @@ func verb(f detect.Finding) string {
 // denied reports whether the call failed for lack of permission.
 func denied(f detect.Finding) bool {
 	return f.Outcome == detect.Failed && f.Error != nil && detect.AuthFailure(f.Error.Code)
-}
-
-// checkSubject returns what is wrong with a subject line under SNS's rules
-// and sgwatch's ("" when nothing): at most 100 printable ASCII characters,
-// starting with a bracketed severity.
-func checkSubject(s string) string {
-	switch {
-	case len(s) == 0:
-		return "empty"
-	case len(s) > maxSubject:
-		return fmt.Sprintf("%d characters, more than %d", len(s), maxSubject)
-	case !clean.IsPlain(s):
-		return "not printable ASCII"
-	}
-	for _, sev := range []detect.Severity{detect.Info, detect.Low, detect.Medium, detect.High, detect.Critical} {
-		if strings.HasPrefix(s, "["+strings.ToUpper(string(sev))+"] ") {
-			return ""
-		}
-	}
-	return "does not start with [SEVERITY]"
 }
 
 // who names the actor as briefly as the record allows.

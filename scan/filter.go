@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sgwatch/sgwatch/clean"
@@ -39,7 +40,7 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	if m := relative.FindStringSubmatch(s); m != nil {
+	if m := relative().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		unit := map[string]time.Duration{"d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second}[m[2]]
 		if err == nil && time.Duration(n) <= maxAge/unit {
@@ -52,7 +53,7 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 // maxAge bounds an age: 100 years (366-day).
 const maxAge = 100 * 366 * 24 * time.Hour
 
-var relative = regexp.MustCompile(`^([0-9]{1,6})([dhms])$`)
+var relative = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]{1,6})([dhms])$`) })
 
 // ParseList reads a comma-separated list of account ids or Regions (a flag's
 // value), each checked by valid, repeats dropped; "" is none. The error

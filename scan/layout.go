@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sgwatch/sgwatch/awsid"
@@ -77,7 +78,7 @@ func locate(segs []string) place {
 		}
 	}
 	rest := segs[i:]
-	if start >= 0 && len(rest) > 0 && orgID.MatchString(rest[0]) {
+	if start >= 0 && len(rest) > 0 && orgID().MatchString(rest[0]) {
 		p.level = org
 		rest = rest[1:]
 	}
@@ -119,7 +120,7 @@ func locate(segs []string) place {
 // products are the folders CloudTrail writes under an account.
 var products = []string{"CloudTrail", "CloudTrail-Digest", "CloudTrail-Insight"}
 
-var orgID = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+var orgID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^o-[a-z0-9]{10,32}$`) })
 
 // Folder says whether to read the folder segs (a path split at "/").
 func (f Filter) Folder(segs []string) Skip {
@@ -170,7 +171,9 @@ func LogName(name string) bool {
 }
 
 // logName matches CloudTrail's log and digest file names.
-var logName = regexp.MustCompile(`^([0-9]{12})_(CloudTrail(?:-Digest)?)_([a-z0-9-]+)_([0-9]{8}T[0-9]{4}Z)_`)
+var logName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]{12})_(CloudTrail(?:-Digest)?)_([a-z0-9-]+)_([0-9]{8}T[0-9]{4}Z)_`)
+})
 
 // File says whether to read the file name (its last path segment): a log
 // file by its extension (.json, .json.gz, .gz, .jsonl, .ndjson), and not a
@@ -183,7 +186,7 @@ func (f Filter) File(name string) Skip {
 	if !LogName(name) {
 		return NotLog
 	}
-	m := logName.FindStringSubmatch(name)
+	m := logName().FindStringSubmatch(name)
 	if m == nil {
 		return Read
 	}

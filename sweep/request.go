@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sgwatch/sgwatch/awsid"
 )
 
 // Request is the payload that asks the function for a sweep: what the
@@ -31,26 +33,7 @@ type Request struct {
 const Member = "sgwatch"
 
 // safeID reports whether id can name a sweep in a key as it is.
-func safeID(id string) bool { return only(id, 128, "._:-") }
-
-// IsRoleName reports whether s is an IAM role name: 1 to 64 of A-Z a-z 0-9
-// and + = , . @ _ -.
-func IsRoleName(s string) bool { return only(s, 64, "+=,.@_-") }
-
-// only reports whether s is 1 to max ASCII letters, digits and bytes of
-// extra (checked without a regular expression, which would cost every cold
-// start its compilation).
-func only(s string, max int, extra string) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+func safeID(id string) bool { return awsid.IsSafeName(id, 128, "._:-") }
 
 // ParseRequest reports whether data is a sweep request (an object with a
 // top-level "sgwatch" member) and, if it is, reads it. A payload that is
