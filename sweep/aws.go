@@ -56,11 +56,7 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 		return g
 	}
 	gp := ec2.NewDescribeSecurityGroupsPaginator(a.EC2, &ec2.DescribeSecurityGroupsInput{MaxResults: aws.Int32(pageSize)})
-	for gp.HasMorePages() {
-		page, err := gp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeSecurityGroups: %w", err)
-		}
+	err := everyPage(ctx, "DescribeSecurityGroups", gp.HasMorePages, gp.NextPage, func(page *ec2.DescribeSecurityGroupsOutput) {
 		for _, sg := range page.SecurityGroups {
 			g := group(aws.ToString(sg.GroupId))
 			g.Name, g.VPCID, g.Description = aws.ToString(sg.GroupName), aws.ToString(sg.VpcId), aws.ToString(sg.Description)
@@ -73,13 +69,12 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 				}
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	rp := ec2.NewDescribeSecurityGroupRulesPaginator(a.EC2, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(pageSize)})
-	for rp.HasMorePages() {
-		page, err := rp.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeSecurityGroupRules: %w", err)
-		}
+	err = everyPage(ctx, "DescribeSecurityGroupRules", rp.HasMorePages, rp.NextPage, func(page *ec2.DescribeSecurityGroupRulesOutput) {
 		for _, r := range page.SecurityGroupRules {
 			l := Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
 				FromPort: r.FromPort, ToPort: r.ToPort, CIDRIPv4: aws.ToString(r.CidrIpv4), CIDRIPv6: aws.ToString(r.CidrIpv6),
@@ -90,10 +85,16 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 			g := group(aws.ToString(r.GroupId))
 			g.Rules = append(g.Rules, l.Rule())
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	// What uses each group is context, not the verdict: when it cannot be
 	// counted, each exposure says so.
 	uses, err := a.interfaces(ctx)
+	if err != nil {
+		uses = nil
+	}
 	out := make([]Group, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		g := byID[id]
@@ -112,18 +113,27 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 func (a AWS) interfaces(ctx context.Context) (map[string]int, error) {
 	uses := map[string]int{}
 	np := ec2.NewDescribeNetworkInterfacesPaginator(a.EC2, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(pageSize)})
-	for np.HasMorePages() {
-		page, err := np.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeNetworkInterfaces: %w", err)
-		}
+	err := everyPage(ctx, "DescribeNetworkInterfaces", np.HasMorePages, np.NextPage, func(page *ec2.DescribeNetworkInterfacesOutput) {
 		for _, ni := range page.NetworkInterfaces {
 			for _, g := range ni.Groups {
 				uses[aws.ToString(g.GroupId)]++
 			}
 		}
+	})
+	return uses, err
+}
+
+// everyPage reads every page of a listing (a paginator's HasMorePages and
+// NextPage), each with read; the error names the operation op.
+func everyPage[T any](ctx context.Context, op string, more func() bool, next func(context.Context, ...func(*ec2.Options)) (T, error), read func(T)) error {
+	for more() {
+		page, err := next(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		read(page)
 	}
-	return uses, nil
+	return nil
 }
 
 // Events returns the CloudTrail records that name resource, newest first,
