@@ -333,33 +333,6 @@ func TestHostileText(t *testing.T) {
 	}
 }
 
-func TestClean(t *testing.T) {
-	cases := []struct {
-		in   string
-		max  int
-		want string
-	}{
-		{"plain", 10, "plain"},
-		{"a\nb", 10, "a?b"},
-		{"\u202eabc", 10, "?abc"},
-		{"héllo wörld", 5, "héllo…"},
-		{"x\xffy", 10, "x?y"},
-		{"日本語", 10, "日本語"},
-		{"tab\there", 20, "tab?here"},
-	}
-	for _, c := range cases {
-		if got := clean.Line(c.in, c.max); got != c.want {
-			t.Errorf("clean.Line(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
-		}
-	}
-	if got := clean.ASCII("héllo", 10); got != "h?llo" {
-		t.Errorf("ASCII = %q", got)
-	}
-	if got := clean.ASCII(strings.Repeat("x", 20), 10); got != "xxxxxxx..." {
-		t.Errorf("ASCII cut = %q", got)
-	}
-}
-
 func TestLinks(t *testing.T) {
 	f := detect.Finding{Event: detect.Event{ID: "9fd68588-ecbf-4528-a345-199fa6bb0821", Region: "eu-west-1"},
 		SecurityGroup: detect.SecurityGroup{ID: "sg-003dc7f1f1c686164"}}
