@@ -4,9 +4,9 @@
 // "AWS API Call via CloudTrail" events and scheduled sweep requests
 // (package handler); anywhere else it is the command line (package cli):
 // "sgwatch FILE" prints the notification a CloudTrail event would produce,
-// offline. This file only wires the two up: each AWS client a feature needs
-// is built on its first use, so a deployment pays at cold start only for
-// what it turns on.
+// offline. This file only wires the two up: the SNS client is built at
+// start; every other AWS client a feature needs is built on its first use,
+// so a deployment pays at cold start only for what it turns on.
 package main
 
 import (

@@ -1,3 +1,11 @@
+// Package cloudtrail is sgwatch's one reader of CloudTrail input: it turns
+// bytes or a stream (an EventBridge "AWS API Call via CloudTrail" event, a
+// bare record, a log file, gzip, any number of these one after another)
+// into records, one at a time (Input), leniently: a field of a shape
+// CloudTrail does not document is read as unset and kept as a flaw, so
+// that a record is never rejected for what it holds, and what could not be
+// read is said (Record.Details). It knows no call: which records matter is
+// its caller's to say (the pre-filter of Read).
 package cloudtrail
 
 import (

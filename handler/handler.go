@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/claim"
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
@@ -102,7 +103,12 @@ func New(cfg Config, d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = io.Discard
 	}
-	return &Handler{cfg: cfg, d: d, log: slog.New(slog.NewJSONHandler(d.Log, &slog.HandlerOptions{ReplaceAttr: clean.Attr}))}
+	h := &Handler{cfg: cfg, d: d, log: slog.New(slog.NewJSONHandler(d.Log, &slog.HandlerOptions{ReplaceAttr: clean.Attr}))}
+	if p := awsid.PartitionOf(cfg.Region); cfg.Region != "" && !p.Supported {
+		h.log.Warn("this Region's partition is not one sgwatch is built and tested for: findings are published, but console links are left out and the template's features may be missing",
+			"region", cfg.Region, "partition", p.ID)
+	}
+	return h
 }
 
 // deadlineMargin is kept back from the invocation deadline, so that a slow

@@ -357,3 +357,16 @@ func with(h *Handler, set func(*Deps)) *Handler {
 	set(&d)
 	return New(h.cfg, d)
 }
+
+// TestUnsupportedPartition: a function started in a partition sgwatch is
+// not built for says so once, at start; one in a supported partition says
+// nothing.
+func TestUnsupportedPartition(t *testing.T) {
+	for region, warn := range map[string]bool{"us-iso-east-1": true, "eusc-de-east-1": true, "eu-west-1": false, "cn-north-1": false} {
+		var logs bytes.Buffer
+		New(Config{TopicARN: topic, Region: region}, Deps{Log: &logs})
+		if got := strings.Contains(logs.String(), "not one sgwatch is built and tested for"); got != warn {
+			t.Errorf("%s: warned %v, want %v: %s", region, got, warn, logs.String())
+		}
+	}
+}

@@ -1,14 +1,17 @@
 // Package sweep finds what is exposed now, whatever events were missed: it
 // lists every security-group rule of each account and Region it covers
-// (DescribeSecurityGroupRules), evaluates the ingress rules with package
-// detect's address-space and port model, and compares what is open to the
+// (DescribeSecurityGroupRules), evaluates the ingress rules with the event
+// path's model (package detect's scoring, package addrspace's address
+// space), and compares what is open to the
 // whole internet with what the last sweep remembered. A new exposure is
 // published once, with who created its rule when CloudTrail still has the
 // event (LookupEvents); one that is gone is published once as resolved.
 //
 // A target (account and Region) whose rules cannot all be listed is
 // reported and left as it was: no exposure it had is resolved on a partial
-// listing. The other targets are swept all the same.
+// listing. The other targets are swept all the same. What one sweep of a
+// target does is a plan (plan.go), worked out without AWS; this file is its
+// executor.
 package sweep
 
 import (
