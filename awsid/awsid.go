@@ -14,10 +14,10 @@ package awsid
 func IsAccountID(s string) bool { return len(s) == 12 && digits(s) }
 
 // IsRegion reports whether s has the form of an AWS Region name: a
-// lower-case prefix of 2 to 4 letters, one or more lower-case words, and a
-// number of 1 or 2 digits, joined by "-" (eu-west-1, us-gov-west-1,
-// eusc-de-east-1). It does not say the Region exists: one AWS opens later
-// has this form too.
+// lower-case prefix of 2 letters (or eusc, the European Sovereign Cloud's),
+// one or more lower-case words, and a number of 1 or 2 digits, joined by
+// "-" (eu-west-1, us-gov-west-1, eusc-de-east-1). It does not say the
+// Region exists: one AWS opens later has this form too.
 func IsRegion(s string) bool {
 	words := split(s)
 	if len(words) < 3 {
@@ -27,7 +27,7 @@ func IsRegion(s string) bool {
 	if len(last) < 1 || len(last) > 2 || !digits(last) {
 		return false
 	}
-	if p := words[0]; len(p) < 2 || len(p) > 4 || !lower(p) {
+	if p := words[0]; (len(p) != 2 || !lower(p)) && p != "eusc" {
 		return false
 	}
 	for _, w := range words[1 : len(words)-1] {

@@ -13,7 +13,7 @@ var forms = []struct {
 	is   func(string) bool
 }{
 	{"account", regexp.MustCompile(`^[0-9]{12}$`), IsAccountID},
-	{"region", regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`), IsRegion},
+	{"region", regexp.MustCompile(`^([a-z]{2}|eusc)(-[a-z]+)+-[0-9]{1,2}$`), IsRegion},
 	{"group", regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`), IsGroupID},
 	{"rule", regexp.MustCompile(`^sgr-[0-9a-f]{8,17}$`), IsRuleID},
 	{"vpc", regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`), IsVPCID},
@@ -26,7 +26,7 @@ var forms = []struct {
 var samples = []string{
 	"", "123456789012", "12345678901", "1234567890123", "12345678901a", " 123456789012",
 	"eu-west-1", "us-gov-west-1", "eusc-de-east-1", "us-isob-east-1", "cn-north-1", "ap-southeast-10",
-	"eu-west-100", "EU-west-1", "e-west-1", "europe-west-1", "eu--1", "eu-west-", "eu-1", "eu-west-1\n",
+	"eu-west-100", "EU-west-1", "e-west-1", "europe-west-1", "abcd-x-1", "eus-de-east-1", "eu--1", "eu-west-", "eu-1", "eu-west-1\n",
 	"sg-0123456789abcdef0", "sg-01234567", "sg-0123456", "sg-0123456789abcdef01", "sg-0123456789ABCDEF0",
 	"sgr-0123456789abcdef0", "sgr-0a", "vpc-0123abcd", "pl-0123abcd", "pl-0123abcdX",
 	"d3b1c1f0-1234-4abc-9def-0123456789ab", "D3B1C1F0-1234", "zzzzzzzz", "--------",

@@ -22,9 +22,11 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -128,7 +130,7 @@ func (s *Sweeper) Run(ctx context.Context, id string, publish Publish) ([]Stats,
 			defer cancel()
 			defer func() {
 				if p := recover(); p != nil {
-					s.log().Error("panic while sweeping", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					s.log().Error("panic while sweeping", "target", t.String(), "panic", fmt.Sprint(p), "stack", strings.Split(strings.TrimSpace(string(debug.Stack())), "\n"))
 					stats[i] = Stats{Target: t, Err: fmt.Errorf("panic: %v", p)}
 				}
 			}()
@@ -342,7 +344,7 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
 	records, err := l.Events(ctx, f.SecurityGroup.ID, LookupPages)
 	switch {
 	case err != nil:
-		f.Notes = append(f.Notes, "who created the rule could not be looked up in CloudTrail: "+err.Error())
+		f.Notes = append(f.Notes, "who created the rule could not be looked up in CloudTrail: "+apiError(err))
 		return
 	case records == nil:
 		return // not looked up in this deployment
@@ -379,4 +381,14 @@ const lookupTimeout = 5 * time.Second
 // after the memory changed publishes afresh.
 func key(id string, version int64, t Target, action, k string) string {
 	return "sweep/" + id + "/" + t.String() + "/v" + strconv.FormatInt(version, 10) + "/" + action + "/" + k
+}
+
+// apiError names an AWS error by the service's code and message, which say
+// what went wrong, when the service answered; else it is the error's text.
+func apiError(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode() + ": " + api.ErrorMessage()
+	}
+	return err.Error()
 }
