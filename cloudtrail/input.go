@@ -184,6 +184,20 @@ func (in *Input) top(data []byte) error {
 	}
 	mark := flawsSeen.Load()
 	err := json.Unmarshal(data, &top)
+	var unread []string
+	if tooDeep(err) {
+		// Read what can be read; what cannot is a note on the finding.
+		data, unread = salvage(data, "", "detail")
+		top = struct {
+			Record
+			Records []json.RawMessage `json:"Records"`
+			Detail  json.RawMessage   `json:"detail"`
+			Account Text              `json:"account"`
+			Region  Text              `json:"region"`
+			Time    Text              `json:"time"`
+		}{}
+		err = json.Unmarshal(data, &top)
+	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
@@ -214,18 +228,21 @@ func (in *Input) top(data []byte) error {
 			}
 			return fmt.Errorf("EventBridge event: detail is %s, want an object", kind(d))
 		}
-		return in.add(d, Envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v})
+		return in.add(d, Envelope{Account: top.Account.v, Region: top.Region.v, Time: top.Time.v}, unread...)
 	case top.EventName.v != "" || top.EventSource.v != "":
 		r := top.Record
-		r.typeErr, r.mark = typeErr, mark
+		r.typeErr, r.mark, r.unread = typeErr, mark, unread
 		in.queue = append(in.queue, r)
 		return nil
 	}
 	return errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
 }
 
-// add decodes one record into the queue.
-func (in *Input) add(raw []byte, env Envelope) error {
+// add decodes one record into the queue, with the notes of what was left
+// out of it already (unread). A record that is an EventBridge event (found
+// in a log file's Records: a "detail" and no call of its own) is read as
+// sgwatch reads events everywhere else: its detail, with its envelope.
+func (in *Input) add(raw []byte, env Envelope, unread ...string) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return fmt.Errorf("record is %s, want an object", kind(raw))
@@ -233,13 +250,80 @@ func (in *Input) add(raw []byte, env Envelope) error {
 	var r Record
 	mark := flawsSeen.Load()
 	err := json.Unmarshal(raw, &r)
+	if tooDeep(err) {
+		var more []string
+		raw, more = salvage(raw, "", "")
+		unread = append(unread, more...)
+		r = Record{}
+		err = json.Unmarshal(raw, &r)
+	}
 	var typeErr *json.UnmarshalTypeError
 	if err != nil && !errors.As(err, &typeErr) {
 		return fmt.Errorf("decode record: %w", err)
 	}
-	r.Envelope, r.typeErr, r.mark = env, typeErr, mark
+	if r.EventName.v == "" && r.EventSource.v == "" && env == (Envelope{}) {
+		if d, ok := member(raw, "detail"); ok && len(d) > 0 && d[0] == '{' {
+			var e struct{ Account, Region, Time Text }
+			_ = json.Unmarshal(raw, &e)
+			return in.add(d, Envelope{Account: e.Account.v, Region: e.Region.v, Time: e.Time.v}, unread...)
+		}
+	}
+	r.Envelope, r.typeErr, r.mark, r.unread = env, typeErr, mark, unread
 	in.queue = append(in.queue, r)
 	return nil
+}
+
+// tooDeep reports whether err is encoding/json's refusal of a value
+// nested more than 10,000 levels deep.
+func tooDeep(err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) && strings.Contains(syntax.Error(), "exceeded max depth")
+}
+
+// salvage returns the object obj without the members encoding/json cannot
+// decode at all (nested too deep), each named in a note "path: why"; the
+// member named descend, when it is such an object, is salvaged in turn
+// rather than left out (an event's detail: its record is still read).
+func salvage(obj []byte, path, descend string) ([]byte, []string) {
+	var out bytes.Buffer
+	var notes []string
+	out.WriteByte('{')
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		kEnd := valueEnd(obj, i)
+		key := obj[i:kEnd]
+		i = skipSpace(obj, skipSpace(obj, kEnd)+1) // past the colon
+		vEnd := valueEnd(obj, i)
+		val := obj[i:vEnd]
+		name := strings.Trim(string(key), `"`)
+		if path != "" {
+			name = path + "." + name
+		}
+		switch {
+		case json.Valid(val):
+		case descend != "" && strings.EqualFold(strings.Trim(string(key), `"`), descend) && len(val) > 0 && val[0] == '{':
+			var more []string
+			val, more = salvage(val, name, "")
+			notes = append(notes, more...)
+		default:
+			notes = append(notes, name+": nested more than 10,000 levels deep: not read")
+			val = nil
+		}
+		if val != nil {
+			if out.Len() > 1 {
+				out.WriteByte(',')
+			}
+			out.Write(key)
+			out.WriteByte(':')
+			out.Write(val)
+		}
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	out.WriteByte('}')
+	return out.Bytes(), notes
 }
 
 // MaxFlaws bounds the notes one part of a record gets for fields not
@@ -267,6 +351,7 @@ func (r *Record) Details() Details {
 		d.Flaws = append(d.Flaws, ns...)
 		d.Count += count
 	}
+	note(r.unread, len(r.unread))
 	if r.typeErr != nil {
 		note([]string{typeNote(r.typeErr)}, 1)
 	}

@@ -34,6 +34,9 @@ type Record struct {
 	// before the record was decoded.
 	typeErr *json.UnmarshalTypeError
 	mark    int64
+	// unread says which members were left out because they could not be
+	// decoded at all (nested too deep), "path: why".
+	unread []string
 }
 
 // Header names the call. When a record does not decode whole, the header

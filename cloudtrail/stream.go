@@ -36,6 +36,7 @@ type Reader struct {
 	r, pos, w int
 	off       int64 // stream offset of buf[0]
 	eof       bool
+	readErr   error // a read's error, returned once what it read is scanned
 	err       error // sticky: io.EOF or a *SyntaxError
 
 	// The structural scan: depth of brackets, whether inside a string, and
@@ -344,10 +345,16 @@ func (d *Reader) need(n int) error {
 
 // fill reads more input into buf, keeping buf[r:w]. keep false lets the
 // bytes before pos go (a value being skipped). It returns io.EOF when the
-// input has ended.
+// input has ended. A read that fails after giving bytes (a gzip stream cut
+// short gives what it decompressed with its error) keeps them: the error is
+// returned by the next fill, so that every value they complete is read
+// first.
 func (d *Reader) fill(keep bool) error {
 	if d.eof {
 		return io.EOF
+	}
+	if d.readErr != nil {
+		return d.readErr
 	}
 	if !keep && d.pos > d.r {
 		d.drop()
@@ -388,6 +395,10 @@ func (d *Reader) fill(keep bool) error {
 			return io.EOF
 		}
 		if err != nil {
+			if n > 0 {
+				d.readErr = err
+				return nil
+			}
 			return err
 		}
 		if n > 0 {

@@ -166,27 +166,59 @@ func TestRecordOverTheLimit(t *testing.T) {
 }
 
 // TestCorruptGzip: a gzip stream cut short or corrupt is an error naming
-// gzip, after the records before the damage.
+// gzip, after every record decompressed before the damage was found (a
+// corrupt checksum is found after the last record).
 func TestCorruptGzip(t *testing.T) {
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	fmt.Fprintf(&gz, "")
 	zw.Write([]byte(`{"Records":[{"a":1},{"b":"` + strings.Repeat("x", 1<<20) + `"}]}`))
 	zw.Close()
 	data := gz.Bytes()
-	for name, in := range map[string][]byte{
-		"cut short": data[:len(data)/2],
-		"corrupt":   append(append([]byte{}, data[:len(data)-8]...), 0, 0, 0, 0, 0, 0, 0, 0),
+	for name, c := range map[string]struct {
+		in      []byte
+		records int
+	}{
+		"cut short": {data[:len(data)/2], 1},
+		"corrupt":   {append(append([]byte{}, data[:len(data)-8]...), 0, 0, 0, 0, 0, 0, 0, 0), 2},
 	} {
-		src, err := Decompress(bytes.NewReader(in))
+		src, err := Decompress(bytes.NewReader(c.in))
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := readAll(t, nil, func(io.Reader) io.Reader { return src })
 		last := out[len(out)-1]
-		if len(out) != 2 || out[0].raw != `{"a":1}` || !strings.Contains(last.err, "gzip: ") {
-			t.Errorf("%s: got %d values, last %+v; want the first record, then a gzip error", name, len(out), last)
+		if len(out) != c.records+1 || out[0].raw != `{"a":1}` || !strings.Contains(last.err, "gzip: ") {
+			t.Errorf("%s: got %d values, last %+v; want %d records, then a gzip error", name, len(out), last, c.records)
 		}
+	}
+}
+
+// errWithData gives all of data and err in one Read, as a gzip reader does
+// when the stream is cut short: what it decompressed, and the error.
+type errWithData struct {
+	data []byte
+	err  error
+}
+
+func (e *errWithData) Read(p []byte) (int, error) {
+	if len(e.data) == 0 {
+		return 0, e.err
+	}
+	n := copy(p, e.data)
+	e.data = e.data[n:]
+	if len(e.data) == 0 {
+		return n, e.err
+	}
+	return n, nil
+}
+
+// TestReadErrorAfterData: the records a failed read gave are all read
+// before its error.
+func TestReadErrorAfterData(t *testing.T) {
+	src := &errWithData{data: []byte(`{"Records":[{"a":1},{"b":2},{"c":`), err: errors.New("gzip: unexpected EOF")}
+	out := readAll(t, nil, func(io.Reader) io.Reader { return src })
+	if len(out) != 3 || out[0].raw != `{"a":1}` || out[1].raw != `{"b":2}` || !strings.Contains(out[2].err, "unexpected EOF") {
+		t.Errorf("got %+v; want both complete records, then the read's error", out)
 	}
 }
 

@@ -70,8 +70,9 @@ func exposures(rules []Rule, catalogue []PortRange) []bool {
 		in[i] = -1
 		p, ok, bad := prefix(*r)
 		switch {
-		case bad || (r.Source() == "" && r.RuleID == "") || (r.Source() == "" && r.Protocol != ""):
-			// No source, or one that does not parse: fail closed.
+		case bad || r.Source() == "":
+			// No source (none could be read: a rule that allows traffic
+			// names one), or one that does not parse: fail closed.
 			r.Exposure, world[i] = notUnderstood, true
 			continue
 		case !ok:

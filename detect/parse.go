@@ -126,14 +126,15 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 			}
 		}
 	}
-	var known bool
-	f.Rules, known = rules(c, p, resp)
+	rs, known, notes := rules(c, p, resp)
+	f.Rules = rs
 	for i, n := range d.Flaws {
 		f.Notes = append(f.Notes, "not understood: "+n)
 		if i == len(d.Flaws)-1 && d.Count > len(d.Flaws) {
 			f.Notes = append(f.Notes, fmt.Sprintf("not understood: %d more fields", d.Count-len(d.Flaws)))
 		}
 	}
+	f.Notes = append(f.Notes, notes...)
 	s.Score(&f)
 	f.Undo = undo(&f, c, known)
 	return f, true

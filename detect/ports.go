@@ -40,8 +40,8 @@ func (o Scoring) catalogue() []PortRange {
 
 // ports returns the rule's port range, and false when ports do not apply
 // (ICMP, protocols other than tcp and udp). All traffic, a protocol that was
-// not understood, and unknown ports on a tcp or udp rule count as every
-// port.
+// not understood, and unknown or reversed ports on a tcp or udp rule
+// (EC2 refuses a range that ends before it starts) count as every port.
 func ports(r Rule) (from, to int, ok bool) {
 	switch {
 	case r.Protocol == "tcp" || r.Protocol == "udp":
@@ -50,8 +50,18 @@ func ports(r Rule) (from, to int, ok bool) {
 	default:
 		return 0, 0, false
 	}
-	if r.FromPort == nil || r.ToPort == nil || *r.FromPort < 0 || *r.ToPort < 0 {
+	from, to, ok = declaredPorts(r)
+	if !ok || from > to {
 		return 0, 65535, true
+	}
+	return from, to, true
+}
+
+// declaredPorts returns the port range a tcp or udp rule states, when it
+// states both ends as ports.
+func declaredPorts(r Rule) (from, to int, ok bool) {
+	if (r.Protocol != "tcp" && r.Protocol != "udp") || r.FromPort == nil || r.ToPort == nil || *r.FromPort < 0 || *r.ToPort < 0 {
+		return 0, 0, false
 	}
 	return *r.FromPort, *r.ToPort, true
 }

@@ -1,10 +1,12 @@
 package detect
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/cloudtrail"
 )
 
@@ -18,11 +20,11 @@ import (
 // could be, and a permission or source list that could not be read at all
 // gives a rule with no source: the score counts either as the widest it
 // could be.
-func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule, known bool) {
+func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule, known bool, notes []string) {
 	dir := c.Direction
 	switch c.Effect {
 	case OnGroup:
-		return nil, true
+		return nil, true, nil
 	case AddsRules, ChangesRules, RemovesRules, DescribesRules:
 	}
 	if p.Unread {
@@ -41,6 +43,12 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 				RuleID:            e.SecurityGroupRuleID.String(),
 			}
 			setPorts(&r, s.FromPort, s.ToPort)
+			if r.Protocol == "" && r.Source() == "" && r.FromPort == nil && r.ToPort == nil {
+				// The new content is empty, under another key, or flat:
+				// what the rule allows now cannot be read.
+				notes = append(notes, fmt.Sprintf("not understood: %s rule %s: no new rule content (protocol, ports, source) where CloudTrail puts it: counted as every port from the whole internet",
+					c.Name, clean.Line(orText(r.RuleID, "without an id"), 64)))
+			}
 			out = append(out, r)
 		}
 		if p.Modify.SecurityGroupRule.Flaw() != "" {
@@ -65,9 +73,15 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 		out = append(out, Rule{Direction: dir, RuleID: d.SecurityGroupRuleID.String(), Description: d.Description.String()})
 	}
 
+	for _, r := range out {
+		if from, to, ok := declaredPorts(r); ok && from > to {
+			notes = append(notes, fmt.Sprintf("not understood: a rule's port range %d-%d ends before it starts (EC2 refuses such a rule): counted as every port", from, to))
+		}
+	}
 	switch c.Effect {
 	case RemovesRules:
-		return revoked(out, resp, dir)
+		out, known = revoked(out, resp, dir)
+		return out, known, notes
 	case AddsRules, ChangesRules:
 		if len(out) == 0 && len(resp.RuleSet.Items()) == 0 {
 			// A call that adds rules names at least one: this record's
@@ -75,7 +89,15 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 			out = append(out, Rule{Direction: dir})
 		}
 	}
-	return attach(out, resp.RuleSet.Items(), dir), true
+	return attach(out, resp.RuleSet.Items(), dir), true, notes
+}
+
+// orText is s, or alt when s is "".
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 // appendPermissions adds one rule per source of each permission. A
