@@ -21,6 +21,40 @@ func TestPublic(t *testing.T) {
 	}
 }
 
+// registries are the five regional registries' blocks written as their
+// users would: one line per registry, from its own published list.
+var registries = []string{
+	"2001:200::/23", "2001:c00::/23", "2001:e00::/23", "2001:4400::/23", "2001:8000::/19", "2001:a000::/20", "2001:b000::/20", "2400::/12", "2410::/12",
+	"2001:400::/23", "2001:1800::/23", "2001:4800::/23", "2600::/12", "2610::/23", "2620::/23", "2630::/12",
+	"2001:600::/23", "2001:800::/22", "2001:1400::/22", "2001:1a00::/23", "2001:1c00::/22", "2001:2000::/19", "2001:4000::/23", "2001:4600::/23", "2001:4a00::/23", "2001:4c00::/23", "2001:5000::/20", "2003::/18", "2a00::/12", "2a10::/12",
+	"2001:1200::/23", "2800::/12",
+	"2001:4200::/23", "2c00::/12",
+}
+
+// TestRegistryBlocks checks the IPv6 table: disjoint, inside 2000::/3, and
+// as large as the IANA registry says (34 blocks, 8.054 /12s less
+// documentation space: about 1.57 % of 2000::/3).
+func TestRegistryBlocks(t *testing.T) {
+	unicast := netip.MustParsePrefix("2000::/3")
+	for i, a := range registryV6 {
+		if !unicast.Contains(a.Addr()) || a.Bits() < 3 || a != a.Masked() {
+			t.Errorf("%s is not a block of 2000::/3", a)
+		}
+		for _, b := range registryV6[i+1:] {
+			if a.Overlaps(b) {
+				t.Errorf("%s overlaps %s", a, b)
+			}
+		}
+	}
+	if len(registryV6) != 34 {
+		t.Errorf("%d registry blocks, want 34", len(registryV6))
+	}
+	// 8.054198 /12s less one /32 of documentation space, in /32s.
+	if got := publicV6.v6.hi >> 32; got != 8445439 || publicV6.v6.lo != 0 {
+		t.Errorf("public IPv6 space is %d /32s, want 8445439", got)
+	}
+}
+
 func TestWhole(t *testing.T) {
 	cases := []struct {
 		ranges         []string
@@ -30,12 +64,25 @@ func TestWhole(t *testing.T) {
 		{[]string{"0.0.0.0/0"}, true, false, true, false},
 		{[]string{"::/0"}, true, true, true, true}, // ::/0 holds the IPv4-mapped addresses
 		{[]string{"0.0.0.0/1"}, true, false, true, false},
-		{[]string{"0.0.0.0/2"}, false, false, true, false},
+		// The threshold, 1/16 of the public space, from both sides.
+		{[]string{"0.0.0.0/2"}, true, false, true, false},
+		{[]string{"16.0.0.0/4"}, true, false, true, false},
+		{[]string{"0.0.0.0/4"}, true, false, true, false},                                           // 14 public /8s: 1.015 of the threshold
+		{[]string{"0.0.0.0/5", "8.0.0.0/6", "12.0.0.0/7", "14.0.0.0/8"}, false, false, true, false}, // 13 public /8s: 0.94
+		{[]string{"0.0.0.0/5"}, false, false, true, false},
+		{[]string{"52.0.0.0/8"}, false, false, true, false},
 		{[]string{"0.0.0.0/2", "64.0.0.0/2"}, true, false, true, false},
 		{[]string{"10.0.0.0/8", "192.168.0.0/16"}, false, false, false, false},
-		{[]string{"3000::/4"}, false, true, false, true},
-		{[]string{"2000::/4"}, false, false, false, true}, // half of 2000::/3, less 2001:db8::/32
-		{[]string{"2000::/5"}, false, false, false, true},
+		// IPv6 is measured against the registries' blocks.
+		{[]string{"3000::/4"}, false, false, false, false}, // reserved by IANA: reaches nobody today
+		{[]string{"2000::/4"}, false, true, false, true},   // every registry block
+		{[]string{"2000::/5"}, false, true, false, true},
+		{[]string{"2600::/12"}, false, true, false, true},  // ARIN's /12: 1/8 of the registries' space
+		{[]string{"2600::/13"}, false, false, false, true}, // half of it: 0.993 of the threshold
+		{[]string{"2600::/13", "2001:8000::/19"}, false, true, false, true},
+		{[]string{"2001:db8::/32"}, false, false, false, false},
+		{[]string{"2002::/16", "2001::/32"}, false, false, false, false}, // 6to4 and Teredo: special, not registry space
+		{registries, false, true, false, true},
 		{[]string{"::ffff:0.0.0.0/97"}, true, false, true, false},
 		{[]string{"fc00::/7"}, false, false, false, false},
 		{nil, false, false, false, false},

@@ -217,7 +217,7 @@ func (g *pool) mark(rules []Rule, world []bool, where string) {
 			if p.Addr().Is6() && c4 && !c6 {
 				how = " (as IPv4-mapped addresses)"
 			}
-			rules[i].Exposure = "covers half or more of the public " + fam + " space" + how + ": the whole " + fam + " internet" + where
+			rules[i].Exposure = fmt.Sprintf("covers 1/%d or more of the public %s space%s: the whole %s internet%s", addrspace.Share, fam, how, fam, where)
 			continue
 		}
 		rules[i].Exposure = "together with " + g.others(p) + ": the whole " + fam + " internet" + where

@@ -58,7 +58,7 @@ func TestScore(t *testing.T) {
 		{"root but failed", "AuthorizeSecurityGroupIngress", Failed, "Client.UnauthorizedOperation", root, []Rule{tcp(22, 22, "0.0.0.0/0")}, Medium, "denied"},
 		// low
 		{"private ssh", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "10.0.0.0/8")}, Low, "adds or changes"},
-		{"a quarter of the internet is not the whole", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(443, 443, "64.0.0.0/2")}, Medium, "64.0.0.0/2, a public range broader than /16"},
+		{"a /5 of the internet is not the whole", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(443, 443, "32.0.0.0/5")}, Medium, "32.0.0.0/5, a public range broader than /16"},
 		{"referenced group", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "all", ReferencedGroupID: "sg-2"}}, Low, "adds"},
 		{"prefix list to https", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: p(443), ToPort: p(443), PrefixListID: "pl-1"}}, Low, "adds"},
 		{"prefix list to ssh: its entries are unknown", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: p(22), ToPort: p(22), PrefixListID: "pl-0123456789abcdef0"}}, Medium,

@@ -108,28 +108,41 @@ func anyContains(list []string, s string) bool {
 }
 
 // TestWholeInternetHoweverWritten is issue 8, item 1: the sources of a call
-// that together cover half or more of the public IPv4 or global unicast
-// IPv6 space are the whole internet, and a source that cannot be read in a
+// that together cover 1/16 or more of the public IPv4 or IPv6 space are
+// the whole internet, and a source that cannot be read in a
 // succeeded call fails closed.
 func TestWholeInternetHoweverWritten(t *testing.T) {
 	auth := func(perms ...string) []byte {
 		return trail("AuthorizeSecurityGroupIngress", ingress(perms...), `{"_return":true}`, "")
 	}
 	runVerdicts(t, []verdict{
-		{"two halves", auth(perm("tcp", 22, 22, "0.0.0.0/1", "128.0.0.0/1")), Critical,
-			"ingress from 128.0.0.0/1 (together with 0.0.0.0/1: the whole IPv4 internet) to tcp/22: SSH (22)", "together with 0.0.0.0/1", ""},
-		{"four quarters", auth(perm("tcp", 3389, 3389, "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2")), Critical,
-			"RDP", "together with 0.0.0.0/2 and 2 more: the whole IPv4 internet", ""},
-		{"halves in two permissions", auth(perm("tcp", 22, 22, "0.0.0.0/1"), perm("tcp", 22, 22, "128.0.0.0/1")), Critical, "SSH", "together with", ""},
-		{"eight eighths of https", auth(perm("tcp", 443, 443, "0.0.0.0/3", "32.0.0.0/3", "64.0.0.0/3", "96.0.0.0/3", "128.0.0.0/3", "160.0.0.0/3", "192.0.0.0/3", "224.0.0.0/3")), High,
+		// Each /5 here is 3.6 % of public IPv4: two are past the threshold.
+		{"two /5s", auth(perm("tcp", 22, 22, "32.0.0.0/5", "40.0.0.0/5")), Critical,
+			"ingress from 40.0.0.0/5 (together with 32.0.0.0/5: the whole IPv4 internet) to tcp/22: SSH (22)", "together with 32.0.0.0/5", ""},
+		{"four /6s", auth(perm("tcp", 3389, 3389, "32.0.0.0/6", "36.0.0.0/6", "40.0.0.0/6", "44.0.0.0/6")), Critical,
+			"RDP", "together with 32.0.0.0/6 and 2 more: the whole IPv4 internet", ""},
+		{"/5s in two permissions", auth(perm("tcp", 22, 22, "32.0.0.0/5"), perm("tcp", 22, 22, "40.0.0.0/5")), Critical, "SSH", "together with", ""},
+		{"eight /7s of https", auth(perm("tcp", 443, 443, "32.0.0.0/7", "34.0.0.0/7", "36.0.0.0/7", "38.0.0.0/7", "40.0.0.0/7", "42.0.0.0/7", "44.0.0.0/7", "46.0.0.0/7")), High,
 			"the whole IPv4 internet) to tcp/443", "together with", ""},
-		{"the bigger half alone", auth(perm("tcp", 22, 22, "0.0.0.0/1")), Critical,
-			"covers half or more of the public IPv4 space", "covers half or more", ""},
+		// The threshold, 1/16 of public space, from both sides.
+		{"a half alone", auth(perm("tcp", 22, 22, "0.0.0.0/1")), Critical,
+			"covers 1/16 or more of the public IPv4 space", "covers 1/16 or more", ""},
+		{"46 % of public IPv4", auth(perm("tcp", 22, 22, "128.0.0.0/2", "192.0.0.0/3", "0.0.0.0/6", "4.0.0.0/7")), Critical, "SSH (22)", "the whole IPv4 internet", ""},
+		{"a quarter alone", auth(perm("tcp", 22, 22, "64.0.0.0/2")), Critical, "covers 1/16 or more of the public IPv4 space", "", ""},
+		{"a /4 is 7.2 %", auth(perm("tcp", 22, 22, "16.0.0.0/4")), Critical, "the whole IPv4 internet", "", ""},
+		{"14 public /8s are 6.3 %", auth(perm("tcp", 22, 22, "0.0.0.0/4")), Critical, "the whole IPv4 internet", "", ""},
+		{"13 public /8s are 5.9 %", auth(perm("tcp", 22, 22, "0.0.0.0/5", "8.0.0.0/6", "12.0.0.0/7", "14.0.0.0/8")), Medium, "a public range broader than /16", "", ""},
+		{"a /8 is a broad range", auth(perm("tcp", 22, 22, "52.0.0.0/8")), Medium, "52.0.0.0/8 (public) to tcp/22: SSH (22)", "", ""},
+		// IPv6 is measured against the registries' blocks (2000::/4 holds every one).
+		{"2000::/4", auth(perm("tcp", 22, 22, "v6:2000::/4")), Critical, "covers 1/16 or more of the public IPv6 space", "", ""},
+		{"one registry's /12", auth(perm("tcp", 22, 22, "v6:2600::/12")), Critical, "the whole IPv6 internet", "", ""},
+		{"half a registry's /12", auth(perm("tcp", 22, 22, "v6:2600::/13")), Medium, "2600::/13, a public range broader than /48", "", ""},
+		{"reserved 3000::/4 reaches nobody yet", auth(perm("tcp", 22, 22, "v6:3000::/4")), Medium, "3000::/4, a public range broader than /48", "", ""},
 		{"ipv6 ::/1", auth(perm("tcp", 22, 22, "v6:::/1")), Critical, "SSH", "the whole IPv4 and IPv6 internet", ""},
 		{"all global unicast", auth(perm("tcp", 5432, 5432, "v6:2000::/3")), Critical, "PostgreSQL", "the whole IPv6 internet", ""},
-		{"global unicast in two", auth(perm("tcp", 22, 22, "v6:2000::/4", "v6:3000::/4")), Critical, "SSH", "together with 3000::/4", ""},
+		{"registry space in two", auth(perm("tcp", 22, 22, "v6:2600::/13", "v6:2001:8000::/19")), Critical, "SSH", "together with 2001:8000::/19", ""},
 		{"all IPv4, mapped", auth(perm("tcp", 3389, 3389, "v6:::ffff:0:0/96")), Critical, "RDP", "as IPv4-mapped addresses", ""},
-		{"half of IPv4 mapped and the rest plain", auth(perm("tcp", 22, 22, "v6:::ffff:0.0.0.0/97", "128.0.0.0/1")), Critical, "SSH", "together with", ""},
+		{"part IPv4-mapped and part plain", auth(perm("tcp", 22, 22, "v6:::ffff:32.0.0.0/101", "40.0.0.0/5")), Critical, "SSH", "together with", ""},
 		{"unreadable cidr /00", auth(perm("tcp", 22, 22, "0.0.0.0/00")), Critical,
 			"0.0.0.0/00 (source not understood: counted as the whole internet)", "source not understood", ""},
 		{"unreadable cidr 0/0", auth(perm("tcp", 443, 443, "0/0")), High, "0/0 (source not understood", "source not understood", ""},
@@ -137,22 +150,22 @@ func TestWholeInternetHoweverWritten(t *testing.T) {
 		{"stray spaces around", auth(perm("tcp", 22, 22, " 0.0.0.0/0 ")), Critical, "SSH", "", ""},
 		{"odd address with /0", auth(perm("tcp", 22, 22, "208.236.235.254/0")), Critical, "208.236.235.254/0 (whole internet)", "", ""},
 		// Broad public ranges keep their lower level.
-		{"a quarter is broad, not whole", auth(perm("tcp", 22, 22, "64.0.0.0/2")), Medium, "a public range broader than /16", "", ""},
-		{"two quarters on different ports", auth(perm("tcp", 22, 22, "0.0.0.0/2"), perm("tcp", 23, 23, "64.0.0.0/2")), Medium, "broader than /16", "", ""},
-		{"ssh from a quarter, every port from another", auth(perm("tcp", 22, 22, "0.0.0.0/2"), perm("tcp", 0, 65535, "128.0.0.0/2")), Critical,
-			"ingress from 0.0.0.0/2 (together with 128.0.0.0/2: the whole IPv4 internet on tcp/22) to tcp/22: SSH (22)", "on tcp/22", ""},
-		{"rdp over all traffic and udp", auth(perm("-1", nil, nil, "0.0.0.0/2"), perm("udp", 3000, 4000, "128.0.0.0/2")), Critical, "on udp/3389", "on udp/3389", ""},
+		{"a /5 is broad, not whole", auth(perm("tcp", 22, 22, "40.0.0.0/5")), Medium, "a public range broader than /16", "", ""},
+		{"two /5s on different ports", auth(perm("tcp", 22, 22, "32.0.0.0/5"), perm("tcp", 23, 23, "40.0.0.0/5")), Medium, "broader than /16", "", ""},
+		{"ssh from a /5, every port from another", auth(perm("tcp", 22, 22, "32.0.0.0/5"), perm("tcp", 0, 65535, "40.0.0.0/5")), Critical,
+			"ingress from 32.0.0.0/5 (together with 40.0.0.0/5: the whole IPv4 internet on tcp/22) to tcp/22: SSH (22)", "on tcp/22", ""},
+		{"rdp over all traffic and udp", auth(perm("-1", nil, nil, "32.0.0.0/5"), perm("udp", 3000, 4000, "40.0.0.0/5")), Critical, "on udp/3389", "on udp/3389", ""},
 		// Splits that avoid the first port of a sensitive range (red team).
-		{"ftp/21 split", auth(perm("tcp", 21, 21, "128.0.0.0/1"), perm("tcp", 21, 25, "0.0.0.0/2")), Critical, "on tcp/21", "on tcp/21", ""},
-		{"snmp udp/162 split", auth(perm("udp", 162, 162, "128.0.0.0/1"), perm("udp", 162, 170, "0.0.0.0/2")), Critical, "on udp/162", "on udp/162", ""},
-		{"docker tcp/2376 split", auth(perm("tcp", 2376, 2376, "128.0.0.0/1"), perm("tcp", 2376, 2400, "0.0.0.0/2")), Critical, "Docker API", "on tcp/2376", ""},
-		{"https split across ranges stays broad", auth(perm("tcp", 443, 443, "0.0.0.0/2"), perm("tcp", 440, 443, "128.0.0.0/2")), Medium, "broader than /16", "", ""},
+		{"ftp/21 split", auth(perm("tcp", 21, 21, "40.0.0.0/5"), perm("tcp", 21, 25, "32.0.0.0/5")), Critical, "on tcp/21", "on tcp/21", ""},
+		{"snmp udp/162 split", auth(perm("udp", 162, 162, "40.0.0.0/5"), perm("udp", 162, 170, "32.0.0.0/5")), Critical, "on udp/162", "on udp/162", ""},
+		{"docker tcp/2376 split", auth(perm("tcp", 2376, 2376, "40.0.0.0/5"), perm("tcp", 2376, 2400, "32.0.0.0/5")), Critical, "Docker API", "on tcp/2376", ""},
+		{"https split across ranges stays broad", auth(perm("tcp", 443, 443, "32.0.0.0/5"), perm("tcp", 440, 443, "40.0.0.0/5")), Medium, "broader than /16", "", ""},
 		{"private space adds nothing", auth(perm("tcp", 22, 22, "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")), Low, "adds or changes rules", "", ""},
-		{"the smaller half is broad", auth(perm("tcp", 22, 22, "128.0.0.0/1")), Medium, "128.0.0.0/1 (public) to tcp/22: SSH (22)", "", ""},
+		{"a /5 alone is broad", auth(perm("tcp", 22, 22, "32.0.0.0/5")), Medium, "32.0.0.0/5 (public) to tcp/22: SSH (22)", "", ""},
 		{"documentation ipv6 is not public", auth(perm("tcp", 22, 22, "v6:2001:db8::/32")), Low, "adds", "", ""},
-		{"egress halves", trail("AuthorizeSecurityGroupEgress", ingress(perm("-1", nil, nil, "0.0.0.0/1", "128.0.0.0/1")), "", ""), Medium,
-			"egress to 128.0.0.0/1 (together with 0.0.0.0/1: the whole IPv4 internet), all traffic", "together with", ""},
-		{"revoke of halves", trail("RevokeSecurityGroupIngress", ingress(perm("tcp", 22, 22, "0.0.0.0/1", "128.0.0.0/1")), `{"_return":true}`, ""), Info, "revokes", "", ""},
+		{"egress /5s", trail("AuthorizeSecurityGroupEgress", ingress(perm("-1", nil, nil, "32.0.0.0/5", "40.0.0.0/5")), "", ""), Medium,
+			"egress to 40.0.0.0/5 (together with 32.0.0.0/5: the whole IPv4 internet), all traffic", "together with", ""},
+		{"revoke of /5s", trail("RevokeSecurityGroupIngress", ingress(perm("tcp", 22, 22, "32.0.0.0/5", "40.0.0.0/5")), `{"_return":true}`, ""), Info, "revokes", "", ""},
 	})
 }
 
@@ -412,7 +425,7 @@ func readSample(name string) ([]byte, error) {
 // port where the rules allowing it change, not only at its first port.
 func TestExtraPortsSplit(t *testing.T) {
 	o := Scoring{ExtraPorts: []PortRange{{9000, 9100, "", "EXTRA_SENSITIVE_PORTS"}}}
-	b, err := Parse(trail("AuthorizeSecurityGroupIngress", ingress(perm("tcp", 9050, 9050, "128.0.0.0/1"), perm("tcp", 9040, 9060, "0.0.0.0/2")), "", ""), o)
+	b, err := Parse(trail("AuthorizeSecurityGroupIngress", ingress(perm("tcp", 9050, 9050, "40.0.0.0/5"), perm("tcp", 9040, 9060, "32.0.0.0/5")), "", ""), o)
 	if err != nil || len(b.Findings) != 1 {
 		t.Fatal(b, err)
 	}

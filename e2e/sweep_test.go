@@ -152,7 +152,7 @@ func TestSweep(t *testing.T) {
 	ssh, sshRules := group("world-ssh", tcp(22, []string{"0.0.0.0/0"}))
 	web, webRules := group("world-https", tcp(443, []string{"0.0.0.0/0"}))
 	rdp, _ := group("ipv6-rdp", tcp(3389, nil, "::/0"))
-	split, _ := group("split", tcp(22, []string{"0.0.0.0/1", "128.0.0.0/1"}))
+	split, _ := group("split", tcp(22, []string{"32.0.0.0/5", "40.0.0.0/5"}))
 	private, _ := group("private", tcp(22, []string{"10.0.0.0/8"}), tcp(5432, []string{"172.16.0.0/12"}))
 	if len(sshRules) != 1 || len(webRules) != 1 {
 		t.Fatalf("moto returned rule ids %v and %v", sshRules, webRules)

@@ -26,7 +26,7 @@ type Group struct {
 // open to the whole internet, listed at time at in account and region,
 // scored under s. The group's ingress rules are taken together, as the
 // rules of one call are, so sources that each cover part of the internet
-// (0.0.0.0/1 and 128.0.0.0/1) are each an exposure; a source that cannot be
+// (32.0.0.0/5 and 40.0.0.0/5) are each an exposure; a source that cannot be
 // read counts as the whole internet. Each finding is scored as the change
 // that made it would be: critical for every port or a sensitive one, else
 // high.

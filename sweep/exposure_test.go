@@ -40,24 +40,26 @@ func TestExposures(t *testing.T) {
 			map[string]detect.Severity{"sgr-00000000000000002": detect.High}, "open to the whole internet now"},
 		{"ipv6 rdp", []detect.Rule{sweepRule("sgr-00000000000000003", detect.Ingress, "tcp", 3389, 3389, "::/0")},
 			map[string]detect.Severity{"sgr-00000000000000003": detect.Critical}, "RDP (3389)"},
-		{"split halves", []detect.Rule{
-			sweepRule("sgr-00000000000000004", detect.Ingress, "tcp", 22, 22, "0.0.0.0/1"),
-			sweepRule("sgr-00000000000000005", detect.Ingress, "tcp", 22, 22, "128.0.0.0/1")},
+		{"split /5s", []detect.Rule{
+			sweepRule("sgr-00000000000000004", detect.Ingress, "tcp", 22, 22, "32.0.0.0/5"),
+			sweepRule("sgr-00000000000000005", detect.Ingress, "tcp", 22, 22, "40.0.0.0/5")},
 			map[string]detect.Severity{"sgr-00000000000000004": detect.Critical, "sgr-00000000000000005": detect.Critical}, "the whole IPv4 internet"},
-		{"quarters together", []detect.Rule{
-			sweepRule("sgr-00000000000000014", detect.Ingress, "tcp", 22, 22, "0.0.0.0/2"),
-			sweepRule("sgr-00000000000000015", detect.Ingress, "tcp", 23, 23, "64.0.0.0/2"),
-			sweepRule("sgr-00000000000000016", detect.Ingress, "tcp", 0, 65535, "128.0.0.0/2")},
+		{"/5s together", []detect.Rule{
+			sweepRule("sgr-00000000000000014", detect.Ingress, "tcp", 22, 22, "32.0.0.0/5"),
+			sweepRule("sgr-00000000000000015", detect.Ingress, "tcp", 23, 23, "40.0.0.0/5"),
+			sweepRule("sgr-00000000000000016", detect.Ingress, "tcp", 0, 65535, "48.0.0.0/5")},
 			map[string]detect.Severity{"sgr-00000000000000014": detect.Critical, "sgr-00000000000000016": detect.Critical}, "together with"},
 		{"all traffic", []detect.Rule{{RuleID: "sgr-00000000000000006", Direction: detect.Ingress, Protocol: "all", CIDRIPv4: "0.0.0.0/0"}},
 			map[string]detect.Severity{"sgr-00000000000000006": detect.Critical}, "every port"},
 		{"private only", []detect.Rule{
 			sweepRule("sgr-00000000000000007", detect.Ingress, "tcp", 22, 22, "10.0.0.0/8"),
 			sweepRule("sgr-00000000000000008", detect.Ingress, "tcp", 3306, 3306, "172.16.0.0/12")}, nil, ""},
-		{"one public quarter is not the world", []detect.Rule{sweepRule("sgr-00000000000000009", detect.Ingress, "tcp", 22, 22, "0.0.0.0/2")}, nil, ""},
-		{"quarters on different ports are not", []detect.Rule{
-			sweepRule("sgr-00000000000000010", detect.Ingress, "tcp", 22, 22, "0.0.0.0/2"),
-			sweepRule("sgr-00000000000000011", detect.Ingress, "tcp", 23, 23, "64.0.0.0/2")}, nil, ""},
+		{"one public /5 is not the world", []detect.Rule{sweepRule("sgr-00000000000000009", detect.Ingress, "tcp", 22, 22, "32.0.0.0/5")}, nil, ""},
+		{"a public quarter is", []detect.Rule{sweepRule("sgr-00000000000000012", detect.Ingress, "tcp", 22, 22, "64.0.0.0/2")},
+			map[string]detect.Severity{"sgr-00000000000000012": detect.Critical}, "covers 1/16 or more of the public IPv4 space"},
+		{"/5s on different ports are not", []detect.Rule{
+			sweepRule("sgr-00000000000000010", detect.Ingress, "tcp", 22, 22, "32.0.0.0/5"),
+			sweepRule("sgr-00000000000000011", detect.Ingress, "tcp", 23, 23, "40.0.0.0/5")}, nil, ""},
 		{"world egress is no exposure", []detect.Rule{sweepRule("sgr-0000000000000000a", detect.Egress, "-1", 0, 0, "0.0.0.0/0")}, nil, ""},
 		{"group and prefix list sources", []detect.Rule{
 			{RuleID: "sgr-0000000000000000b", Direction: detect.Ingress, Protocol: "tcp", FromPort: p(22), ToPort: p(22), ReferencedGroupID: "sg-0fedcba9876543210"},

@@ -123,7 +123,7 @@ func listed(id, proto string, from, to int32, cidr string) detect.Rule {
 }
 
 // issueGroups are the groups of issue 12's test: world SSH, world 443,
-// IPv6 RDP, a split 0.0.0.0/1 + 128.0.0.0/1, and private-only rules (with
+// IPv6 RDP, a split 32.0.0.0/5 + 40.0.0.0/5, and private-only rules (with
 // egress to the world, which is no exposure).
 func issueGroups() []Group {
 	g := func(id string, rules ...detect.Rule) Group {
@@ -135,7 +135,7 @@ func issueGroups() []Group {
 		g("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 22, 22, "0.0.0.0/0"), egress),
 		g("sg-00000000000000002", listed("sgr-00000000000000021", "tcp", 443, 443, "0.0.0.0/0")),
 		g("sg-00000000000000003", listed("sgr-00000000000000031", "tcp", 3389, 3389, "::/0")),
-		g("sg-00000000000000004", listed("sgr-00000000000000041", "tcp", 22, 22, "0.0.0.0/1"), listed("sgr-00000000000000042", "tcp", 22, 22, "128.0.0.0/1")),
+		g("sg-00000000000000004", listed("sgr-00000000000000041", "tcp", 22, 22, "32.0.0.0/5"), listed("sgr-00000000000000042", "tcp", 22, 22, "40.0.0.0/5")),
 		g("sg-00000000000000005", listed("sgr-00000000000000051", "tcp", 22, 22, "10.0.0.0/8"), listed("sgr-00000000000000052", "tcp", 5432, 5432, "172.16.0.0/12"), egress),
 	}
 }
