@@ -433,3 +433,28 @@ func TestExtraPortsSplit(t *testing.T) {
 		t.Errorf("severity %s, reasons %q", f.Severity, f.Reasons)
 	}
 }
+
+// TestUnreadableChangesFailClosed: a call whose new rule content or ports
+// cannot be read as EC2 would have read them is not understood, scored at
+// its widest, with a note.
+func TestUnreadableChangesFailClosed(t *testing.T) {
+	modify := func(entry string) []byte {
+		return trail("ModifySecurityGroupRules",
+			`{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-0123456789abcdef0","SecurityGroupRule":{"SecurityGroupRuleId":"sgr-0100000000000000a"`+entry+`,"tag":1}}}`,
+			`{"ModifySecurityGroupRulesResponse":{"return":true}}`, "")
+	}
+	auth := func(perms ...string) []byte {
+		return trail("AuthorizeSecurityGroupIngress", ingress(perms...), `{"_return":true}`, "")
+	}
+	const noContent = "no new rule content"
+	runVerdicts(t, []verdict{
+		{"modify with empty content", modify(`,"SecurityGroupRule":{}`), Critical, "source that could not be read", "source not understood", noContent},
+		{"modify under another key", modify(`,"Rule":{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"CidrIpv4":"0.0.0.0/0"}`), Critical, "", "source not understood", noContent},
+		{"modify flat", modify(`,"IpProtocol":"tcp","FromPort":22,"ToPort":22,"CidrIpv4":"0.0.0.0/0"`), Critical, "", "source not understood", noContent},
+		{"modify read", modify(`,"SecurityGroupRule":{"IpProtocol":"tcp","FromPort":443,"ToPort":443,"CidrIpv4":"10.0.0.0/8"}`), Low, "", "", ""},
+		{"reversed 65535-0 from the world", auth(perm("tcp", 65535, 0, "0.0.0.0/0")), Critical, "every port", "", "port range 65535-0 ends before it starts"},
+		{"reversed 3390-3388 around rdp", auth(perm("tcp", 3390, 3388, "0.0.0.0/0")), Critical, "", "", "port range 3390-3388 ends before it starts"},
+		{"reversed udp from a private range", auth(perm("udp", 200, 100, "10.0.0.0/8")), Low, "", "", "port range 200-100 ends before it starts"},
+		{"icmp type and code are not a range", auth(perm("icmp", 8, 0, "0.0.0.0/0")), High, "", "", ""},
+	})
+}
