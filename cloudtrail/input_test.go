@@ -58,6 +58,9 @@ func TestInputShapes(t *testing.T) {
 		{"Records not a list", `{"Records":5}`, "", []string{"CloudTrail log file"}},
 		{"broken structure", rec("A") + `]` + rec("B"), "A", []string{"decode input: byte"}},
 		{"cut short", `{"Records":[` + rec("A") + `,`, "A", []string{"decode input: byte"}},
+		{"an event inside Records", `{"Records":[` + rec("A") + `,{"detail-type":"AWS API Call via CloudTrail","detail":` + rec("B") + `}]}`, "A,B", nil},
+		{"a field too deep", `{"eventSource":"ec2.amazonaws.com","eventName":"A","requestParameters":` + strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001) + `}`, "A", nil},
+		{"a field too deep in an event", `{"detail-type":"x","detail":{"eventName":"A","x":` + strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001) + `}}`, "A", nil},
 	}
 	for _, c := range cases {
 		names, errs := readAllRecords(t, []byte(c.in), nil)
@@ -73,6 +76,30 @@ func TestInputShapes(t *testing.T) {
 				t.Errorf("%s: error %d is %q, want %q in it", c.name, i, errs[i], c.errs[i])
 			}
 		}
+	}
+}
+
+// TestTooDeepIsANote: a value nested deeper than encoding/json reads is left
+// out of the record, which is read, and named in a note.
+func TestTooDeepIsANote(t *testing.T) {
+	deep := strings.Repeat(`[`, 10001) + strings.Repeat(`]`, 10001)
+	in, err := ReadBytes([]byte(`{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","requestParameters":{"groupId":"sg-0123456789abcdef0","x":`+deep+`},"responseElements":`+deep+`}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := in.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Details()
+	notes := strings.Join(d.Flaws, "; ")
+	for _, want := range []string{"requestParameters: nested more than 10,000 levels deep: not read", "responseElements: nested more than 10,000 levels deep: not read"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
+	if len(r.RequestParameters) != 0 || r.EventName.String() != "AuthorizeSecurityGroupIngress" {
+		t.Errorf("eventName %q, requestParameters %.40q: want the record read, its requestParameters left out", r.EventName.String(), r.RequestParameters)
 	}
 }
 
