@@ -159,6 +159,18 @@ func (in *Input) value(it Item) error {
 	return in.top(it.Raw)
 }
 
+// topValue is an input value decoded in one pass, whatever its shape: a
+// bare record fills the embedded record, an EventBridge event its envelope
+// and detail, a log file its Records.
+type topValue struct {
+	Record
+	Records []json.RawMessage `json:"Records"`
+	Detail  json.RawMessage   `json:"detail"`
+	Account Text              `json:"account"`
+	Region  Text              `json:"region"`
+	Time    Text              `json:"time"`
+}
+
 // top reads one whole input value.
 func (in *Input) top(data []byte) error {
 	data = bytes.TrimSpace(data)
@@ -172,30 +184,14 @@ func (in *Input) top(data []byte) error {
 		}
 		return fmt.Errorf("input is %s: want a JSON object (an EventBridge event, a CloudTrail record or a CloudTrail log file)", what)
 	}
-	// One pass decodes every shape: a bare record fills the embedded record,
-	// an EventBridge event its envelope and detail, a log file its Records.
-	var top struct {
-		Record
-		Records []json.RawMessage `json:"Records"`
-		Detail  json.RawMessage   `json:"detail"`
-		Account Text              `json:"account"`
-		Region  Text              `json:"region"`
-		Time    Text              `json:"time"`
-	}
+	var top topValue
 	mark := flawsSeen.Load()
 	err := json.Unmarshal(data, &top)
 	var unread []string
 	if tooDeep(err) {
 		// Read what can be read; what cannot is a note on the finding.
 		data, unread = salvage(data, "", "detail")
-		top = struct {
-			Record
-			Records []json.RawMessage `json:"Records"`
-			Detail  json.RawMessage   `json:"detail"`
-			Account Text              `json:"account"`
-			Region  Text              `json:"region"`
-			Time    Text              `json:"time"`
-		}{}
+		top = topValue{}
 		err = json.Unmarshal(data, &top)
 	}
 	var typeErr *json.UnmarshalTypeError
