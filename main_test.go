@@ -51,6 +51,13 @@ func TestLambdaModeFailsAtStartOnBadConfiguration(t *testing.T) {
 		{[]string{topic, "MIN_SEVERITY=urgent"}, `sgwatch: configuration: MIN_SEVERITY: unknown severity "urgent"`},
 		{[]string{topic, "SUPPRESS=[{\"group\":\"sg-0123456789abcdef0\",\"reason\":\"x\"}]"}, "sgwatch: configuration: SUPPRESS: rule 0 has no until"},
 		{[]string{topic, "ENRICH=1"}, `sgwatch: configuration: ENRICH "1": want true or false`},
+		// AWS_SAM_LOCAL=true in a deployed function: an empty or wrong topic
+		// stops the start, not only sam local's logical id engages local mode.
+		{[]string{"AWS_SAM_LOCAL=true", "SNS_TOPIC_ARN="}, `sgwatch: configuration: SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to; AWS_SAM_LOCAL is true, but local mode needs "Topic"`},
+		{[]string{"AWS_SAM_LOCAL=true", "SNS_TOPIC_ARN=arn:aws:sns:eu-west-1:111122223333"}, "not an SNS topic ARN"},
+		// Policy a caller could turn against the team.
+		{[]string{topic, "TRUSTED_SERVICES=cloudformation.amazonaws.com"}, `sgwatch: configuration: TRUSTED_SERVICES: "cloudformation.amazonaws.com" names no principal`},
+		{[]string{topic, "TRUSTED_PRINCIPALS=arn:aws:sts::111122223333:federated-user/deploy"}, "names a federated user"},
 	} {
 		_, errs, code := sgwatch(t, append([]string{"AWS_LAMBDA_RUNTIME_API=127.0.0.1:9"}, c.env...))
 		if code != 1 || !strings.Contains(errs, c.want) {

@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/handler"
+	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
 	"github.com/sgwatch/sgwatch/sweep"
 )
@@ -558,6 +560,63 @@ func TestTemplatePortsPattern(t *testing.T) {
 	} {
 		if got := re.MatchString(c.v); got != c.ok {
 			t.Errorf("ExtraSensitivePorts %q: accepted %v, want %v", c.v, got, c.ok)
+		}
+	}
+}
+
+// TestTemplateTrustedServicesPattern: the TrustedServices parameter takes
+// SERVICE=PRINCIPAL items, so that a stack updated with the bare service
+// names of before is refused by CloudFormation before the function changes;
+// every value the function accepts, the parameter accepts too.
+func TestTemplateTrustedServicesPattern(t *testing.T) {
+	p, _ := at(templateValue(t), "Parameters", "TrustedServices", "AllowedPattern").(string)
+	re, err := regexp.Compile(p)
+	if err != nil {
+		t.Fatalf("AllowedPattern %q: %v", p, err)
+	}
+	const role = "arn:aws:iam::111122223333:role/StackRole"
+	for _, c := range []struct {
+		v  string
+		ok bool
+	}{
+		{"", true},
+		{"cloudformation.amazonaws.com=" + role, true},
+		{" cloudformation.amazonaws.com = " + role + " , servicecatalog.amazonaws.com=arn:aws:sts::111122223333:assumed-role/deploy/*", true},
+		{"cloudformation.amazonaws.com.cn=arn:aws-cn:iam::111122223333:role/StackRole", true},
+		{"cloudformation.amazonaws.com", false},
+		{"cloudformation.amazonaws.com,servicecatalog.amazonaws.com", false},
+		{"cloudformation.amazonaws.com=" + role + ",servicecatalog.amazonaws.com", false},
+		{"cloudformation.amazonaws.com=", false},
+		{"cloudformation=" + role, false},
+		{"=" + role, false},
+		{"cloudformation.amazonaws.com=" + role + ",", false},
+		{"cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/a b", false},
+	} {
+		if got := re.MatchString(c.v); got != c.ok {
+			t.Errorf("TrustedServices %q: accepted %v, want %v", c.v, got, c.ok)
+		}
+		_, err := policy.FromEnv(func(k string) string { return map[string]string{"TRUSTED_SERVICES": c.v}[k] }, time.Now())
+		if err == nil && !c.ok {
+			t.Errorf("TrustedServices %q: the function accepts what the parameter refuses", c.v)
+		}
+	}
+}
+
+// TestTemplateSAMLocalNames: the topic and the table the template refers to
+// have the logical ids the function takes for sam local's unresolved
+// values (handler.SAMLocalTopic, handler.SAMLocalTable): a renamed resource
+// would leave local mode unreachable, not engage it elsewhere.
+func TestTemplateSAMLocalNames(t *testing.T) {
+	res := templateValue(t)["Resources"].(map[string]any)
+	vars := at(res, "SgwatchFunction", "Properties", "Environment", "Variables")
+	for v, want := range map[string]string{"SNS_TOPIC_ARN": handler.SAMLocalTopic, "IDEMPOTENCY_TABLE": handler.SAMLocalTable, "SWEEP_TABLE": handler.SAMLocalTable} {
+		if ref := at(vars, v, "Fn::If", "1", "Ref"); ref != want {
+			t.Errorf("%s refers to %v when the template creates it, want %s", v, ref, want)
+		}
+	}
+	for name, typ := range map[string]string{handler.SAMLocalTopic: "AWS::SNS::Topic", handler.SAMLocalTable: "AWS::DynamoDB::Table"} {
+		if got := at(res, name, "Type"); got != typ {
+			t.Errorf("resource %s has type %v, want %s", name, got, typ)
 		}
 	}
 }

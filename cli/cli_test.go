@@ -152,8 +152,8 @@ func TestPolicy(t *testing.T) {
 		stderr   string   // must appear ("" for empty stderr)
 		noStdout bool
 	}{
-		{"trusted service, extra port", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com", "EXTRA_SENSITIVE_PORTS": "8443"}, []string{cfn}, 0,
-			[]string{"Subject: [HIGH]", "Automation: made by trusted automation cloudformation.amazonaws.com", "EXTRA_SENSITIVE_PORTS (8443)", "one level lower than critical", "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee020"}, "", false},
+		{"trusted service, extra port", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/cfn-deployer", "EXTRA_SENSITIVE_PORTS": "8443"}, []string{cfn}, 0,
+			[]string{"Subject: [HIGH]", "Automation: made by trusted automation cloudformation.amazonaws.com as arn:aws:iam::111122223333:role/cfn-deployer (severity lowered from critical)", "EXTRA_SENSITIVE_PORTS (8443)", "one level lower than critical", "aws ec2 revoke-security-group-ingress --region eu-west-1 --group-id sg-0a1b2c3d4e5f60718 --security-group-rule-ids sgr-0c0ffee0c0ffee020"}, "", false},
 		{"trusted principal, whole internet stays high", map[string]string{"TRUSTED_PRINCIPALS": "arn:aws:iam::111122223333:role/cfn-*"}, []string{cfn}, 0,
 			[]string{"Subject: [HIGH]", "whole-internet ingress stays high"}, "", false},
 		{"below MIN_SEVERITY", map[string]string{"MIN_SEVERITY": "high"}, []string{create}, 0,

@@ -65,8 +65,9 @@ type Finding struct {
 	SecurityGroup            SecurityGroup `json:"securityGroup"`
 	Rules                    []Rule        `json:"rules,omitempty"`
 	Error                    *CallError    `json:"error,omitempty"`
-	// Automation names the trusted principal or service (TRUSTED_PRINCIPALS,
-	// TRUSTED_SERVICES) that made the change; empty for anyone else.
+	// Automation names the trusted principal (TRUSTED_PRINCIPALS), or the
+	// trusted service and the principal it acted as, "SERVICE as ARN"
+	// (TRUSTED_SERVICES), that made the change; empty for anyone else.
 	Automation string `json:"automation,omitempty"`
 	Undo       *Undo  `json:"undo,omitempty"`
 	// Notes say what could not be done for this finding, such as a failed

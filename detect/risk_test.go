@@ -84,18 +84,37 @@ func TestExtraSensitivePorts(t *testing.T) {
 func TestAutomation(t *testing.T) {
 	o := Scoring{
 		TrustedPrincipals: []string{"arn:aws:iam::111122223333:role/terraform-*", "arn:aws:sts::111122223333:assumed-role/ci/*"},
-		TrustedServices:   []string{"cloudformation.amazonaws.com"},
+		TrustedServices: []TrustedService{
+			{"cloudformation.amazonaws.com", "arn:aws:iam::111122223333:role/cfn-deployer"},
+			{"cloudformation.amazonaws.com", "arn:aws:sts::111122223333:assumed-role/release/*"},
+		},
 	}
 	tf := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/terraform-prod/s1", SessionIssuerARN: "arn:aws:iam::111122223333:role/terraform-prod"}
 	ci := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/ci/build-42"}
-	cfn := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/deployer/x", InvokedBy: "cloudformation.amazonaws.com"}
+	// A stack with a service role: CloudFormation acts as the role.
+	cfn := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/cfn-deployer/AWSCloudFormation",
+		SessionIssuerARN: "arn:aws:iam::111122223333:role/cfn-deployer", InvokedBy: "cloudformation.amazonaws.com"}
+	// A stack without one: CloudFormation acts as whoever created it.
+	release := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/release/pipeline-7",
+		SessionIssuerARN: "arn:aws:iam::111122223333:role/release", InvokedBy: "cloudformation.amazonaws.com"}
+	// Anyone else who can create a stack: not trusted.
+	dev := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/developer/mallory",
+		SessionIssuerARN: "arn:aws:iam::111122223333:role/developer", InvokedBy: "cloudformation.amazonaws.com"}
+	// The trusted role itself, not through CloudFormation: not trusted.
+	direct := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/cfn-deployer/someone",
+		SessionIssuerARN: "arn:aws:iam::111122223333:role/cfn-deployer"}
 	human := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/Admin/alice", SessionIssuerARN: "arn:aws:iam::111122223333:role/Admin"}
 	other := Actor{Type: "AssumedRole", ARN: "arn:aws:sts::444455556666:assumed-role/terraform-prod/s1", SessionIssuerARN: "arn:aws:iam::444455556666:role/terraform-prod"}
 	in := func(from, to int, cidr string) []Rule { return []Rule{rule(Ingress, "tcp", from, to, cidr)} }
 	runScore(t, []scoreCase{
 		{"session issuer matches: create low to info", "CreateSecurityGroup", Succeeded, "", tf, nil, Info, "trusted automation (arn:aws:iam::111122223333:role/terraform-prod): one level lower than low"},
 		{"actor arn matches", "CreateSecurityGroup", Succeeded, "", ci, nil, Info, "trusted automation (arn:aws:sts::111122223333:assumed-role/ci/build-42)"},
-		{"service matches", "AuthorizeSecurityGroupIngress", Succeeded, "", cfn, in(443, 443, "10.0.0.0/8"), Info, "trusted automation (cloudformation.amazonaws.com)"},
+		{"service as its role", "AuthorizeSecurityGroupIngress", Succeeded, "", cfn, in(443, 443, "10.0.0.0/8"), Info,
+			"trusted automation (cloudformation.amazonaws.com as arn:aws:iam::111122223333:role/cfn-deployer)"},
+		{"service as its caller", "CreateSecurityGroup", Succeeded, "", release, nil, Info,
+			"trusted automation (cloudformation.amazonaws.com as arn:aws:sts::111122223333:assumed-role/release/pipeline-7)"},
+		{"service as anyone else not lowered", "AuthorizeSecurityGroupIngress", Succeeded, "", dev, in(22, 22, "0.0.0.0/0"), Critical, "SSH"},
+		{"bound principal without the service not lowered", "AuthorizeSecurityGroupIngress", Succeeded, "", direct, in(22, 22, "0.0.0.0/0"), Critical, "SSH"},
 		{"broad public range medium to low", "AuthorizeSecurityGroupIngress", Succeeded, "", tf, in(443, 443, "52.0.0.0/8"), Low, "one level lower than medium"},
 		{"world ssh critical to high", "AuthorizeSecurityGroupIngress", Succeeded, "", tf, in(22, 22, "0.0.0.0/0"), High, "one level lower than critical"},
 		{"world https stays high", "AuthorizeSecurityGroupIngress", Succeeded, "", cfn, in(443, 443, "0.0.0.0/0"), High, "whole-internet ingress stays high"},

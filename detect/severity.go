@@ -46,9 +46,22 @@ type Scoring struct {
 	// TrustedPrincipals are ARN patterns, * matching any run of characters,
 	// tried on the actor's ARN and its session issuer's (TRUSTED_PRINCIPALS).
 	TrustedPrincipals []string
-	// TrustedServices are invokedBy values such as
-	// cloudformation.amazonaws.com (TRUSTED_SERVICES).
-	TrustedServices []string
+	// TrustedServices are services acting as principals a pattern names
+	// (TRUSTED_SERVICES).
+	TrustedServices []TrustedService
+}
+
+// TrustedService is automation that acts through an AWS service: a change
+// the service made (the record's invokedBy) with the credentials of a
+// principal that Principal matches, such as a CloudFormation stack's
+// service role. A service alone is never trusted: anyone able to make it
+// act (for CloudFormation, anyone who can create a stack) would be.
+type TrustedService struct {
+	// Service is the invokedBy value, e.g. cloudformation.amazonaws.com.
+	Service string
+	// Principal is an ARN pattern (see Match), tried on the actor's ARN
+	// and its session issuer's.
+	Principal string
 }
 
 // duplicate is the error code of an authorize whose rule already exists.

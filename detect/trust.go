@@ -1,19 +1,22 @@
 package detect
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
-// trusted returns who made the change if it is trusted automation: the
-// invokedBy service, or the ARN that matched a pattern; else "". The root
+// trusted returns who made the change if it is trusted automation: "SERVICE
+// as ARN" for a trusted service acting as a principal its pattern matches,
+// or the ARN that matched a trusted principal pattern; else "". The root
 // user is never trusted, whatever the patterns say.
 func (o Scoring) trusted(a Actor) string {
 	if a.IsRoot() {
 		return ""
 	}
-	if a.InvokedBy != "" && slices.Contains(o.TrustedServices, a.InvokedBy) {
-		return a.InvokedBy
+	for _, s := range o.TrustedServices {
+		if a.InvokedBy == "" || a.InvokedBy != s.Service || s.Principal == "" {
+			continue
+		}
+		if arn := a.Matches(s.Principal); arn != "" {
+			return s.Service + " as " + arn
+		}
 	}
 	for _, p := range o.TrustedPrincipals {
 		if arn := a.Matches(p); arn != "" {

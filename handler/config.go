@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,9 +28,11 @@ type Config struct {
 	// each notification published once; "" for none.
 	IdempotencyTable string
 	// LocalOnly is true under "sam local" (AWS_SAM_LOCAL=true) when
-	// SNS_TOPIC_ARN is not a topic ARN (SAM's unresolved logical id): each
-	// notification is written to the log instead of published, and no AWS
-	// call is made (no live context or account name either).
+	// SNS_TOPIC_ARN is exactly SAMLocalTopic, the value sam local passes
+	// for the template's topic it cannot create: each notification is
+	// written to the log instead of published, and no AWS call is made (no
+	// live context or account name either). Any other value that is not a
+	// topic ARN, empty included, is an error at start, AWS_SAM_LOCAL or not.
 	LocalOnly bool
 	// Sweep configures the exposure sweep (SWEEP, SWEEP_*).
 	Sweep SweepConfig
@@ -63,6 +64,17 @@ type SweepConfig struct {
 	Role string
 }
 
+// The values sam local passes for the template's resources it does not
+// create: a !Ref of a resource resolves to its logical id. Only these
+// engage local mode (SNS_TOPIC_ARN) or drop a table (IDEMPOTENCY_TABLE,
+// SWEEP_TABLE), and only with AWS_SAM_LOCAL=true: a function deployed with
+// AWS_SAM_LOCAL=true and an empty or wrong topic fails at start instead of
+// logging its critical findings where no one reads them.
+const (
+	SAMLocalTopic = "Topic"            // template.yaml's topic
+	SAMLocalTable = "IdempotencyTable" // template.yaml's table
+)
+
 // DefaultSweepRole is the name of the role the sweep assumes in other
 // accounts unless SWEEP_ROLE says otherwise.
 const DefaultSweepRole = "sgwatch-sweep"
@@ -72,16 +84,21 @@ const DefaultSweepRole = "sgwatch-sweep"
 // reports the first variable that is missing or wrong.
 func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	var c Config
+	samLocal := getenv("AWS_SAM_LOCAL") == "true"
 	topic := strings.TrimSpace(getenv("SNS_TOPIC_ARN"))
 	a, err := arn.Parse(topic)
+	hint := ""
+	if samLocal {
+		hint = fmt.Sprintf("; AWS_SAM_LOCAL is true, but local mode needs %q, the value sam local passes for the template's topic", SAMLocalTopic)
+	}
 	switch {
 	case err == nil && a.Service == "sns" && a.Region != "" && a.AccountID != "" && a.Resource != "" && !strings.Contains(a.Resource, ":"):
-	case getenv("AWS_SAM_LOCAL") == "true":
+	case samLocal && topic == SAMLocalTopic:
 		c.LocalOnly = true
 	case topic == "":
-		return c, errors.New("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to")
+		return c, fmt.Errorf("SNS_TOPIC_ARN is not set: set it to the ARN of the topic to publish to%s", hint)
 	default:
-		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)", clean.Line(topic, 256))
+		return c, fmt.Errorf("SNS_TOPIC_ARN %q is not an SNS topic ARN (want arn:aws:sns:REGION:ACCOUNT:TOPIC)%s", clean.Line(topic, 256), hint)
 	}
 	c.TopicARN = topic
 	c.Region = strings.TrimSpace(getenv("AWS_REGION"))
@@ -110,9 +127,14 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
 	}
-	if getenv("AWS_SAM_LOCAL") == "true" {
-		// sam local creates no table (the variable holds its logical id).
-		c.IdempotencyTable, c.Sweep.Table = "", ""
+	if samLocal {
+		// sam local creates no table: the variable holds its logical id.
+		if c.IdempotencyTable == SAMLocalTable {
+			c.IdempotencyTable = ""
+		}
+		if c.Sweep.Table == SAMLocalTable {
+			c.Sweep.Table = ""
+		}
 	}
 	return c, nil
 }

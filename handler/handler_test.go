@@ -232,7 +232,8 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1::t"}, "not an SNS topic ARN"},
 		{map[string]string{"SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:111122223333:t:sub-id"}, "not an SNS topic ARN"},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "NOTIFICATION_FORMAT": "xml"}, "NOTIFICATION_FORMAT"},
-		{map[string]string{"SNS_TOPIC_ARN": topic, "ENRICH": "true", "MIN_SEVERITY": "medium", "TRUSTED_SERVICES": "cloudformation.amazonaws.com"}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "ENRICH": "true", "MIN_SEVERITY": "medium", "TRUSTED_SERVICES": "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/cfn-deployer"}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_SERVICES": "cloudformation.amazonaws.com"}, `TRUSTED_SERVICES: "cloudformation.amazonaws.com" names no principal`},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "ENRICH": "yes"}, `ENRICH "yes": want true or false`},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "MIN_SEVERITY": "urgent"}, `MIN_SEVERITY: unknown severity "urgent"`},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "SUPPRESS": "[{}]"}, "SUPPRESS: rule 0 names no principal, account or group"},
@@ -285,8 +286,8 @@ func TestPolicyInHandler(t *testing.T) {
 		publish  bool
 		contains string // in the published body, or in the "not published" log reason
 	}{
-		{"trusted service", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com"}, "cloudformation-authorize-ingress-8443", true,
-			"Automation: made by trusted automation cloudformation.amazonaws.com"},
+		{"trusted service", map[string]string{"TRUSTED_SERVICES": "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/cfn-deployer"}, "cloudformation-authorize-ingress-8443", true,
+			"Automation: made by trusted automation cloudformation.amazonaws.com as arn:aws:iam::111122223333:role/cfn-deployer"},
 		{"extra port", map[string]string{"EXTRA_SENSITIVE_PORTS": "8443"}, "cloudformation-authorize-ingress-8443", true, "EXTRA_SENSITIVE_PORTS (8443)"},
 		{"below minimum", map[string]string{"MIN_SEVERITY": "medium"}, "create-security-group", false, "severity low is below MIN_SEVERITY medium"},
 		{"suppressed", map[string]string{"SUPPRESS": suppress}, "create-security-group", false, "sandbox account"},

@@ -4,12 +4,15 @@
 //	EXTRA_SENSITIVE_PORTS  ports or ranges added to the sensitive-port catalogue, each
 //	                       optionally /tcp or /udp (none: both): 8443/tcp,53/udp,9000-9100
 //	TRUSTED_PRINCIPALS     ARN patterns (* = any run of characters) of automation, comma-separated
-//	TRUSTED_SERVICES       invokedBy values of automation: cloudformation.amazonaws.com
+//	TRUSTED_SERVICES       invokedBy services of automation, each bound to the principal it
+//	                       acts as: cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole
 //	SUPPRESS               JSON list of suppressions, each ending within a year
 //	MIN_SEVERITY           findings below it are logged, not published (default info)
 //
-// Every principal pattern, trusted or suppressed, names exactly one account
-// and a principal type (see checkPrincipal); the root user's ARN is refused.
+// Every principal pattern, trusted (TRUSTED_PRINCIPALS, TRUSTED_SERVICES)
+// or suppressed, names exactly one account and a principal type, and no
+// name a caller chooses for its own session decides it (see
+// checkPrincipal); the root user's ARN is refused.
 // Trusted automation is scored one level lower (see detect.Scoring);
 // suppressed and below-minimum findings are not published but logged with
 // why. No configuration silences a change by the root user, nor one that
@@ -71,15 +74,8 @@ func FromEnv(getenv func(string) string, now time.Time) (Policy, error) {
 	if p.Score.TrustedPrincipals, err = parsePrincipals(getenv("TRUSTED_PRINCIPALS")); err != nil {
 		return p, fmt.Errorf("TRUSTED_PRINCIPALS: %w", err)
 	}
-	services, err := list(getenv("TRUSTED_SERVICES"))
-	if err != nil {
+	if p.Score.TrustedServices, err = parseServices(getenv("TRUSTED_SERVICES")); err != nil {
 		return p, fmt.Errorf("TRUSTED_SERVICES: %w", err)
-	}
-	for _, s := range services {
-		if !serviceRE().MatchString(s) {
-			return p, fmt.Errorf("TRUSTED_SERVICES: %q is not a service principal (want e.g. cloudformation.amazonaws.com)", s)
-		}
-		p.Score.TrustedServices = append(p.Score.TrustedServices, s)
 	}
 	if p.Suppress, err = parseSuppress(getenv("SUPPRESS"), now); err != nil {
 		return p, fmt.Errorf("SUPPRESS: %w", err)
@@ -152,6 +148,41 @@ func parsePrincipals(v string) ([]string, error) {
 		if err := checkPrincipal(p); err != nil {
 			return nil, err
 		}
+	}
+	return out, nil
+}
+
+// wantService is the shape a refused TRUSTED_SERVICES item shows.
+const wantService = "want SERVICE=PRINCIPAL, e.g. cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole for stacks with that service role, " +
+	"or cloudformation.amazonaws.com=arn:aws:sts::111122223333:assumed-role/deploy/* for stacks without one, which act as whoever creates or updates them"
+
+// parseServices reads TRUSTED_SERVICES: comma-separated SERVICE=PRINCIPAL
+// items, SERVICE an invokedBy service principal and PRINCIPAL a pattern
+// accepted by checkPrincipal, matched against the actor the service acted
+// as: a stack's service role, or, without one, whoever creates or updates
+// the stack.
+// A service alone (the syntax before principals were required) is refused:
+// it would trust anyone able to make the service act for them.
+func parseServices(v string) ([]detect.TrustedService, error) {
+	items, err := list(v)
+	if err != nil {
+		return nil, err
+	}
+	var out []detect.TrustedService
+	for _, item := range items {
+		service, principal, bound := strings.Cut(item, "=")
+		service, principal = strings.TrimSpace(service), strings.TrimSpace(principal)
+		switch {
+		case !serviceRE().MatchString(service):
+			return nil, fmt.Errorf("%q is not a service principal followed by =PRINCIPAL (%s)", item, wantService)
+		case !bound:
+			return nil, fmt.Errorf("%q names no principal: it would trust everyone able to make %s act for them (for CloudFormation, anyone who can create a stack); "+
+				"bind it to the principal the service acts as (%s)", item, service, wantService)
+		}
+		if err := checkPrincipal(principal); err != nil {
+			return nil, fmt.Errorf("%s= principal %w", service, err)
+		}
+		out = append(out, detect.TrustedService{Service: service, Principal: principal})
 	}
 	return out, nil
 }

@@ -18,7 +18,7 @@ func TestFromEnv(t *testing.T) {
 	p, err := FromEnv(env(map[string]string{
 		"EXTRA_SENSITIVE_PORTS": " 8443/tcp, 53/UDP,9000-9100 ,161-162 / udp",
 		"TRUSTED_PRINCIPALS":    "arn:aws:iam::111122223333:role/terraform-*, arn:aws:sts::111122223333:assumed-role/ci/*",
-		"TRUSTED_SERVICES":      "cloudformation.amazonaws.com,servicecatalog.amazonaws.com",
+		"TRUSTED_SERVICES":      "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole, servicecatalog.amazonaws.com = arn:aws:sts::111122223333:assumed-role/deploy/*",
 		"SUPPRESS":              `[{"group":"sg-0123456789abcdef0","until":"2027-01-31T00:00:00Z","reason":"migration CHG-1"}]`,
 		"MIN_SEVERITY":          "Medium",
 	}), now)
@@ -34,7 +34,10 @@ func TestFromEnv(t *testing.T) {
 				{From: 161, To: 162, Proto: "udp", Name: "EXTRA_SENSITIVE_PORTS"},
 			},
 			TrustedPrincipals: []string{"arn:aws:iam::111122223333:role/terraform-*", "arn:aws:sts::111122223333:assumed-role/ci/*"},
-			TrustedServices:   []string{"cloudformation.amazonaws.com", "servicecatalog.amazonaws.com"},
+			TrustedServices: []detect.TrustedService{
+				{Service: "cloudformation.amazonaws.com", Principal: "arn:aws:iam::111122223333:role/StackRole"},
+				{Service: "servicecatalog.amazonaws.com", Principal: "arn:aws:sts::111122223333:assumed-role/deploy/*"},
+			},
 		},
 		Suppress:    []Suppression{{Group: "sg-0123456789abcdef0", Until: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Reason: "migration CHG-1"}},
 		MinSeverity: detect.Medium,
@@ -111,8 +114,18 @@ func TestFromEnvRejects(t *testing.T) {
 		{"TRUSTED_PRINCIPALS", "arn:aws:iam::111122223333:role/a, ,arn:aws:iam::111122223333:role/b", "TRUSTED_PRINCIPALS: item 2 of 3 is empty"},
 		{"TRUSTED_PRINCIPALS", ",arn:aws:iam::111122223333:role/a", "TRUSTED_PRINCIPALS: item 1 of 2 is empty"},
 		{"TRUSTED_PRINCIPALS", "arn:aws:iam::111122223333:role/a,arn:aws:iam::111122223333:root", `TRUSTED_PRINCIPALS: "arn:aws:iam::111122223333:root" is the root user`},
-		{"TRUSTED_SERVICES", "cloudformation", `TRUSTED_SERVICES: "cloudformation" is not a service principal`},
-		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com,", "TRUSTED_SERVICES: item 2 of 2 is empty"},
+		{"TRUSTED_SERVICES", "cloudformation=arn:aws:iam::111122223333:role/StackRole", `TRUSTED_SERVICES: "cloudformation=arn:aws:iam::111122223333:role/StackRole" is not a service principal followed by =PRINCIPAL`},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole,", "TRUSTED_SERVICES: item 2 of 2 is empty"},
+		// A service alone trusts whoever can make it act: refused, with the fix.
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com", `TRUSTED_SERVICES: "cloudformation.amazonaws.com" names no principal: it would trust everyone able to make cloudformation.amazonaws.com act for them (for CloudFormation, anyone who can create a stack); bind it to the principal the service acts as (want SERVICE=PRINCIPAL, e.g. cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole`},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole,servicecatalog.amazonaws.com", `"servicecatalog.amazonaws.com" names no principal`},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=", `TRUSTED_SERVICES: cloudformation.amazonaws.com= principal "" is not an ARN pattern`},
+		{"TRUSTED_SERVICES", "=arn:aws:iam::111122223333:role/StackRole", "is not a service principal followed by =PRINCIPAL"},
+		// The principal is checked like TRUSTED_PRINCIPALS: one account, never root.
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:iam::*:role/StackRole", `TRUSTED_SERVICES: cloudformation.amazonaws.com= principal "arn:aws:iam::*:role/StackRole" has * in the account`},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:iam::111122223333:root", "is the root user, which is never trusted nor suppressed"},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/*", "names no principal after role/"},
+		{"TRUSTED_SERVICES", "cloudformation.amazonaws.com=arn:aws:sts::111122223333:federated-user/deploy", "names a federated user"},
 		{"SUPPRESS", `{"group":"sg-0123456789abcdef0"}`, "SUPPRESS: not a JSON list"},
 		{"SUPPRESS", `[{"group":"sg-0123456789abcdef0","until":"2027-01-31","reason":"x"}]`, "SUPPRESS: not a JSON list"},
 		{"SUPPRESS", `[{"grp":"sg-0123456789abcdef0","until":"2027-01-31T00:00:00Z","reason":"x"}]`, `unknown field "grp"`},

@@ -15,7 +15,8 @@ import (
 // assumed-role/, sts federated-user/) and its sessionIssuer.arn (iam role/,
 // or iam user/ for GetFederationToken). Nothing else ever calls EC2: groups,
 // instance profiles and identity providers are not callers, and the root
-// user (iam root) is never trusted nor suppressed.
+// user (iam root) is never trusted nor suppressed. federated-user/ is
+// listed so that its refusal says why (see checkChosen).
 var principalTypes = map[string][]string{
 	"iam": {"role/", "user/"},
 	"sts": {"assumed-role/", "federated-user/"},
@@ -24,6 +25,10 @@ var principalTypes = map[string][]string{
 // partitionRE matches a written-out partition: aws, aws-cn, aws-us-gov,
 // aws-iso-b…
 var partitionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^aws(-[a-z]+)*$`) })
+
+// minNamed is how many characters besides * the first part of a pattern's
+// principal name must have when it has a *.
+const minNamed = 3
 
 // wantPrincipal is the shape a refusal shows.
 const wantPrincipal = "want e.g. arn:aws:iam::111122223333:role/terraform-* or arn:aws:sts::111122223333:assumed-role/ci/*"
@@ -34,12 +39,9 @@ const wantPrincipal = "want e.g. arn:aws:iam::111122223333:role/terraform-* or a
 // ACCOUNT is one 12-digit account, TYPE is one of principalTypes[SERVICE]
 // and NAME is not only wildcards. * (any run of characters, see
 // detect.Match) may appear only in NAME, so everything the pattern can
-// match lies in one account and is of one type. The error quotes the
-// pattern and says why it is refused.
-// minNamed is how many characters besides * the first part of a pattern's
-// principal name must have when it has a *.
-const minNamed = 3
-
+// match lies in one account and is of one type, and no name a caller
+// chooses for its own session decides the match (see checkChosen). The
+// error quotes the pattern and says why it is refused.
 func checkPrincipal(p string) error {
 	for _, r := range p {
 		if r <= ' ' || r > '~' {
@@ -90,6 +92,49 @@ func checkPrincipal(p string) error {
 	if seg, _, _ := strings.Cut(name, "/"); strings.Contains(seg, "*") && len(strings.ReplaceAll(seg, "*", "")) < minNamed {
 		return fmt.Errorf("%q names too little: %q would match nearly every %s of account %s (want at least %d characters besides *, e.g. %sterraform-*)",
 			p, seg, strings.TrimSuffix(types[i], "/"), account, minNamed, types[i])
+	}
+	return checkChosen(p, partition, account, types[i], name)
+}
+
+// checkChosen refuses a pattern that a caller could satisfy with a name of
+// its own choosing. The last part of some principals' ARNs is chosen by
+// whoever made the session, not by the account's administrators:
+//
+//   - federated-user/NAME: NAME is whatever the caller of
+//     GetFederationToken passed, and any IAM user allowed that call can
+//     make a session of any name. Such a pattern is refused; the IAM user
+//     that issues the sessions (user/NAME, matched against the session's
+//     issuer) is what to name.
+//   - assumed-role/ROLE/SESSION: SESSION is whatever the caller of
+//     AssumeRole passed. A pattern that names SESSION is sound only when
+//     ROLE is written out: then only those allowed to assume that role can
+//     match. A * in ROLE followed by anything but * and / lets the text
+//     after it land in the session name ("assumed-role/ci-*/alice",
+//     "assumed-role/*deploy"), and is refused; "assumed-role/ci-*" and
+//     "assumed-role/ci-*/*" (every session of those roles) are not.
+//
+// iam role/ and user/ ARNs (a caller's, or a session's issuer) are named
+// by the account's administrators only.
+func checkChosen(p, partition, account, typ, name string) error {
+	switch typ {
+	case "federated-user/":
+		return fmt.Errorf("%q names a federated user, whose name is chosen by whoever calls GetFederationToken: any IAM user allowed that call can make a session of that name; "+
+			"name the IAM user that issues the sessions instead, arn:%s:iam::%s:user/NAME (it matches the session's issuer, and the user's own calls)", p, partition, account)
+	case "assumed-role/":
+		role, _, _ := strings.Cut(name, "/")
+		k := strings.Index(role, "*")
+		if k < 0 {
+			return nil // the role is written out
+		}
+		if rest := name[k:]; strings.Trim(rest, "*/") != "" {
+			end := ""
+			if k >= minNamed {
+				end = fmt.Sprintf(", end the pattern at the role (assumed-role/%s)", role[:k+1])
+			}
+			return fmt.Errorf("%q has text after a * in the role name, which can match the session name, and whoever assumes a role chooses its session name; "+
+				"write the role out (assumed-role/ROLE/SESSION)%s, or name the roles, arn:%s:iam::%s:role/%s (it matches the session's issuer)",
+				p, end, partition, account, role)
+		}
 	}
 	return nil
 }

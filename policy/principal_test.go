@@ -58,6 +58,20 @@ var refusedPrincipals = []struct{ pattern, want string }{
 	{"arn:aws:sts::111122223333:role/ci", "is not a principal type of sts (want assumed-role/NAME or federated-user/NAME)"},
 	{"arn:aws:iam::111122223333:role", "is not a principal type of iam"},
 	{"arn:aws:iam::111122223333:Role/x", "is not a principal type of iam"},
+	// A name the caller chooses (found by a red-team pass): GetFederationToken's
+	// name, and AssumeRole's session name under a role that is not written out.
+	{"arn:aws:sts::111122223333:federated-user/bob", `"arn:aws:sts::111122223333:federated-user/bob" names a federated user, whose name is chosen by whoever calls GetFederationToken: ` +
+		`any IAM user allowed that call can make a session of that name; name the IAM user that issues the sessions instead, arn:aws:iam::111122223333:user/NAME`},
+	{"arn:aws:sts::111122223333:federated-user/deploy-*", "names a federated user"},
+	{"arn:aws-cn:sts::111122223333:federated-user/bob", "arn:aws-cn:iam::111122223333:user/NAME"},
+	{"arn:aws:sts::111122223333:assumed-role/ci-*/alice", `"arn:aws:sts::111122223333:assumed-role/ci-*/alice" has text after a * in the role name, which can match the session name, ` +
+		`and whoever assumes a role chooses its session name; write the role out (assumed-role/ROLE/SESSION), end the pattern at the role (assumed-role/ci-*), ` +
+		`or name the roles, arn:aws:iam::111122223333:role/ci-* (it matches the session's issuer)`},
+	{"arn:aws:sts::111122223333:assumed-role/*deploy", `(assumed-role/ROLE/SESSION), or name the roles, arn:aws:iam::111122223333:role/*deploy`},
+	{"arn:aws:sts::111122223333:assumed-role/*terraform*", "has text after a * in the role name"},
+	{"arn:aws:sts::111122223333:assumed-role/ci*ops", "has text after a * in the role name"},
+	{"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_*/alice@example.com", "end the pattern at the role (assumed-role/AWSReservedSSO_*)"},
+	{"arn:aws:sts::111122223333:assumed-role/ci-*/deploy-*", "has text after a * in the role name"},
 	// Spelling: case, whitespace, look-alikes, other services and fields.
 	{"ARN:aws:iam::111122223333:role/x", "is not an ARN pattern"},
 	{"Arn:aws:iam::111122223333:role/x", "is not an ARN pattern"},
@@ -91,7 +105,10 @@ var acceptedPrincipals = []string{
 	"arn:aws:iam::111122223333:user/ci@example.com",
 	"arn:aws:sts::111122223333:assumed-role/ci/*",
 	"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com",
-	"arn:aws:sts::111122223333:federated-user/bob",
+	"arn:aws:sts::111122223333:assumed-role/ci/deploy-*",
+	"arn:aws:sts::111122223333:assumed-role/ci-*",
+	"arn:aws:sts::111122223333:assumed-role/ci-*/*",
+	"arn:aws:sts::111122223333:assumed-role/terraform-*/**",
 	"arn:aws-cn:sts::111122223333:assumed-role/deploy/*",
 	"arn:aws-us-gov:iam::111122223333:role/aws-service-role/x",
 	"arn:aws-iso-b:iam::111122223333:role/x",
@@ -142,6 +159,7 @@ func FuzzPrincipalReach(f *testing.F) {
 		"arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:role/terraform-x",
 		"arn:aws:iam::111122223333:role/terraform-x", "arn:aws:sts::111122223333:assumed-role/ci/s",
 		"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:role/x:root",
+		"arn:aws:sts::111122223333:federated-user/bob", "arn:aws:sts::111122223333:assumed-role/ci-x/alice",
 	}
 	for _, c := range refusedPrincipals {
 		f.Add(c.pattern, arns[0])
@@ -166,6 +184,15 @@ func FuzzPrincipalReach(f *testing.F) {
 		}
 		if af[5] == "root" {
 			t.Fatalf("accepted %q matches the root user %q", pattern, arn)
+		}
+		// A name the caller chose never decides the match: no federated
+		// user, and a session matches only for its role's name (a role
+		// whose name starts with a byte no pattern has matches none).
+		if typ == "federated-user" {
+			t.Fatalf("accepted %q matches the federated user %q", pattern, arn)
+		}
+		if typ == "assumed-role" && detect.Match(pattern, strings.Replace(arn, ":assumed-role/", ":assumed-role/\x00", 1)) {
+			t.Fatalf("accepted %q matches %q, and the same session of another role", pattern, arn)
 		}
 	})
 }

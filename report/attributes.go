@@ -7,9 +7,13 @@ import (
 
 // attributes are the message attributes of every publish, for subscription
 // filter policies. Values are never empty: SNS rejects empty attributes.
+// When trusted automation lowered the severity, severityBeforeAutomation
+// holds the severity before, last: a filter policy on "severity" alone
+// would otherwise miss a critical change the automation made (see
+// docs/configuration.md).
 func attributes(f detect.Finding) []Attribute {
 	v := func(s string) string { return clean.ASCII(orUnknown(s), maxAttribute) }
-	return []Attribute{
+	out := []Attribute{
 		{"severity", v(string(f.Severity))},
 		{"action", v(string(f.Action))},
 		{"outcome", v(string(f.Outcome))},
@@ -19,4 +23,8 @@ func attributes(f detect.Finding) []Attribute {
 		{"securityGroupId", v(f.SecurityGroup.ID)},
 		{"actorType", v(f.Actor.Type)},
 	}
+	if f.SeverityBeforeAutomation != "" {
+		out = append(out, Attribute{"severityBeforeAutomation", v(string(f.SeverityBeforeAutomation))})
+	}
+	return out
 }

@@ -144,8 +144,9 @@ func chatBody(f detect.Finding, room int) (string, error) {
 	if awsid.IsGroupID(f.SecurityGroup.ID) {
 		// Changes to one group thread together, but a critical one starts
 		// a message of its own in the channel: it must not land in a
-		// thread an earlier, harmless change to the group began.
-		if f.Severity != detect.Critical {
+		// thread an earlier, harmless change to the group began. So does
+		// one that was critical before trusted automation lowered it.
+		if f.Severity != detect.Critical && f.SeverityBeforeAutomation != detect.Critical {
 			c.Metadata.ThreadID = f.SecurityGroup.ID
 		}
 		if arn := groupARN(f); arn != "" {

@@ -66,7 +66,7 @@ func TestChatSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := f.SecurityGroup.ID
-		if !awsid.IsGroupID(want) || f.Severity == detect.Critical {
+		if !awsid.IsGroupID(want) || f.Severity == detect.Critical || f.SeverityBeforeAutomation == detect.Critical {
 			want = "" // a critical finding starts a message of its own
 		}
 		if c.Metadata.ThreadID != want {
@@ -302,5 +302,24 @@ func TestChatThreadBuriesCritical(t *testing.T) {
 	b, _ := rtChat(t, critical)
 	if a.Metadata.ThreadID != "" && a.Metadata.ThreadID == b.Metadata.ThreadID {
 		t.Errorf("an informational and a critical notification share thread %q: the critical one is posted as a reply in the noise's thread", a.Metadata.ThreadID)
+	}
+}
+
+// TestChatThreadAutomationCritical: world SSH opened by a trusted stack
+// role is high after the automation lowered it, but it was critical: it
+// starts a message of its own like any critical finding, and is never
+// posted as a reply in the group's thread. A change the automation lowered
+// from medium to low is threaded as usual.
+func TestChatThreadAutomationCritical(t *testing.T) {
+	f := automationFinding(t, "cloudformation-service-role-world-ssh")
+	if f.Severity != detect.High || f.SeverityBeforeAutomation != detect.Critical {
+		t.Fatalf("severity %s before automation %s, want high and critical", f.Severity, f.SeverityBeforeAutomation)
+	}
+	if c, _ := rtChat(t, f); c.Metadata.ThreadID != "" {
+		t.Errorf("critical before automation, threaded under %q", c.Metadata.ThreadID)
+	}
+	f.Severity, f.SeverityBeforeAutomation = detect.Low, detect.Medium
+	if c, _ := rtChat(t, f); c.Metadata.ThreadID != f.SecurityGroup.ID {
+		t.Errorf("medium before automation, thread %q, want the group %s", c.Metadata.ThreadID, f.SecurityGroup.ID)
 	}
 }
