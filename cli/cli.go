@@ -22,7 +22,8 @@ import (
 )
 
 const usage = `usage: sgwatch [flags] PATH...
-       sgwatch coverage -regions REGION,... [-accounts ID,... -assume-role NAME] [-format text|json]
+       sgwatch coverage -regions REGION,... (-stack NAME|ARN | -bus ARN | -function NAME|ARN,...)
+                        [-accounts ID,... -assume-role NAME] [-format text|json]
 
 Prints the notification sgwatch would publish for each security-group change
 in CloudTrail history. Each PATH is a file (an EventBridge event, a

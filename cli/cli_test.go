@@ -252,6 +252,7 @@ func TestCoverageDispatch(t *testing.T) {
 		{[]string{"coverage", "-regions", "eu-west-1", "-assume-role", "OrganizationAccountAccessRole"}, "-assume-role needs -accounts"},
 		{[]string{"coverage", "-regions", "eu-west-1", "-accounts", "1234", "-assume-role", "R"}, `"1234" is not an account id`},
 		{[]string{"coverage", "-regions", "moon-1"}, `"moon-1" is not a Region`},
+		{[]string{"coverage", "-regions", "eu-west-1"}, "name sgwatch's own targets"},
 	} {
 		code, out, errs := run(t, "", c.args...)
 		if code != 2 || out != "" || !strings.Contains(errs, c.want) {

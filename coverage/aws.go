@@ -8,8 +8,11 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -115,4 +118,31 @@ func (e *awsEnv) Events(account, region string) Events {
 
 func (e *awsEnv) Trails(account, region string) Trails {
 	return cloudtrail.NewFromConfig(e.config(account, region))
+}
+
+// StackOutputs reads the stack with cloudformation:DescribeStacks, with the
+// caller's credentials, in the Region of its ARN or, given a name, in the
+// configured Region (AWS_REGION or the profile's; the first of -regions
+// when neither is set).
+func (e *awsEnv) StackOutputs(ctx context.Context, stack string) (map[string]string, error) {
+	cfg := e.cfg.Copy()
+	if a, err := arn.Parse(stack); err == nil {
+		cfg.Region = a.Region
+	}
+	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return nil, fmt.Errorf("read the central stack %s in %s (cloudformation:DescribeStacks): %w", stack, cfg.Region, err)
+	}
+	if len(out.Stacks) != 1 {
+		return nil, fmt.Errorf("read the central stack %s in %s: %d stacks in the answer, want 1", stack, cfg.Region, len(out.Stacks))
+	}
+	s := out.Stacks[0]
+	if s.StackStatus == cftypes.StackStatusDeleteComplete {
+		return nil, fmt.Errorf("the central stack %s in %s is deleted", stack, cfg.Region)
+	}
+	outputs := map[string]string{}
+	for _, o := range s.Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return outputs, nil
 }

@@ -17,27 +17,33 @@ import (
 )
 
 // Usage is the command's usage text.
-const Usage = `usage: sgwatch coverage -regions REGION,... [-accounts ID,... -assume-role NAME] [-format text|json]
+const Usage = `usage: sgwatch coverage -regions REGION,... (-stack NAME|ARN | -bus ARN | -function NAME|ARN,...)
+                        [-accounts ID,... -assume-role NAME] [-format text|json]
 
 Checks, for each account and Region, that sgwatch sees its security-group
 calls: an enabled rule on the default event bus with sgwatch's pattern that
-targets an event bus (a forwarder) or a Lambda function (the central rule),
-and a CloudTrail trail covering the Region that is logging and records write
-management events. Prints one row per account and Region; exit status 1 when
-any is a BLIND SPOT (or the check cannot start), 0 when all are covered, 2
-for a usage error. Uses the caller's credentials (the AWS SDK's default
-chain); without -accounts it checks the caller's own account, with -accounts
-it assumes the role NAME in each account listed (the caller's own account
-uses the caller's credentials).
+targets the central event bus (a forwarder) or sgwatch's function (the
+central rule), and a CloudTrail trail covering the Region that is logging
+and records write management events. Only sgwatch's own targets count:
+name them with -stack (the central stack, whose FunctionArn and
+CentralEventBusArn outputs are read), or with -bus and -function; one of
+these is required. Prints one row per account and Region; exit status 1
+when any is a BLIND SPOT (or the check cannot start), 0 when all are
+covered, 2 for a usage error. Uses the caller's credentials (the AWS SDK's
+default chain); without -accounts it checks the caller's own account, with
+-accounts it assumes the role NAME in each account listed (the caller's own
+account uses the caller's credentials).
 `
 
 // Options are the command's parsed arguments.
 type Options struct {
-	Regions  []string
-	Accounts []string // empty: the caller's own account
-	Role     string   // the role to assume in each account
-	Bus      string   // the central event bus ARN forwarders must send to; "": any bus
-	JSON     bool
+	Regions   []string
+	Accounts  []string   // empty: the caller's own account
+	Role      string     // the role to assume in each account
+	Bus       string     // the central event bus ARN forwarders must send to
+	Functions []Function // sgwatch's function
+	Stack     string     // the central stack's name or ARN, whose outputs name the bus and the function
+	JSON      bool
 }
 
 // Connect makes the Env for a run; Main calls it only when the arguments
@@ -50,6 +56,8 @@ var (
 	// An IAM role name, with an optional path.
 	roleRE = lazyRegexp(`^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
 	busRE  = lazyRegexp(`^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$`)
+	// A CloudFormation stack name, or a stack ARN (its id).
+	stackRE = lazyRegexp(`^([A-Za-z][A-Za-z0-9-]{0,127}|arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:[0-9]{12}:stack/[A-Za-z][A-Za-z0-9-]{0,127}/[A-Za-z0-9-]{1,64})$`)
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
@@ -65,7 +73,9 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	accounts := fs.String("accounts", "", "comma-separated account `ids` to check (default: the caller's own account)")
 	role := fs.String("assume-role", "", "the role `NAME` to assume in each account of -accounts, e.g. OrganizationAccountAccessRole")
 	format := fs.String("format", "text", "output `format`: text (a table) or json (one cell per line)")
-	bus := fs.String("bus", "", "the central event bus `ARN` (the central stack's CentralEventBusArn output): a forwarder counts only if it sends there (default: any event bus)")
+	bus := fs.String("bus", "", "the central event bus `ARN` (the central stack's CentralEventBusArn output): a forwarder counts only if it sends there")
+	functions := fs.String("function", "", "sgwatch's function, comma-separated `names or ARNs` (the central stack's FunctionArn output): a rule that invokes a function counts only if it is this one")
+	stack := fs.String("stack", "", "the central stack's `name or ARN` (the stack of template.yaml, in the caller's account): its FunctionArn and CentralEventBusArn outputs are read as -function and -bus")
 	var o Options
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -89,6 +99,8 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		return bad("-assume-role: %q is not a role name", clean.Line(*role, 64))
 	case *bus != "" && !busRE().MatchString(*bus):
 		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", clean.Line(*bus, 128))
+	case *stack != "" && !stackRE().MatchString(*stack):
+		return bad("-stack: %q is not a CloudFormation stack name or ARN", clean.Line(*stack, 128))
 	}
 	var err error
 	if o.Regions, err = scan.ParseList(*regions, "a Region", awsid.IsRegion); err != nil {
@@ -99,13 +111,26 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 			return bad("-accounts: %v", err)
 		}
 	}
-	o.Role, o.Bus = *role, *bus
+	if *functions != "" {
+		names, err := scan.ParseList(*functions, "a Lambda function name or ARN", func(s string) bool { _, ok := ParseFunction(s); return ok })
+		if err != nil {
+			return bad("-function: %v", err)
+		}
+		for _, n := range names {
+			f, _ := ParseFunction(n)
+			o.Functions = append(o.Functions, f)
+		}
+	}
+	o.Role, o.Bus, o.Stack = *role, *bus, *stack
 	switch *format {
 	case "text":
 	case "json":
 		o.JSON = true
 	default:
 		return bad("-format: %q is neither text nor json", clean.Line(*format, 64))
+	}
+	if *bus == "" && *functions == "" && *stack == "" {
+		return bad("name sgwatch's own targets, which alone count: -stack NAME (the central stack), or -bus ARN and/or -function NAME|ARN")
 	}
 	return o, nil
 }
@@ -135,7 +160,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 	if len(accounts) == 0 {
 		accounts = []string{self}
 	}
-	cells := (&Checker{Env: env, Bus: o.Bus}).Check(ctx, accounts, o.Regions)
+	own, err := ownTargets(ctx, env, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "sgwatch coverage: %s\n", clean.Line(err.Error(), maxMessage))
+		return 1
+	}
+	cells := (&Checker{Env: env, Own: own}).Check(ctx, accounts, o.Regions)
 	out := bufio.NewWriter(stdout)
 	if o.JSON {
 		err = WriteJSON(out, cells)
@@ -167,12 +197,62 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 			}
 		}
 	}
+	for _, u := range []struct {
+		state RuleState
+		what  string
+	}{
+		{RuleUnconfirmedFunction, "a Lambda function sgwatch cannot confirm is its own: pass -function or -stack"},
+		{RuleUnconfirmedBus, "an event bus sgwatch cannot confirm is the central one: pass -bus or -stack"},
+	} {
+		if n := countRule(cells, u.state); n > 0 {
+			fmt.Fprintf(stderr, "sgwatch coverage: %d cells send the calls to %s\n", n, u.what)
+		}
+	}
 	fmt.Fprintf(stderr, "sgwatch coverage: %d of %d cells (%d accounts × %d Regions) are blind spots\n",
 		blind, len(cells), len(accounts), len(o.Regions))
 	if blind > 0 {
 		return 1
 	}
 	return 0
+}
+
+// countRule counts the cells whose rule is in state.
+func countRule(cells []Cell, state RuleState) int {
+	n := 0
+	for _, c := range cells {
+		if c.Rule == state {
+			n++
+		}
+	}
+	return n
+}
+
+// ownTargets is sgwatch's own targets: -bus and -function, and the outputs
+// of the central stack (-stack), which must name a function.
+func ownTargets(ctx context.Context, env Env, o Options) (Own, error) {
+	own := Own{Functions: o.Functions}
+	if o.Bus != "" {
+		own.Buses = append(own.Buses, o.Bus)
+	}
+	if o.Stack == "" {
+		return own, nil
+	}
+	outputs, err := env.StackOutputs(ctx, o.Stack)
+	if err != nil {
+		return own, err
+	}
+	fn, ok := ParseFunction(outputs[OutputFunction])
+	if !ok || fn.Account == "" {
+		return own, fmt.Errorf("stack %s: no %s output that is a Lambda function ARN: is it sgwatch's central stack (template.yaml)?", o.Stack, OutputFunction)
+	}
+	own.Functions = append(own.Functions, fn)
+	if bus, ok := outputs[OutputBus]; ok { // only a stack that receives forwarded events has one
+		if !busRE().MatchString(bus) {
+			return own, fmt.Errorf("stack %s: its %s output %q is not an event bus ARN", o.Stack, OutputBus, clean.Line(bus, 128))
+		}
+		own.Buses = append(own.Buses, bus)
+	}
+	return own, nil
 }
 
 // WriteText writes the cells as a table, one row each.

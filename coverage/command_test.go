@@ -67,11 +67,11 @@ func TestUsageErrors(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	o, err := Parse([]string{"-regions", " eu-west-1, us-gov-west-1,cn-north-1,eu-west-1", "-accounts", acct + "," + acct2 + "," + acct,
-		"-assume-role", "path/OrganizationAccountAccessRole", "-format", "json"}, io.Discard)
+		"-assume-role", "path/OrganizationAccountAccessRole", "-format", "json", "-bus", busARN}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{Regions: []string{"eu-west-1", "us-gov-west-1", "cn-north-1"}, Accounts: []string{acct, acct2}, Role: "path/OrganizationAccountAccessRole", JSON: true}
+	want := Options{Regions: []string{"eu-west-1", "us-gov-west-1", "cn-north-1"}, Accounts: []string{acct, acct2}, Role: "path/OrganizationAccountAccessRole", Bus: busARN, JSON: true}
 	if fmt.Sprint(o) != fmt.Sprint(want) {
 		t.Errorf("%+v, want %+v", o, want)
 	}
@@ -82,7 +82,7 @@ func TestExitStatus(t *testing.T) {
 	covered := func() *fakeEnv {
 		return &fakeEnv{self: acct, accounts: map[string]*fakeAccount{acct: coveredAccount(acct, regions...), acct2: coveredAccount(acct2, regions...)}}
 	}
-	all := []string{"-regions", "eu-west-1,us-east-1", "-accounts", acct + "," + acct2, "-assume-role", "R"}
+	all := []string{"-regions", "eu-west-1,us-east-1", "-accounts", acct + "," + acct2, "-assume-role", "R", "-bus", busARN}
 
 	if code, _, errs, _ := main(t, covered(), all...); code != 0 {
 		t.Errorf("all covered: exit %d, stderr %s", code, errs)
@@ -102,16 +102,16 @@ func TestExitStatus(t *testing.T) {
 	if code, _, errs, _ := main(t, refused, all...); code != 1 || strings.Count(errs, "AssumeRole") != 2 {
 		t.Errorf("a refused role: exit %d, want 1 and one line per cell:\n%s", code, errs)
 	}
-	if code, out, errs, _ := main(t, nil, "-regions", "eu-west-1"); code != 1 || out != "" || !strings.Contains(errs, "load AWS configuration: no") {
+	if code, out, errs, _ := main(t, nil, "-regions", "eu-west-1", "-bus", busARN); code != 1 || out != "" || !strings.Contains(errs, "load AWS configuration: no") {
 		t.Errorf("no configuration: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	noCreds := covered()
 	noCreds.callerErr = errors.New("who am I (sts:GetCallerIdentity): no credentials")
-	if code, out, errs, _ := main(t, noCreds, "-regions", "eu-west-1"); code != 1 || out != "" || !strings.Contains(errs, "no credentials") {
+	if code, out, errs, _ := main(t, noCreds, "-regions", "eu-west-1", "-bus", busARN); code != 1 || out != "" || !strings.Contains(errs, "no credentials") {
 		t.Errorf("no credentials: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	// Without -accounts: the caller's own account.
-	code, out, _, _ := main(t, covered(), "-regions", "us-east-1")
+	code, out, _, _ := main(t, covered(), "-regions", "us-east-1", "-bus", busARN)
 	if code != 0 || !strings.Contains(out, acct+"  us-east-1") || strings.Contains(out, acct2) {
 		t.Errorf("own account: exit %d:\n%s", code, out)
 	}
@@ -128,7 +128,7 @@ func twoByTwo() *fakeEnv {
 }
 
 func TestTextOutput(t *testing.T) {
-	code, out, errs, _ := main(t, twoByTwo(), "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R")
+	code, out, errs, _ := main(t, twoByTwo(), "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R", "-bus", busARN)
 	want := "" +
 		"ACCOUNT       REGION     RULE                           TRAIL                                        VERDICT\n" +
 		"111111111111  eu-west-1  forwarder (sgwatch-forwarder)  logging (org-trail)                          ok\n" +
@@ -146,7 +146,7 @@ func TestTextOutput(t *testing.T) {
 }
 
 func TestJSONOutput(t *testing.T) {
-	code, out, _, _ := main(t, twoByTwo(), "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R", "-format", "json")
+	code, out, _, _ := main(t, twoByTwo(), "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R", "-bus", busARN, "-format", "json")
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if code != 1 || len(lines) != 4 {
 		t.Fatalf("exit %d, %d lines:\n%s", code, len(lines), out)
@@ -189,7 +189,7 @@ func TestHostileText(t *testing.T) {
 	a.trails[0].Name = aws.String(hostile)
 	env.accounts[acct2].errs["DescribeTrails@eu-west-1"] = apiErr("CloudTrail", "DescribeTrails", "Access\nDenied\t\x1b[31m", "line one\nline two\r\x1b]0;title\a")
 	for _, format := range []string{"text", "json"} {
-		code, out, errs, _ := main(t, env, "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R", "-format", format)
+		code, out, errs, _ := main(t, env, "-regions", "eu-west-1,us-east-1", "-accounts", acct+","+acct2, "-assume-role", "R", "-bus", busARN, "-format", format)
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		wantLines := 4
 		if format == "text" {
@@ -317,6 +317,159 @@ func TestParseBus(t *testing.T) {
 	for _, bad := range []string{"sgwatch", "arn:aws:events:us-east-1:999999999999:rule/sgwatch", "arn:aws:sqs:us-east-1:999999999999:q", busARN + " x"} {
 		if _, err := Parse([]string{"-regions", "eu-west-1", "-bus", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "-bus") {
 			t.Errorf("Parse -bus %q: %v, want an error naming -bus", bad, err)
+		}
+	}
+}
+
+// TestOwnTargetsCommand: the command counts only sgwatch's own targets,
+// named with -function, -bus or read from the central stack (-stack); a
+// run that names none is a usage error, and a stack that is not sgwatch's
+// stops the run.
+func TestOwnTargetsCommand(t *testing.T) {
+	const member = "111122223333"
+	doNothing := "arn:aws:lambda:eu-west-1:" + member + ":function:do-nothing"
+	env := func(target string) *fakeEnv {
+		a := coveredAccount(member, "eu-west-1")
+		a.targets = map[string][]ebtypes.Target{"sgwatch-forwarder": targetsTo(target)}
+		return &fakeEnv{self: member, accounts: map[string]*fakeAccount{member: a}, stacks: map[string]map[string]string{
+			"sgwatch": {OutputFunction: lambdaARN, OutputBus: busARN, "TopicArn": "arn:aws:sns:us-east-1:999999999999:t"},
+			"arn:aws:cloudformation:eu-west-1:999999999999:stack/single/0a1b2c3d-0000-1111-2222-333344445555": {OutputFunction: lambdaARN},
+			"forwarder": {"UndeliveredEventQueueUrl": "https://sqs.eu-west-1.amazonaws.com/999999999999/q"},
+			"odd-bus":   {OutputFunction: lambdaARN, OutputBus: "sgwatch\n"},
+		}}
+	}
+	for _, c := range []struct {
+		name   string
+		target string
+		args   []string
+		code   int
+		row    string // the RULE and VERDICT of the one row
+		errs   string // in stderr
+	}{
+		{"a do-nothing function, -function by ARN", doNothing, []string{"-function", lambdaARN}, 1, "other target (sgwatch-forwarder) BLIND SPOT", "1 of 1 cells"},
+		{"a do-nothing function, -function by name", doNothing, []string{"-function", "sgwatch-SgwatchFunction-abc,other"}, 1, "other target (sgwatch-forwarder) BLIND SPOT", "1 of 1 cells"},
+		{"a do-nothing function, -stack", doNothing, []string{"-stack", "sgwatch"}, 1, "other target (sgwatch-forwarder) BLIND SPOT", "1 of 1 cells"},
+		{"a do-nothing function, -bus only", doNothing, []string{"-bus", busARN}, 1, "unconfirmed function (sgwatch-forwarder) BLIND SPOT",
+			"1 cells send the calls to a Lambda function sgwatch cannot confirm is its own: pass -function or -stack"},
+		{"a bus, -function only", busARN, []string{"-function", lambdaARN}, 1, "unconfirmed bus (sgwatch-forwarder) BLIND SPOT",
+			"1 cells send the calls to an event bus sgwatch cannot confirm is the central one: pass -bus or -stack"},
+		{"sgwatch's function, -stack", lambdaARN, []string{"-stack", "sgwatch"}, 0, "central (sgwatch-forwarder) ok", "0 of 1 cells"},
+		{"the central bus, -stack", busARN, []string{"-stack", "sgwatch"}, 0, "forwarder (sgwatch-forwarder) ok", "0 of 1 cells"},
+		{"sgwatch's function, -stack by ARN, no bus output", lambdaARN,
+			[]string{"-stack", "arn:aws:cloudformation:eu-west-1:999999999999:stack/single/0a1b2c3d-0000-1111-2222-333344445555"}, 0, "central (sgwatch-forwarder) ok", "0 of 1 cells"},
+		{"a bus, -stack without a bus output", busARN,
+			[]string{"-stack", "arn:aws:cloudformation:eu-west-1:999999999999:stack/single/0a1b2c3d-0000-1111-2222-333344445555"}, 1, "unconfirmed bus (sgwatch-forwarder) BLIND SPOT", "pass -bus or -stack"},
+		{"a stack that does not exist", lambdaARN, []string{"-stack", "nope"}, 1, "", "DescribeStacks, api error ValidationError: Stack with id nope does not exist"},
+		{"the forwarder's stack", lambdaARN, []string{"-stack", "forwarder"}, 1, "", "stack forwarder: no FunctionArn output that is a Lambda function ARN: is it sgwatch's central stack (template.yaml)?"},
+		{"a stack whose bus output is not a bus", busARN, []string{"-stack", "odd-bus"}, 1, "", `stack odd-bus: its CentralEventBusArn output "sgwatch?" is not an event bus ARN`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs, _ := main(t, env(c.target), append([]string{"-regions", "eu-west-1"}, c.args...)...)
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			row := ""
+			if len(lines) == 2 { // columns are two spaces apart or more
+				var cols []string
+				for _, col := range strings.Split(lines[1], "  ") {
+					if col = strings.TrimSpace(col); col != "" {
+						cols = append(cols, col)
+					}
+				}
+				if len(cols) == 5 {
+					row = cols[2] + " " + cols[4]
+				}
+			}
+			if code != c.code || row != c.row || !strings.Contains(errs, c.errs) {
+				t.Errorf("exit %d, row %q, stderr:\n%s\nwant exit %d, row %q, stderr with %q\n%s", code, row, errs, c.code, c.row, c.errs, out)
+			}
+		})
+	}
+
+	// Naming none of sgwatch's targets is a usage error: nothing would count.
+	code, out, errs, connected := main(t, env(lambdaARN), "-regions", "eu-west-1")
+	if code != 2 || out != "" || connected || !strings.Contains(errs, "name sgwatch's own targets, which alone count: -stack NAME (the central stack), or -bus ARN and/or -function NAME|ARN") {
+		t.Errorf("no -stack, -bus or -function: exit %d, connected %v, stdout %q, stderr %q", code, connected, out, errs)
+	}
+}
+
+func TestParseOwnTargets(t *testing.T) {
+	o, err := Parse([]string{"-regions", "eu-west-1", "-function", "sgwatch-fn, " + lambdaARN + ":live,sgwatch-fn", "-stack", "sgwatch-central"}, io.Discard)
+	want := []Function{{Name: "sgwatch-fn"}, {Name: "sgwatch-SgwatchFunction-abc", Partition: "aws", Region: "us-east-1", Account: "999999999999"}}
+	if err != nil || fmt.Sprint(o.Functions) != fmt.Sprint(want) || o.Stack != "sgwatch-central" {
+		t.Errorf("%+v, %v; want functions %+v and stack sgwatch-central", o, err, want)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-function", "do nothing"}, `-function: "do nothing" is not a Lambda function name or ARN`},
+		{[]string{"-function", "a,,b"}, `-function: "" is not a Lambda function name or ARN`},
+		{[]string{"-function", "arn:aws:lambda:eu-west-1:111122223333:function:f:a:b"}, `-function: "arn:aws:lambda:eu-west-1:111122223333:function:f:a:b" is not`},
+		{[]string{"-function", busARN}, "is not a Lambda function name or ARN"},
+		{[]string{"-stack", "1stack"}, `-stack: "1stack" is not a CloudFormation stack name or ARN`},
+		{[]string{"-stack", "arn:aws:cloudformation:eu-west-1:999999999999:stack/sgwatch"}, "-stack:"},
+		{[]string{"-stack", "sgwatch;rm"}, "-stack:"},
+	} {
+		if _, err := Parse(append([]string{"-regions", "eu-west-1"}, c.args...), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an error with %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestAWSStackOutputs: the real Env reads the central stack's outputs with
+// DescribeStacks, in the Region of the stack's ARN, or in the configured
+// one for a name; a deleted stack or a refused call is an error.
+func TestAWSStackOutputs(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		name := form.Get("StackName")
+		mu.Lock()
+		asked = append(asked, form.Get("Action")+" "+name+" "+strings.Split(strings.Split(r.Header.Get("Authorization"), "Credential=")[1], ",")[0])
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/xml")
+		status := "UPDATE_COMPLETE"
+		switch {
+		case name == "refused":
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform cloudformation:DescribeStacks</Message></Error><RequestId>1</RequestId></ErrorResponse>`)
+			return
+		case strings.Contains(name, "/gone/"):
+			status = "DELETE_COMPLETE"
+		}
+		fmt.Fprintf(w, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
+<StackName>sgwatch</StackName><StackId>arn:aws:cloudformation:eu-west-1:999999999999:stack/sgwatch/1</StackId><StackStatus>%s</StackStatus><CreationTime>2024-01-01T00:00:00Z</CreationTime>
+<Outputs><member><OutputKey>FunctionArn</OutputKey><OutputValue>%s</OutputValue></member><member><OutputKey>CentralEventBusArn</OutputKey><OutputValue>%s</OutputValue></member></Outputs>
+</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeStacksResponse>`, status, lambdaARN, busARN)
+	}))
+	defer srv.Close()
+	e := &awsEnv{
+		cfg:   aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIACALLER", "s", "")},
+		creds: map[string]aws.CredentialsProvider{},
+	}
+	ctx := context.Background()
+	got, err := e.StackOutputs(ctx, "sgwatch")
+	if err != nil || got[OutputFunction] != lambdaARN || got[OutputBus] != busARN {
+		t.Errorf("StackOutputs(sgwatch) = %v, %v", got, err)
+	}
+	byARN := "arn:aws:cloudformation:ap-southeast-2:999999999999:stack/sgwatch/0a1b2c3d"
+	if _, err := e.StackOutputs(ctx, byARN); err != nil {
+		t.Errorf("StackOutputs(%s): %v", byARN, err)
+	}
+	if _, err := e.StackOutputs(ctx, "arn:aws:cloudformation:eu-west-1:999999999999:stack/gone/0a1b"); err == nil || !strings.Contains(err.Error(), "is deleted") {
+		t.Errorf("a deleted stack: %v", err)
+	}
+	if _, err := e.StackOutputs(ctx, "refused"); err == nil || !strings.Contains(err.Error(), "read the central stack refused in eu-west-1 (cloudformation:DescribeStacks)") ||
+		!strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("a refused call: %v", err)
+	}
+	// Credential=KEY/DATE/REGION/SERVICE/aws4_request: the Region signed for.
+	want := []string{"DescribeStacks sgwatch AKIACALLER /eu-west-1/cloudformation/", "DescribeStacks " + byARN + " AKIACALLER /ap-southeast-2/cloudformation/"}
+	for i, w := range want {
+		f := strings.Fields(w)
+		if i >= len(asked) || !strings.HasPrefix(asked[i], f[0]+" "+f[1]+" "+f[2]+"/") || !strings.Contains(asked[i], f[3]) {
+			t.Errorf("calls %q, want call %d to be %q", asked, i, w)
 		}
 	}
 }

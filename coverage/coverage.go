@@ -52,6 +52,9 @@ type Env interface {
 	// Events and Trails return the clients for account in region.
 	Events(account, region string) Events
 	Trails(account, region string) Trails
+	// StackOutputs returns the outputs of a CloudFormation stack (a name
+	// or an ARN) of the caller's account, by key.
+	StackOutputs(ctx context.Context, stack string) (map[string]string, error)
 }
 
 // RuleState is what the check found on the default bus of a cell.
@@ -60,9 +63,9 @@ type RuleState string
 // The rule states. Only RuleForwarder and RuleCentral cover a cell.
 const (
 	// RuleForwarder: an enabled rule with sgwatch's pattern sends the calls
-	// to an event bus (the central one).
+	// to the central event bus.
 	RuleForwarder RuleState = "forwarder"
-	// RuleCentral: an enabled rule with sgwatch's pattern invokes a Lambda
+	// RuleCentral: an enabled rule with sgwatch's pattern invokes sgwatch's
 	// function (the central deployment's own rule, in its home account and
 	// Region).
 	RuleCentral RuleState = "central"
@@ -75,8 +78,19 @@ const (
 	// pattern, an extra condition).
 	RuleWrongPattern RuleState = "wrong pattern"
 	// RuleNoTarget: the rule with sgwatch's pattern is enabled but sends
-	// the calls to neither an event bus nor a Lambda function.
+	// the calls, unchanged, to neither an event bus nor a Lambda function.
 	RuleNoTarget RuleState = "no target"
+	// RuleOtherTarget: the rule with sgwatch's pattern is enabled but sends
+	// the calls only to Lambda functions or event buses that are not
+	// sgwatch's (a do-nothing function in place of the forwarder's bus).
+	RuleOtherTarget RuleState = "other target"
+	// RuleUnconfirmedFunction: the rule with sgwatch's pattern is enabled and
+	// invokes a Lambda function, but the check was not told which function
+	// is sgwatch's (-function or -stack), so it cannot vouch for it.
+	RuleUnconfirmedFunction RuleState = "unconfirmed function"
+	// RuleUnconfirmedBus: the same for an event bus target when the check
+	// was not told the central bus (-bus or -stack).
+	RuleUnconfirmedBus RuleState = "unconfirmed bus"
 	// RuleError: an API call failed; the cell cannot be vouched for.
 	RuleError RuleState = "error"
 )
@@ -173,9 +187,9 @@ func (e *CallError) String() string {
 // Checker checks cells.
 type Checker struct {
 	Env Env
-	// Bus is the central event bus ARN a forwarder must send to; "" counts
-	// any event bus.
-	Bus string
+	// Own is sgwatch's own targets: a rule covers a cell only if it sends
+	// the calls to one of them.
+	Own Own
 	// Parallel is how many cells are checked at once (8 when 0).
 	Parallel int
 	// Timeout bounds the check of one cell (2 minutes when 0).
@@ -194,7 +208,7 @@ func (c *Checker) Check(ctx context.Context, accounts, regions []string) []Cell 
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	r := &run{env: c.Env, calls: sgCalls(), bus: c.Bus, selectors: map[string]*selectorResult{}}
+	r := &run{env: c.Env, calls: sgCalls(), own: c.Own, selectors: map[string]*selectorResult{}}
 	cells := make([]Cell, 0, len(accounts)*len(regions))
 	for _, a := range accounts {
 		for _, reg := range regions {
@@ -221,7 +235,7 @@ func (c *Checker) Check(ctx context.Context, accounts, regions []string) []Cell 
 type run struct {
 	env   Env
 	calls []string // detect.Calls()
-	bus   string   // Checker.Bus
+	own   Own      // Checker.Own
 
 	mu        sync.Mutex
 	selectors map[string]*selectorResult // by account and trail ARN
@@ -234,7 +248,7 @@ func (r *run) check(ctx context.Context, cell *Cell) {
 		cell.Rule, cell.RuleError = RuleError, e
 		cell.Trail, cell.TrailError = TrailError, e
 	} else {
-		rf := r.rule(ctx, r.env.Events(cell.Account, cell.Region))
+		rf := r.rule(ctx, r.env.Events(cell.Account, cell.Region), cell.Account, cell.Region)
 		cell.Rule, cell.RuleName, cell.RuleError = rf.state, rf.name, rf.err
 		tf := r.trail(ctx, cell.Account, cell.Region)
 		cell.Trail, cell.TrailName, cell.TrailError = tf.state, tf.name, tf.err

@@ -115,7 +115,7 @@ func TestTemplatePatternMatches(t *testing.T) {
 func checkOne(t *testing.T, a *fakeAccount) Cell {
 	t.Helper()
 	env := &fakeEnv{accounts: map[string]*fakeAccount{acct: a}}
-	cells := (&Checker{Env: env}).Check(context.Background(), []string{acct}, []string{"eu-west-1"})
+	cells := (&Checker{Env: env, Own: sgwatchOwn()}).Check(context.Background(), []string{acct}, []string{"eu-west-1"})
 	if len(cells) != 1 {
 		t.Fatalf("%d cells, want 1", len(cells))
 	}
@@ -329,7 +329,7 @@ func TestCells(t *testing.T) {
 			env.accounts[a].delay = 2 * time.Millisecond
 		}
 		delete(env.accounts[acct2].rules, "sa-east-1")
-		cells := (&Checker{Env: env, Parallel: 3}).Check(context.Background(), accounts, regions)
+		cells := (&Checker{Env: env, Own: sgwatchOwn(), Parallel: 3}).Check(context.Background(), accounts, regions)
 		if len(cells) != len(accounts)*len(regions) {
 			t.Fatalf("%d cells", len(cells))
 		}
@@ -363,7 +363,7 @@ func TestCells(t *testing.T) {
 			}
 		}
 		env.active.max.Store(0)
-		(&Checker{Env: env}).Check(context.Background(), accounts, regions)
+		(&Checker{Env: env, Own: sgwatchOwn()}).Check(context.Background(), accounts, regions)
 		if m := env.active.max.Load(); m > 8 || m < 4 {
 			t.Errorf("%d calls at once by default, want at most 8 and more than 3", m)
 		}
@@ -392,33 +392,147 @@ func TestCallError(t *testing.T) {
 
 // TestRuleTargetsThatDeliverNothing (found by a red-team pass): a target
 // that rewrites the event, or a bus other than the central one given with
-// -bus, sends sgwatch nothing; such a cell is a blind spot.
+// -bus, sends sgwatch nothing; such a cell is a blind spot. A bus the check
+// cannot compare with the central one is not vouched for either.
 func TestRuleTargetsThatDeliverNothing(t *testing.T) {
 	good := sgPattern(detect.Calls())
 	other := "arn:aws:events:eu-west-1:" + acct + ":event-bus/some-other-bus"
 	for _, c := range []struct {
 		name   string
 		target ebtypes.Target
-		bus    string
+		own    Own
 		want   RuleState
 	}{
-		{"the central bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN)}, busARN, RuleForwarder},
-		{"another bus, no -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, "", RuleForwarder},
-		{"another bus than -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, busARN, RuleNoTarget},
-		{"the bus, with Input", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), Input: aws.String(`{"hello":"world"}`)}, busARN, RuleNoTarget},
-		{"the bus, with InputPath", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), InputPath: aws.String("$.detail.userAgent")}, "", RuleNoTarget},
+		{"the central bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN)}, sgwatchOwn(), RuleForwarder},
+		{"another bus, no -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, Own{Functions: sgwatchOwn().Functions}, RuleUnconfirmedBus},
+		{"another bus than -bus", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(other)}, sgwatchOwn(), RuleOtherTarget},
+		{"the bus, with Input", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), Input: aws.String(`{"hello":"world"}`)}, sgwatchOwn(), RuleNoTarget},
+		{"the bus, with InputPath", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(busARN), InputPath: aws.String("$.detail.userAgent")}, sgwatchOwn(), RuleNoTarget},
 		{"the function, with an InputTransformer", ebtypes.Target{Id: aws.String("t"), Arn: aws.String(lambdaARN),
-			InputTransformer: &ebtypes.InputTransformer{InputTemplate: aws.String(`"x"`)}}, "", RuleNoTarget},
+			InputTransformer: &ebtypes.InputTransformer{InputTemplate: aws.String(`"x"`)}}, sgwatchOwn(), RuleNoTarget},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := coveredAccount(acct)
 			a.rules = map[string][]ebtypes.Rule{"eu-west-1": {rule("fwd", good, ebtypes.RuleStateEnabled)}}
 			a.targets = map[string][]ebtypes.Target{"fwd": {c.target}}
 			env := &fakeEnv{accounts: map[string]*fakeAccount{acct: a}}
-			cells := (&Checker{Env: env, Bus: c.bus}).Check(context.Background(), []string{acct}, []string{"eu-west-1"})
+			cells := (&Checker{Env: env, Own: c.own}).Check(context.Background(), []string{acct}, []string{"eu-west-1"})
 			if len(cells) != 1 || cells[0].Rule != c.want {
 				t.Errorf("cells %+v, want rule %q", cells, c.want)
 			}
 		})
+	}
+}
+
+// TestRuleTargetIsSgwatchs: a rule with sgwatch's pattern covers a cell only
+// if it invokes sgwatch's function (by name: in the rule's own account and
+// Region; by ARN: exactly, whatever the target's version or alias) or sends
+// to the central bus. Any other function, a do-nothing one a member account
+// put in place of its forwarder, is a blind spot; so is a function when the
+// check was not told which is sgwatch's.
+func TestRuleTargetIsSgwatchs(t *testing.T) {
+	const member = "111122223333"
+	fn := func(region, account, resource string) string {
+		return "arn:aws:lambda:" + region + ":" + account + ":function:" + resource
+	}
+	doNothing := fn("eu-west-1", member, "do-nothing")
+	byName := func(names ...string) Own {
+		var o Own
+		for _, n := range names {
+			f, ok := ParseFunction(n)
+			if !ok {
+				t.Fatalf("ParseFunction(%q) refused", n)
+			}
+			o.Functions = append(o.Functions, f)
+		}
+		return o
+	}
+	for _, c := range []struct {
+		name    string
+		targets []string
+		own     Own
+		want    RuleState
+	}{
+		{"a do-nothing function, sgwatch's given by ARN", []string{doNothing}, sgwatchOwn(), RuleOtherTarget},
+		{"a do-nothing function, sgwatch's given by name", []string{doNothing}, byName("sgwatch-SgwatchFunction-abc"), RuleOtherTarget},
+		{"a do-nothing function, no function given", []string{doNothing}, Own{Buses: []string{busARN}}, RuleUnconfirmedFunction},
+		{"sgwatch's function by ARN", []string{lambdaARN}, sgwatchOwn(), RuleCentral},
+		{"sgwatch's function by name, here", []string{fn("eu-west-1", member, "sgwatch-fn")}, byName("sgwatch-fn"), RuleCentral},
+		{"the name in another account", []string{fn("eu-west-1", "444455556666", "sgwatch-fn")}, byName("sgwatch-fn"), RuleOtherTarget},
+		{"the name in another Region", []string{fn("us-east-1", member, "sgwatch-fn")}, byName("sgwatch-fn"), RuleOtherTarget},
+		{"a longer name", []string{fn("eu-west-1", member, "sgwatch-fn-2")}, byName("sgwatch-fn"), RuleOtherTarget},
+		{"an alias of sgwatch's function", []string{fn("eu-west-1", member, "sgwatch-fn:live")}, byName("sgwatch-fn"), RuleCentral},
+		{"a version of sgwatch's function, given by ARN", []string{lambdaARN + ":7"}, sgwatchOwn(), RuleCentral},
+		{"$LATEST of sgwatch's function", []string{lambdaARN + ":$LATEST"}, sgwatchOwn(), RuleCentral},
+		{"an alias named like sgwatch's function, of another function", []string{fn("eu-west-1", member, "do-nothing:sgwatch-fn")}, byName("sgwatch-fn"), RuleOtherTarget},
+		{"an alias of another function named like sgwatch's, given by ARN", []string{fn("us-east-1", "999999999999", "do-nothing:sgwatch-SgwatchFunction-abc")}, sgwatchOwn(), RuleOtherTarget},
+		{"sgwatch's function given with a qualifier", []string{fn("eu-west-1", member, "sgwatch-fn")}, byName(fn("eu-west-1", member, "sgwatch-fn:live")), RuleCentral},
+		{"the same ARN in another partition", []string{strings.Replace(lambdaARN, "arn:aws:", "arn:aws-us-gov:", 1)}, sgwatchOwn(), RuleOtherTarget},
+		{"one of two functions given", []string{fn("eu-west-1", member, "b")}, byName("a", "b"), RuleCentral},
+		{"a do-nothing function beside the central bus", []string{doNothing, busARN}, sgwatchOwn(), RuleForwarder},
+		{"a do-nothing function beside sgwatch's", []string{doNothing, lambdaARN}, sgwatchOwn(), RuleCentral},
+		{"a do-nothing function and a queue", []string{doNothing, queueARN}, sgwatchOwn(), RuleOtherTarget},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := coveredAccount(member)
+			a.rules = map[string][]ebtypes.Rule{"eu-west-1": {rule("sgwatch-forwarder", sgPattern(detect.Calls()), ebtypes.RuleStateEnabled)}}
+			a.targets = map[string][]ebtypes.Target{"sgwatch-forwarder": targetsTo(c.targets...)}
+			env := &fakeEnv{accounts: map[string]*fakeAccount{member: a}}
+			cells := (&Checker{Env: env, Own: c.own}).Check(context.Background(), []string{member}, []string{"eu-west-1"})
+			if len(cells) != 1 || cells[0].Rule != c.want || cells[0].Trail != TrailLogging {
+				t.Fatalf("cells %+v, want rule %q", cells, c.want)
+			}
+			if wantOK := c.want == RuleCentral || c.want == RuleForwarder; (cells[0].Verdict == Covered) != wantOK {
+				t.Errorf("verdict %q for rule %q", cells[0].Verdict, cells[0].Rule)
+			}
+		})
+	}
+}
+
+func TestParseFunction(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Function
+		ok   bool
+	}{
+		{"sgwatch-SgwatchFunction-AbC_1", Function{Name: "sgwatch-SgwatchFunction-AbC_1"}, true},
+		{lambdaARN, Function{Name: "sgwatch-SgwatchFunction-abc", Partition: "aws", Region: "us-east-1", Account: "999999999999"}, true},
+		{lambdaARN + ":live", Function{Name: "sgwatch-SgwatchFunction-abc", Partition: "aws", Region: "us-east-1", Account: "999999999999"}, true},
+		{"arn:aws-cn:lambda:cn-north-1:111122223333:function:f:$LATEST", Function{Name: "f", Partition: "aws-cn", Region: "cn-north-1", Account: "111122223333"}, true},
+		{"", Function{}, false},
+		{"sg watch", Function{}, false},
+		{strings.Repeat("f", 65), Function{}, false},
+		{"arn:aws:lambda:us-east-1:999999999999:function:", Function{}, false},
+		{"arn:aws:lambda:us-east-1:999999999999:function:f:live:x", Function{}, false},
+		{"arn:aws:lambda:us-east-1:999999999999:function:f:li ve", Function{}, false},
+		{"arn:aws:lambda:us-east-1:9999:function:f", Function{}, false},
+		{"arn:aws:lambda:moon:999999999999:function:f", Function{}, false},
+		{"arn:aws:lambda:us-east-1:999999999999:layer:f", Function{}, false},
+		{"arn:aws:sqs:us-east-1:999999999999:function:f", Function{}, false},
+		{"arn:xyz:lambda:us-east-1:999999999999:function:f", Function{}, false},
+	} {
+		got, ok := ParseFunction(c.in)
+		if ok != c.ok || ok && got != c.want {
+			t.Errorf("ParseFunction(%q) = %+v, %v; want %+v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestTemplateOutputs: the central stack has the outputs -stack reads.
+func TestTemplateOutputs(t *testing.T) {
+	data, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Outputs map[string]yaml.Node `yaml:"Outputs"`
+	}
+	if err := yaml.Unmarshal(data, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []string{OutputFunction, OutputBus} {
+		if _, ok := tpl.Outputs[o]; !ok {
+			t.Errorf("template.yaml has no %s output", o)
+		}
 	}
 }

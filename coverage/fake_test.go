@@ -170,6 +170,9 @@ type fakeEnv struct {
 	loginErr  map[string]error
 	accounts  map[string]*fakeAccount
 	active    gauge
+	stacks    map[string]map[string]string // outputs by stack name or ARN
+	stackErr  error
+	stackAsks []string // the stacks StackOutputs was asked for
 }
 
 func (e *fakeEnv) Caller(context.Context) (string, error) { return e.self, e.callerErr }
@@ -184,6 +187,20 @@ func (e *fakeEnv) region(account, region string) fakeRegion {
 		a = &fakeAccount{}
 	}
 	return fakeRegion{a: a, region: region, active: &e.active}
+}
+
+// StackOutputs serves the stacks as CloudFormation does: an unknown stack
+// is an error.
+func (e *fakeEnv) StackOutputs(_ context.Context, stack string) (map[string]string, error) {
+	e.stackAsks = append(e.stackAsks, stack)
+	if e.stackErr != nil {
+		return nil, e.stackErr
+	}
+	outputs, ok := e.stacks[stack]
+	if !ok {
+		return nil, apiErr("CloudFormation", "DescribeStacks", "ValidationError", "Stack with id "+stack+" does not exist")
+	}
+	return outputs, nil
 }
 
 func (e *fakeEnv) Events(account, region string) Events { return e.region(account, region) }
@@ -204,6 +221,16 @@ const (
 	lambdaARN = "arn:aws:lambda:us-east-1:999999999999:function:sgwatch-SgwatchFunction-abc"
 	queueARN  = "arn:aws:sqs:eu-west-1:111111111111:q"
 )
+
+// sgwatchOwn is sgwatch's own targets in the tests: the central bus and
+// the function, by ARN.
+func sgwatchOwn() Own {
+	fn, ok := ParseFunction(lambdaARN)
+	if !ok {
+		panic(lambdaARN)
+	}
+	return Own{Buses: []string{busARN}, Functions: []Function{fn}}
+}
 
 func rule(name, pattern string, state ebtypes.RuleState) ebtypes.Rule {
 	return ebtypes.Rule{Name: aws.String(name), EventPattern: aws.String(pattern), State: state}

@@ -3,6 +3,7 @@ package coverage
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -101,15 +102,20 @@ type ruleFinding struct {
 }
 
 // rank orders findings: the cell shows the best of its rules. A rule that
-// covers the cell wins; then an error (the rule it hid may be fine); then
-// the failures closest to working.
+// covers the cell wins; then an error (the rule it hid may be fine); then a
+// target the check could not vouch for; then the failures closest to
+// working.
 func (f ruleFinding) rank() int {
 	switch f.state {
 	case RuleForwarder, RuleCentral:
-		return 5
+		return 7
 	case RuleError:
-		return 4
+		return 6
+	case RuleUnconfirmedFunction, RuleUnconfirmedBus:
+		return 5
 	case RuleDisabled:
+		return 4
+	case RuleOtherTarget:
 		return 3
 	case RuleNoTarget:
 		return 2
@@ -119,8 +125,11 @@ func (f ruleFinding) rank() int {
 	return 0
 }
 
-// rule checks the rules on the default bus.
-func (r *run) rule(ctx context.Context, ev Events) ruleFinding {
+// covers is the rank of a finding that covers the cell.
+const covers = 7
+
+// rule checks the rules on the default bus of account in region.
+func (r *run) rule(ctx context.Context, ev Events, account, region string) ruleFinding {
 	best := ruleFinding{state: RuleMissing}
 	var token *string
 	for page := 0; ; page++ {
@@ -132,10 +141,10 @@ func (r *run) rule(ctx context.Context, ev Events) ruleFinding {
 			return ruleFinding{state: RuleError, err: newCallError(err)}
 		}
 		for _, rule := range out.Rules {
-			if f := r.judgeRule(ctx, ev, rule); f.rank() > best.rank() {
+			if f := r.judgeRule(ctx, ev, rule, account, region); f.rank() > best.rank() {
 				best = f
 			}
-			if best.rank() == 5 {
+			if best.rank() == covers {
 				return best
 			}
 		}
@@ -147,49 +156,65 @@ func (r *run) rule(ctx context.Context, ev Events) ruleFinding {
 
 // judgeRule says what one rule does for sgwatch: RuleMissing for a rule
 // that has nothing to do with it.
-func (r *run) judgeRule(ctx context.Context, ev Events, rule types.Rule) ruleFinding {
+func (r *run) judgeRule(ctx context.Context, ev Events, rule types.Rule, account, region string) ruleFinding {
 	pattern := aws.ToString(rule.EventPattern)
 	match := MatchesPattern(pattern, r.calls)
 	if !match && !mentionsCall(pattern, r.calls) {
 		return ruleFinding{state: RuleMissing}
 	}
 	f := ruleFinding{name: name(rule.Name)}
-	lambda, bus, err := targets(ctx, ev, rule.Name, r.bus)
+	t, err := r.targets(ctx, ev, rule.Name, account, region)
 	if err != nil {
 		f.state, f.err = RuleError, newCallError(err)
 		return f
 	}
 	enabled := rule.State == types.RuleStateEnabled || rule.State == types.RuleStateEnabledWithAllCloudtrailManagementEvents
 	switch {
-	case !match && (lambda || bus):
+	case !match && (t.ownBus || t.ownFunction || t.unknownBus || t.unknownFunction):
 		f.state = RuleWrongPattern
 	case !match: // some other tool's rule about security groups
 		return ruleFinding{state: RuleMissing}
 	case !enabled:
 		f.state = RuleDisabled
-	case bus:
+	case t.ownBus:
 		f.state = RuleForwarder
-	case lambda:
+	case t.ownFunction:
 		f.state = RuleCentral
+	case t.unknownFunction:
+		f.state = RuleUnconfirmedFunction
+	case t.unknownBus:
+		f.state = RuleUnconfirmedBus
+	case t.other:
+		f.state = RuleOtherTarget
 	default:
 		f.state = RuleNoTarget
 	}
 	return f
 }
 
-// targets reports whether the rule sends its events, unchanged, to a Lambda
-// function, and whether to an event bus (to wantBus, when it is not ""). A
-// target with Input, InputPath or an InputTransformer replaces the event,
-// so sgwatch would not get it: it does not count.
-func targets(ctx context.Context, ev Events, rule *string, wantBus string) (lambda, bus bool, err error) {
+// ruleTargets is what a rule's targets are, counting only those that pass
+// the event on unchanged: a target with Input, InputPath or an
+// InputTransformer replaces the event, so sgwatch would not get it.
+type ruleTargets struct {
+	ownBus, ownFunction bool // sgwatch's central bus, sgwatch's function
+	// A bus or a function while the check knows no bus (no function) of
+	// sgwatch's: it cannot say whether the target is sgwatch's.
+	unknownBus, unknownFunction bool
+	other                       bool // a bus or a function known not to be sgwatch's
+}
+
+// targets lists the targets of the rule, on the default bus of account in
+// region, and says what they are.
+func (r *run) targets(ctx context.Context, ev Events, rule *string, account, region string) (ruleTargets, error) {
+	var found ruleTargets
 	var token *string
 	for page := 0; ; page++ {
 		if page == maxPages {
-			return lambda, bus, errTooManyPages
+			return found, errTooManyPages
 		}
 		out, err := ev.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: rule, NextToken: token})
 		if err != nil {
-			return lambda, bus, err
+			return found, err
 		}
 		for _, t := range out.Targets {
 			a, err := arn.Parse(aws.ToString(t.Arn))
@@ -198,13 +223,27 @@ func targets(ctx context.Context, ev Events, rule *string, wantBus string) (lamb
 			}
 			switch {
 			case a.Service == "lambda" && strings.HasPrefix(a.Resource, "function:"):
-				lambda = true
-			case a.Service == "events" && strings.HasPrefix(a.Resource, "event-bus/") && (wantBus == "" || aws.ToString(t.Arn) == wantBus):
-				bus = true
+				switch {
+				case len(r.own.Functions) == 0:
+					found.unknownFunction = true
+				case slices.ContainsFunc(r.own.Functions, func(f Function) bool { return f.matches(a, account, region) }):
+					found.ownFunction = true
+				default:
+					found.other = true
+				}
+			case a.Service == "events" && strings.HasPrefix(a.Resource, "event-bus/"):
+				switch {
+				case len(r.own.Buses) == 0:
+					found.unknownBus = true
+				case slices.Contains(r.own.Buses, aws.ToString(t.Arn)):
+					found.ownBus = true
+				default:
+					found.other = true
+				}
 			}
 		}
 		if token = out.NextToken; aws.ToString(token) == "" {
-			return lambda, bus, nil
+			return found, nil
 		}
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -44,6 +46,11 @@ const (
 	coverageCentralBus = "arn:aws:events:us-east-1:" + emulate.Account + ":event-bus/sgwatch-central"
 	coverageTrail      = "org-trail"
 	coverageForwarder  = "sgwatch-forwarder"
+	// The central stack (-stack), in the caller's account and coverageHome:
+	// it creates the central bus and names it and sgwatch's function in its
+	// outputs, as template.yaml's FunctionArn and CentralEventBusArn do.
+	coverageStack    = "sgwatch"
+	coverageFunction = "arn:aws:lambda:us-east-1:" + emulate.Account + ":function:sgwatch-SgwatchFunction-e2e"
 )
 
 // TestCoverage runs "sgwatch coverage" (the real command-line binary, bin/sgwatch)
@@ -54,8 +61,11 @@ const (
 // account has a logging multi-Region trail and a forwarder rule (the
 // template's pattern, to the central bus) in every Region but one: that
 // cell, and only it, must be a blind spot (exit 1); with the rule added,
-// exit 0. Then a stopped trail, read-only advanced event selectors and a
-// disabled rule must each show in their cells.
+// exit 0, with the central bus given as -bus or read from the central stack
+// (-stack). A forwarder whose target is replaced by a do-nothing Lambda
+// function must be a blind spot ("other target" with -stack, "unconfirmed
+// function" with -bus alone). Then a stopped trail, read-only advanced event
+// selectors and a disabled rule must each show in their cells.
 func TestCoverage(t *testing.T) {
 	ctx := context.Background()
 	if err := moto.Reset(); err != nil {
@@ -75,7 +85,7 @@ func TestCoverage(t *testing.T) {
 	}
 
 	// One blind spot: the rule is missing in one Region of one account.
-	code, rows := runCoverage(t, "text")
+	code, rows := runCoverage(t, "text", "-bus", coverageCentralBus)
 	want := map[string]string{}
 	for _, a := range coverageAccounts {
 		for _, r := range coverageRegions {
@@ -88,15 +98,32 @@ func TestCoverage(t *testing.T) {
 	// Fixed: every cell covered, in both formats.
 	coveragePutForwarder(t, blindAccount, blindRegion, pattern)
 	want[blindAccount+" "+blindRegion] = want[coverageAccounts[0]+" "+coverageRegions[0]]
-	code, rows = runCoverage(t, "text")
+	code, rows = runCoverage(t, "text", "-bus", coverageCentralBus)
 	coverageCheckRows(t, "fixed", code, 0, rows, want)
-	code, rows = runCoverage(t, "json")
+	code, rows = runCoverage(t, "json", "-bus", coverageCentralBus)
 	coverageCheckRows(t, "fixed, JSON", code, 0, rows, want)
+	coverageCreateCentralStack(t)
+	code, rows = runCoverage(t, "text", "-stack", coverageStack)
+	coverageCheckRows(t, "fixed, -stack", code, 0, rows, want)
+
+	// A do-nothing function in place of one forwarder's bus: the rule is
+	// still there, but sgwatch gets nothing.
+	first, second := coverageAccounts[0], coverageAccounts[1]
+	replaced := first + " " + coverageRegions[0]
+	coverageSetTarget(t, first, coverageRegions[0], "arn:aws:lambda:"+coverageRegions[0]+":"+first+":function:do-nothing")
+	okRow := want[replaced]
+	want[replaced] = "other target (" + coverageForwarder + ") | logging (" + coverageTrail + ") | BLIND SPOT"
+	code, rows = runCoverage(t, "text", "-stack", coverageStack)
+	coverageCheckRows(t, "a do-nothing function, -stack", code, 1, rows, want)
+	want[replaced] = "unconfirmed function (" + coverageForwarder + ") | logging (" + coverageTrail + ") | BLIND SPOT"
+	code, rows = runCoverage(t, "json", "-bus", coverageCentralBus)
+	coverageCheckRows(t, "a do-nothing function, -bus alone", code, 1, rows, want)
+	coverageSetTarget(t, first, coverageRegions[0], coverageCentralBus)
+	want[replaced] = okRow
 
 	// Three ways to be blind although the rule is there: the first account's
 	// trail stopped, the second's recording read-only management events
 	// only (advanced selectors), and one rule disabled.
-	first, second := coverageAccounts[0], coverageAccounts[1]
 	trailOf := func(a string) *cloudtrail.Client { return cloudtrail.NewFromConfig(moto.ConfigFor(a, coverageHome)) }
 	if _, err := trailOf(first).StopLogging(ctx, &cloudtrail.StopLoggingInput{Name: aws.String(coverageTrail)}); err != nil {
 		t.Fatal(err)
@@ -115,11 +142,11 @@ func TestCoverage(t *testing.T) {
 		want[second+" "+r] = "forwarder (" + coverageForwarder + ") | no management events (" + coverageTrail + ") | BLIND SPOT"
 	}
 	want[second+" "+coverageRegions[1]] = "disabled (" + coverageForwarder + ") | no management events (" + coverageTrail + ") | BLIND SPOT"
-	code, rows = runCoverage(t, "text")
+	code, rows = runCoverage(t, "text", "-stack", coverageStack)
 	coverageCheckRows(t, "stopped, read-only, disabled", code, 1, rows, want)
 
 	t.Logf("coverage: %d accounts × %d Regions (%s) via sts:AssumeRole %s against moto, the real binary: the one missing forwarder is the only BLIND SPOT (exit 1); "+
-		"fixed, all %d cells ok (exit 0, text and JSON); a stopped trail, read-only advanced selectors and a disabled rule flagged as not logging / no management events / disabled (exit 1)",
+		"fixed, all %d cells ok (exit 0, text and JSON, -bus and -stack); a do-nothing function in place of a forwarder's bus a BLIND SPOT; a stopped trail, read-only advanced selectors and a disabled rule flagged as not logging / no management events / disabled (exit 1)",
 		len(coverageAccounts), len(coverageRegions), strings.Join(coverageRegions, ", "), coverageRole, len(coverageAccounts)*len(coverageRegions))
 }
 
@@ -139,6 +166,50 @@ func coverageCheckAssumeRole(t *testing.T) {
 	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(who.Account) != coverageAccounts[0] {
 		t.Fatalf("moto: the assumed role's credentials are account %q (%v), want %s", aws.ToString(who.Account), err, coverageAccounts[0])
+	}
+}
+
+// coverageCreateCentralStack creates the central stack with moto's
+// CloudFormation: the central bus, and the outputs -stack reads (the
+// function's ARN as a literal: moto cannot run the function).
+func coverageCreateCentralStack(t *testing.T) {
+	t.Helper()
+	tpl, err := json.Marshal(map[string]any{
+		"Resources": map[string]any{"CentralEventBus": map[string]any{"Type": "AWS::Events::EventBus", "Properties": map[string]any{"Name": "sgwatch-central"}}},
+		"Outputs": map[string]any{
+			coverage.OutputFunction: map[string]any{"Value": coverageFunction},
+			coverage.OutputBus:      map[string]any{"Value": map[string]any{"Fn::GetAtt": []string{"CentralEventBus", "Arn"}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := cloudformation.NewFromConfig(moto.ConfigFor(emulate.Account, coverageHome))
+	if _, err := cf.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String(coverageStack), TemplateBody: aws.String(string(tpl))}); err != nil {
+		t.Fatalf("create the central stack: %v", err)
+	}
+	if status := stackStatus(t, cf, coverageStack); status != cftypes.StackStatusCreateComplete {
+		t.Fatalf("central stack: %s", status)
+	}
+	out, err := cf.DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: aws.String(coverageStack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out.Stacks[0].Outputs {
+		if aws.ToString(o.OutputKey) == coverage.OutputBus && aws.ToString(o.OutputValue) != coverageCentralBus {
+			t.Fatalf("the central stack's bus is %s, want %s (the forwarders' target)", aws.ToString(o.OutputValue), coverageCentralBus)
+		}
+	}
+}
+
+// coverageSetTarget replaces the forwarder's one target in account and
+// region (same target id) with arn.
+func coverageSetTarget(t *testing.T, account, region, arn string) {
+	t.Helper()
+	eb := eventbridge.NewFromConfig(moto.ConfigFor(account, region))
+	if _, err := eb.PutTargets(context.Background(), &eventbridge.PutTargetsInput{Rule: aws.String(coverageForwarder),
+		Targets: []ebtypes.Target{{Id: aws.String("central"), Arn: aws.String(arn)}}}); err != nil {
+		t.Fatalf("%s %s: put targets: %v", account, region, err)
 	}
 }
 
@@ -209,13 +280,15 @@ func coveragePutForwarder(t *testing.T, account, region, pattern string) {
 }
 
 // runCoverage runs the command line (built without the Lambda tag), "sgwatch
-// coverage" over all accounts and Regions in format, with moto as every
-// endpoint and nothing of this machine's AWS configuration. It returns the
-// exit status and the rows, "ACCOUNT REGION" → "RULE | TRAIL | VERDICT".
-func runCoverage(t *testing.T, format string) (int, map[string]string) {
+// coverage" over all accounts and Regions in format, with own naming
+// sgwatch's targets (-bus, -function, -stack), moto as every endpoint and
+// nothing of this machine's AWS configuration. It returns the exit status
+// and the rows, "ACCOUNT REGION" → "RULE | TRAIL | VERDICT".
+func runCoverage(t *testing.T, format string, own ...string) (int, map[string]string) {
 	t.Helper()
-	cmd := exec.Command(*cliBin, "coverage", "-regions", strings.Join(coverageRegions, ","),
-		"-accounts", strings.Join(coverageAccounts, ","), "-assume-role", coverageRole, "-bus", coverageCentralBus, "-format", format)
+	args := append([]string{"coverage", "-regions", strings.Join(coverageRegions, ","),
+		"-accounts", strings.Join(coverageAccounts, ","), "-assume-role", coverageRole, "-format", format}, own...)
+	cmd := exec.Command(*cliBin, args...)
 	home := t.TempDir()
 	cmd.Env = []string{
 		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
