@@ -205,7 +205,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, connect 
 		{RuleUnconfirmedBus, "an event bus sgwatch cannot confirm is the central one: pass -bus or -stack"},
 	} {
 		if n := countRule(cells, u.state); n > 0 {
-			fmt.Fprintf(stderr, "sgwatch coverage: %d cells send the calls to %s\n", n, u.what)
+			cells := "cells send"
+			if n == 1 {
+				cells = "cell sends"
+			}
+			fmt.Fprintf(stderr, "sgwatch coverage: %d %s the calls to %s\n", n, cells, u.what)
 		}
 	}
 	fmt.Fprintf(stderr, "sgwatch coverage: %d of %d cells (%d accounts × %d Regions) are blind spots\n",
