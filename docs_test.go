@@ -22,6 +22,7 @@ var docPages = []string{
 	"finding.md",
 	"limits.md",
 	"organization.md",
+	"ports.md",
 	"reliability.md",
 	"scan.md",
 	"security-hub.md",

@@ -114,7 +114,7 @@ func (r Request) Legacy() (Permission, bool) {
 		p.IPRanges.items = []IPRange{{CIDRIP: r.CIDRIP}}
 	}
 	if r.SourceSecurityGroupName.v != "" {
-		p.Groups.items = []GroupPair{{GroupName: r.SourceSecurityGroupName}}
+		p.Groups.items = []GroupPair{{GroupName: r.SourceSecurityGroupName, UserID: r.SourceSecurityGroupOwnerID}}
 	}
 	return p, true
 }
@@ -155,10 +155,13 @@ type PrefixListRef struct {
 	Description  Text `json:"description"`
 }
 
-// GroupPair is a security group as a source or destination.
+// GroupPair is a security group as a source or destination. UserID is
+// the account that owns the group, when the caller named it (a group of
+// another account, across a VPC peering or in a shared VPC).
 type GroupPair struct {
 	GroupID     Text `json:"groupId"`
 	GroupName   Text `json:"groupName"`
+	UserID      Text `json:"userId"`
 	Description Text `json:"description"`
 }
 
@@ -237,6 +240,10 @@ type SetRule struct {
 	PrefixListID        Text `json:"prefixListId"`
 	ReferencedGroupInfo struct {
 		GroupID Text `json:"groupId"`
+		UserID  Text `json:"userId"` // the account that owns the group
 	} `json:"referencedGroupInfo"`
-	Description Text `json:"description"`
+	// A revoked rule (RevokedSecurityGroupRule) names its referenced
+	// group flat, without its owner.
+	ReferencedGroupID Text `json:"referencedGroupId"`
+	Description       Text `json:"description"`
 }

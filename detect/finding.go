@@ -157,8 +157,13 @@ type Rule struct {
 	CIDRIPv6          string    `json:"cidrIpv6,omitempty"`
 	PrefixListID      string    `json:"prefixListId,omitempty"`
 	ReferencedGroupID string    `json:"referencedGroupId,omitempty"`
-	Description       string    `json:"description,omitempty"`
-	RuleID            string    `json:"ruleId,omitempty"`
+	// ReferencedGroupOwnerID is the account that owns ReferencedGroupID
+	// (the record's userId), when the record names one other than the
+	// account of the change. It is record text: awsid.IsAccountID says
+	// whether it is an account id.
+	ReferencedGroupOwnerID string `json:"referencedGroupOwnerId,omitempty"`
+	Description            string `json:"description,omitempty"`
+	RuleID                 string `json:"ruleId,omitempty"`
 	// Exposure says why the rule's source counts as the whole internet when
 	// it is not written as a /0: "the whole IPv4 internet, together with
 	// 128.0.0.0/1", or "source not understood: counted as the whole

@@ -127,6 +127,7 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 		}
 	}
 	rs, known, notes := rules(c, p, resp)
+	foreignOwners(rs, f.Event.AccountID)
 	f.Rules = rs
 	for i, n := range d.Flaws {
 		f.Notes = append(f.Notes, "not understood: "+n)

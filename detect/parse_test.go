@@ -299,7 +299,7 @@ func TestShapes(t *testing.T) {
 			Rule{Direction: Ingress, Protocol: "tcp", FromPort: port(3389), ToPort: port(3389), CIDRIPv4: "0.0.0.0/0"}, Critical, "sg-1"},
 		{"legacy flat form with a source group",
 			rec("AuthorizeSecurityGroupIngress", `{"groupName":"web","sourceSecurityGroupName":"lb","sourceSecurityGroupOwnerId":"1"}`, "", ""),
-			Rule{Direction: Ingress, ReferencedGroupID: "lb"}, Low, ""},
+			Rule{Direction: Ingress, ReferencedGroupID: "lb", ReferencedGroupOwnerID: "1"}, Low, ""},
 		{"capitalised ModifySecurityGroupRules, list",
 			rec("ModifySecurityGroupRules", `{"ModifySecurityGroupRulesRequest":{"GroupId":"sg-1","SecurityGroupRule":[{"SecurityGroupRuleId":"sgr-1","SecurityGroupRule":{"IpProtocol":"-1","CidrIpv6":"::/0"}},{"SecurityGroupRuleId":"sgr-2","SecurityGroupRule":{"IpProtocol":"tcp","FromPort":80,"ToPort":80,"ReferencedGroupId":"sg-2"}}]}}`, `{"ModifySecurityGroupRulesResponse":{"return":true}}`, ""),
 			Rule{Protocol: "all", CIDRIPv6: "::/0", RuleID: "sgr-1"}, Critical, "sg-1"},

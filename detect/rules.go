@@ -92,6 +92,17 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 	return attach(out, resp.RuleSet.Items(), dir), true, notes
 }
 
+// foreignOwners keeps the owner of a referenced group only where it is not
+// account, the account of the change: a group of the same account needs
+// no owner named, in the rule line or in the undo.
+func foreignOwners(rules []Rule, account string) {
+	for i := range rules {
+		if account != "" && rules[i].ReferencedGroupOwnerID == account {
+			rules[i].ReferencedGroupOwnerID = ""
+		}
+	}
+}
+
 // orText is s, or alt when s is "".
 func orText(s, alt string) string {
 	if s == "" {
@@ -123,7 +134,10 @@ func appendPermissions(out []Rule, dir Direction, perms []cloudtrail.Permission)
 			add(v.Description, func(r *Rule) { r.PrefixListID = v.PrefixListID.String() })
 		}
 		for _, v := range perm.Groups.Items() {
-			add(v.Description, func(r *Rule) { r.ReferencedGroupID = first(v.GroupID.String(), v.GroupName.String()) })
+			add(v.Description, func(r *Rule) {
+				r.ReferencedGroupID = first(v.GroupID.String(), v.GroupName.String())
+				r.ReferencedGroupOwnerID = v.UserID.String()
+			})
 		}
 		if perm.IPRanges.Flaw() != "" || perm.IPv6Ranges.Flaw() != "" || perm.PrefixListIDs.Flaw() != "" || perm.Groups.Flaw() != "" {
 			out = append(out, base)
@@ -155,7 +169,11 @@ func attach(out []Rule, set []cloudtrail.SetRule, dir Direction) []Rule {
 		}
 		k := keyOf(out[i])
 		if js := waiting[k]; len(js) > 0 {
-			out[i].RuleID = set[js[0]].SecurityGroupRuleID.String()
+			s := set[js[0]]
+			out[i].RuleID = s.SecurityGroupRuleID.String()
+			if out[i].ReferencedGroupID != "" {
+				out[i].ReferencedGroupOwnerID = first(out[i].ReferencedGroupOwnerID, s.ReferencedGroupInfo.UserID.String())
+			}
 			waiting[k] = js[1:]
 		}
 	}
@@ -196,6 +214,9 @@ func revoked(req []Rule, resp cloudtrail.Response, dir Direction) ([]Rule, bool)
 				used[j] = true
 				s := fromSet(set[j], dir)
 				s.Description = first(s.Description, r.Description)
+				if s.ReferencedGroupID != "" {
+					s.ReferencedGroupOwnerID = first(s.ReferencedGroupOwnerID, r.ReferencedGroupOwnerID)
+				}
 				out = append(out, s)
 				continue
 			}
@@ -273,9 +294,12 @@ func fromSet(s cloudtrail.SetRule, dir Direction) Rule {
 		CIDRIPv4:          s.CIDRIPv4.String(),
 		CIDRIPv6:          s.CIDRIPv6.String(),
 		PrefixListID:      s.PrefixListID.String(),
-		ReferencedGroupID: s.ReferencedGroupInfo.GroupID.String(),
+		ReferencedGroupID: first(s.ReferencedGroupInfo.GroupID.String(), s.ReferencedGroupID.String()),
 		Description:       s.Description.String(),
 		RuleID:            s.SecurityGroupRuleID.String(),
+	}
+	if r.ReferencedGroupID != "" {
+		r.ReferencedGroupOwnerID = s.ReferencedGroupInfo.UserID.String()
 	}
 	if s.IsEgress.Set {
 		r.Direction = Ingress

@@ -42,7 +42,7 @@ func TestScore(t *testing.T) {
 		{"second rule is the world one", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(22, 22, "10.0.0.0/8"), tcp(9200, 9300, "0.0.0.0/0")}, Critical, "Elasticsearch"},
 		// high
 		{"https from the world", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(443, 443, "0.0.0.0/0")}, High, "tcp/443"},
-		{"port just below ssh", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(24, 134, "0.0.0.0/0")}, High, "tcp/24-134"},
+		{"ports between smtp and kerberos", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{tcp(26, 87, "0.0.0.0/0")}, High, "tcp/26-87"},
 		{"icmp from the world", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "icmp", FromPort: p(-1), ToPort: p(-1), CIDRIPv4: "0.0.0.0/0"}}, High, "icmp (all types)"},
 		{"gre from the world", "AuthorizeSecurityGroupIngress", Succeeded, "", user, []Rule{{Direction: Ingress, Protocol: "47", CIDRIPv6: "::/0"}}, High, "47"},
 		{"modify to world https", "ModifySecurityGroupRules", Succeeded, "", user, []Rule{noDir(tcp(443, 443, "0.0.0.0/0"))}, High, "whole internet"},

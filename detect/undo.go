@@ -15,7 +15,7 @@ import (
 // what to run to inspect the group.
 //
 // A command is built only from values of their expected form (region, sg-,
-// sgr-, vpc-, pl- ids, CIDRs, protocol names, port numbers), so it is
+// sgr-, vpc-, pl- ids, account ids, CIDRs, protocol names, port numbers), so it is
 // printable ASCII that is safe to paste into a shell: nothing from the record
 // is copied into it unchecked. Rule descriptions are left out for that reason.
 //
@@ -118,6 +118,9 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		if ids, ok := ruleIDs(f.Rules); ok {
 			return &Undo{Command: base + " --security-group-rule-ids " + ids}
 		}
+		if badOwner(f.Rules) {
+			return &Undo{Note: ownerNote + look}
+		}
 		if perms, ok := cliPermissions(f.Rules); ok {
 			return &Undo{Command: base + " --ip-permissions " + perms}
 		}
@@ -134,6 +137,9 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		case !known:
 			return &Undo{Note: "the event does not say which of the rules named existed (no revokedSecurityGroupRuleSet or unknownIpPermissionSet), so no command is given: restoring a rule that never existed would open the group; check AWS Config's history of " + group + ", and list what is left with: " + look}
 		}
+		if badOwner(gone) {
+			return &Undo{Note: ownerNote + look}
+		}
 		if perms, ok := cliPermissions(gone); ok {
 			note := "restores the rules without their descriptions"
 			if len(gone) < len(f.Rules) {
@@ -149,6 +155,18 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		return &Undo{Note: "only descriptions changed, and the event does not hold the previous ones; list the rules with: " + look}
 	}
 	return &Undo{Note: "the event does not hold everything an exact undo needs; list the group's rules with: " + look}
+}
+
+// ownerNote starts the note of an undo that a referenced group's owner
+// keeps from being built; the command to list the group's rules follows.
+const ownerNote = "a referenced security group's owning account (userId in the record) is not a 12-digit account id, so no command is given (a reference to another account's group must name its owner); list the group's rules with: "
+
+// badOwner reports whether a rule names the owner of its referenced group
+// with something that is not an account id.
+func badOwner(rules []Rule) bool {
+	return slices.ContainsFunc(rules, func(r Rule) bool {
+		return r.ReferencedGroupID != "" && r.ReferencedGroupOwnerID != "" && !awsid.IsAccountID(r.ReferencedGroupOwnerID)
+	})
 }
 
 // hasSources reports whether any rule names its source.
@@ -202,6 +220,7 @@ type (
 	}
 	cliGroupPair struct {
 		GroupID string `json:"GroupId"`
+		UserID  string `json:"UserId,omitempty"` // the owning account, another than the change's
 	}
 )
 
@@ -234,8 +253,8 @@ func cliPermissions(rules []Rule) (string, bool) {
 			p.IPv6Ranges = []cliIPv6Range{{c}}
 		case awsid.IsPrefixListID(r.PrefixListID):
 			p.PrefixListIDs = []cliPrefixList{{r.PrefixListID}}
-		case awsid.IsGroupID(r.ReferencedGroupID):
-			p.UserIDGroupPairs = []cliGroupPair{{r.ReferencedGroupID}}
+		case awsid.IsGroupID(r.ReferencedGroupID) && (r.ReferencedGroupOwnerID == "" || awsid.IsAccountID(r.ReferencedGroupOwnerID)):
+			p.UserIDGroupPairs = []cliGroupPair{{r.ReferencedGroupID, r.ReferencedGroupOwnerID}}
 		default:
 			return "", false
 		}

@@ -371,6 +371,9 @@ func permission(r detect.Rule) (asffPermission, bool) {
 		p.PrefixListIDs = one("PrefixListId", r.PrefixListID)
 	case r.ReferencedGroupID != "":
 		p.UserIDGroupPairs = one("GroupId", r.ReferencedGroupID)
+		if p.UserIDGroupPairs != nil && awsid.IsAccountID(r.ReferencedGroupOwnerID) {
+			p.UserIDGroupPairs[0]["UserId"] = r.ReferencedGroupOwnerID
+		}
 	}
 	return p, r.Protocol != "" || r.Source() != ""
 }

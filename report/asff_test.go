@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -584,5 +585,23 @@ func TestEmptyTagValue(t *testing.T) {
 	g.SecurityGroup.Name = "   "
 	if bad := blankStrings(ToASFF(g, "event/x/0", caller, fixed)); len(bad) > 0 {
 		t.Errorf("ASFF strings Security Hub rejects (pattern .*\\S.*): %q", bad)
+	}
+}
+
+// TestASFFGroupOwner: a rule's referenced group of another account is
+// described with its owner (UserId), only when the owner is an account id.
+func TestASFFGroupOwner(t *testing.T) {
+	for _, c := range []struct {
+		owner string
+		want  map[string]string
+	}{
+		{"", map[string]string{"GroupId": "sg-0fedcba9876543210"}},
+		{"444455556666", map[string]string{"GroupId": "sg-0fedcba9876543210", "UserId": "444455556666"}},
+		{"4444555566\u202e66", map[string]string{"GroupId": "sg-0fedcba9876543210"}},
+	} {
+		p, ok := permission(detect.Rule{Direction: detect.Ingress, Protocol: "tcp", ReferencedGroupID: "sg-0fedcba9876543210", ReferencedGroupOwnerID: c.owner})
+		if !ok || len(p.UserIDGroupPairs) != 1 || !maps.Equal(p.UserIDGroupPairs[0], c.want) {
+			t.Errorf("owner %q: pairs %v, want [%v]", c.owner, p.UserIDGroupPairs, c.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"strings"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
 )
@@ -73,6 +74,20 @@ func ruleText(r detect.Rule) string {
 	return b.String()
 }
 
+// groupOwner says whose a referenced security group is: "security group"
+// of the account of the change (no owner), "security group of account
+// 444455556666", or, for an owner that is not an account id, that text
+// cleaned and marked as such.
+func groupOwner(owner string) string {
+	switch {
+	case owner == "":
+		return "security group"
+	case awsid.IsAccountID(owner):
+		return "security group of account " + owner
+	}
+	return `security group of account "` + clean.Line(owner, 24) + `" (not a 12-digit account id)`
+}
+
 // sourceKind is the parenthesis after a rule's source, or "".
 func sourceKind(r detect.Rule) string {
 	switch {
@@ -83,7 +98,7 @@ func sourceKind(r detect.Rule) string {
 	case r.PrefixListID != "":
 		return " (prefix list)"
 	case r.ReferencedGroupID != "":
-		return " (security group)"
+		return " (" + groupOwner(r.ReferencedGroupOwnerID) + ")"
 	case detect.WholeInternet(r):
 		return " (whole internet)"
 	}

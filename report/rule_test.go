@@ -45,6 +45,13 @@ func TestRuleLine(t *testing.T) {
 			"~ ingress (assumed) tcp/22 from 0.0.0.0/0 (whole internet) [sgr-2]"},
 		{"egress", "AuthorizeSecurityGroupEgress", ssh(detect.Rule{Direction: detect.Egress, PrefixListID: "pl-1", Description: "to s3"}),
 			`+ egress tcp/22 to pl-1 (prefix list) "to s3"`},
+		{"group of the same account", "AuthorizeSecurityGroupIngress", ssh(detect.Rule{Direction: in, ReferencedGroupID: "sg-1"}),
+			"+ ingress tcp/22 from sg-1 (security group)"},
+		{"group of another account", "AuthorizeSecurityGroupIngress", ssh(detect.Rule{Direction: in, ReferencedGroupID: "sg-1", ReferencedGroupOwnerID: "444455556666"}),
+			"+ ingress tcp/22 from sg-1 (security group of account 444455556666)"},
+		{"group of an owner that is not an account id", "RevokeSecurityGroupIngress",
+			ssh(detect.Rule{Direction: in, ReferencedGroupID: "sg-1", ReferencedGroupOwnerID: "4444\u202e\nSubject: x 5555666677778888999900001111"}),
+			`- ingress tcp/22 from sg-1 (security group of account "4444??Subject: x 5555666…" (not a 12-digit account id))`},
 	}
 	for _, c := range cases {
 		f := detect.Finding{Severity: detect.High, Event: detect.Event{Name: c.event}, Rules: []detect.Rule{c.rule}}

@@ -40,7 +40,7 @@ func sanitize(f detect.Finding) detect.Finding {
 	for i := range f.Rules {
 		r := &f.Rules[i]
 		for _, s := range []*string{(*string)(&r.Direction), &r.Protocol, &r.CIDRIPv4, &r.CIDRIPv6, &r.PrefixListID,
-			&r.ReferencedGroupID, &r.Description, &r.RuleID, &r.Exposure} {
+			&r.ReferencedGroupID, &r.ReferencedGroupOwnerID, &r.Description, &r.RuleID, &r.Exposure} {
 			c(s)
 		}
 	}

@@ -946,7 +946,7 @@ func TestSameRuleIDTwoGroups(t *testing.T) {
 }
 
 // TestChangedToHeld: a published world tcp/22 exposure changed in
-// place to world tcp/8080, which MIN_SEVERITY=critical holds back, is not
+// place to world tcp/8081, which MIN_SEVERITY=critical holds back, is not
 // resolved (the rule is still open to the whole internet) and is kept; once
 // the rule is private, the resolution is published.
 func TestChangedToHeld(t *testing.T) {
@@ -955,11 +955,11 @@ func TestChangedToHeld(t *testing.T) {
 	if got := x.sweep(t, "s1"); len(got) != 1 {
 		t.Fatalf("first sweep: %q", got)
 	}
-	x.set("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 8080, 8080, "0.0.0.0/0"))
+	x.set("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 8081, 8081, "0.0.0.0/0"))
 	if got := x.sweep(t, "s2"); len(got) != 0 {
 		t.Fatalf("changed to a held-back port: published %q", got)
 	}
-	x.set("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 8080, 8080, "10.0.0.0/8"))
+	x.set("sg-00000000000000001", listed("sgr-00000000000000011", "tcp", 8081, 8081, "10.0.0.0/8"))
 	if got := x.sweep(t, "s3"); !slices.Equal(got, []string{"resolved info sg-00000000000000001 sgr-00000000000000011"}) {
 		t.Fatalf("made private: published %q", got)
 	}
