@@ -19,10 +19,11 @@ import (
 
 // Line makes s safe to place on one line: invalid UTF-8, control
 // characters (line breaks included), bidirectional overrides and other
-// format characters, and characters that show nothing (Hangul fillers,
-// variation selectors, the combining grapheme joiner, the braille blank…)
-// each become "?", and the result is cut to max runes, followed by "…" when
-// cut.
+// format characters, spaces other than U+0020, and characters that show
+// nothing (Hangul fillers, variation selectors, the combining grapheme
+// joiner, the braille and hieroglyph blanks…) each become "?", and the
+// result is cut to max runes, followed by "…" when cut. Which runes are
+// replaced is derived from Unicode's properties (replaced, in shown.go).
 func Line(s string, max int) string {
 	if IsPlain(s) && len(s) <= max {
 		return s
@@ -118,34 +119,14 @@ func Prefix(s string, n int) string {
 	return s[:n]
 }
 
-// hidden are the runes that show nothing although they are neither format
-// characters nor default-ignorable (Unicode's properties miss them).
-var hidden = &unicode.RangeTable{
-	R16: []unicode.Range16{
-		{Lo: 0x2800, Hi: 0x2800, Stride: 1}, // braille pattern blank
-	},
-	R32: []unicode.Range32{
-		{Lo: 0x16FE4, Hi: 0x16FE4, Stride: 1}, // Khitan small script filler
-		{Lo: 0x1D159, Hi: 0x1D159, Stride: 1}, // musical symbol null notehead
-	},
-}
-
-// unsafe are the Unicode classes Line replaces.
-var unsafe = []*unicode.RangeTable{
-	unicode.Cc,             // control characters, line breaks included
-	unicode.Cf,             // format: bidi marks and overrides, zero-width characters, tags
-	unicode.Zl, unicode.Zp, // line and paragraph separators
-	unicode.Co, unicode.Cs, // private use, surrogates
-	unicode.Other_Default_Ignorable_Code_Point, // Hangul fillers, U+034F, U+17B4/5…
-	unicode.Variation_Selector,                 // U+FE00–FE0F, U+E0100–E01EF, U+180B–180D, U+180F
-	hidden,
-}
-
+// safe reports whether Line shows r as itself: printable ASCII, or a rune
+// outside notShown (tables.go), the runes replaced derives from Unicode's
+// properties.
 func safe(r rune) bool {
-	if unicode.IsOneOf(unsafe, r) {
-		return false
+	if r < utf8.RuneSelf {
+		return ' ' <= r && r <= '~'
 	}
-	return unicode.IsPrint(r) || r == ' '
+	return r <= unicode.MaxRune && !unicode.Is(notShown, r)
 }
 
 // MaxLog bounds a value in a log line, in runes.

@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -393,9 +393,14 @@ func TestSummary(t *testing.T) {
 			t.Errorf("summary holds %q raw", bad)
 		}
 	}
-	lines := strings.Split(out[strings.Index(out, "critical and high"):], "\n")
-	if !sort.StringsAreSorted(lines[1 : len(lines)-1]) {
-		t.Errorf("critical and high not by time:\n%s", strings.Join(lines, "\n"))
+	// Critical first, then high, each by time.
+	lines := strings.Split(strings.TrimSpace(out[strings.Index(out, "critical and high"):]), "\n")[1:]
+	key := func(l string) string {
+		f := strings.Fields(l)
+		return map[string]string{"[CRITICAL]": "0", "[HIGH]": "1"}[f[1]] + f[0]
+	}
+	if !slices.IsSortedFunc(lines, func(a, b string) int { return strings.Compare(key(a), key(b)) }) || !strings.Contains(lines[0], "[CRITICAL]") {
+		t.Errorf("critical and high not critical first, then by time:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

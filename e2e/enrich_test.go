@@ -79,8 +79,10 @@ func TestEnrich(t *testing.T) {
 		{"the VPC's default group", aws.ToString(def.SecurityGroups[0].GroupId),
 			[]string{"(default)", "Default group:  yes (the VPC's default security group)", "Used by:        0 network interfaces"},
 			[]string{"Notes:"}},
+		// The text body defangs notes (they quote the record): the dots of
+		// InvalidGroup.NotFound are one-dot leaders there.
 		{"a group moto does not have", "sg-0000000000000dead",
-			[]string{"Notes:", "live context: DescribeSecurityGroups failed: InvalidGroup.NotFound", "Used by:        0 network interfaces"},
+			[]string{"Notes:", "live context: DescribeSecurityGroups failed: InvalidGroup\u2024NotFound", "Used by:        0 network interfaces"},
 			[]string{"Default group"}},
 	}
 	for _, c := range cases {

@@ -65,33 +65,17 @@ type chatMeta struct {
 // <url|link>), "@" a full-width at sign (no @here), "://" is defanged
 // (no autolinked URL), and backticks become quotes (a code span cannot be
 // closed early).
-var inert = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "＠", "://", "[:]//", "`", "'")
+var inert = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", atMark, "://", schemeMark, "`", "'")
 
-// plain makes text inert outside a code span too: the formatting
-// characters become look-alikes.
-var plain = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "@", "＠", "://", "[:]//", "`", "'",
+// markup makes text inert in chat markdown outside a code span, before it
+// is defanged: Slack's three reserved characters become entities, and the
+// formatting characters look-alikes.
+var markup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "`", "'",
 	"*", "∗", "_", "ˍ", "~", "∼", "[", "［", "]", "］", "|", "¦", "#", "＃")
 
-// plainText makes s inert as plain text: plain, and host names defanged:
-// a dot before a letter ("evil.example", which Slack and Teams would link
-// even without a scheme) becomes a one-dot leader; addresses and versions
-// keep their dots.
-func plainText(s string) string {
-	s = plain.Replace(s)
-	if !strings.Contains(s, ".") {
-		return s
-	}
-	var b strings.Builder
-	for i := range len(s) {
-		c := s[i]
-		if c == '.' && i+1 < len(s) && ('a' <= s[i+1]|0x20 && s[i+1]|0x20 <= 'z') {
-			b.WriteString("\u2024")
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
+// plainText makes s inert as chat plain text: markup, then defang (no
+// link, host name or mention).
+func plainText(s string) string { return defang(markup.Replace(s)) }
 
 // within is s, cleaned, made inert by escape, in at most n runes of the
 // result: the text is cut before it is escaped, so that no entity or look-

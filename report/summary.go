@@ -2,6 +2,8 @@ package report
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -13,16 +15,41 @@ import (
 )
 
 // Summary counts findings for a scan's summary: by severity, action,
-// account, Region and actor, with the critical and high ones listed.
+// account, Region and actor, with the critical and high ones listed,
+// critical first. Repeated identical calls that changed nothing (failed
+// calls and dry runs) are listed on one line with their count.
+//
+// Its memory is bounded whatever the number of findings: the listed ones
+// are kept in four tiers (critical changes, critical calls that changed
+// nothing, high changes, high calls that changed nothing), each of at
+// most summaryList lines, the rest of each counted. A finding competes for
+// a line only within its tier, so no number of high findings, or of calls
+// that changed nothing, can keep a critical change from being listed.
 type Summary struct {
-	n        int
-	counts   [5]map[string]int
-	critical []listed
-	more     int // critical and high findings past summaryList, counted
+	n      int
+	counts [5]map[string]int
+	tiers  [tiers]tier
 }
 
+// tiers are the tiers of listed findings: by severity (critical, high), then
+// whether the call changed something.
+const tiers = 4
+
+// tier is one tier of listed findings.
+type tier struct {
+	rows  []*listed
+	byKey map[[sha256.Size]byte]*listed // lines of calls that changed nothing, by identity
+	more  int                           // findings past summaryList lines, counted
+}
+
+// listed is one line of the list: a finding, or identical calls that
+// changed nothing.
 type listed struct {
+	rank              int // the severity's
 	time, id, subject string
+	n                 int    // findings it stands for
+	last              string // the latest time among them
+	code              string // their error code
 }
 
 // summaryTop is how many rows a count table shows (the rest are summed up).
@@ -30,7 +57,7 @@ const summaryTop = 20
 
 // A summary's memory is bounded, whatever the number of findings: at most
 // summaryKeys distinct values per table (the rest count as one row) and
-// summaryList critical and high findings listed (the rest counted).
+// summaryList lines per tier of listed findings (the rest counted).
 const (
 	summaryKeys = 10000
 	summaryList = 1000
@@ -49,30 +76,90 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 		}
 	}
 	s.n++
-	actor := f.Actor.ARN
-	if actor == "" {
-		actor = cmp.Or(f.Actor.PrincipalID, f.Actor.Type, "unknown")
-	}
 	for i, k := range []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
-		cmp.Or(f.Event.Region, "unknown"), actor} {
+		cmp.Or(f.Event.Region, "unknown"), actorOf(f.Actor)} {
 		k = clean.Line(k, 120)
 		if _, ok := s.counts[i][k]; !ok && len(s.counts[i]) >= summaryKeys {
 			k = summaryOthers
 		}
 		s.counts[i][k]++
 	}
-	if f.Severity == detect.Critical || f.Severity == detect.High {
-		if len(s.critical) == summaryList {
-			s.more++
+	t := 0
+	switch f.Severity {
+	case detect.Critical:
+	case detect.High:
+		t = 2
+	default:
+		return
+	}
+	nothing := f.Outcome == detect.Failed || f.Outcome == detect.DryRun
+	if nothing {
+		t++
+	}
+	s.tiers[t].add(f, subject, nothing)
+}
+
+// add lists f in the tier, or counts it when the tier is full. A call that
+// changed nothing joins the line of an identical one (sameCall).
+func (t *tier) add(f detect.Finding, subject string, nothing bool) {
+	time, id := clean.Line(f.Event.Time, 40), clean.Line(f.Event.ID, 64)
+	var key [sha256.Size]byte
+	if nothing {
+		key = sameCall(f)
+		if l, ok := t.byKey[key]; ok {
+			l.n++
+			if time < l.time || time == l.time && id < l.id {
+				l.time, l.id = time, id
+			}
+			l.last = max(l.last, time)
 			return
 		}
-		s.critical = append(s.critical, listed{time: clean.Line(f.Event.Time, 40), id: clean.Line(f.Event.ID, 64), subject: subject})
 	}
+	if len(t.rows) == summaryList {
+		t.more++
+		return
+	}
+	l := &listed{rank: f.Severity.Rank(), time: time, id: id, subject: subject, n: 1, last: time}
+	if nothing {
+		if f.Error != nil {
+			l.code = clean.Line(f.Error.Code, 64)
+		}
+		if t.byKey == nil {
+			t.byKey = map[[sha256.Size]byte]*listed{}
+		}
+		t.byKey[key] = l
+	}
+	t.rows = append(t.rows, l)
+}
+
+// sameCall is the identity of a call that changed nothing: two such calls
+// are identical when they have the same severity, call, outcome, error
+// code, actor, account, Region, group (id and name) and rules (every field
+// of every rule, in order). Their times, event and request ids, source
+// addresses, user agents and error messages may differ.
+func sameCall(f detect.Finding) [sha256.Size]byte {
+	code := ""
+	if f.Error != nil {
+		code = f.Error.Code
+	}
+	b, err := json.Marshal([]any{f.Severity, f.Event.Name, f.Outcome, code, actorOf(f.Actor), f.Event.AccountID,
+		f.Event.Region, f.SecurityGroup.ID, f.SecurityGroup.Name, f.Rules})
+	if err != nil { // strings, numbers and booleans only: cannot fail
+		panic(fmt.Sprintf("summary: encode a call's identity: %v", err))
+	}
+	return sha256.Sum256(b)
+}
+
+// actorOf names the actor in the summary: the ARN, else the principal id,
+// else the identity type.
+func actorOf(a detect.Actor) string {
+	return cmp.Or(a.ARN, a.PrincipalID, a.Type, "unknown")
 }
 
 // Write prints the summary: a table per count, largest first (severities
-// from critical down), then the critical and high findings by time, one
-// per line (the first summaryList read; the rest counted).
+// from critical down), then the critical and high findings, critical
+// first, then by time, one per line (identical calls that changed nothing
+// on one line, with their count); what a tier could not list is counted.
 func (s *Summary) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%d findings\n", s.n)
@@ -110,19 +197,41 @@ func (s *Summary) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(s.critical) == 0 {
+	var all []*listed
+	total := 0
+	for _, t := range s.tiers {
+		all = append(all, t.rows...)
+		total += t.more
+		for _, l := range t.rows {
+			total += l.n
+		}
+	}
+	if total == 0 {
 		return nil
 	}
-	slices.SortStableFunc(s.critical, func(a, b listed) int { return cmp.Or(strings.Compare(a.time, b.time), strings.Compare(a.id, b.id)) })
-	fmt.Fprintf(w, "\ncritical and high (%d)\n", len(s.critical)+s.more)
-	for _, c := range s.critical {
-		if _, err := fmt.Fprintf(w, "  %s  %s  event %s\n", c.time, c.subject, c.id); err != nil {
+	slices.SortStableFunc(all, func(a, b *listed) int {
+		return cmp.Or(cmp.Compare(b.rank, a.rank), strings.Compare(a.time, b.time), strings.Compare(a.id, b.id))
+	})
+	fmt.Fprintf(w, "\ncritical and high (%d)\n", total)
+	for _, l := range all {
+		same := ""
+		if l.n > 1 {
+			same = fmt.Sprintf("  (%s identical calls, %s, the last at %s)", thousands(l.n), orText(l.code, "no error code"), l.last)
+		}
+		if _, err := fmt.Fprintf(w, "  %s  %s  event %s%s\n", l.time, l.subject, l.id, same); err != nil {
 			return err
 		}
 	}
-	if s.more > 0 {
-		_, err := fmt.Fprintf(w, "  and %d more, not listed (the first %d read are): -format json lists every one\n", s.more, summaryList)
-		return err
+	for i, t := range s.tiers {
+		if t.more == 0 {
+			continue
+		}
+		what := [tiers]string{"critical findings", "critical findings of calls that changed nothing",
+			"high findings", "high findings of calls that changed nothing"}[i]
+		if _, err := fmt.Fprintf(w, "  and %s more %s, not listed (the first %s lines read are): -format json lists every one\n",
+			thousands(t.more), what, thousands(summaryList)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 // bytes: each list shows at most maxLines lines and as many as fit, and
 // counts the rest.
 func textBody(f detect.Finding, room int) (string, error) {
+	f = textInert(f)
 	t := newText(f)
 	if t.bare() > room && f.Undo != nil && f.Undo.Command != "" {
 		t = newText(withoutUndoCommand(f))
@@ -131,10 +132,11 @@ func newText(f detect.Finding) text {
 
 	mark := markOf(f)
 	t.lists[rulesList] = newList("\nRules:\n", "rules like these", f.Rules, func(r detect.Rule) string {
+		r.Description = defang(r.Description) // textInert
 		return "  " + mark + " " + ruleText(r) + "\n"
 	})
 	t.lists[reasonsList] = newList("\nWhy "+string(f.Severity)+":\n", "reasons like these", f.Reasons, item)
-	t.lists[notesList] = newList("\nNotes:\n", "notes like these", f.Notes, item)
+	t.lists[notesList] = newList("\nNotes:\n", "notes like these", f.Notes, func(s string) string { return item(defang(s)) })
 
 	if u := f.Undo; u != nil {
 		b.WriteString("\nUndo:\n")
@@ -199,7 +201,7 @@ func newText(f detect.Finding) text {
 
 	keys := slices.Sorted(maps.Keys(g.Tags))
 	t.lists[tagsList] = newList("", "tags", keys, func(k string) string {
-		return fmt.Sprintf("  %-16s%s\n", "Tag "+clean.Line(k, maxShort)+":", g.Tags[k])
+		return fmt.Sprintf("  %-16s%s\n", "Tag "+defang(clean.Line(k, maxShort))+":", defang(g.Tags[k])) // textInert
 	})
 
 	b.WriteString("\nWhen:\n")
@@ -224,6 +226,26 @@ func newText(f detect.Finding) text {
 	}
 	flush(3)
 	return t
+}
+
+// textInert is a cleaned finding with the text an attacker chooses freely
+// defanged (defang), so that a mail client makes no link of it: the user
+// agent, the group's name and description, the error message and the
+// account's name here; the rules' descriptions, the tags and the notes
+// (which quote what was not understood) as newText renders them, only
+// those shown. Ids, ARNs, principals' names, addresses, times, error codes,
+// the reasons (detect's words around error codes, ranges and ports), the
+// undo and the console links stay as they are, to be copied and clicked.
+func textInert(f detect.Finding) detect.Finding {
+	f.Actor.UserAgent = defang(f.Actor.UserAgent)
+	f.SecurityGroup.Name, f.SecurityGroup.Description = defang(f.SecurityGroup.Name), defang(f.SecurityGroup.Description)
+	if f.Error != nil {
+		e := *f.Error
+		e.Message = defang(e.Message)
+		f.Error = &e
+	}
+	f.Event.AccountName = defang(f.Event.AccountName)
+	return f
 }
 
 // newList renders the first maxLines items of a list.
