@@ -237,7 +237,9 @@ func (in *Input) top(data []byte) error {
 // add decodes one record into the queue, with the notes of what was left
 // out of it already (unread). A record that is an EventBridge event (found
 // in a log file's Records: a "detail" and no call of its own) is read as
-// sgwatch reads events everywhere else: its detail, with its envelope.
+// sgwatch reads events everywhere else: its detail, with its envelope; one
+// that is a log file (Records), as its records. An object that is none of
+// these and names no call is an error, not another service's call.
 func (in *Input) add(raw []byte, env Envelope, unread ...string) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -257,11 +259,30 @@ func (in *Input) add(raw []byte, env Envelope, unread ...string) error {
 	if err != nil && !errors.As(err, &typeErr) {
 		return fmt.Errorf("decode record: %w", err)
 	}
-	if r.EventName.v == "" && r.EventSource.v == "" && env == (Envelope{}) {
-		if d, ok := member(raw, "detail"); ok && len(d) > 0 && d[0] == '{' {
+	if r.EventName.v == "" && r.EventSource.v == "" {
+		if d, ok := member(raw, "detail"); ok && len(d) > 0 && d[0] == '{' && env == (Envelope{}) {
 			var e struct{ Account, Region, Time Text }
 			_ = json.Unmarshal(raw, &e)
 			return in.add(d, Envelope{Account: e.Account.v, Region: e.Region.v, Time: e.Time.v}, unread...)
+		}
+		if rs, ok := member(raw, "Records"); ok && len(rs) > 0 && rs[0] == '[' {
+			// A log file where a record should be: its records.
+			var list []json.RawMessage
+			if err := json.Unmarshal(rs, &list); err != nil {
+				return fmt.Errorf("decode records: %w", err)
+			}
+			var errs []error
+			for i, x := range list {
+				if err := in.add(x, env); err != nil {
+					errs = append(errs, fmt.Errorf("record %d: %w", i+1, err))
+				}
+			}
+			return errors.Join(errs...)
+		}
+		// An empty object (a scheduled event's detail) names no call and
+		// hides none; one with keys but no call is not a record.
+		if len(bytes.TrimSpace(raw[1:len(raw)-1])) > 0 && len(unread) == 0 && typeErr == nil {
+			return errors.New("record has no eventName or eventSource: not a CloudTrail record")
 		}
 	}
 	r.Envelope, r.typeErr, r.mark, r.unread = env, typeErr, mark, unread
@@ -359,12 +380,52 @@ func (r *Record) Details() Details {
 		note([]string{"responseElements: " + err.Error()}, 1)
 		d.Response.Unread = true
 	}
+	for _, u := range r.unread { // left out as too deep: not read at all
+		switch u = strings.TrimPrefix(u, "detail."); {
+		case strings.HasPrefix(u, "requestParameters:"):
+			d.Request.Unread = true
+		case strings.HasPrefix(u, "responseElements:"):
+			d.Response.Unread = true
+		}
+	}
 	if flawsSeen.Load() != r.mark { // something was not understood: find it
 		note(flaws(r, ""))
 		note(flaws(&d.Request, "requestParameters"))
 		note(flaws(&d.Response, "responseElements"))
 	}
 	return d
+}
+
+// IdentityUnread reports whether the part of the record's userIdentity
+// that says who made the call (type, ARN, account, principal, access key,
+// session issuer, invoking service) could not be read: it may then be
+// anyone. The session's attributes (MFA, creation date) do not count.
+func (r *Record) IdentityUnread() bool {
+	at := func(path string) bool {
+		path = strings.TrimPrefix(strings.ToLower(path), "detail.")
+		return strings.HasPrefix(path, "useridentity") && !strings.HasPrefix(path, "useridentity.sessioncontext.attributes")
+	}
+	if r.typeErr != nil && at(r.typeErr.Field) {
+		return true
+	}
+	for _, u := range r.unread {
+		if at(u) {
+			return true
+		}
+	}
+	if flawsSeen.Load() == r.mark {
+		return false
+	}
+	notes, n := flaws(&r.UserIdentity, "userIdentity")
+	if n > len(notes) {
+		return true // more than are listed: some may be
+	}
+	for _, note := range notes {
+		if at(note) {
+			return true
+		}
+	}
+	return false
 }
 
 // typeNote describes a part of a record that was not of its expected type.

@@ -143,7 +143,13 @@ func (l *List[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '{' {
-		items, ok := member(b, "items")
+		items, keys, ok := members(b, "items")
+		if ok && (keys > 1 || keys == 1 && items == nil) {
+			// CloudTrail writes a list as {"items":[...]}, or {} when it
+			// is empty: another key may hold what is not read.
+			l.bad = "a list with keys other than \"items\""
+			seen(l.bad)
+		}
 		if !ok { // a key with an escape: the decoder matches it
 			var w struct {
 				Items json.RawMessage `json:"items"`
@@ -154,12 +160,22 @@ func (l *List[T]) UnmarshalJSON(b []byte) error {
 				return nil
 			}
 			items = w.Items
+			if items == nil && len(bytes.TrimSpace(b[1:len(b)-1])) > 0 {
+				// Keys, but no items: CloudTrail writes an empty list as
+				// {}, so this is a list under another key.
+				l.bad = "a list with no \"items\" among its keys"
+				seen(l.bad)
+				return nil
+			}
 		}
 		b = items
 	}
 	var o OneOrMany[T]
 	_ = o.UnmarshalJSON(b)
-	l.items, l.bad = o.items, o.bad
+	l.items = o.items
+	if o.bad != "" {
+		l.bad = o.bad
+	}
 	return nil
 }
 
@@ -257,13 +273,20 @@ func elements(b []byte) [][]byte {
 // of duplicates), or nil when there is none. ok is false when a key has an
 // escape: then only the decoder can tell.
 func member(b []byte, key string) (v []byte, ok bool) {
+	v, _, ok = members(b, key)
+	return v, ok
+}
+
+// members is member, and also counts the object's keys.
+func members(b []byte, key string) (v []byte, keys int, ok bool) {
 	i := skipSpace(b, 1)
 	for i < len(b) && b[i] == '"' {
 		end := valueEnd(b, i)
 		k := b[i+1 : end-1]
 		if bytes.IndexByte(k, '\\') >= 0 {
-			return nil, false
+			return nil, 0, false
 		}
+		keys++
 		i = skipSpace(b, end)
 		i = skipSpace(b, i+1) // the colon
 		end = valueEnd(b, i)
@@ -275,7 +298,7 @@ func member(b []byte, key string) (v []byte, ok bool) {
 			i = skipSpace(b, i+1)
 		}
 	}
-	return v, true
+	return v, keys, true
 }
 
 func skipSpace(b []byte, i int) int {

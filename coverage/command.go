@@ -118,6 +118,11 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		}
 		for _, n := range names {
 			f, _ := ParseFunction(n)
+			if f.Account == "" && len(o.Accounts) > 0 {
+				// By name, a function of that name in any account checked
+				// would count: a member account could make its own.
+				return bad("-function: with -accounts, give sgwatch's function as an ARN, not the name %q: a function of that name in another account would count", clean.Line(n, 64))
+			}
 			o.Functions = append(o.Functions, f)
 		}
 	}

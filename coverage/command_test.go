@@ -408,6 +408,8 @@ func TestParseOwnTargets(t *testing.T) {
 		{[]string{"-stack", "1stack"}, `-stack: "1stack" is not a CloudFormation stack name or ARN`},
 		{[]string{"-stack", "arn:aws:cloudformation:eu-west-1:999999999999:stack/sgwatch"}, "-stack:"},
 		{[]string{"-stack", "sgwatch;rm"}, "-stack:"},
+		// By name, any member account could make a function that counts.
+		{[]string{"-accounts", "111122223333,444455556666", "-assume-role", "audit", "-function", "sgwatch-fn"}, `-function: with -accounts, give sgwatch's function as an ARN, not the name "sgwatch-fn"`},
 	} {
 		if _, err := Parse(append([]string{"-regions", "eu-west-1"}, c.args...), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want an error with %q", c.args, err, c.want)

@@ -70,9 +70,10 @@ func exposures(rules []Rule, catalogue []PortRange) []bool {
 		in[i] = -1
 		p, ok, bad := prefix(*r)
 		switch {
-		case bad || r.Source() == "":
+		case bad || r.Source() == "" || r.sources() > 1:
 			// No source (none could be read: a rule that allows traffic
-			// names one), or one that does not parse: fail closed.
+			// names one), one that does not parse, or more than one (EC2
+			// allows one, so the rule was not understood): fail closed.
 			r.Exposure, world[i] = notUnderstood, true
 			continue
 		case !ok:
@@ -98,8 +99,14 @@ func exposures(rules []Rule, catalogue []PortRange) []bool {
 	return world
 }
 
-// maxProbes bounds the ports sensitiveReach looks at in one call.
-const maxProbes = 1024
+// maxProbes bounds the ports sensitiveReach looks at in one call: a group
+// holds at most 1,000 rules, whose bounds give at most about 4,000 ports to
+// look at; more come only from a record no group can hold.
+const maxProbes = 8192
+
+// tooManyPorts is the Exposure of a rule sensitiveReach could not add up
+// with the others, for having more than maxProbes ports to look at.
+var tooManyPorts = fmt.Sprintf("not added up with the call's other rules (more than %d ports to look at): counted as the whole internet", maxProbes)
 
 // sensitiveReach marks the ingress rules whose sources, with those of the
 // other rules that allow the same sensitive port, cover the whole internet
@@ -117,8 +124,13 @@ func sensitiveReach(rules []Rule, catalogue []PortRange, world []bool, in []int,
 	}
 	seen := map[probe]bool{}
 	var probes []probe
+	full := false
 	add := func(pr probe) {
-		if !seen[pr] && len(probes) < maxProbes {
+		switch {
+		case seen[pr]:
+		case len(probes) == maxProbes:
+			full = true
+		default:
 			seen[pr] = true
 			probes = append(probes, pr)
 		}
@@ -143,6 +155,19 @@ func sensitiveReach(rules []Rule, catalogue []PortRange, world []bool, in []int,
 			}
 		}
 	}
+	if full {
+		// Fail closed: every public source that allows a sensitive port
+		// counts as the whole internet.
+		for i, r := range rules {
+			if in[i] < 0 || world[i] {
+				continue
+			}
+			if r4, r6 := addrspace.Cover([]netip.Prefix{pfx[i]}).Reaches(); (r4 || r6) && allowsSensitive(r, catalogue) {
+				world[i], rules[i].Exposure = true, tooManyPorts
+			}
+		}
+		return
+	}
 	var members []int
 	for _, pr := range probes {
 		members = members[:0]
@@ -166,6 +191,26 @@ func sensitiveReach(rules []Rule, catalogue []PortRange, world []bool, in []int,
 		}
 		g.mark(rules, world, fmt.Sprintf(" on %s/%d", pr.proto, pr.port))
 	}
+}
+
+// allowsSensitive reports whether an ingress rule allows a port of the
+// catalogue on its protocol.
+func allowsSensitive(r Rule, catalogue []PortRange) bool {
+	if orIngress(r.Direction) != Ingress {
+		return false
+	}
+	from, to, ok := ports(r)
+	if !ok {
+		return false // icmp, or a protocol without ports
+	}
+	for _, c := range catalogue {
+		for _, proto := range []string{"tcp", "udp"} {
+			if (c.Proto == "" || c.Proto == proto) && (r.Protocol == proto || r.Protocol == "all" || !knownProtocol(r.Protocol)) && from <= c.To && to >= c.From {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pool is the sources of rules taken together.

@@ -124,6 +124,9 @@ type Actor struct {
 	InvokedBy        string `json:"invokedBy,omitempty"`
 	// Console is true when the call came from the AWS Management Console.
 	Console bool `json:"console"`
+	// Unread is true when the record's userIdentity, or a part of it,
+	// could not be read: the actor may be anyone, the root user included.
+	Unread bool `json:"-"`
 }
 
 // The credential types of an Actor.
@@ -191,6 +194,28 @@ func (r Rule) Source() string {
 		return r.PrefixListID
 	}
 	return r.ReferencedGroupID
+}
+
+// sources counts the rule's sources: EC2 allows one.
+func (r Rule) sources() int {
+	n := 0
+	for _, s := range []string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID} {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// allSources names every source the rule gives, comma-separated.
+func (r Rule) allSources() string {
+	var ss []string
+	for _, s := range []string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID} {
+		if s != "" {
+			ss = append(ss, s)
+		}
+	}
+	return strings.Join(ss, ", ")
 }
 
 // SweepCall is the EC2 call the sweep lists rules with: the Event.Name of an

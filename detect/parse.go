@@ -164,6 +164,7 @@ func actor(rec *cloudtrail.Record) Actor {
 		SourceIP:         rec.SourceIPAddress.String(),
 		UserAgent:        rec.UserAgent.String(),
 		InvokedBy:        id.InvokedBy.String(),
+		Unread:           rec.IdentityUnread(),
 	}
 	if m := id.SessionContext.Attributes.MFAAuthenticated; m.Set {
 		v := m.Value

@@ -60,7 +60,15 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 	if flat, ok := p.Legacy(); ok {
 		perms = append(slices.Clip(perms), flat)
 	}
-	out = appendPermissions(out, dir, perms)
+	var empty int
+	out, empty = appendPermissions(out, dir, perms)
+	if empty > 0 && c.Effect != RemovesRules {
+		verb := "names"
+		if empty > 1 {
+			verb = "name"
+		}
+		notes = append(notes, fmt.Sprintf("not understood: %d of the call's permissions %s no source that could be read (EC2 refuses a permission without one): counted as the whole internet", empty, verb))
+	}
 	if p.IPPermissions.Flaw() != "" {
 		out = append(out, Rule{Direction: dir})
 	}
@@ -74,6 +82,9 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 	}
 
 	for _, r := range out {
+		if n := r.sources(); n > 1 {
+			notes = append(notes, fmt.Sprintf("not understood: a rule names %d sources (%s; EC2 allows one): counted as the whole internet", n, clean.Line(r.allSources(), 200)))
+		}
 		if from, to, ok := declaredPorts(r); ok && from > to {
 			notes = append(notes, fmt.Sprintf("not understood: a rule's port range %d-%d ends before it starts (EC2 refuses such a rule): counted as every port", from, to))
 		}
@@ -112,10 +123,12 @@ func orText(s, alt string) string {
 }
 
 // appendPermissions adds one rule per source of each permission. A
-// permission with a source list that could not be read adds a rule with
-// the permission's protocol and ports and no source.
-func appendPermissions(out []Rule, dir Direction, perms []cloudtrail.Permission) []Rule {
+// permission with a source list that could not be read, or with no source
+// at all, adds a rule with the permission's protocol and ports and no
+// source; empty counts the permissions without a source.
+func appendPermissions(out []Rule, dir Direction, perms []cloudtrail.Permission) (_ []Rule, empty int) {
 	for _, perm := range perms {
+		n := len(out)
 		base := Rule{Direction: dir, Protocol: protocol(perm.IPProtocol.String())}
 		setPorts(&base, perm.FromPort, perm.ToPort)
 		add := func(desc cloudtrail.Text, set func(*Rule)) {
@@ -139,11 +152,15 @@ func appendPermissions(out []Rule, dir Direction, perms []cloudtrail.Permission)
 				r.ReferencedGroupOwnerID = v.UserID.String()
 			})
 		}
-		if perm.IPRanges.Flaw() != "" || perm.IPv6Ranges.Flaw() != "" || perm.PrefixListIDs.Flaw() != "" || perm.Groups.Flaw() != "" {
+		switch {
+		case perm.IPRanges.Flaw() != "" || perm.IPv6Ranges.Flaw() != "" || perm.PrefixListIDs.Flaw() != "" || perm.Groups.Flaw() != "":
+			out = append(out, base)
+		case len(out) == n:
+			empty++
 			out = append(out, base)
 		}
 	}
-	return out
+	return out, empty
 }
 
 // attach gives the request's rules the ids AWS returned for them; a call
@@ -234,7 +251,8 @@ func revoked(req []Rule, resp cloudtrail.Response, dir Direction) ([]Rule, bool)
 	}
 	if len(resp.Unknown.Items()) > 0 {
 		missing := make(map[ruleKey]int)
-		for _, r := range appendPermissions(nil, dir, resp.Unknown.Items()) {
+		unknown, _ := appendPermissions(nil, dir, resp.Unknown.Items())
+		for _, r := range unknown {
 			missing[keyOf(r)]++
 		}
 		for i := range out {

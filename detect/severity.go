@@ -161,6 +161,11 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 // scoreActor scores who made the change (or, verb "created", the rule an
 // exposure found): the root user.
 func scoreActor(s *scored, a Actor, verb string) {
+	if a.Unread && !a.IsRoot() {
+		// Fail closed: the identity that could not be read may be root's.
+		s.add(Critical, verb+" by an identity that could not be read (counted as the root user with a long-term access key)")
+		return
+	}
 	if a.IsRoot() {
 		s.add(High, verb+" by the root user")
 		if a.CredentialType == LongTerm {

@@ -5,9 +5,10 @@ import "strings"
 // trusted returns who made the change if it is trusted automation: "SERVICE
 // as ARN" for a trusted service acting as a principal its pattern matches,
 // or the ARN that matched a trusted principal pattern; else "". The root
-// user is never trusted, whatever the patterns say.
+// user, and an actor whose identity could not be read, are never trusted,
+// whatever the patterns say.
 func (o Scoring) trusted(a Actor) string {
-	if a.IsRoot() {
+	if a.IsRoot() || a.Unread {
 		return ""
 	}
 	for _, s := range o.TrustedServices {

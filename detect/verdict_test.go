@@ -459,3 +459,38 @@ func TestUnreadableChangesFailClosed(t *testing.T) {
 		{"icmp type and code are not a range", auth(perm("icmp", 8, 0, "0.0.0.0/0")), High, "", "", ""},
 	})
 }
+
+// TestTooManyPortsFailsClosed: a call with more ports to add up than
+// sensitiveReach looks at counts every public source that allows a
+// sensitive port as the whole internet, rather than missing a split.
+func TestTooManyPortsFailsClosed(t *testing.T) {
+	o := Scoring{ExtraPorts: []PortRange{{1000, 20000, "", "EXTRA_SENSITIVE_PORTS"}}}
+	var perms []string
+	for port := 1001; len(perms) < maxProbes/2+100; port += 2 {
+		perms = append(perms, perm("tcp", port, port, "10.0.0.0/8"))
+	}
+	split := []string{perm("tcp", 8000, 8443, "32.0.0.0/5"), perm("tcp", 8443, 9000, "40.0.0.0/5")}
+	for _, c := range []struct {
+		name  string
+		perms []string
+		want  string
+	}{
+		{"split alone", split, "the whole IPv4 internet on tcp/8443"},
+		{"split behind filler", append(perms, split...), tooManyPorts},
+	} {
+		b, err := Parse(trail("AuthorizeSecurityGroupIngress", ingress(c.perms...), `{"_return":true}`, ""), o)
+		if err != nil || len(b.Findings) != 1 {
+			t.Fatal(c.name, err)
+		}
+		f := b.Findings[0]
+		var exposures []string
+		for _, r := range f.Rules {
+			if r.Exposure != "" {
+				exposures = append(exposures, r.Exposure)
+			}
+		}
+		if f.Severity != Critical || len(exposures) != 2 || !anyContains(exposures, c.want) {
+			t.Errorf("%s: severity %s, exposures %q; want critical, two saying %q", c.name, f.Severity, exposures, c.want)
+		}
+	}
+}
