@@ -85,7 +85,7 @@ func groupOwner(owner string) string {
 	case awsid.IsAccountID(owner):
 		return "security group of account " + owner
 	}
-	return `security group of account "` + clean.Line(owner, 24) + `" (not a 12-digit account id)`
+	return `security group of account "` + defang(clean.Line(owner, 24)) + `" (not a 12-digit account id)`
 }
 
 // sourceKind is the parenthesis after a rule's source, or "".
