@@ -44,7 +44,7 @@ type AWS struct {
 const pageSize = 1000
 
 // Groups lists every group, every rule (DescribeSecurityGroupRules), and
-// how many network interfaces use each group.
+// the network interfaces that use each group.
 func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 	byID := map[string]*Group{}
 	group := func(id string) *Group {
@@ -100,23 +100,26 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 		g := byID[id]
 		if err != nil {
 			g.Notes = append(g.Notes, "the network interfaces that use the group could not be counted: "+err.Error())
+			g.InterfacesUnlisted = true
 		} else {
-			n := uses[id]
-			g.AttachedInterfaces = &n
+			n := len(uses[id])
+			g.AttachedInterfaces, g.Interfaces = &n, uses[id]
 		}
 		out = append(out, *g)
 	}
 	return out, nil
 }
 
-// interfaces counts the network interfaces that use each group.
-func (a AWS) interfaces(ctx context.Context) (map[string]int, error) {
-	uses := map[string]int{}
+// interfaces lists the network interfaces that use each group, by group
+// id.
+func (a AWS) interfaces(ctx context.Context) (map[string][]string, error) {
+	uses := map[string][]string{}
 	np := ec2.NewDescribeNetworkInterfacesPaginator(a.EC2, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(pageSize)})
 	err := everyPage(ctx, "DescribeNetworkInterfaces", np.HasMorePages, np.NextPage, func(page *ec2.DescribeNetworkInterfacesOutput) {
 		for _, ni := range page.NetworkInterfaces {
 			for _, g := range ni.Groups {
-				uses[aws.ToString(g.GroupId)]++
+				id := aws.ToString(g.GroupId)
+				uses[id] = append(uses[id], aws.ToString(ni.NetworkInterfaceId))
 			}
 		}
 	})

@@ -20,6 +20,11 @@ type Group struct {
 	// Notes say what could not be listed about the group (its network
 	// interfaces); each of its exposures carries them.
 	Notes []string
+	// Interfaces are the ids of the network interfaces that use the group;
+	// InterfacesUnlisted is true when they could not be listed (then what
+	// the union of an interface's groups opens is not known).
+	Interfaces         []string
+	InterfacesUnlisted bool
 }
 
 // Exposures returns an exposure finding for each ingress rule of g that is

@@ -189,6 +189,9 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			open[f.Sweep.Key] = f
 		}
 	}
+	for _, f := range UnionExposures(groups, t.Region, t.Account, at, s.Scoring) {
+		open[f.Sweep.Key] = f
+	}
 	st.Open = len(open)
 
 	// The memory cannot be read: every exposure is published (louder,
@@ -199,6 +202,16 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	if err != nil {
 		errs = append(errs, err)
 		before, mem.broken = map[string]entry{}, true
+	}
+	if slices.ContainsFunc(groups, func(g Group) bool { return g.InterfacesUnlisted }) {
+		// What the interfaces' groups open together is not known: the
+		// union exposures remembered stay open, never resolved on a
+		// partial listing.
+		for k, e := range before {
+			if _, ok := open[k]; !ok && strings.HasSuffix(k, unionKey) {
+				open[k] = e.finding(t, k)
+			}
+		}
 	}
 	p := newPlan(before, open, s.Import != nil, at, s.Scoring)
 	canResolve := true

@@ -1,0 +1,78 @@
+package sweep
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// unionKey ends the Sweep.Key of a rule open only together with the rules
+// of other groups on an interface: it is another exposure than the rule
+// open on its own would be.
+const unionKey = "+union"
+
+// UnionExposures returns an exposure finding for each ingress rule that is
+// open to the whole internet only together with the rules of the other
+// groups on a network interface (AWS applies the union of an interface's
+// groups), listed at time at in account and region, scored under s. Each
+// names the interfaces and the other groups; a rule open on its own is
+// Exposures' finding, not this one's.
+func UnionExposures(groups []Group, region, account string, at time.Time, s detect.Scoring) []detect.Finding {
+	rules := make(map[string][]detect.Rule, len(groups))
+	byID := make(map[string]*Group, len(groups))
+	onInterface := map[string][]string{}
+	var order []string
+	for i := range groups {
+		g := &groups[i]
+		rules[g.ID], byID[g.ID] = g.Rules, g
+		for _, ni := range g.Interfaces {
+			if _, seen := onInterface[ni]; !seen {
+				order = append(order, ni)
+			}
+			onInterface[ni] = append(onInterface[ni], g.ID)
+		}
+	}
+	nis := make([]detect.NetworkInterface, len(order))
+	for i, id := range order {
+		nis[i] = detect.NetworkInterface{ID: id, Groups: onInterface[id]}
+	}
+	var out []detect.Finding
+	seen := map[string]bool{}
+	for _, u := range s.UnionExposures(rules, nis) {
+		for _, gr := range u.Rules {
+			g := byID[gr.Group]
+			key := detect.RuleKey(g.ID, gr.Rule) + unionKey
+			if seen[key] {
+				continue // open through another set of groups too: one finding
+			}
+			seen[key] = true
+			others := slices.DeleteFunc(slices.Clone(u.Groups), func(id string) bool { return id == g.ID })
+			f := detect.Finding{
+				Action:        detect.Exposure,
+				Outcome:       detect.Succeeded,
+				Event:         detect.Event{Name: detect.SweepCall, Time: at.UTC().Format(time.RFC3339), Region: region, AccountID: account},
+				SecurityGroup: g.SecurityGroup,
+				Rules:         []detect.Rule{gr.Rule},
+				Sweep:         &detect.Sweep{Key: key, FoundAt: at.UTC().Format(time.RFC3339)},
+				Notes:         append(slices.Clone(g.Notes), u.Notes...),
+			}
+			s.Score(&f)
+			f.Reasons = append(f.Reasons, "open only together with the rules of "+strings.Join(others, ", ")+
+				" on "+interfaces(u.Interfaces)+": a network interface admits the union of its groups' rules")
+			f.Undo = detect.ExposureUndo(&f)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// interfaces names network interfaces: the first three and a count.
+func interfaces(ids []string) string {
+	if len(ids) <= 3 {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:3], ", ") + " and " + strconv.Itoa(len(ids)-3) + " more network interfaces"
+}
