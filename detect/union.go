@@ -7,6 +7,8 @@ package detect
 import (
 	"slices"
 	"strings"
+
+	"github.com/sgwatch/sgwatch/addrspace"
 )
 
 // NetworkInterface is a network interface and the ids of the security
@@ -89,10 +91,14 @@ func (s Scoring) UnionExposures(rules map[string][]Rule, nis []NetworkInterface)
 			}
 			w := open(g)
 			for j, r := range ingress(g) {
-				if !w[j] {
+				// Only a public range can add to the whole internet.
+				if p, ok, _ := prefix(r); ok && !w[j] && addrspace.Public(p) {
 					union = append(union, GroupRule{Group: g, Rule: r})
 				}
 			}
+		}
+		if !slices.ContainsFunc(union, func(gr GroupRule) bool { return gr.Group != union[0].Group }) {
+			continue // one group's rules, or none: nothing opens together
 		}
 		rs := make([]Rule, len(union))
 		for i, gr := range union {
