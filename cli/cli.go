@@ -1,9 +1,10 @@
 // Package cli is sgwatch's command-line mode: it prints the notification
-// each CloudTrail event in a file would produce, without any AWS account.
+// each CloudTrail event in a file would produce, without any AWS account;
+// "sgwatch coverage" and "sgwatch sweep" read AWS with the caller's
+// credentials.
 package cli
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -17,13 +18,14 @@ import (
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/policy"
-	"github.com/sgwatch/sgwatch/report"
 	"github.com/sgwatch/sgwatch/scan"
 )
 
 const usage = `usage: sgwatch [flags] PATH...
        sgwatch coverage -regions REGION,... (-stack NAME|ARN | -bus ARN | -function NAME|ARN,...)
                         [-accounts ID,... -assume-role NAME] [-format text|json]
+       sgwatch sweep -regions REGION,... [-accounts ID,... -assume-role NAME]
+                     [-format text|json|chat|summary]
 
 Prints the notification sgwatch would publish for each security-group change
 in CloudTrail history. Each PATH is a file (an EventBridge event, a
@@ -44,7 +46,9 @@ configuration error.
 
 "sgwatch coverage" checks, with your AWS credentials, that every account
 and Region listed sends its security-group calls to sgwatch ("sgwatch
-coverage -h" for more). A file named coverage is read as ./coverage.
+coverage -h" for more). "sgwatch sweep" prints, with your AWS credentials,
+what is open to the whole internet now ("sgwatch sweep -h"). A file named
+coverage or sweep is read as ./coverage or ./sweep.
 
 Flags:
 `
@@ -55,15 +59,21 @@ Flags:
 // are still processed), 2 for a usage or configuration error.
 //
 // "coverage" as the first argument runs the coverage check instead (package
-// coverage), which alone talks to AWS.
+// coverage), and "sweep" the exposure sweep (sweep.go): these two talk to
+// AWS, with the caller's credentials.
 func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "coverage" {
-		return runCoverage(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "coverage":
+			return runCoverage(args[1:], stdout, stderr)
+		case "sweep":
+			return runSweep(args[1:], getenv, stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("sgwatch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
-	format := fs.String("format", "text", "output `format`: text (each notification), json (one finding per line), chat (one AWS Chatbot custom notification per line) or summary (counts, and the critical and high findings)")
+	format := fs.String("format", "text", formatUsage)
 	since := fs.String("since", "", "only records from this `time` on: RFC 3339, a date (2026-08-01) or an age (90d, 12h)")
 	until := fs.String("until", "", "only records up to this `time` (same forms)")
 	accounts := fs.String("accounts", "", "only these `account ids` (comma-separated)")
@@ -74,11 +84,7 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	now := time.Now()
 	var filter scan.Filter
-	summary := *format == "summary"
-	f, err := report.ParseFormat(*format)
-	if summary {
-		f, err = report.Text, nil
-	}
+	out, err := newOutput(stdout, *format)
 	for _, p := range []struct {
 		name string
 		err  error
@@ -116,10 +122,9 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := bufio.NewWriterSize(stdout, 64<<10)
 	errw := &lines{w: stderr}
 	sc := &scan.Scanner{
-		Pipeline: pipeline.Pipeline{Policy: pol, Format: f, Now: func() time.Time { return now }},
+		Pipeline: pipeline.Pipeline{Policy: pol, Format: out.format, Now: func() time.Time { return now }},
 		Filter:   filter,
 		Workers:  *workers,
 		S3:       s3Trees,
@@ -132,10 +137,9 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		defer stop()
 	}
 	var (
-		sum              report.Summary
-		printed, unshown int
-		firstUnshown     string
-		writeErr         error
+		unshown      int
+		firstUnshown string
+		writeErr     error
 	)
 	st := sc.Run(ctx, fs.Args(), func(e scan.Event) {
 		name := clean.Line(e.Source, 1024)
@@ -167,25 +171,15 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 				errw.printf("sgwatch: %s: %s finding for %s: %s\n", name, r.Finding.Severity,
 					clean.Line(r.Finding.Event.Name, 64), clean.Line(r.Decision.Why, 512))
 			}
-			if summary {
-				sum.Add(r.Finding, r.Notification.Subject)
-				return
-			}
 			if writeErr == nil || writeErr == errNotShown {
-				if err := write(out, r.Notification, f, printed); err != nil {
+				if err := out.add(*r); err != nil {
 					writeErr = err
 					cancel()
 				}
 			}
-			printed++
 		}
 	})
-	if summary && writeErr == nil {
-		if err := sum.Write(out); err != nil {
-			writeErr = err
-		}
-	}
-	if err := out.Flush(); err != nil && writeErr == nil {
+	if err := out.close(writeErr == nil); err != nil && writeErr == nil {
 		writeErr = err
 	}
 	if unshown > 0 {
@@ -219,19 +213,5 @@ func parseTime(s string, now time.Time, dst *time.Time) (err error) {
 
 func parseList(s, what string, valid func(string) bool, dst *[]string) (err error) {
 	*dst, err = scan.ParseList(s, what, valid)
-	return err
-}
-
-// write prints what the function would publish: the JSON or chat body on
-// one line, or the subject and text body.
-func write(w io.Writer, n report.Notification, f report.Format, printed int) error {
-	if f == report.JSON || f == report.Chat {
-		_, err := fmt.Fprintln(w, n.Body)
-		return err
-	}
-	if printed > 0 {
-		fmt.Fprintln(w)
-	}
-	_, err := fmt.Fprintf(w, "Subject: %s\n\n%s", n.Subject, n.Body)
 	return err
 }

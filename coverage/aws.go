@@ -2,9 +2,7 @@ package coverage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/sweep"
 )
 
 // SessionName is the role session name of every AssumeRole: CloudTrail
@@ -54,16 +52,11 @@ type awsEnv struct {
 // Caller asks STS who the caller is.
 func (e *awsEnv) Caller(ctx context.Context) (string, error) {
 	e.sts = sts.NewFromConfig(e.cfg)
-	out, err := e.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	self, partition, err := sweep.Caller(ctx, e.sts)
 	if err != nil {
-		return "", fmt.Errorf("who am I (sts:GetCallerIdentity): %w", err)
+		return "", err
 	}
-	// arn:PARTITION:sts::ACCOUNT:…
-	parts := strings.SplitN(aws.ToString(out.Arn), ":", 3)
-	if len(parts) < 3 || parts[1] == "" || !awsid.IsAccountID(aws.ToString(out.Account)) {
-		return "", errors.New("who am I (sts:GetCallerIdentity): no account or partition in the answer")
-	}
-	e.self, e.partition = aws.ToString(out.Account), parts[1]
+	e.self, e.partition = self, partition
 	return e.self, nil
 }
 

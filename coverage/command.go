@@ -11,7 +11,6 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/scan"
 )
@@ -69,9 +68,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("sgwatch coverage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, Usage); fs.PrintDefaults() }
-	regions := fs.String("regions", "", "comma-separated `Regions` to check (required)")
-	accounts := fs.String("accounts", "", "comma-separated account `ids` to check (default: the caller's own account)")
-	role := fs.String("assume-role", "", "the role `NAME` to assume in each account of -accounts, e.g. OrganizationAccountAccessRole")
+	targets := AddTargetFlags(fs, "check")
 	format := fs.String("format", "text", "output `format`: text (a table) or json (one cell per line)")
 	bus := fs.String("bus", "", "the central event bus `ARN` (the central stack's CentralEventBusArn output): a forwarder counts only if it sends there")
 	functions := fs.String("function", "", "sgwatch's function, comma-separated `names or ARNs` (the central stack's FunctionArn output): a rule that invokes a function counts only if it is this one")
@@ -85,31 +82,19 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 		fmt.Fprintf(stderr, "sgwatch coverage: %v\n", err)
 		return o, err
 	}
-	switch {
-	case fs.NArg() > 0:
+	if fs.NArg() > 0 {
 		return bad("unexpected argument %q", clean.Line(fs.Arg(0), 64))
-	case *regions == "":
-		fs.Usage()
-		return bad("-regions is required")
-	case *role != "" && *accounts == "":
-		return bad("-assume-role needs -accounts")
-	case *accounts != "" && *role == "":
-		return bad("-accounts needs -assume-role (the role to assume in each account)")
-	case *role != "" && !roleRE().MatchString(*role):
-		return bad("-assume-role: %q is not a role name", clean.Line(*role, 64))
+	}
+	t, err := targets.Parse()
+	if err != nil {
+		return bad("%v", err)
+	}
+	o.Regions, o.Accounts, o.Role = t.Regions, t.Accounts, t.Role
+	switch {
 	case *bus != "" && !busRE().MatchString(*bus):
 		return bad("-bus: %q is not an event bus ARN (the central stack's CentralEventBusArn output)", clean.Line(*bus, 128))
 	case *stack != "" && !stackRE().MatchString(*stack):
 		return bad("-stack: %q is not a CloudFormation stack name or ARN", clean.Line(*stack, 128))
-	}
-	var err error
-	if o.Regions, err = scan.ParseList(*regions, "a Region", awsid.IsRegion); err != nil {
-		return bad("-regions: %v", err)
-	}
-	if *accounts != "" {
-		if o.Accounts, err = scan.ParseList(*accounts, "an account id (12 digits)", awsid.IsAccountID); err != nil {
-			return bad("-accounts: %v", err)
-		}
 	}
 	if *functions != "" {
 		names, err := scan.ParseList(*functions, "a Lambda function name or ARN", func(s string) bool { _, ok := ParseFunction(s); return ok })
@@ -126,7 +111,7 @@ func Parse(args []string, stderr io.Writer) (Options, error) {
 			o.Functions = append(o.Functions, f)
 		}
 	}
-	o.Role, o.Bus, o.Stack = *role, *bus, *stack
+	o.Bus, o.Stack = *bus, *stack
 	switch *format {
 	case "text":
 	case "json":

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -255,4 +257,26 @@ func Targets(accounts, regions []string, role func(account string) string) []Tar
 		}
 	}
 	return out
+}
+
+// STS is the part of the STS client that says who the caller is.
+type STS interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Caller returns the caller's account and partition
+// (sts:GetCallerIdentity): the account a command line sweeps or checks
+// with its own credentials, and the partition of the roles it assumes in
+// the others.
+func Caller(ctx context.Context, api STS) (account, partition string, err error) {
+	out, err := api.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", "", fmt.Errorf("who am I (sts:GetCallerIdentity): %w", err)
+	}
+	// arn:PARTITION:sts::ACCOUNT:…
+	parts := strings.SplitN(aws.ToString(out.Arn), ":", 3)
+	if len(parts) < 3 || parts[1] == "" || !awsid.IsAccountID(aws.ToString(out.Account)) {
+		return "", "", errors.New("who am I (sts:GetCallerIdentity): no account or partition in the answer")
+	}
+	return aws.ToString(out.Account), parts[1], nil
 }

@@ -1,0 +1,145 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/emulate"
+)
+
+// TestSweepCommand runs "sgwatch sweep" (the real command-line binary,
+// bin/sgwatch) against moto's EC2 and STS over HTTP, with the endpoints
+// from AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL_STS and nothing of this
+// machine's AWS configuration. In the caller's us-east-1: a world-open SSH
+// rule, a private group, and a pair of /5 sources on tcp/22 that together
+// make the group reachable from a whole part of the internet; in eu-west-1
+// only private rules; in a member account's eu-west-1 world-open RDP over
+// IPv6. "-format json" must print exactly the open rules, each with its
+// account and Region, and exit 1; eu-west-1 alone exits 0 with nothing
+// printed; the member, through sts:AssumeRole, exits 1 with its one rule.
+func TestSweepCommand(t *testing.T) {
+	ctx := context.Background()
+	if err := moto.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	const member = "444455556666"
+	group := func(account, region, name string, perm types.IpPermission) (string, []string) {
+		t.Helper()
+		c := ec2.NewFromConfig(moto.ConfigFor(account, region))
+		g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name)})
+		if err != nil {
+			t.Fatalf("%s %s: create %s: %v", account, region, name, err)
+		}
+		out, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpPermissions: []types.IpPermission{perm}})
+		if err != nil {
+			t.Fatalf("%s %s: authorize %s: %v", account, region, name, err)
+		}
+		var rules []string
+		for _, r := range out.SecurityGroupRules {
+			rules = append(rules, aws.ToString(r.SecurityGroupRuleId))
+		}
+		return aws.ToString(g.GroupId), rules
+	}
+	perm := func(port int32, v4 []string, v6 ...string) types.IpPermission {
+		p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
+		for _, c := range v4 {
+			p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
+		}
+		for _, c := range v6 {
+			p.Ipv6Ranges = append(p.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(c)})
+		}
+		return p
+	}
+	self := emulate.Account
+	ssh, sshRules := group(self, "us-east-1", "world-ssh", perm(22, []string{"0.0.0.0/0"}))
+	split, splitRules := group(self, "us-east-1", "split", perm(22, []string{"32.0.0.0/5", "40.0.0.0/5"}))
+	group(self, "us-east-1", "private", perm(22, []string{"10.0.0.0/8", "172.16.0.0/12"}))
+	group(self, "eu-west-1", "private-west", perm(5432, []string{"192.168.0.0/16"}))
+	rdp, rdpRules := group(member, "eu-west-1", "member-rdp", perm(3389, nil, "::/0"))
+	if len(sshRules) != 1 || len(splitRules) != 2 || len(rdpRules) != 1 {
+		t.Fatalf("moto returned rule ids %v, %v and %v", sshRules, splitRules, rdpRules)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"us-east-1", []string{"-regions", "us-east-1"}, 1, []string{
+			self + "/us-east-1 " + split + " " + splitRules[0] + " critical",
+			self + "/us-east-1 " + split + " " + splitRules[1] + " critical",
+			self + "/us-east-1 " + ssh + " " + sshRules[0] + " critical",
+		}},
+		{"private only", []string{"-regions", "eu-west-1"}, 0, nil},
+		{"a member by its role", []string{"-regions", "us-east-1,eu-west-1", "-accounts", member, "-assume-role", "audit"}, 1, []string{
+			member + "/eu-west-1 " + rdp + " " + rdpRules[0] + " critical",
+		}},
+	} {
+		code, stdout, stderr := runSweepCommand(t, append(c.args, "-format", "json")...)
+		t.Logf("%s (exit %d):\n%s%s", c.name, code, stdout, stderr)
+		if code != c.code {
+			t.Errorf("%s: exit %d, want %d", c.name, code, c.code)
+		}
+		var got []string
+		for l := range strings.Lines(stdout) {
+			var f detect.Finding
+			if err := json.Unmarshal([]byte(l), &f); err != nil {
+				t.Fatalf("%s: JSON line %q: %v", c.name, l, err)
+			}
+			if f.Action != detect.Exposure || len(f.Rules) != 1 {
+				t.Fatalf("%s: line %q is not an exposure of one rule", c.name, l)
+			}
+			got = append(got, f.Event.AccountID+"/"+f.Event.Region+" "+f.SecurityGroup.ID+" "+f.Rules[0].RuleID+" "+string(f.Severity))
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(c.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: printed\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if !strings.Contains(stderr, "; 0 targets could not be listed\n") {
+			t.Errorf("%s: a target could not be listed:\n%s", c.name, stderr)
+		}
+	}
+	t.Logf("sgwatch sweep against moto over HTTP: the world-open SSH rule and the /5 pair printed (exit 1), private rules alone exit 0, a member's world-open RDP through sts:AssumeRole printed (exit 1)")
+}
+
+// runSweepCommand runs bin/sgwatch sweep with args, moto as its EC2 and
+// STS endpoints, and returns the exit status and outputs.
+func runSweepCommand(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(*cliBin, append([]string{"sweep"}, args...)...)
+	home := t.TempDir()
+	cmd.Env = []string{
+		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
+		"AWS_ENDPOINT_URL_EC2=" + moto.Endpoint, "AWS_ENDPOINT_URL_STS=" + moto.Endpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true",
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run %s: %v", *cliBin, err)
+	}
+	if code == 2 {
+		t.Fatalf("%s sweep: usage error (is bin/sgwatch older than the sweep command? make cli-bin):\n%s", *cliBin, errb.String())
+	}
+	return code, out.String(), errb.String()
+}
