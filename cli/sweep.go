@@ -196,8 +196,9 @@ func sweepMain(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 // sweepAll lists every target, sweep.Concurrency at a time, and judges
-// its groups' ingress rules under s (sweep.Exposures); the results are in
-// the order of targets.
+// its groups' ingress rules under s, each group's and those its network
+// interfaces apply together (sweep.Judge); the results are in the order of
+// targets.
 func sweepAll(ctx context.Context, lister func(context.Context, sweep.Target) (sweep.Lister, error), targets []sweep.Target, s detect.Scoring) []swept {
 	found := make([]swept, len(targets))
 	sem := make(chan struct{}, sweep.Concurrency)
@@ -228,7 +229,7 @@ func sweepOne(ctx context.Context, lister func(context.Context, sweep.Target) (s
 	for _, g := range groups {
 		out.groups++
 		out.rules += len(g.Rules)
-		out.exposures = append(out.exposures, sweep.Exposures(g, t.Region, t.Account, at, s)...)
 	}
+	out.exposures = sweep.Judge(groups, t.Region, t.Account, at, s)
 	return out
 }

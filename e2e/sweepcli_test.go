@@ -27,7 +27,9 @@ import (
 // rule, a private group, and a pair of /5 sources on tcp/22 that together
 // make the group reachable from a whole part of the internet; in eu-west-1
 // only private rules; in a member account's eu-west-1 world-open RDP over
-// IPv6. "-format json" must print exactly the open rules, each with its
+// IPv6; two groups whose tcp/5432 rules (48.0.0.0/5, 56.0.0.0/5) open it
+// only together, on one network interface in us-east-1 and on two apart in
+// eu-west-1. "-format json" must print exactly the open rules, each with its
 // account and Region, and exit 1; eu-west-1 alone exits 0 with nothing
 // printed; the member, through sts:AssumeRole, exits 1 with its one rule.
 func TestSweepCommand(t *testing.T) {
@@ -69,6 +71,28 @@ func TestSweepCommand(t *testing.T) {
 	group(self, "us-east-1", "private", perm(22, []string{"10.0.0.0/8", "172.16.0.0/12"}))
 	group(self, "eu-west-1", "private-west", perm(5432, []string{"192.168.0.0/16"}))
 	rdp, rdpRules := group(member, "eu-west-1", "member-rdp", perm(3389, nil, "::/0"))
+	// Two groups that open PostgreSQL to the whole internet only together:
+	// on one network interface in us-east-1, and on two apart in eu-west-1.
+	eni := func(region string, groups ...string) string {
+		t.Helper()
+		c := ec2.NewFromConfig(moto.ConfigFor(self, region))
+		subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+		if err != nil || len(subnets.Subnets) == 0 {
+			t.Fatalf("%s: moto default subnets: %v", region, err)
+		}
+		n, err := c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: subnets.Subnets[0].SubnetId, Groups: groups})
+		if err != nil {
+			t.Fatalf("%s: create a network interface: %v", region, err)
+		}
+		return aws.ToString(n.NetworkInterface.NetworkInterfaceId)
+	}
+	unionA, unionARules := group(self, "us-east-1", "union-a", perm(5432, []string{"48.0.0.0/5"}))
+	unionB, unionBRules := group(self, "us-east-1", "union-b", perm(5432, []string{"56.0.0.0/5"}))
+	eni("us-east-1", unionA, unionB)
+	apartA, _ := group(self, "eu-west-1", "apart-a", perm(5432, []string{"48.0.0.0/5"}))
+	apartB, _ := group(self, "eu-west-1", "apart-b", perm(5432, []string{"56.0.0.0/5"}))
+	eni("eu-west-1", apartA)
+	eni("eu-west-1", apartB)
 	if len(sshRules) != 1 || len(splitRules) != 2 || len(rdpRules) != 1 {
 		t.Fatalf("moto returned rule ids %v, %v and %v", sshRules, splitRules, rdpRules)
 	}
@@ -83,6 +107,8 @@ func TestSweepCommand(t *testing.T) {
 			self + "/us-east-1 " + split + " " + splitRules[0] + " critical",
 			self + "/us-east-1 " + split + " " + splitRules[1] + " critical",
 			self + "/us-east-1 " + ssh + " " + sshRules[0] + " critical",
+			self + "/us-east-1 " + unionA + " " + unionARules[0] + " critical",
+			self + "/us-east-1 " + unionB + " " + unionBRules[0] + " critical",
 		}},
 		{"private only", []string{"-regions", "eu-west-1"}, 0, nil},
 		{"a member by its role", []string{"-regions", "us-east-1,eu-west-1", "-accounts", member, "-assume-role", "audit"}, 1, []string{
@@ -114,7 +140,7 @@ func TestSweepCommand(t *testing.T) {
 			t.Errorf("%s: a target could not be listed:\n%s", c.name, stderr)
 		}
 	}
-	t.Logf("sgwatch sweep against moto over HTTP: the world-open SSH rule and the /5 pair printed (exit 1), private rules alone exit 0, a member's world-open RDP through sts:AssumeRole printed (exit 1)")
+	t.Logf("sgwatch sweep against moto over HTTP: the world-open SSH rule, the /5 pair and the two groups open only together on one network interface printed (exit 1); private rules and the same two groups on separate interfaces exit 0; a member's world-open RDP through sts:AssumeRole printed (exit 1)")
 }
 
 // runSweepCommand runs bin/sgwatch sweep with args, moto as its EC2 and

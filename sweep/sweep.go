@@ -185,11 +185,8 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	for _, g := range groups {
 		st.Groups++
 		st.Rules += len(g.Rules)
-		for _, f := range Exposures(g, t.Region, t.Account, at, s.Scoring) {
-			open[f.Sweep.Key] = f
-		}
 	}
-	for _, f := range UnionExposures(groups, t.Region, t.Account, at, s.Scoring) {
+	for _, f := range Judge(groups, t.Region, t.Account, at, s.Scoring) {
 		open[f.Sweep.Key] = f
 	}
 	st.Open = len(open)

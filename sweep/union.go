@@ -9,6 +9,17 @@ import (
 	"github.com/sgwatch/sgwatch/detect"
 )
 
+// Judge is the sweep's judgement of one listing, for the function and the
+// command line alike: each group's exposures (Exposures), then what the
+// groups on each network interface open only together (UnionExposures).
+func Judge(groups []Group, region, account string, at time.Time, s detect.Scoring) []detect.Finding {
+	var out []detect.Finding
+	for _, g := range groups {
+		out = append(out, Exposures(g, region, account, at, s)...)
+	}
+	return append(out, UnionExposures(groups, region, account, at, s)...)
+}
+
 // unionKey ends the Sweep.Key of a rule open only together with the rules
 // of other groups on an interface: it is another exposure than the rule
 // open on its own would be.
