@@ -3,15 +3,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -288,28 +285,8 @@ func runCoverage(t *testing.T, format string, own ...string) (int, map[string]st
 	t.Helper()
 	args := append([]string{"coverage", "-regions", strings.Join(coverageRegions, ","),
 		"-accounts", strings.Join(coverageAccounts, ","), "-assume-role", coverageRole, "-format", format}, own...)
-	cmd := exec.Command(*cliBin, args...)
-	home := t.TempDir()
-	cmd.Env = []string{
-		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_ENDPOINT_URL=" + moto.Endpoint, "AWS_REGION=" + coverageHome,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true",
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run %s: %v", *cliBin, err)
-	}
-	if code == 2 {
-		t.Fatalf("%s coverage: usage error (is bin/sgwatch older than the coverage command? make cli-bin):\n%s", *cliBin, stderr.String())
-	}
-	t.Logf("%s (exit %d):\n%s%s", format, code, stdout.String(), stderr.String())
+	code, stdout, stderr := runCLI(t, []string{"AWS_ENDPOINT_URL=" + moto.Endpoint, "AWS_REGION=" + coverageHome}, args...)
+	t.Logf("%s (exit %d):\n%s%s", format, code, stdout, stderr)
 	rows := map[string]string{}
 	var order []string
 	defer func() {
@@ -323,7 +300,7 @@ func runCoverage(t *testing.T, format string, own ...string) (int, map[string]st
 			t.Errorf("%s: rows in order %q, want %q", format, order, want)
 		}
 	}()
-	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 	if format == "json" {
 		for _, l := range lines {
 			var c coverage.Cell
@@ -336,7 +313,7 @@ func runCoverage(t *testing.T, format string, own ...string) (int, map[string]st
 		return code, rows
 	}
 	if len(lines) == 0 || strings.Join(strings.Fields(lines[0]), " ") != "ACCOUNT REGION RULE TRAIL VERDICT" {
-		t.Fatalf("no table header:\n%s", stdout.String())
+		t.Fatalf("no table header:\n%s", stdout)
 	}
 	// Columns are two spaces apart or more; states hold single spaces.
 	for _, l := range lines[1:] {

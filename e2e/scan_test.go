@@ -7,7 +7,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -398,28 +396,7 @@ func (p *scanProxy) counts() (map[string]int, []string) {
 // exit status and output.
 func runScan(t *testing.T, endpoint string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, *cliBin, append([]string{"-format", "json"}, args...)...)
-	home := t.TempDir()
-	cmd.Env = []string{
-		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_REGION=" + emulate.Region,
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true",
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("sgwatch %s: still running after 20s\nstderr:\n%s", strings.Join(args, " "), errb.String())
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run %s: %v", *cliBin, err)
-	}
-	return code, out.String(), errb.String()
+	return runCLI(t, []string{"AWS_ENDPOINT_URL_S3=" + endpoint, "AWS_REGION=" + emulate.Region}, append([]string{"-format", "json"}, args...)...)
 }
 
 // scanErrorLine is the stderr line that reports an error for the source

@@ -3,11 +3,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -147,25 +144,6 @@ func TestSweepCommand(t *testing.T) {
 // STS endpoints, and returns the exit status and outputs.
 func runSweepCommand(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(*cliBin, append([]string{"sweep"}, args...)...)
-	home := t.TempDir()
-	cmd.Env = []string{
-		"HOME=" + home, "AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_ENDPOINT_URL_EC2=" + moto.Endpoint, "AWS_ENDPOINT_URL_STS=" + moto.Endpoint, "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true",
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run %s: %v", *cliBin, err)
-	}
-	if code == 2 {
-		t.Fatalf("%s sweep: usage error (is bin/sgwatch older than the sweep command? make cli-bin):\n%s", *cliBin, errb.String())
-	}
-	return code, out.String(), errb.String()
+	return runCLI(t, []string{"AWS_ENDPOINT_URL_EC2=" + moto.Endpoint, "AWS_ENDPOINT_URL_STS=" + moto.Endpoint, "AWS_REGION=us-east-1"},
+		append([]string{"sweep"}, args...)...)
 }
