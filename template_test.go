@@ -509,8 +509,10 @@ func TestTemplateEnrich(t *testing.T) {
 					continue
 				}
 				own := map[string]string{"EnrichPolicy": "EnrichEnabled", "SweepPolicy": "SweepEnabled"}
-				if c, ok := own[name]; !ok || at(r, "Condition") != c || !strings.HasPrefix(a, "ec2:Describe") {
-					t.Errorf("%s grants %s: only EnrichPolicy under EnrichEnabled and SweepPolicy under SweepEnabled may grant EC2 Describe calls", name, a)
+				// Read-only: Describe calls, and reading a prefix list's entries.
+				read := strings.HasPrefix(a, "ec2:Describe") || a == "ec2:GetManagedPrefixListEntries"
+				if c, ok := own[name]; !ok || at(r, "Condition") != c || !read {
+					t.Errorf("%s grants %s: only EnrichPolicy under EnrichEnabled and SweepPolicy under SweepEnabled may grant EC2 Describe calls (and GetManagedPrefixListEntries)", name, a)
 				}
 			}
 		}
@@ -1357,7 +1359,7 @@ func TestTemplateSweepPolicy(t *testing.T) {
 		t.Fatalf("SweepPolicy: %v under %v for %v, want an AWS::IAM::Policy under SweepEnabled for the function's role",
 			at(pol, "Type"), at(pol, "Condition"), at(pol, "Properties", "Roles"))
 	}
-	read := []string{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "cloudtrail:LookupEvents"}
+	read := []string{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries", "cloudtrail:LookupEvents"}
 	for _, params := range sweepParams {
 		t.Run(fmt.Sprint(params), func(t *testing.T) {
 			res := deploy(t, tpl, params).resources(t)

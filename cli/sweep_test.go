@@ -48,6 +48,15 @@ func (f *sweepEC2) DescribeNetworkInterfaces(context.Context, *ec2.DescribeNetwo
 	return &ec2.DescribeNetworkInterfacesOutput{}, f.err
 }
 
+// The fake's rules name no prefix list, so these are never called.
+func (f *sweepEC2) DescribeManagedPrefixLists(context.Context, *ec2.DescribeManagedPrefixListsInput, ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
+	return nil, errors.New("DescribeManagedPrefixLists: not in this fake")
+}
+
+func (f *sweepEC2) GetManagedPrefixListEntries(context.Context, *ec2.GetManagedPrefixListEntriesInput, ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error) {
+	return nil, errors.New("GetManagedPrefixListEntries: not in this fake")
+}
+
 // group adds a group with its ingress rules (id, port, CIDR) in a fake EC2.
 func (f *sweepEC2) group(id, name string, rules ...[3]string) *sweepEC2 {
 	f.groups = append(f.groups, types.SecurityGroup{GroupId: aws.String(id), GroupName: aws.String(name), VpcId: aws.String("vpc-0a1b2c3d")})

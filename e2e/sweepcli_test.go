@@ -26,7 +26,8 @@ import (
 // only private rules; in a member account's eu-west-1 world-open RDP over
 // IPv6; two groups whose tcp/5432 rules (48.0.0.0/5, 56.0.0.0/5) open it
 // only together, on one network interface in us-east-1 and on two apart in
-// eu-west-1. "-format json" must print exactly the open rules, each with its
+// eu-west-1; a rule from a prefix list widened afterwards to 0.0.0.0/0.
+// "-format json" must print exactly the open rules, each with its
 // account and Region, and exit 1; eu-west-1 alone exits 0 with nothing
 // printed; the member, through sts:AssumeRole, exits 1 with its one rule.
 func TestSweepCommand(t *testing.T) {
@@ -90,6 +91,21 @@ func TestSweepCommand(t *testing.T) {
 	apartB, _ := group(self, "eu-west-1", "apart-b", perm(5432, []string{"56.0.0.0/5"}))
 	eni("eu-west-1", apartA)
 	eni("eu-west-1", apartB)
+	// A rule from a prefix list of partner ranges, and the list widened
+	// afterwards to the whole internet (ModifyManagedPrefixList).
+	east := ec2.NewFromConfig(moto.ConfigFor(self, "us-east-1"))
+	pl, err := east.CreateManagedPrefixList(ctx, &ec2.CreateManagedPrefixListInput{PrefixListName: aws.String("partners"), AddressFamily: aws.String("IPv4"),
+		MaxEntries: aws.Int32(5), Entries: []types.AddPrefixListEntry{{Cidr: aws.String("198.51.100.0/24")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plID := pl.PrefixList.PrefixListId
+	partners, partnersRules := group(self, "us-east-1", "partners", types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+		PrefixListIds: []types.PrefixListId{{PrefixListId: plID}}})
+	if _, err := east.ModifyManagedPrefixList(ctx, &ec2.ModifyManagedPrefixListInput{PrefixListId: plID, CurrentVersion: pl.PrefixList.Version,
+		AddEntries: []types.AddPrefixListEntry{{Cidr: aws.String("0.0.0.0/0")}}}); err != nil {
+		t.Fatal(err)
+	}
 	if len(sshRules) != 1 || len(splitRules) != 2 || len(rdpRules) != 1 {
 		t.Fatalf("moto returned rule ids %v, %v and %v", sshRules, splitRules, rdpRules)
 	}
@@ -106,6 +122,7 @@ func TestSweepCommand(t *testing.T) {
 			self + "/us-east-1 " + ssh + " " + sshRules[0] + " critical",
 			self + "/us-east-1 " + unionA + " " + unionARules[0] + " critical",
 			self + "/us-east-1 " + unionB + " " + unionBRules[0] + " critical",
+			self + "/us-east-1 " + partners + " " + partnersRules[0] + " critical",
 		}},
 		{"private only", []string{"-regions", "eu-west-1"}, 0, nil},
 		{"a member by its role", []string{"-regions", "us-east-1,eu-west-1", "-accounts", member, "-assume-role", "audit"}, 1, []string{
@@ -137,7 +154,7 @@ func TestSweepCommand(t *testing.T) {
 			t.Errorf("%s: a target could not be listed:\n%s", c.name, stderr)
 		}
 	}
-	t.Logf("sgwatch sweep against moto over HTTP: the world-open SSH rule, the /5 pair and the two groups open only together on one network interface printed (exit 1); private rules and the same two groups on separate interfaces exit 0; a member's world-open RDP through sts:AssumeRole printed (exit 1)")
+	t.Logf("sgwatch sweep against moto over HTTP: the world-open SSH rule, the /5 pair, the two groups open only together on one network interface and the rule whose prefix list was widened to 0.0.0.0/0 printed (exit 1); private rules and the same two groups on separate interfaces exit 0; a member's world-open RDP through sts:AssumeRole printed (exit 1)")
 }
 
 // runSweepCommand runs bin/sgwatch sweep with args, moto as its EC2 and

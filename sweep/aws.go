@@ -28,6 +28,8 @@ type EC2 interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+	DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error)
+	GetManagedPrefixListEntries(ctx context.Context, in *ec2.GetManagedPrefixListEntriesInput, opts ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error)
 }
 
 // CloudTrail is the part of the CloudTrail client a sweep uses: the event
@@ -91,6 +93,7 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 	if err != nil {
 		return nil, err
 	}
+	lists := a.prefixLists(ctx, byID)
 	// What uses each group is context, not the verdict: when it cannot be
 	// counted, each exposure says so.
 	uses, err := a.interfaces(ctx)
@@ -106,6 +109,9 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 		} else {
 			n := len(uses[id])
 			g.AttachedInterfaces, g.Interfaces = &n, uses[id]
+		}
+		if len(lists) > 0 {
+			g.Lists = lists
 		}
 		out = append(out, *g)
 	}
@@ -126,6 +132,44 @@ func (a AWS) interfaces(ctx context.Context) (map[string][]string, error) {
 		}
 	})
 	return uses, err
+}
+
+// prefixLists reads the managed prefix lists the groups' ingress rules
+// name: an AWS-managed list (com.amazonaws.…) is known as such; a
+// customer-managed one, by its entries now (GetManagedPrefixListEntries).
+// A list that cannot be read keeps the error, and its rules fail closed.
+func (a AWS) prefixLists(ctx context.Context, groups map[string]*Group) map[string]PrefixList {
+	lists := map[string]PrefixList{}
+	for _, g := range groups {
+		for _, r := range g.Rules {
+			if r.PrefixListID != "" && r.Direction == detect.Ingress {
+				lists[r.PrefixListID] = PrefixList{}
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(lists)) {
+		l := PrefixList{ID: id}
+		out, err := a.EC2.DescribeManagedPrefixLists(ctx, &ec2.DescribeManagedPrefixListsInput{PrefixListIds: []string{id}})
+		switch {
+		case err != nil:
+			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %w", err)
+		case len(out.PrefixLists) != 1:
+			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %d lists for %s", len(out.PrefixLists), id)
+		default:
+			l.Name = aws.ToString(out.PrefixLists[0].PrefixListName)
+			l.AWSManaged = aws.ToString(out.PrefixLists[0].OwnerId) == "AWS" || strings.HasPrefix(l.Name, "com.amazonaws.")
+		}
+		if l.Err == nil && !l.AWSManaged {
+			ep := ec2.NewGetManagedPrefixListEntriesPaginator(a.EC2, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id), MaxResults: aws.Int32(100)})
+			l.Err = everyPage(ctx, "GetManagedPrefixListEntries", ep.HasMorePages, ep.NextPage, func(page *ec2.GetManagedPrefixListEntriesOutput) {
+				for _, e := range page.Entries {
+					l.Entries = append(l.Entries, aws.ToString(e.Cidr))
+				}
+			})
+		}
+		lists[id] = l
+	}
+	return lists
 }
 
 // everyPage reads every page of a listing (a paginator's HasMorePages and

@@ -2,7 +2,10 @@ package sweep
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/sgwatch/sgwatch/clean"
 
 	"github.com/sgwatch/sgwatch/detect"
 )
@@ -25,6 +28,61 @@ type Group struct {
 	// the union of an interface's groups opens is not known).
 	Interfaces         []string
 	InterfacesUnlisted bool
+	// Lists are the managed prefix lists the listing read, by id (shared
+	// by every group of one listing).
+	Lists map[string]PrefixList
+}
+
+// PrefixList is a managed prefix list a group's rule names, as the sweep
+// read it.
+type PrefixList struct {
+	ID, Name string
+	// AWSManaged lists (com.amazonaws.…) hold AWS's own ranges; their
+	// entries are not read.
+	AWSManaged bool
+	// Entries are a customer-managed list's CIDRs now.
+	Entries []string
+	// Err says why the list could not be read.
+	Err error
+}
+
+// ingress returns g's ingress rules as AWS applies them: a rule that names
+// a customer-managed prefix list is one rule per entry of the list (same
+// rule id, the entry as its source, the list named in its description),
+// and one whose list could not be read has no source, so it counts as the
+// whole internet. A rule naming an AWS-managed list, or a list the listing
+// did not look up, stays as it is.
+func (g Group) ingress() []detect.Rule {
+	var in []detect.Rule
+	for _, r := range g.Rules {
+		if r.Direction != detect.Ingress {
+			continue
+		}
+		l, ok := g.Lists[r.PrefixListID]
+		if r.PrefixListID == "" || !ok || l.AWSManaged {
+			in = append(in, r)
+			continue
+		}
+		if l.Err != nil {
+			e := r
+			e.PrefixListID = ""
+			e.Description = clean.Line("prefix list "+r.PrefixListID+" could not be read ("+l.Err.Error()+")", 200)
+			in = append(in, e)
+			continue
+		}
+		for _, cidr := range l.Entries {
+			e := r
+			e.PrefixListID = ""
+			if strings.Contains(cidr, ":") {
+				e.CIDRIPv6 = cidr
+			} else {
+				e.CIDRIPv4 = cidr
+			}
+			e.Description = clean.Line("entry of prefix list "+r.PrefixListID+" "+l.Name, 200)
+			in = append(in, e)
+		}
+	}
+	return in
 }
 
 // Exposures returns an exposure finding for each ingress rule of g that is
@@ -36,12 +94,7 @@ type Group struct {
 // that made it would be: critical for every port or a sensitive one, else
 // high.
 func Exposures(g Group, region, account string, at time.Time, s detect.Scoring) []detect.Finding {
-	var in []detect.Rule
-	for _, r := range g.Rules {
-		if r.Direction == detect.Ingress {
-			in = append(in, r)
-		}
-	}
+	in := g.ingress()
 	reach := s.Exposed(in)
 	var out []detect.Finding
 	for i, r := range in {

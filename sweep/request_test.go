@@ -3,6 +3,7 @@ package sweep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,12 +100,47 @@ func TestRequestIsNoEvent(t *testing.T) {
 	}
 }
 
-// fakeEC2 answers the three listings in pages of two.
+// fakeEC2 answers the three listings in pages of two, and the prefix
+// lists (lists, by id; a list not there is an error).
 type fakeEC2 struct {
 	groups []types.SecurityGroup
 	rules  []types.SecurityGroupRule
 	nis    []types.NetworkInterface
+	lists  map[string]fakeList
 	calls  map[string]int
+}
+
+// fakeList is a managed prefix list: its name, owner and entries.
+type fakeList struct {
+	name, owner string
+	entries     []string
+}
+
+func (f *fakeEC2) DescribeManagedPrefixLists(_ context.Context, in *ec2.DescribeManagedPrefixListsInput, _ ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
+	f.calls["lists"]++
+	var out ec2.DescribeManagedPrefixListsOutput
+	for _, id := range in.PrefixListIds {
+		l, ok := f.lists[id]
+		if !ok {
+			return nil, errors.New("api error InvalidPrefixListID.NotFound: The prefix list ID '" + id + "' does not exist")
+		}
+		out.PrefixLists = append(out.PrefixLists, types.ManagedPrefixList{PrefixListId: aws.String(id), PrefixListName: aws.String(l.name), OwnerId: aws.String(l.owner)})
+	}
+	return &out, nil
+}
+
+func (f *fakeEC2) GetManagedPrefixListEntries(_ context.Context, in *ec2.GetManagedPrefixListEntriesInput, _ ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error) {
+	f.calls["entries"]++
+	l, ok := f.lists[aws.ToString(in.PrefixListId)]
+	if !ok || l.owner == "AWS" {
+		return nil, errors.New("api error InvalidPrefixListID.NotFound")
+	}
+	var es []types.PrefixListEntry
+	for _, c := range l.entries {
+		es = append(es, types.PrefixListEntry{Cidr: aws.String(c)})
+	}
+	items, next := page(es, in.NextToken)
+	return &ec2.GetManagedPrefixListEntriesOutput{Entries: items, NextToken: next}, nil
 }
 
 func page[T any](items []T, token *string) ([]T, *string) {

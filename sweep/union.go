@@ -38,7 +38,7 @@ func UnionExposures(groups []Group, region, account string, at time.Time, s dete
 	var order []string
 	for i := range groups {
 		g := &groups[i]
-		rules[g.ID], byID[g.ID] = g.Rules, g
+		rules[g.ID], byID[g.ID] = g.ingress(), g
 		for _, ni := range g.Interfaces {
 			if _, seen := onInterface[ni]; !seen {
 				order = append(order, ni)
