@@ -234,7 +234,7 @@ func (in *Input) top(data []byte) error {
 	return errors.New("unrecognised input: no \"detail\" (EventBridge event), \"eventName\" (CloudTrail record) or \"Records\" (CloudTrail log file)")
 }
 
-// add decodes one record into the queue, with the notes of what was left
+// add decodes one record into the queue, with the paths of what was left
 // out of it already (unread). A record that is an EventBridge event (found
 // in a log file's Records: a "detail" and no call of its own) is read as
 // sgwatch reads events everywhere else: its detail, with its envelope; one
@@ -298,12 +298,12 @@ func tooDeep(err error) bool {
 }
 
 // salvage returns the object obj without the members encoding/json cannot
-// decode at all (nested too deep), each named in a note "path: why"; the
-// member named descend, when it is such an object, is salvaged in turn
-// rather than left out (an event's detail: its record is still read).
+// decode at all (nested too deep), and their paths; the member named
+// descend, when it is such an object, is salvaged in turn rather than left
+// out (an event's detail: its record is still read).
 func salvage(obj []byte, path, descend string) ([]byte, []string) {
 	var out bytes.Buffer
-	var notes []string
+	var paths []string
 	out.WriteByte('{')
 	i := skipSpace(obj, 1)
 	for i < len(obj) && obj[i] == '"' {
@@ -321,9 +321,9 @@ func salvage(obj []byte, path, descend string) ([]byte, []string) {
 		case descend != "" && strings.EqualFold(strings.Trim(string(key), `"`), descend) && len(val) > 0 && val[0] == '{':
 			var more []string
 			val, more = salvage(val, name, "")
-			notes = append(notes, more...)
+			paths = append(paths, more...)
 		default:
-			notes = append(notes, name+": nested more than 10,000 levels deep: not read")
+			paths = append(paths, name)
 			val = nil
 		}
 		if val != nil {
@@ -340,7 +340,7 @@ func salvage(obj []byte, path, descend string) ([]byte, []string) {
 		}
 	}
 	out.WriteByte('}')
-	return out.Bytes(), notes
+	return out.Bytes(), paths
 }
 
 // MaxFlaws bounds the notes one part of a record gets for fields not
@@ -368,7 +368,9 @@ func (r *Record) Details() Details {
 		d.Flaws = append(d.Flaws, ns...)
 		d.Count += count
 	}
-	note(r.unread, len(r.unread))
+	for _, p := range r.unread {
+		note([]string{p + ": nested more than 10,000 levels deep: not read"}, 1)
+	}
 	if r.typeErr != nil {
 		note([]string{typeNote(r.typeErr)}, 1)
 	}
@@ -380,11 +382,11 @@ func (r *Record) Details() Details {
 		note([]string{"responseElements: " + err.Error()}, 1)
 		d.Response.Unread = true
 	}
-	for _, u := range r.unread { // left out as too deep: not read at all
-		switch u = strings.TrimPrefix(u, "detail."); {
-		case strings.HasPrefix(u, "requestParameters:"):
+	for _, p := range r.unread { // left out as too deep: not read at all
+		switch strings.TrimPrefix(p, "detail.") {
+		case "requestParameters":
 			d.Request.Unread = true
-		case strings.HasPrefix(u, "responseElements:"):
+		case "responseElements":
 			d.Response.Unread = true
 		}
 	}

@@ -136,6 +136,9 @@ type List[T any] struct {
 	bad   string // why the container or one of its items was not read
 }
 
+// otherKeys is the flaw of a list object with keys other than "items".
+const otherKeys = "a list with keys other than \"items\""
+
 func (l *List[T]) UnmarshalJSON(b []byte) error {
 	*l = List[T]{}
 	b = bytes.TrimSpace(b)
@@ -143,11 +146,11 @@ func (l *List[T]) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] == '{' {
+		// CloudTrail writes a list as {"items":[...]}, or {} when it is
+		// empty: another key may hold what is not read.
 		items, keys, ok := members(b, "items")
 		if ok && (keys > 1 || keys == 1 && items == nil) {
-			// CloudTrail writes a list as {"items":[...]}, or {} when it
-			// is empty: another key may hold what is not read.
-			l.bad = "a list with keys other than \"items\""
+			l.bad = otherKeys
 			seen(l.bad)
 		}
 		if !ok { // a key with an escape: the decoder matches it
@@ -161,9 +164,7 @@ func (l *List[T]) UnmarshalJSON(b []byte) error {
 			}
 			items = w.Items
 			if items == nil && len(bytes.TrimSpace(b[1:len(b)-1])) > 0 {
-				// Keys, but no items: CloudTrail writes an empty list as
-				// {}, so this is a list under another key.
-				l.bad = "a list with no \"items\" among its keys"
+				l.bad = otherKeys
 				seen(l.bad)
 				return nil
 			}

@@ -34,8 +34,8 @@ type Record struct {
 	// before the record was decoded.
 	typeErr *json.UnmarshalTypeError
 	mark    int64
-	// unread says which members were left out because they could not be
-	// decoded at all (nested too deep), "path: why".
+	// unread are the paths of the members left out because they could
+	// not be decoded at all (nested too deep).
 	unread []string
 }
 
