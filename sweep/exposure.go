@@ -101,20 +101,28 @@ func Exposures(g Group, region, account string, at time.Time, s detect.Scoring) 
 		if !reach[i] {
 			continue
 		}
-		f := detect.Finding{
-			Action:        detect.Exposure,
-			Outcome:       detect.Succeeded,
-			Event:         detect.Event{Name: detect.SweepCall, Time: at.UTC().Format(time.RFC3339), Region: region, AccountID: account},
-			SecurityGroup: g.SecurityGroup,
-			Rules:         []detect.Rule{r},
-			Sweep:         &detect.Sweep{Key: detect.RuleKey(g.ID, r), FoundAt: at.UTC().Format(time.RFC3339)},
-			Notes:         slices.Clone(g.Notes),
-		}
-		s.Score(&f)
-		f.Undo = detect.ExposureUndo(&f)
-		out = append(out, f)
+		out = append(out, exposure(g, r, detect.RuleKey(g.ID, r), region, account, at, s))
 	}
 	return out
+}
+
+// exposure is the exposure finding of g's rule r under key, listed at time
+// at in account and region, scored under s (and why, with the reasons
+// added to the score's); it carries g's notes and then notes.
+func exposure(g Group, r detect.Rule, key, region, account string, at time.Time, s detect.Scoring, why ...string) detect.Finding {
+	f := detect.Finding{
+		Action:        detect.Exposure,
+		Outcome:       detect.Succeeded,
+		Event:         detect.Event{Name: detect.SweepCall, Time: at.UTC().Format(time.RFC3339), Region: region, AccountID: account},
+		SecurityGroup: g.SecurityGroup,
+		Rules:         []detect.Rule{r},
+		Sweep:         &detect.Sweep{Key: key, FoundAt: at.UTC().Format(time.RFC3339)},
+		Notes:         slices.Clone(g.Notes),
+	}
+	s.Score(&f)
+	f.Reasons = append(f.Reasons, why...)
+	f.Undo = detect.ExposureUndo(&f)
+	return f
 }
 
 // Resolve returns the resolved finding of an exposure a sweep at time at

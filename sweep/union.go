@@ -61,19 +61,9 @@ func UnionExposures(groups []Group, region, account string, at time.Time, s dete
 			}
 			seen[key] = true
 			others := slices.DeleteFunc(slices.Clone(u.Groups), func(id string) bool { return id == g.ID })
-			f := detect.Finding{
-				Action:        detect.Exposure,
-				Outcome:       detect.Succeeded,
-				Event:         detect.Event{Name: detect.SweepCall, Time: at.UTC().Format(time.RFC3339), Region: region, AccountID: account},
-				SecurityGroup: g.SecurityGroup,
-				Rules:         []detect.Rule{gr.Rule},
-				Sweep:         &detect.Sweep{Key: key, FoundAt: at.UTC().Format(time.RFC3339)},
-				Notes:         append(slices.Clone(g.Notes), u.Notes...),
-			}
-			s.Score(&f)
-			f.Reasons = append(f.Reasons, "open only together with the rules of "+strings.Join(others, ", ")+
+			f := exposure(*g, gr.Rule, key, region, account, at, s, "open only together with the rules of "+strings.Join(others, ", ")+
 				" on "+interfaces(u.Interfaces)+": a network interface admits the union of its groups' rules")
-			f.Undo = detect.ExposureUndo(&f)
+			f.Notes = append(f.Notes, u.Notes...)
 			out = append(out, f)
 		}
 	}
