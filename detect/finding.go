@@ -9,6 +9,7 @@ package detect
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -196,10 +197,23 @@ func (r Rule) Source() string {
 	return r.ReferencedGroupID
 }
 
-// sources counts the rule's sources: EC2 allows one.
+// WasCritical reports whether the finding is critical, or was before
+// trusted automation lowered it: such a finding is never suppressed and
+// never threaded in chat.
+func (f Finding) WasCritical() bool {
+	return f.Severity == Critical || f.SeverityBeforeAutomation == Critical
+}
+
+// sourceFields are the rule's four source fields, set or not: EC2 allows
+// one to be set.
+func (r Rule) sourceFields() [4]string {
+	return [4]string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID}
+}
+
+// sources counts the rule's sources.
 func (r Rule) sources() int {
 	n := 0
-	for _, s := range []string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID} {
+	for _, s := range r.sourceFields() {
 		if s != "" {
 			n++
 		}
@@ -209,13 +223,15 @@ func (r Rule) sources() int {
 
 // allSources names every source the rule gives, comma-separated.
 func (r Rule) allSources() string {
-	var ss []string
-	for _, s := range []string{r.CIDRIPv4, r.CIDRIPv6, r.PrefixListID, r.ReferencedGroupID} {
-		if s != "" {
-			ss = append(ss, s)
-		}
-	}
-	return strings.Join(ss, ", ")
+	f := r.sourceFields()
+	return strings.Join(slices.DeleteFunc(f[:], func(s string) bool { return s == "" }), ", ")
+}
+
+// ownerValid reports whether the owner of the rule's referenced group is
+// unnamed (the account of the change) or a 12-digit account id: only then
+// is it built into a command.
+func (r Rule) ownerValid() bool {
+	return r.ReferencedGroupOwnerID == "" || awsid.IsAccountID(r.ReferencedGroupOwnerID)
 }
 
 // SweepCall is the EC2 call the sweep lists rules with: the Event.Name of an

@@ -47,7 +47,7 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 				// The new content is empty, under another key, or flat:
 				// what the rule allows now cannot be read.
 				notes = append(notes, fmt.Sprintf("not understood: %s rule %s: no new rule content (protocol, ports, source) where CloudTrail puts it: counted as every port from the whole internet",
-					c.Name, clean.Line(orText(r.RuleID, "without an id"), 64)))
+					c.Name, clean.Line(first(r.RuleID, "without an id"), 64)))
 			}
 			out = append(out, r)
 		}
@@ -107,19 +107,14 @@ func rules(c *Call, p cloudtrail.Request, resp cloudtrail.Response) (out []Rule,
 // account, the account of the change: a group of the same account needs
 // no owner named, in the rule line or in the undo.
 func foreignOwners(rules []Rule, account string) {
+	if account == "" {
+		return
+	}
 	for i := range rules {
-		if account != "" && rules[i].ReferencedGroupOwnerID == account {
+		if rules[i].ReferencedGroupOwnerID == account {
 			rules[i].ReferencedGroupOwnerID = ""
 		}
 	}
-}
-
-// orText is s, or alt when s is "".
-func orText(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
 }
 
 // appendPermissions adds one rule per source of each permission. A
@@ -188,9 +183,7 @@ func attach(out []Rule, set []cloudtrail.SetRule, dir Direction) []Rule {
 		if js := waiting[k]; len(js) > 0 {
 			s := set[js[0]]
 			out[i].RuleID = s.SecurityGroupRuleID.String()
-			if out[i].ReferencedGroupID != "" {
-				out[i].ReferencedGroupOwnerID = first(out[i].ReferencedGroupOwnerID, s.ReferencedGroupInfo.UserID.String())
-			}
+			out[i].ReferencedGroupOwnerID = first(out[i].ReferencedGroupOwnerID, s.ReferencedGroupInfo.UserID.String())
 			waiting[k] = js[1:]
 		}
 	}
@@ -231,9 +224,7 @@ func revoked(req []Rule, resp cloudtrail.Response, dir Direction) ([]Rule, bool)
 				used[j] = true
 				s := fromSet(set[j], dir)
 				s.Description = first(s.Description, r.Description)
-				if s.ReferencedGroupID != "" {
-					s.ReferencedGroupOwnerID = first(s.ReferencedGroupOwnerID, r.ReferencedGroupOwnerID)
-				}
+				s.ReferencedGroupOwnerID = first(s.ReferencedGroupOwnerID, r.ReferencedGroupOwnerID)
 				out = append(out, s)
 				continue
 			}

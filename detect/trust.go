@@ -8,11 +8,11 @@ import "strings"
 // user, and an actor whose identity could not be read, are never trusted,
 // whatever the patterns say.
 func (o Scoring) trusted(a Actor) string {
-	if a.IsRoot() || a.Unread {
+	if a.MayBeRoot() {
 		return ""
 	}
 	for _, s := range o.TrustedServices {
-		if a.InvokedBy == "" || a.InvokedBy != s.Service || s.Principal == "" {
+		if a.InvokedBy != s.Service || s.Principal == "" {
 			continue
 		}
 		if arn := a.Matches(s.Principal); arn != "" {
@@ -26,6 +26,10 @@ func (o Scoring) trusted(a Actor) string {
 	}
 	return ""
 }
+
+// MayBeRoot reports whether the actor is the root user, or may be: its
+// identity could not be read (Unread).
+func (a Actor) MayBeRoot() bool { return a.IsRoot() || a.Unread }
 
 // IsRoot reports whether the actor is the account's root user: identity
 // type Root (in any case), or an ARN that ends in ":root".

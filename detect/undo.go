@@ -164,9 +164,7 @@ const ownerNote = "a referenced security group's owning account (userId in the r
 // badOwner reports whether a rule names the owner of its referenced group
 // with something that is not an account id.
 func badOwner(rules []Rule) bool {
-	return slices.ContainsFunc(rules, func(r Rule) bool {
-		return r.ReferencedGroupID != "" && r.ReferencedGroupOwnerID != "" && !awsid.IsAccountID(r.ReferencedGroupOwnerID)
-	})
+	return slices.ContainsFunc(rules, func(r Rule) bool { return r.ReferencedGroupID != "" && !r.ownerValid() })
 }
 
 // hasSources reports whether any rule names its source.
@@ -253,7 +251,7 @@ func cliPermissions(rules []Rule) (string, bool) {
 			p.IPv6Ranges = []cliIPv6Range{{c}}
 		case awsid.IsPrefixListID(r.PrefixListID):
 			p.PrefixListIDs = []cliPrefixList{{r.PrefixListID}}
-		case awsid.IsGroupID(r.ReferencedGroupID) && (r.ReferencedGroupOwnerID == "" || awsid.IsAccountID(r.ReferencedGroupOwnerID)):
+		case awsid.IsGroupID(r.ReferencedGroupID) && r.ownerValid():
 			p.UserIDGroupPairs = []cliGroupPair{{r.ReferencedGroupID, r.ReferencedGroupOwnerID}}
 		default:
 			return "", false

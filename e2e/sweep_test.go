@@ -139,16 +139,6 @@ func TestSweep(t *testing.T) {
 		}
 		return id, rules
 	}
-	tcp := func(port int32, v4 []string, v6 ...string) types.IpPermission {
-		p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
-		for _, c := range v4 {
-			p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
-		}
-		for _, c := range v6 {
-			p.Ipv6Ranges = append(p.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(c)})
-		}
-		return p
-	}
 	ssh, sshRules := group("world-ssh", tcp(22, []string{"0.0.0.0/0"}))
 	web, webRules := group("world-https", tcp(443, []string{"0.0.0.0/0"}))
 	rdp, _ := group("ipv6-rdp", tcp(3389, nil, "::/0"))
@@ -370,4 +360,17 @@ func TestSweep(t *testing.T) {
 		}
 		t.Logf("sweep: 3 accounts × 2 Regions through sts:AssumeRole against moto: the 2 world-open rules of the members published, each with its account and Region")
 	})
+}
+
+// tcp is a permission for one tcp port from the IPv4 ranges v4 and the IPv6
+// ranges v6.
+func tcp(port int32, v4 []string, v6 ...string) types.IpPermission {
+	p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
+	for _, c := range v4 {
+		p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
+	}
+	for _, c := range v6 {
+		p.Ipv6Ranges = append(p.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(c)})
+	}
+	return p
 }

@@ -53,22 +53,12 @@ func TestSweepCommand(t *testing.T) {
 		}
 		return aws.ToString(g.GroupId), rules
 	}
-	perm := func(port int32, v4 []string, v6 ...string) types.IpPermission {
-		p := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port)}
-		for _, c := range v4 {
-			p.IpRanges = append(p.IpRanges, types.IpRange{CidrIp: aws.String(c)})
-		}
-		for _, c := range v6 {
-			p.Ipv6Ranges = append(p.Ipv6Ranges, types.Ipv6Range{CidrIpv6: aws.String(c)})
-		}
-		return p
-	}
 	self := emulate.Account
-	ssh, sshRules := group(self, "us-east-1", "world-ssh", perm(22, []string{"0.0.0.0/0"}))
-	split, splitRules := group(self, "us-east-1", "split", perm(22, []string{"32.0.0.0/5", "40.0.0.0/5"}))
-	group(self, "us-east-1", "private", perm(22, []string{"10.0.0.0/8", "172.16.0.0/12"}))
-	group(self, "eu-west-1", "private-west", perm(5432, []string{"192.168.0.0/16"}))
-	rdp, rdpRules := group(member, "eu-west-1", "member-rdp", perm(3389, nil, "::/0"))
+	ssh, sshRules := group(self, "us-east-1", "world-ssh", tcp(22, []string{"0.0.0.0/0"}))
+	split, splitRules := group(self, "us-east-1", "split", tcp(22, []string{"32.0.0.0/5", "40.0.0.0/5"}))
+	group(self, "us-east-1", "private", tcp(22, []string{"10.0.0.0/8", "172.16.0.0/12"}))
+	group(self, "eu-west-1", "private-west", tcp(5432, []string{"192.168.0.0/16"}))
+	rdp, rdpRules := group(member, "eu-west-1", "member-rdp", tcp(3389, nil, "::/0"))
 	// Two groups that open PostgreSQL to the whole internet only together:
 	// on one network interface in us-east-1, and on two apart in eu-west-1.
 	eni := func(region string, groups ...string) string {
@@ -84,11 +74,11 @@ func TestSweepCommand(t *testing.T) {
 		}
 		return aws.ToString(n.NetworkInterface.NetworkInterfaceId)
 	}
-	unionA, unionARules := group(self, "us-east-1", "union-a", perm(5432, []string{"48.0.0.0/5"}))
-	unionB, unionBRules := group(self, "us-east-1", "union-b", perm(5432, []string{"56.0.0.0/5"}))
+	unionA, unionARules := group(self, "us-east-1", "union-a", tcp(5432, []string{"48.0.0.0/5"}))
+	unionB, unionBRules := group(self, "us-east-1", "union-b", tcp(5432, []string{"56.0.0.0/5"}))
 	eni("us-east-1", unionA, unionB)
-	apartA, _ := group(self, "eu-west-1", "apart-a", perm(5432, []string{"48.0.0.0/5"}))
-	apartB, _ := group(self, "eu-west-1", "apart-b", perm(5432, []string{"56.0.0.0/5"}))
+	apartA, _ := group(self, "eu-west-1", "apart-a", tcp(5432, []string{"48.0.0.0/5"}))
+	apartB, _ := group(self, "eu-west-1", "apart-b", tcp(5432, []string{"56.0.0.0/5"}))
 	eni("eu-west-1", apartA)
 	eni("eu-west-1", apartB)
 	// A rule from a prefix list of partner ranges, and the list widened

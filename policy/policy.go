@@ -273,11 +273,9 @@ func alwaysPublished(f detect.Finding) string {
 	switch {
 	case f.Actor.IsRoot():
 		return "a change by the root user is never suppressed"
-	case f.Actor.Unread:
-		return "a change by an identity that could not be read is never suppressed (it may be the root user)"
 	case f.Severity == detect.Critical:
 		return "a critical finding is never suppressed"
-	case f.SeverityBeforeAutomation == detect.Critical:
+	case f.WasCritical():
 		return fmt.Sprintf("it was critical before trusted automation lowered it to %s, and a critical finding is never suppressed", f.Severity)
 	}
 	return ""

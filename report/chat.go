@@ -130,7 +130,7 @@ func chatBody(f detect.Finding, room int) (string, error) {
 		// a message of its own in the channel: it must not land in a
 		// thread an earlier, harmless change to the group began. So does
 		// one that was critical before trusted automation lowered it.
-		if f.Severity != detect.Critical && f.SeverityBeforeAutomation != detect.Critical {
+		if !f.WasCritical() {
 			c.Metadata.ThreadID = f.SecurityGroup.ID
 		}
 		if arn := groupARN(f); arn != "" {

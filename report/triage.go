@@ -109,7 +109,7 @@ func triage(f detect.Finding) []string {
 // it did) and adds ingress from the whole internet: then closing it comes
 // first.
 func worldOpen(f detect.Finding) bool {
-	if f.Severity != detect.Critical && f.SeverityBeforeAutomation != detect.Critical {
+	if !f.WasCritical() {
 		return false
 	}
 	if f.Outcome != detect.Succeeded || marker(f.Event.Name) == "-" {
