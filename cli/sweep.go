@@ -216,20 +216,14 @@ func sweepAll(ctx context.Context, lister func(context.Context, sweep.Target) (s
 
 // sweepOne lists one target and judges what it has.
 func sweepOne(ctx context.Context, lister func(context.Context, sweep.Target) (sweep.Lister, error), t sweep.Target, s detect.Scoring) swept {
-	l, err := lister(ctx, t)
+	_, groups, found, err := sweep.List(ctx, lister, t, time.Now(), s)
 	if err != nil {
 		return swept{err: err}
 	}
-	groups, err := l.Groups(ctx)
-	if err != nil {
-		return swept{err: fmt.Errorf("list rules: %w", err)}
-	}
-	at := time.Now()
-	var out swept
+	out := swept{exposures: found}
 	for _, g := range groups {
 		out.groups++
 		out.rules += len(g.Rules)
 	}
-	out.exposures = sweep.Judge(groups, t.Region, t.Account, at, s)
 	return out
 }

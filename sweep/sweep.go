@@ -171,14 +171,9 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		now = s.Now
 	}
 	at := now().UTC()
-	l, err := s.Lister(ctx, t)
+	l, groups, found, err := List(ctx, s.Lister, t, at, s.Scoring)
 	if err != nil {
 		st.Err = err
-		return st
-	}
-	groups, err := l.Groups(ctx)
-	if err != nil {
-		st.Err = fmt.Errorf("list rules: %w", err)
 		return st
 	}
 	open := map[string]detect.Finding{}
@@ -186,7 +181,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		st.Groups++
 		st.Rules += len(g.Rules)
 	}
-	for _, f := range Judge(groups, t.Region, t.Account, at, s.Scoring) {
+	for _, f := range found {
 		open[f.Sweep.Key] = f
 	}
 	st.Open = len(open)
@@ -290,6 +285,22 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	}
 	st.Err = errors.Join(errs...)
 	return st
+}
+
+// List lists target t through lister at time at and judges what it has
+// under s (Judge): the function's sweep and the command line's alike. It
+// returns the lister (for the creators' lookups), the groups and what is
+// open.
+func List(ctx context.Context, lister func(context.Context, Target) (Lister, error), t Target, at time.Time, s detect.Scoring) (Lister, []Group, []detect.Finding, error) {
+	l, err := lister(ctx, t)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	groups, err := l.Groups(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("list rules: %w", err)
+	}
+	return l, groups, Judge(groups, t.Region, t.Account, at, s), nil
 }
 
 // targetMemory is the memory of one target during one sweep: its version
