@@ -9,6 +9,8 @@
 // runes.
 package clean
 
+//go:generate go test . -run TestNotShownTable -update
+
 import (
 	"log/slog"
 	"reflect"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/pipeline"
@@ -28,7 +29,7 @@ type output struct {
 // newOutput returns the output of format to w; the error says a format is
 // not one of them.
 func newOutput(w io.Writer, format string) (*output, error) {
-	o := &output{w: bufio.NewWriterSize(w, 64<<10), summary: format == "summary"}
+	o := &output{w: bufio.NewWriterSize(w, 64<<10), summary: strings.EqualFold(strings.TrimSpace(format), "summary")}
 	if o.summary {
 		o.format = report.Text // for the subjects the summary lists
 		return o, nil

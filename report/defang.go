@@ -52,6 +52,9 @@ func defang(s string) string {
 			b.WriteString("＞")
 		case c == ']':
 			b.WriteString("］")
+		case c == '\\':
+			b.WriteString("＼＼")
+			i++
 		case c == '.':
 			b.WriteString(hostDot)
 		}
@@ -69,7 +72,10 @@ func defangsAt(s string, i int) bool {
 	case ']':
 		return i+1 < len(s) && s[i+1] == '('
 	case '.':
-		return i+1 < len(s) && 'a' <= s[i+1]|0x20 && s[i+1]|0x20 <= 'z'
+		// A label of letters: ASCII, or any script (a byte of UTF-8).
+		return i+1 < len(s) && ('a' <= s[i+1]|0x20 && s[i+1]|0x20 <= 'z' || s[i+1] >= 0x80)
+	case '\\':
+		return strings.HasPrefix(s[i:], `\\`) // a UNC path (\\host\share), which mail clients open
 	}
 	return false
 }

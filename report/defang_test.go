@@ -15,6 +15,9 @@ func TestDefang(t *testing.T) {
 		{"<!channel> <@U123> @here", "＜!channel＞ ＜＠U123＞ ＠here"},
 		{"[click](http://evil.example)", "[click］(http[:]//evil․example)"},
 		{"mail alice@corp.example", "mail alice＠corp․example"},
+		// Host names in any script, and UNC paths that mail clients open.
+		{"see пример.рф and 例子.测试", "see пример․рф and 例子․测试"},
+		{`open \\10.0.0.5\share now`, `open ＼＼10.0.0.5\share now`},
 		// Addresses, ranges, versions and paths keep their dots and brackets.
 		{"aws-cli/2.17.0 Python/3.11.8 from 203.0.113.0/24 and 2001:db8::/32", "aws-cli/2.17.0 Python/3.11.8 from 203.0.113.0/24 and 2001:db8::/32"},
 		{"ipPermissions[0]: port 70000", "ipPermissions[0]: port 70000"},

@@ -45,7 +45,6 @@ type tier struct {
 // listed is one line of the list: a finding, or identical calls that
 // changed nothing.
 type listed struct {
-	rank              int // the severity's
 	time, id, subject string
 	n                 int    // findings it stands for
 	last              string // the latest time among them
@@ -84,10 +83,10 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 		}
 		s.counts[i][k]++
 	}
-	t := 0
-	switch f.Severity {
-	case detect.Critical:
-	case detect.High:
+	t := 0 // critical, or critical before trusted automation lowered it
+	switch {
+	case f.WasCritical():
+	case f.Severity == detect.High:
 		t = 2
 	default:
 		return
@@ -119,7 +118,7 @@ func (t *tier) add(f detect.Finding, subject string, nothing bool) {
 		t.more++
 		return
 	}
-	l := &listed{rank: f.Severity.Rank(), time: time, id: id, subject: subject, n: 1, last: time}
+	l := &listed{time: time, id: id, subject: subject, n: 1, last: time}
 	if nothing {
 		if f.Error != nil {
 			l.code = clean.Line(f.Error.Code, 64)
@@ -197,10 +196,8 @@ func (s *Summary) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var all []*listed
 	total := 0
 	for _, t := range s.tiers {
-		all = append(all, t.rows...)
 		total += t.more
 		for _, l := range t.rows {
 			total += l.n
@@ -209,9 +206,15 @@ func (s *Summary) Write(w io.Writer) error {
 	if total == 0 {
 		return nil
 	}
-	slices.SortStableFunc(all, func(a, b *listed) int {
-		return cmp.Or(cmp.Compare(b.rank, a.rank), strings.Compare(a.time, b.time), strings.Compare(a.id, b.id))
-	})
+	// The critical tiers' lines first, then the high ones', each by time.
+	var all []*listed
+	for i := 0; i < tiers; i += 2 {
+		rows := append(slices.Clone(s.tiers[i].rows), s.tiers[i+1].rows...)
+		slices.SortStableFunc(rows, func(a, b *listed) int {
+			return cmp.Or(strings.Compare(a.time, b.time), strings.Compare(a.id, b.id))
+		})
+		all = append(all, rows...)
+	}
 	fmt.Fprintf(w, "\ncritical and high (%d)\n", total)
 	for _, l := range all {
 		same := ""

@@ -133,10 +133,15 @@ func TestSummaryNeverDropsCritical(t *testing.T) {
 	late := eventFinding(t, "authorize-ingress-world-ssh")
 	late.Event.Time = "2026-11-20T23:00:00Z"
 	s.Add(late, "[CRITICAL] late")
+	// Critical before trusted automation lowered it: listed with the critical.
+	lowered := late
+	lowered.Event.ID, lowered.Event.Time = "lowered", "2026-11-20T23:30:00Z"
+	lowered.Severity, lowered.SeverityBeforeAutomation = detect.High, detect.Critical
+	s.Add(lowered, "[HIGH] lowered")
 	out := summaryOf(t, &s)
 	lines := listedLines(out)
-	if !strings.Contains(lines[0], "[CRITICAL] late") {
-		t.Errorf("first line %q, want the critical change", lines[0])
+	if !strings.Contains(lines[0], "[CRITICAL] late") || !strings.Contains(lines[1], "[HIGH] lowered") {
+		t.Errorf("first lines %q, want the critical change, then the one automation lowered", lines[:2])
 	}
 	for _, want := range []string{"and 10 more high findings, not listed", "and 10 more high findings of calls that changed nothing, not listed"} {
 		if !strings.Contains(out, want) {

@@ -5,8 +5,6 @@ import (
 	"unicode"
 )
 
-//go:generate go test . -run TestNotShownTable -update
-
 // replaced is the rule of what Line replaces, derived from Unicode's
 // properties rather than kept by hand: r, whose Unicode name is name, is
 // replaced unless it is U+0020 or shows as itself. A rune does not when
