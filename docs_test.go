@@ -19,6 +19,7 @@ var docPages = []string{
 	"configuration.md",
 	"decisions.md",
 	"deploying.md",
+	"exposure.md",
 	"finding.md",
 	"limits.md",
 	"organization.md",

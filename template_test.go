@@ -196,8 +196,9 @@ func TestTemplateTuning(t *testing.T) {
 			_ = one.Action.Decode(&actions)
 		}
 	}
-	if !slices.Equal(actions, []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules"}) {
-		t.Errorf("EnrichPolicy grants %v, want exactly the three Describe calls", actions)
+	if !slices.Equal(actions, []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules",
+		"ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"}) {
+		t.Errorf("EnrichPolicy grants %v, want exactly the five read-only calls", actions)
 	}
 }
 

@@ -48,6 +48,12 @@ func IsRuleID(s string) bool { return prefixedHex(s, "sgr-") }
 // IsVPCID reports whether s is a VPC id (vpc-…).
 func IsVPCID(s string) bool { return prefixedHex(s, "vpc-") }
 
+// IsNetworkInterfaceID reports whether s is a network interface id (eni-…).
+func IsNetworkInterfaceID(s string) bool { return prefixedHex(s, "eni-") }
+
+// IsInstanceID reports whether s is an instance id (i-…).
+func IsInstanceID(s string) bool { return prefixedHex(s, "i-") }
+
 // IsPrefixListID reports whether s is a managed prefix list id (pl-…).
 func IsPrefixListID(s string) bool { return prefixedHex(s, "pl-") }
 

@@ -1,6 +1,9 @@
 package cloudtrail
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Record is the part of a CloudTrail record sgwatch reads. encoding/json
 // matches keys case-insensitively, which absorbs the lower-case
@@ -100,6 +103,71 @@ type Request struct {
 	// Newer calls may wrap capitalised parameters in a request object.
 	Associate    *VPCRequest `json:"AssociateSecurityGroupVpcRequest"`
 	Disassociate *VPCRequest `json:"DisassociateSecurityGroupVpcRequest"`
+
+	// The attach calls: ModifyInstanceAttribute and
+	// ModifyNetworkInterfaceAttribute with the groups they set.
+	InstanceID         Text            `json:"instanceId"`
+	NetworkInterfaceID Text            `json:"networkInterfaceId"`
+	GroupSet           List[GroupItem] `json:"groupSet"`
+
+	// The managed prefix list calls, flat (lower-case keys match too) or
+	// wrapped like ModifySecurityGroupRules. No public record shows their
+	// shape: both are read.
+	ListRequest
+	CreateList  *ListRequest `json:"CreateManagedPrefixListRequest"`
+	ModifyList  *ListRequest `json:"ModifyManagedPrefixListRequest"`
+	RestoreList *ListRequest `json:"RestoreManagedPrefixListVersionRequest"`
+}
+
+// GroupItem is one item of a groupSet.
+type GroupItem struct {
+	GroupID Text `json:"groupId"`
+}
+
+// ListRequest is the request of a managed prefix list call.
+type ListRequest struct {
+	PrefixListID   Text    `json:"PrefixListId"`
+	PrefixListName Text    `json:"PrefixListName"`
+	Entry          Entries `json:"Entry"`
+	AddEntry       Entries `json:"AddEntry"`
+	RemoveEntry    Entries `json:"RemoveEntry"`
+}
+
+// Entries decodes the entries of a prefix list call in either shape: a
+// list ({"items": […]}, […]) or the wrapped form's one entry or many.
+type Entries struct {
+	OneOrMany[ListEntry]
+}
+
+func (e *Entries) UnmarshalJSON(b []byte) error {
+	t := bytes.TrimSpace(b)
+	if len(t) > 0 && t[0] == '{' {
+		if items, _, ok := members(t, "items"); ok && items != nil {
+			var l List[ListEntry]
+			_ = l.UnmarshalJSON(t)
+			e.items, e.bad = l.items, l.bad
+			return nil
+		}
+	}
+	return e.OneOrMany.UnmarshalJSON(b)
+}
+
+// ListEntry is one entry a prefix list call adds or removes.
+type ListEntry struct {
+	CIDR        Text `json:"Cidr"`
+	Description Text `json:"Description"`
+}
+
+// Lists returns the prefix list requests the record holds: the flat one
+// and any wrapped one.
+func (r Request) Lists() []ListRequest {
+	out := []ListRequest{r.ListRequest}
+	for _, w := range []*ListRequest{r.CreateList, r.ModifyList, r.RestoreList} {
+		if w != nil {
+			out = append(out, *w)
+		}
+	}
+	return out
 }
 
 // Legacy returns the permission of the legacy flat form (cidrIp,
@@ -225,6 +293,31 @@ type Response struct {
 
 	// Unread is true when responseElements was not an object.
 	Unread bool `json:"-"`
+
+	// A managed prefix list call's answer: the list, flat or wrapped.
+	PrefixList  *ListRequest `json:"prefixList"`
+	CreateList  *ListResult  `json:"CreateManagedPrefixListResponse"`
+	ModifyList  *ListResult  `json:"ModifyManagedPrefixListResponse"`
+	RestoreList *ListResult  `json:"RestoreManagedPrefixListVersionResponse"`
+}
+
+// ListResult wraps the list a prefix list call returns.
+type ListResult struct {
+	PrefixList *ListRequest `json:"PrefixList"`
+}
+
+// Lists returns the prefix lists the response holds.
+func (r Response) Lists() []ListRequest {
+	var out []ListRequest
+	if r.PrefixList != nil {
+		out = append(out, *r.PrefixList)
+	}
+	for _, w := range []*ListResult{r.CreateList, r.ModifyList, r.RestoreList} {
+		if w != nil && w.PrefixList != nil {
+			out = append(out, *w.PrefixList)
+		}
+	}
+	return out
 }
 
 // SetRule is a rule as AWS returns it in a response.

@@ -127,7 +127,7 @@ func BenchmarkRecord(b *testing.B) {
 				if top.Detail == nil {
 					top.Detail = data
 				}
-				if fs, _ := parse(data); len(fs) > 0 {
+				if fs, _ := parse(data); len(fs) > 0 || MayBeCall(data) {
 					recs = append(recs, top.Detail)
 				}
 			}
@@ -150,14 +150,15 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 // BenchmarkReader is the scan's cost per byte of a log file that holds no
-// security-group call: splitting it into records and the pre-filter.
+// security-group call, nor the name of one: splitting it into records and
+// the pre-filter.
 func BenchmarkReader(b *testing.B) {
 	var log bytes.Buffer
 	log.WriteString(`{"Records":[`)
 	files, _ := filepath.Glob("../testdata/cloudtrail/*/*.json")
 	for i := 0; log.Len() < 32<<20; i++ {
 		data := benchInput(b, files[i%len(files)])
-		if fs, _ := parse(data); len(fs) > 0 {
+		if fs, _ := parse(data); len(fs) > 0 || MayBeCall(data) {
 			continue
 		}
 		if i > 0 {
@@ -181,5 +182,56 @@ func BenchmarkReader(b *testing.B) {
 				b.Fatal("a call")
 			}
 		}
+	}
+}
+
+// BenchmarkScoreLive is the cost of judging one change with live context
+// at its largest: a call's public rule against a group of 60 rules on
+// 1,000 network interfaces, each with four other groups of 60 rules (200
+// distinct sets), and a prefix list of 1,000 entries named by one of them;
+// every rule on the call's port (worst), or each on a port of its own.
+func BenchmarkScoreLive(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		port func(i int) int
+	}{{"same-port", func(int) int { return 22 }}, {"own-ports", func(i int) int { return 1024 + i }}} {
+		b.Run(c.name, func(b *testing.B) { benchScoreLive(b, c.port) })
+	}
+}
+
+func benchScoreLive(b *testing.B, portOf func(i int) int) {
+	port := 22
+	rule := func(i int, group string) Rule {
+		p := portOf(i)
+		return Rule{Direction: Ingress, Protocol: "tcp", FromPort: &p, ToPort: &p,
+			CIDRIPv4: fmt.Sprintf("%d.%d.0.0/16", 11+i%200, i/200), RuleID: fmt.Sprintf("sgr-%017x", i), Description: group}
+	}
+	const group = "sg-00000000000000000"
+	live := &Live{Groups: map[string][]Rule{}, Lists: map[string]PrefixList{}}
+	for i := range 60 {
+		live.Rules = append(live.Rules, rule(i, group))
+	}
+	var entries []string
+	for i := range 1000 {
+		entries = append(entries, fmt.Sprintf("100.%d.%d.0/24", i/250, i%250))
+	}
+	live.Lists["pl-00000000000000001"] = PrefixList{ID: "pl-00000000000000001", Name: "partners", Entries: entries}
+	for g := range 200 {
+		id := fmt.Sprintf("sg-%017x", g+1)
+		for i := range 60 {
+			live.Groups[id] = append(live.Groups[id], rule(g*60+i, id))
+		}
+	}
+	live.Groups["sg-00000000000000001"][0] = Rule{Direction: Ingress, Protocol: "tcp", FromPort: &port, ToPort: &port, PrefixListID: "pl-00000000000000001"}
+	for n := range 1000 {
+		live.Interfaces = append(live.Interfaces, NetworkInterface{ID: fmt.Sprintf("eni-%017x", n),
+			Groups: []string{group, fmt.Sprintf("sg-%017x", n%200+1), fmt.Sprintf("sg-%017x", (n+1)%200+1), fmt.Sprintf("sg-%017x", (n+2)%200+1), fmt.Sprintf("sg-%017x", (n+3)%200+1)}})
+	}
+	f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"}, SecurityGroup: SecurityGroup{ID: group},
+		Rules: []Rule{{Direction: Ingress, Protocol: "tcp", FromPort: &port, ToPort: &port, CIDRIPv4: "80.0.0.0/5", RuleID: "sgr-0000000000000ffff"}}, Live: live}
+	b.ReportAllocs()
+	for b.Loop() {
+		g := f
+		Scoring{}.Score(&g)
 	}
 }

@@ -25,6 +25,12 @@ const (
 	RemovesRules
 	// DescribesRules calls change rule descriptions only.
 	DescribesRules
+	// AttachesGroups calls set the groups of a network interface: they
+	// change no rule, but what the interface admits.
+	AttachesGroups
+	// ChangesList calls change a managed prefix list, and so what every
+	// rule that names it admits.
+	ChangesList
 )
 
 // Call is everything sgwatch knows about one security-group API call. It is
@@ -52,6 +58,10 @@ type Call struct {
 // allowed before: it adds rules or changes what they allow.
 func (c Call) Opens() bool { return c.Effect == AddsRules || c.Effect == ChangesRules }
 
+// LiveOnly reports whether the call is judged only with live context: an
+// attach call's record holds no rule, so offline it is not published.
+func (c Call) LiveOnly() bool { return c.Effect == AttachesGroups }
+
 // calls are the security-group API calls sgwatch reports.
 var calls = []Call{
 	{Name: "CreateSecurityGroup", Action: Create, Effect: OnGroup, Baseline: Low, Why: "creates a security group",
@@ -76,6 +86,16 @@ var calls = []Call{
 		Inverse: "disassociate-security-group-vpc", Sample: "associate-security-group-vpc.json"},
 	{Name: "DisassociateSecurityGroupVpc", Action: Modify, Effect: OnGroup, Baseline: Low, Why: "changes which VPCs share the group",
 		Inverse: "associate-security-group-vpc", Sample: "disassociate-security-group-vpc.json"},
+	{Name: "ModifyNetworkInterfaceAttribute", Action: Modify, Effect: AttachesGroups, Baseline: Info, Why: "sets the security groups of a network interface",
+		Sample: "modify-network-interface-attribute-groups.json"},
+	{Name: "ModifyInstanceAttribute", Action: Modify, Effect: AttachesGroups, Baseline: Info, Why: "sets the security groups of an instance's network interface",
+		Sample: "modify-instance-attribute-groups.json"},
+	{Name: "CreateManagedPrefixList", Action: Create, Effect: ChangesList, Baseline: Low, Why: "creates a managed prefix list",
+		Inverse: "delete-managed-prefix-list", Sample: "create-managed-prefix-list.json"},
+	{Name: "ModifyManagedPrefixList", Action: Modify, Effect: ChangesList, Baseline: Low, Why: "changes a managed prefix list, and so every rule that names it",
+		Inverse: "modify-managed-prefix-list", Sample: "modify-managed-prefix-list-world.json"},
+	{Name: "RestoreManagedPrefixListVersion", Action: Modify, Effect: ChangesList, Baseline: Low, Why: "restores an earlier version of a managed prefix list, and so changes every rule that names it",
+		Sample: "restore-managed-prefix-list-version.json"},
 }
 
 var byName = func() map[string]*Call {

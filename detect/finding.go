@@ -77,6 +77,16 @@ type Finding struct {
 	// Sweep is what the exposure sweep knows of an exposure or resolved
 	// finding; nil for a finding from a CloudTrail record.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Attach is what an attach call set; nil for other calls.
+	Attach *Attach `json:"attach,omitempty"`
+	// List is what a managed prefix list call changed; nil for other
+	// calls.
+	List *ListChange `json:"prefixList,omitempty"`
+	// Context names what live context judged the change with; nil when it
+	// was judged offline, on the call's rules alone.
+	Context *Context `json:"context,omitempty"`
+	// Live is what live context read (package enrich); nil offline.
+	Live *Live `json:"-"`
 }
 
 // Event identifies the CloudTrail record, and where the call was made.

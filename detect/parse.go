@@ -126,6 +126,21 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 			}
 		}
 	}
+	switch c.Effect {
+	case AttachesGroups:
+		a := &Attach{InstanceID: p.InstanceID.String(), NetworkInterfaceID: p.NetworkInterfaceID.String(), Groups: []string{}}
+		for _, g := range p.GroupSet.Items() {
+			a.Groups = append(a.Groups, g.GroupID.String())
+		}
+		if len(p.GroupSet.Items()) == 0 && p.GroupSet.Flaw() == "" {
+			// ModifyInstanceAttribute of another attribute (instance type,
+			// user data…): not a security-group call.
+			return Finding{}, false
+		}
+		f.Attach = a
+	case ChangesList:
+		f.List = listChange(p, resp, c.Name == "ModifyManagedPrefixList")
+	}
 	rs, known, notes := rules(c, p, resp)
 	foreignOwners(rs, f.Event.AccountID)
 	f.Rules = rs
@@ -189,4 +204,40 @@ func first(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// listChange reads what a managed prefix list call changed from its
+// request, flat or wrapped, and the list's id from the response when the
+// request has none (CreateManagedPrefixList).
+func listChange(p cloudtrail.Request, resp cloudtrail.Response, modify bool) *ListChange {
+	l := &ListChange{}
+	renamed := false
+	for _, r := range p.Lists() {
+		renamed = renamed || r.PrefixListName.String() != ""
+		l.ID = first(l.ID, r.PrefixListID.String())
+		l.Name = first(l.Name, r.PrefixListName.String())
+		for _, e := range append(r.Entry.Items(), r.AddEntry.Items()...) {
+			if c := e.CIDR.String(); c != "" {
+				l.Added = append(l.Added, c)
+			} else {
+				l.Unread = true
+			}
+		}
+		for _, e := range r.RemoveEntry.Items() {
+			l.Removed = append(l.Removed, e.CIDR.String())
+		}
+		if r.Entry.Flaw() != "" || r.AddEntry.Flaw() != "" {
+			l.Unread = true
+		}
+	}
+	for _, r := range resp.Lists() {
+		l.ID = first(l.ID, r.PrefixListID.String())
+		l.Name = first(l.Name, r.PrefixListName.String())
+	}
+	// No public record shows these calls: a modify whose entries are under
+	// keys not read (and that is not a rename) may have added anything.
+	if modify && len(l.Added) == 0 && len(l.Removed) == 0 && !renamed {
+		l.Unread = true
+	}
+	return l
 }

@@ -1,6 +1,9 @@
 package detect
 
-import "bytes"
+import (
+	"bytes"
+	"slices"
+)
 
 // MayBeCall reports whether raw, the bytes of one input value, may hold a
 // security-group call. It is false only when raw certainly holds none: no
@@ -8,19 +11,22 @@ import "bytes"
 // could spell a letter of one. The decoder confirms what it lets through;
 // what it keeps out costs no decoding (most of a CloudTrail log).
 func MayBeCall(raw []byte) bool {
-	for rest := raw; ; {
-		i := bytes.Index(rest, marker)
-		if i < 0 {
-			break
-		}
-		for _, n := range quoted {
-			if i >= len(n.before) && len(rest)-i >= len(marker)+len(n.after) &&
-				bytes.Equal(rest[i-len(n.before):i], n.before) &&
-				bytes.Equal(rest[i+len(marker):i+len(marker)+len(n.after)], n.after) {
-				return true
+	for _, m := range markers {
+		for rest := raw; ; {
+			i := bytes.Index(rest, m.marker)
+			if i < 0 {
+				break
 			}
+			for _, n := range m.names {
+				if i >= len(n.before) && len(rest)-i >= len(m.marker)+len(n.after) &&
+					bytes.Equal(rest[i-len(n.before):i], n.before) &&
+					bytes.Equal(rest[i+len(m.marker):i+len(m.marker)+len(n.after)], n.after) &&
+					(n.needs == "" || containsFold(raw, n.needs)) {
+					return true
+				}
+			}
+			rest = rest[i+len(m.marker):]
 		}
-		rest = rest[i+len(marker):]
 	}
 	for _, n := range unmarked {
 		if bytes.Contains(raw, n) {
@@ -41,21 +47,63 @@ func MayBeCall(raw []byte) bool {
 	}
 }
 
-// marker is in the name of every security-group call but one in a
-// thousand of the others: the pre-filter looks for it first.
-var marker = []byte("SecurityGroup")
+// markerWords are in the names of the calls, each in some, and rare in
+// the others': the pre-filter looks for them first, one pass each.
+var markerWords = []string{"SecurityGroup", "PrefixList", "Attribute"}
 
-// quoted holds each call's name, as a JSON string, split around marker;
-// unmarked, the quoted names without it (none today).
-var quoted, unmarked = func() (q []struct{ before, after []byte }, u [][]byte) {
+// marked is a marker and the calls' names that hold it, as JSON strings
+// split around it.
+type marked struct {
+	marker []byte
+	names  []name
+}
+
+// name is a call's name split around its marker; needs, when not "", is
+// what a key the record must also hold to be that call holds, in any
+// case: an attach call sets groups only with a groupSet, which the decoder
+// matches in any case (ModifyInstanceAttribute of another attribute is not
+// a security-group call, and common). "roup" has no letter that folds to
+// one outside ASCII.
+type name struct {
+	before, after []byte
+	needs         string
+}
+
+// markers are the calls' names by marker; unmarked, the quoted names with
+// none (none today).
+var markers, unmarked = func() (ms []marked, u [][]byte) {
+	for _, w := range markerWords {
+		ms = append(ms, marked{marker: []byte(w)})
+	}
 	for _, c := range calls {
-		name := []byte(`"` + c.Name + `"`)
-		before, after, ok := bytes.Cut(name, marker)
-		if !ok {
-			u = append(u, name)
+		quoted := []byte(`"` + c.Name + `"`)
+		i := slices.IndexFunc(ms, func(m marked) bool { return bytes.Contains(quoted, m.marker) })
+		if i < 0 {
+			u = append(u, quoted)
 			continue
 		}
-		q = append(q, struct{ before, after []byte }{before, after})
+		before, after, _ := bytes.Cut(quoted, ms[i].marker)
+		n := name{before: before, after: after}
+		if c.LiveOnly() {
+			n.needs = "roup"
+		}
+		ms[i].names = append(ms[i].names, n)
 	}
-	return q, u
+	return ms, u
 }()
+
+// containsFold reports whether raw holds lower in any ASCII case. It runs
+// only on a record whose call's name matched, so a byte at a time is fast
+// enough.
+func containsFold(raw []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(raw); i++ {
+		j := 0
+		for j < len(lower) && raw[i+j]|0x20 == lower[j] {
+			j++
+		}
+		if j == len(lower) {
+			return true
+		}
+	}
+	return false
+}

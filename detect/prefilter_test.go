@@ -14,7 +14,11 @@ import (
 func TestMayBeCall(t *testing.T) {
 	match := []string{}
 	for _, c := range Calls() {
-		match = append(match, `{"eventSource":"ec2.amazonaws.com","eventName":"`+c+`"}`)
+		params := ""
+		if call, _ := Lookup(c); call.LiveOnly() {
+			params = `,"requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}`
+		}
+		match = append(match, `{"eventSource":"ec2.amazonaws.com","eventName":"`+c+`"`+params+`}`)
 	}
 	match = append(match,
 		`{"eventName":"Authorize\u0053ecurityGroupIngress"}`, // an escape that spells a name
@@ -22,6 +26,8 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName":"Authorize\u0073ecurityGroupIngress"}`, // a lower-case letter: still decoded
 		`{"x":"\u0078"}`,
 		`{"eventName" : "RevokeSecurityGroupEgress" }`,
+		`{"eventName":"ModifyInstanceAttribute","requestParameters":{"GROUPSET":{"items":[{"groupId":"sg-1"}]}}}`, // the decoder matches keys in any case
+		`{"eventName":"ModifyNetworkInterfaceAttribute","requestParameters":{"grOupsEt":[]}}`,
 	)
 	for _, m := range match {
 		if !MayBeCall([]byte(m)) {
@@ -35,6 +41,8 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName":"PutRolePolicy","requestParameters":{"policyDocument":"ec2:AuthorizeSecurityGroupIngressX"}}`,
 		`{"eventName":"RunInstances","requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}}`,
 		`{"eventName":"CreateSecurityGroupX"}`,
+		`{"eventName":"ModifyInstanceAttribute","requestParameters":{"instanceId":"i-1","disableApiTermination":{"value":true}}}`, // another attribute
+		`{"eventName":"ModifyNetworkInterfaceAttribute","requestParameters":{"sourceDestCheck":{"value":false}}}`,
 		`{"eventName":"RunInstances","requestParameters":{"userData":"a \u0026\u0026 b \u003c c \u00e9 \u2028"}}`, // escapes of no letter
 		`{"x":"\u00"}`,
 		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string

@@ -146,8 +146,18 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 	}
 	s.add(baseline, why)
 	scoreActor(s, f.Actor, "made")
+	f.Context = nil
+	switch c.Effect {
+	case AttachesGroups:
+		world = o.scoreAttach(s, f)
+	case ChangesList:
+		world = o.scoreList(s, f)
+	}
 	if c.Opens() {
 		world = o.scoreRules(s, f)
+		if f.Live != nil {
+			world = o.scoreLive(s, f, o.catalogue()) || world
+		}
 		for _, r := range f.Rules {
 			if r.Direction == "" {
 				s.add(Low, "direction assumed ingress: "+c.Name+" does not say whether a rule is ingress or egress (ENRICH=true looks it up)")
@@ -193,7 +203,7 @@ func (o Scoring) scoreRules(s *scored, f *Finding) (world bool) {
 		}
 		if p, ok, _ := prefix(r); ok {
 			scorePublic(s, r, p, catalogue)
-		} else if r.PrefixListID != "" {
+		} else if r.PrefixListID != "" && !f.Live.Read(r.PrefixListID) {
 			scorePrefixList(s, r, catalogue)
 		}
 	}
@@ -237,10 +247,7 @@ func scorePublic(s *scored, r Rule, p netip.Prefix, catalogue []PortRange) {
 		return
 	}
 	to := Target(r)
-	limit := 16
-	if p.Addr().Is6() {
-		limit = 48
-	}
+	limit := broadBits(p)
 	if p.Bits() < limit {
 		s.add(Medium, fmt.Sprintf("ingress from %s, a public range broader than /%d, to %s", p, limit, to))
 	}

@@ -84,6 +84,12 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		}
 		return &Undo{Note: "the call failed: nothing changed, nothing to undo"}
 	}
+	switch c.Effect {
+	case AttachesGroups:
+		return attachUndo(f)
+	case ChangesList:
+		return listUndo(f)
+	}
 	if c.Effect == RemovesRules && len(f.Rules) > 0 && !slices.ContainsFunc(f.Rules, func(r Rule) bool { return !r.Unmatched }) {
 		return &Undo{Note: "no rule matched; nothing changed, nothing to undo (AWS listed every rule named in unknownIpPermissionSet)"}
 	}
@@ -294,4 +300,69 @@ func ExposureUndo(f *Finding) *Undo {
 		u.Account = f.Event.AccountID
 	}
 	return u
+}
+
+// attachUndo says how to set back the groups an attach call replaced: its
+// record holds only the new set.
+func attachUndo(f *Finding) *Undo {
+	const where = "the record holds the groups the call set, not those they replaced: find the earlier ones in AWS Config's history of the %s (%s) or in its earlier CloudTrail events, then set them back with: %s"
+	region, a := f.Event.Region, f.Attach
+	switch {
+	case a == nil || !awsid.IsRegion(region):
+	case awsid.IsNetworkInterfaceID(a.NetworkInterfaceID):
+		return &Undo{Note: fmt.Sprintf(where, "network interface", "AWS::EC2::NetworkInterface "+a.NetworkInterfaceID,
+			cliPrefix+"modify-network-interface-attribute --region "+region+" --network-interface-id "+a.NetworkInterfaceID+" --groups EARLIER-GROUP-IDS")}
+	case awsid.IsInstanceID(a.InstanceID):
+		return &Undo{Note: fmt.Sprintf(where, "instance", "AWS::EC2::Instance "+a.InstanceID,
+			cliPrefix+"modify-instance-attribute --region "+region+" --instance-id "+a.InstanceID+" --groups EARLIER-GROUP-IDS")}
+	}
+	return &Undo{Note: "the record names no network interface or instance by id and Region: find it, and the groups it had, in the EC2 console"}
+}
+
+// listUndo is the command that reverses a managed prefix list call, when
+// its record holds what that needs: a created list deleted, the entries a
+// modify added removed and those it removed added back.
+func listUndo(f *Finding) *Undo {
+	region, l := f.Event.Region, f.List
+	if l == nil || !awsid.IsRegion(region) || !awsid.IsPrefixListID(l.ID) {
+		return &Undo{Note: "the record does not name the prefix list by id and Region: find it in the VPC console (Managed prefix lists)"}
+	}
+	base := " --region " + region + " --prefix-list-id " + l.ID
+	versions := "compare its versions with: " + cliPrefix + "get-managed-prefix-list-entries" + base + " --target-version N"
+	switch f.Event.Name {
+	case "CreateManagedPrefixList":
+		return &Undo{Command: cliPrefix + "delete-managed-prefix-list" + base, Note: "AWS refuses to delete a list a rule still names"}
+	case "ModifyManagedPrefixList":
+		add, okA := cidrs(l.Removed)
+		remove, okR := cidrs(l.Added)
+		if !l.Unread && okA && okR && (add != "" || remove != "") {
+			cmd := cliPrefix + "modify-managed-prefix-list" + base
+			if remove != "" {
+				cmd += " --remove-entries " + remove
+			}
+			if add != "" {
+				cmd += " --add-entries " + add
+			}
+			u := &Undo{Command: cmd}
+			if add != "" {
+				u.Note = "adds back the entries it removed without their descriptions"
+			}
+			return u
+		}
+	}
+	return &Undo{Note: "the record does not hold the entries the call replaced: " + versions + ", then restore the one you want with " + cliPrefix + "restore-managed-prefix-list-version"}
+}
+
+// cidrs writes entries as the AWS CLI's Cidr=… arguments, if every one is
+// a canonical CIDR.
+func cidrs(entries []string) (string, bool) {
+	var out []string
+	for _, e := range entries {
+		p, err := netip.ParsePrefix(e)
+		if err != nil || p != p.Masked() || p.String() != e {
+			return "", false
+		}
+		out = append(out, "Cidr="+e)
+	}
+	return strings.Join(out, " "), true
 }

@@ -111,8 +111,8 @@ func probes(t *testing.T) []probe {
 	}
 	for _, c := range []string{
 		"DescribeSecurityGroups", "DescribeSecurityGroupRules", "DescribeSecurityGroupReferences",
-		"RunInstances", "ModifyInstanceAttribute", "CreateTags", "DeleteTags",
-		"ModifyNetworkInterfaceAttribute", "CreateNetworkInterface", "CreateNetworkAclEntry",
+		"RunInstances", "CreateTags", "DeleteTags", "DeleteManagedPrefixList", "GetManagedPrefixListEntries",
+		"CreateNetworkInterface", "CreateNetworkAclEntry",
 		"ReplaceNetworkAclEntry", "CreateVpc", "DeleteVpc", "GetSecurityGroupsForVpc",
 	} {
 		no(c, "aws.ec2", ct, "ec2.amazonaws.com", c)

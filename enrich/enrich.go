@@ -36,6 +36,7 @@ type EC2 interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
+	ListReader
 }
 
 // Timeout bounds all the lookups for one finding together: they run at once.
@@ -70,8 +71,14 @@ func NewEC2(cfg aws.Config) *ec2.Client {
 	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = 2 })
 }
 
-// Enrich fills in f's live context, or notes why it could not.
+// Enrich fills in f's live context, or notes why it could not: the
+// group's details, and what the change is judged with (detect.Live).
 func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
+	c, _ := detect.Lookup(f.Event.Name)
+	if c.Effect == detect.AttachesGroups || c.Effect == detect.ChangesList {
+		e.enrichOther(ctx, f, c)
+		return
+	}
 	g := &f.SecurityGroup
 	switch {
 	case !awsid.IsGroupID(g.ID):
@@ -81,20 +88,11 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 		f.Notes = append(f.Notes, "live context: the group is deleted, nothing to look up")
 		return
 	}
-	if own := functionAccount(ctx); own != "" && awsid.IsAccountID(f.Event.AccountID) && f.Event.AccountID != own {
-		// A forwarded event (whole-organization deployment): the function's
-		// credentials are those of its own account only.
-		f.Notes = append(f.Notes, "live context: the change was made in account "+f.Event.AccountID+
-			", and the function looks up only its own account ("+own+"); direction assumed ingress where the call does not say")
+	ctx, cancel, opts, ok := e.prepare(ctx, f, "; direction assumed ingress where the call does not say")
+	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	var opts []func(*ec2.Options)
-	if awsid.IsRegion(f.Event.Region) {
-		region := f.Event.Region // the group lives where the call was made
-		opts = append(opts, func(o *ec2.Options) { o.Region = region })
-	}
 	client := e.client()
 	ruleIDs, unknown := undirected(f)
 
@@ -102,6 +100,7 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 		wg                    sync.WaitGroup
 		sg                    *types.SecurityGroup
 		count                 int
+		nis                   []detect.NetworkInterface
 		more                  bool
 		dirs                  map[string]types.SecurityGroupRule
 		sgErr, niErr, ruleErr error
@@ -121,23 +120,11 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	}()
 	go func() {
 		defer wg.Done()
-		in := &ec2.DescribeNetworkInterfacesInput{
+		nis, more, niErr = interfacesOf(ctx, client, &ec2.DescribeNetworkInterfacesInput{
 			Filters:    []types.Filter{{Name: aws.String("group-id"), Values: []string{g.ID}}},
 			MaxResults: aws.Int32(1000),
-		}
-		p := ec2.NewDescribeNetworkInterfacesPaginator(client, in)
-		for page := 0; p.HasMorePages(); page++ {
-			if page == maxPages {
-				more = true
-				return
-			}
-			out, err := p.NextPage(ctx, opts...)
-			if err != nil {
-				niErr = err
-				return
-			}
-			count += len(out.NetworkInterfaces)
-		}
+		}, opts)
+		count = len(nis)
 	}()
 	if len(ruleIDs) > 0 {
 		wg.Add(1)
@@ -145,6 +132,15 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 			defer wg.Done()
 			dirs, ruleErr = describeRules(ctx, client, ruleIDs, opts)
 		}()
+	}
+	// What the change is judged with: the group's rules after the call.
+	judge := c.Opens() && f.Outcome == detect.Succeeded
+	var (
+		after    map[string][]detect.Rule
+		afterErr error
+	)
+	if judge {
+		wg.Go(func() { after, afterErr = groupRules(ctx, client, []string{g.ID}, opts) })
 	}
 	wg.Wait()
 
@@ -185,6 +181,70 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	if unknown > 0 {
 		f.Notes = append(f.Notes, fmt.Sprintf("live context: %s no valid rule id to look up; direction assumed ingress", rulesHave(unknown)))
 	}
+	if judge {
+		f.Live = e.changed(ctx, client, f, after[g.ID], afterErr, nis, opts)
+		noteUnread(f)
+		// Noted above already.
+		switch {
+		case niErr != nil:
+			f.Live.Unread = append(f.Live.Unread, "the interfaces that use the group could not be read ("+short(niErr)+")")
+		case more:
+			f.Live.Unread = append(f.Live.Unread, fmt.Sprintf("more than %d network interfaces use the group: those past them were not judged", count))
+		}
+	}
+}
+
+// NotLookedUp is what an attach call or a prefix list change made in
+// account, not the function's, leaves unread: the Enricher reads only the
+// function's own account.
+func NotLookedUp(account string) string {
+	return "the change was made in account " + account + ", which the function does not look up"
+}
+
+// enrichOther looks up what an attach call or a prefix list change is
+// judged with. A call that did not succeed changed nothing.
+func (e *Enricher) enrichOther(ctx context.Context, f *detect.Finding, c detect.Call) {
+	if f.Outcome != detect.Succeeded {
+		return
+	}
+	ctx, cancel, opts, ok := e.prepare(ctx, f, "")
+	if !ok {
+		// Fail closed: what the change opens could not be read.
+		f.Live = &detect.Live{Unread: []string{NotLookedUp(f.Event.AccountID)}}
+		return
+	}
+	defer cancel()
+	if c.Effect == detect.AttachesGroups {
+		f.Live = e.attached(ctx, e.client(), f, opts)
+	} else {
+		f.Live = e.listed(ctx, e.client(), f, opts)
+	}
+	noteUnread(f)
+}
+
+// noteUnread notes on f what its live context could not read.
+func noteUnread(f *detect.Finding) {
+	for _, u := range f.Live.Unread {
+		f.Notes = append(f.Notes, "live context: "+u)
+	}
+}
+
+// prepare bounds ctx by the timeout and points the lookups at the event's
+// Region; ok is false, with a note, for a change in another account than
+// the function's (a forwarded event): its credentials are those of its own
+// account only. tail ends that note.
+func (e *Enricher) prepare(ctx context.Context, f *detect.Finding, tail string) (_ context.Context, cancel context.CancelFunc, opts []func(*ec2.Options), ok bool) {
+	if own := functionAccount(ctx); own != "" && awsid.IsAccountID(f.Event.AccountID) && f.Event.AccountID != own {
+		f.Notes = append(f.Notes, "live context: the change was made in account "+f.Event.AccountID+
+			", and the function looks up only its own account ("+own+")"+tail)
+		return ctx, nil, nil, false
+	}
+	ctx, cancel = context.WithTimeout(ctx, e.timeout)
+	if awsid.IsRegion(f.Event.Region) {
+		region := f.Event.Region // the group lives where the call was made
+		opts = append(opts, func(o *ec2.Options) { o.Region = region })
+	}
+	return ctx, cancel, opts, true
 }
 
 // undirected returns the distinct rule ids to look the direction up for:

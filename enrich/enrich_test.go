@@ -2,7 +2,9 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -34,7 +36,10 @@ type fakeEC2 struct {
 	rulesErr   error
 	rulesPage  int
 	rulesBlock bool
-	delay      time.Duration // every call takes this long, unless its context ends first
+	// listErr fails the listing of a group's rules (live context's
+	// judgement), not the lookup by id.
+	listErr error
+	delay   time.Duration // every call takes this long, unless its context ends first
 
 	mu        sync.Mutex // the lookups run at once
 	regions   []string
@@ -67,23 +72,38 @@ func (f *fakeEC2) wait(ctx context.Context, block bool) error {
 }
 
 func (f *fakeEC2) DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error) {
-	f.mu.Lock()
-	f.ruleCalls = append(f.ruleCalls, in.SecurityGroupRuleIds)
-	f.mu.Unlock()
-	if err := f.wait(ctx, f.rulesBlock); err != nil {
+	byID := len(in.SecurityGroupRuleIds) > 0
+	if byID {
+		f.mu.Lock()
+		f.ruleCalls = append(f.ruleCalls, in.SecurityGroupRuleIds)
+		f.mu.Unlock()
+	}
+	if err := f.wait(ctx, f.rulesBlock && byID); err != nil {
 		return nil, err
 	}
-	if f.rulesErr != nil {
+	if f.rulesErr != nil && byID {
 		return nil, f.rulesErr
 	}
-	if len(in.Filters) > 0 || in.MaxResults != nil {
-		return nil, fmt.Errorf("fake: want rule ids only, got filters %v, MaxResults %v", in.Filters, in.MaxResults)
+	if f.listErr != nil && !byID {
+		return nil, f.listErr
 	}
-	f.region(opts)
 	var found []types.SecurityGroupRule
-	for _, id := range in.SecurityGroupRuleIds {
-		if r, ok := f.rules[id]; ok {
-			found = append(found, r)
+	switch {
+	case len(in.Filters) == 1 && aws.ToString(in.Filters[0].Name) == "group-id" && !byID:
+		// The group's rules (live context's judgement), in id order.
+		for _, id := range slices.Sorted(maps.Keys(f.rules)) {
+			if slices.Contains(in.Filters[0].Values, aws.ToString(f.rules[id].GroupId)) {
+				found = append(found, f.rules[id])
+			}
+		}
+	case len(in.Filters) > 0 || in.MaxResults != nil:
+		return nil, fmt.Errorf("fake: want rule ids or a group-id filter, got filters %v, MaxResults %v", in.Filters, in.MaxResults)
+	default:
+		f.region(opts)
+		for _, id := range in.SecurityGroupRuleIds {
+			if r, ok := f.rules[id]; ok {
+				found = append(found, r)
+			}
 		}
 	}
 	start := 0
@@ -91,7 +111,7 @@ func (f *fakeEC2) DescribeSecurityGroupRules(ctx context.Context, in *ec2.Descri
 		fmt.Sscan(*in.NextToken, &start)
 	}
 	end := len(found)
-	if f.rulesPage > 0 {
+	if f.rulesPage > 0 && byID {
 		end = min(end, start+f.rulesPage)
 	}
 	out := &ec2.DescribeSecurityGroupRulesOutput{SecurityGroupRules: found[start:end]}
@@ -133,6 +153,15 @@ func (f *fakeEC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.Describ
 		out.NextToken = aws.String(fmt.Sprint(start + n))
 	}
 	return out, nil
+}
+
+// The fake holds no managed prefix list.
+func (f *fakeEC2) DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
+	return &ec2.DescribeManagedPrefixListsOutput{}, nil
+}
+
+func (f *fakeEC2) GetManagedPrefixListEntries(ctx context.Context, in *ec2.GetManagedPrefixListEntriesInput, opts ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error) {
+	return nil, errors.New("fake: no prefix list")
 }
 
 const id = "sg-0a1b2c3d4e5f60718"
@@ -193,8 +222,9 @@ func TestEnrichTimeout(t *testing.T) {
 	e.timeout = 20 * time.Millisecond
 	f := finding()
 	e.Enrich(context.Background(), f)
-	if len(f.Notes) != 2 || !strings.Contains(f.Notes[0], "timed out") || !strings.Contains(f.Notes[1], "timed out") {
-		t.Errorf("notes %q, want both lookups timed out", f.Notes)
+	if len(f.Notes) != 3 || !strings.Contains(f.Notes[0], "timed out") || !strings.Contains(f.Notes[1], "timed out") ||
+		!strings.Contains(f.Notes[2], "the group's rules after the call could not be read (DescribeSecurityGroupRules: timed out)") {
+		t.Errorf("notes %q, want the three lookups timed out", f.Notes)
 	}
 	if f.SecurityGroup.AttachedInterfaces != nil || f.SecurityGroup.IsDefault != nil {
 		t.Errorf("group %+v changed by a lookup that timed out", f.SecurityGroup)
@@ -357,7 +387,7 @@ func TestEnrichDirectionsTimeout(t *testing.T) {
 		e.timeout = 20 * time.Millisecond
 		f := modify(sgrOut)
 		e.Enrich(context.Background(), f)
-		if len(f.Notes) != 3 {
+		if len(f.Notes) != 4 { // the group, its interfaces, its rules by id, and all its rules
 			t.Fatalf("notes %q, want one per lookup", f.Notes)
 		}
 		for _, n := range f.Notes {
@@ -467,3 +497,61 @@ func TestEnrichOtherAccount(t *testing.T) {
 
 // newFor is New with a client that is already built.
 func newFor(c EC2) *Enricher { return New(func() EC2 { return c }) }
+
+// TestEnrichAttachAndList: what an attach call or a prefix list change is
+// judged with fails closed: an interface or a Region's rules that cannot
+// be read, a record without the ids to look up, and a change in another
+// account each leave a reason in Live.Unread, noted on the finding; a call
+// that did not succeed is not looked up.
+func TestEnrichAttachAndList(t *testing.T) {
+	attach := func(eni string) *detect.Finding {
+		return &detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded,
+			Event:  detect.Event{Name: "ModifyNetworkInterfaceAttribute", Region: "eu-west-1", AccountID: "111111111111"},
+			Attach: &detect.Attach{NetworkInterfaceID: eni, Groups: []string{id}}}
+	}
+	list := func(pl string) *detect.Finding {
+		return &detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded,
+			Event: detect.Event{Name: "ModifyManagedPrefixList", Region: "eu-west-1", AccountID: "111111111111"},
+			List:  &detect.ListChange{ID: pl, Added: []string{"0.0.0.0/0"}}}
+	}
+	denied := &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "no"}
+	own := "arn:aws:lambda:eu-west-1:111111111111:function:sgwatch"
+	for _, c := range []struct {
+		name     string
+		ec2      *fakeEC2
+		f        *detect.Finding
+		function string
+		unread   string // in Live.Unread and a note; "" for no Live
+	}{
+		{"interface denied", &fakeEC2{niErr: denied}, attach("eni-0a1b2c3d4e5f60718"), own, "DescribeNetworkInterfaces: UnauthorizedOperation: no"},
+		{"interface not found", &fakeEC2{}, attach("eni-0a1b2c3d4e5f60718"), own, "DescribeNetworkInterfaces returned no interface for eni-0a1b2c3d4e5f60718"},
+		{"no interface id", &fakeEC2{}, attach("eni-NOTHEX"), own, "the record names no network interface or instance id to look up"},
+		{"attach in another account", &fakeEC2{}, attach("eni-0a1b2c3d4e5f60718"), "arn:aws:lambda:eu-west-1:123456789012:function:sgwatch",
+			"the change was made in account 111111111111"},
+		{"rules denied", &fakeEC2{listErr: denied}, list("pl-0a1b2c3d4e5f60718"), own, "DescribeSecurityGroupRules: UnauthorizedOperation: no"},
+		{"no list id", &fakeEC2{}, list(""), own, "the record names no prefix list id to look up"},
+		{"a failed attach is not looked up", &fakeEC2{}, func() *detect.Finding { f := attach("eni-0a1b2c3d4e5f60718"); f.Outcome = detect.Failed; return f }(), own, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{InvokedFunctionArn: c.function})
+			newFor(c.ec2).Enrich(ctx, c.f)
+			if c.unread == "" {
+				if c.f.Live != nil || len(c.f.Notes) != 0 {
+					t.Errorf("live %+v, notes %q: want no lookup", c.f.Live, c.f.Notes)
+				}
+				return
+			}
+			if c.f.Live == nil || !slices.ContainsFunc(c.f.Live.Unread, func(u string) bool { return strings.Contains(u, c.unread) }) {
+				t.Fatalf("live %+v, want %q unread", c.f.Live, c.unread)
+			}
+			if !slices.ContainsFunc(c.f.Notes, func(n string) bool { return strings.HasPrefix(n, "live context: ") && strings.Contains(n, c.unread) }) {
+				t.Errorf("notes %q lack %q", c.f.Notes, c.unread)
+			}
+			// Judged with it, the change is louder, never quieter.
+			detect.Scoring{}.Score(c.f)
+			if c.f.Severity.Rank() < detect.High.Rank() {
+				t.Errorf("severity %s %q, want at least high", c.f.Severity, c.f.Reasons)
+			}
+		})
+	}
+}

@@ -151,7 +151,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		return h.runSweep(ctx, req, stale)
 	}
 
-	out, err := h.pipeline(h.d.Enricher).Run(ctx, event)
+	out, err := h.pipeline(h.enricher()).Run(ctx, event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", err, "bytes", len(event))
 		return &DecodeError{err}

@@ -17,6 +17,20 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 		h.log.Error("a sweep request, but this function does not sweep", "sweepId", req.ID, "localOnly", h.cfg.LocalOnly)
 		return &DecodeError{errors.New("a sweep request, but SWEEP is not true (or the function runs under sam local, which makes no AWS call)")}
 	}
+	regions := h.cfg.Sweep.Regions
+	if len(regions) == 0 {
+		regions = []string{h.cfg.Region}
+	}
+	targets, prior := h.targets(ctx, regions)
+	return h.sweepTargets(ctx, req, stale, targets, prior)
+}
+
+// targets are the sweep's targets in regions: the function's own account
+// and the others it sweeps (SWEEP_ACCOUNTS, or every account of the
+// organization), each with the role to assume there. The error says why
+// the organization's accounts could not be listed; the others are
+// returned all the same.
+func (h *Handler) targets(ctx context.Context, regions []string) ([]sweep.Target, error) {
 	self, partition := functionAccount(ctx, h.cfg.TopicARN)
 	others := h.cfg.Sweep.Accounts
 	var prior error
@@ -29,17 +43,13 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 		}
 		others = append(slices.Clip(others), ids...)
 	}
-	regions := h.cfg.Sweep.Regions
-	if len(regions) == 0 {
-		regions = []string{h.cfg.Region}
-	}
 	role := func(account string) string {
 		if account == self {
 			return ""
 		}
 		return awsid.RoleARN(partition, account, h.cfg.Sweep.Role)
 	}
-	return h.sweepTargets(ctx, req, stale, sweep.Targets(append([]string{self}, others...), regions, role), prior)
+	return sweep.Targets(append([]string{self}, others...), regions, role), prior
 }
 
 func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale time.Duration, targets []sweep.Target, prior error) error {

@@ -70,7 +70,10 @@ type Output struct {
 // Each finding is decided on as scored. Only one that will be published is
 // enriched (so suppressed findings cost no lookup); it is then scored and
 // decided again, since live context can change the score (a
-// ModifySecurityGroupRules rule found to be egress).
+// ModifySecurityGroupRules rule found to be egress). A finding only live
+// context can judge (detect.Finding.NeedsContext: an attach call, a rule
+// from a public range or a prefix list) is looked up whatever its first
+// decision, when there is an Enricher: a short window is no hiding place.
 func (p Pipeline) Run(ctx context.Context, data []byte) (Output, error) {
 	b, err := detect.Parse(data, p.Policy.Score)
 	return Output{Results: p.Process(ctx, b.Findings), Others: b.Others, Other: b.Other}, err
@@ -92,7 +95,7 @@ func (p Pipeline) Process(ctx context.Context, findings []detect.Finding) []Resu
 
 func (p Pipeline) process(ctx context.Context, f detect.Finding, now time.Time) Result {
 	d := p.Policy.Decide(f, now)
-	if d.Publish {
+	if d.Publish || p.Enricher != nil && f.NeedsContext() {
 		p.lookUp(ctx, &f)
 		if p.Enricher != nil {
 			p.Policy.Score.Score(&f)

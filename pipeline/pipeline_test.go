@@ -72,6 +72,11 @@ func TestRun(t *testing.T) {
 		{"egress then falls below the minimum", modify, suppress(t, "", detect.High), detect.Egress, detect.Medium, false, 1, "egress"},
 		{"suppressed findings are not looked up", sample(t, "create-security-group"), suppress(t, "sg-0a1b2c3d4e5f60718", detect.Info), detect.Egress, detect.Low, false, 0, "creates"},
 		{"critical is never suppressed, and is looked up", sample(t, "authorize-ingress-world-ssh"), suppress(t, "sg-0a1b2c3d4e5f60718", detect.Info), detect.Egress, detect.Critical, true, 1, "SSH"},
+		// A public range below the minimum is looked up all the same: the
+		// group's other rules may make it the whole internet.
+		{"a public range below the minimum is looked up", sample(t, "authorize-ingress-public-ssh"), suppress(t, "", detect.High), detect.Ingress, detect.Medium, false, 1, "public"},
+		{"an egress rule below the minimum is not", sample(t, "authorize-egress-world"), suppress(t, "", detect.High), detect.Egress, detect.Medium, false, 0, "egress"},
+		{"an attach call is always looked up", sample(t, "modify-network-interface-attribute-groups"), suppress(t, "", detect.Info), detect.Ingress, detect.Info, false, 1, "live context"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

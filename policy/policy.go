@@ -259,12 +259,33 @@ func (p Policy) Decide(f detect.Finding, now time.Time) Decision {
 		why = fmt.Sprintf("severity %s is below MIN_SEVERITY %s", f.Severity, p.MinSeverity)
 	}
 	if why == "" {
+		why = unjudged(f)
+	}
+	if why == "" {
 		return Decision{Publish: true}
 	}
 	if always := alwaysPublished(f); always != "" {
 		return Decision{Publish: true, Why: fmt.Sprintf("published although %s: %s", why, always)}
 	}
 	return Decision{Why: why}
+}
+
+// unjudged says why an attach call that succeeded is not published:
+// offline it is not judged at all (its record holds no rule), and with live
+// context one that opens nothing to the whole internet is not news. "" for
+// other findings.
+func unjudged(f detect.Finding) string {
+	c, ok := detect.Lookup(f.Event.Name)
+	switch {
+	case !ok || !c.LiveOnly() || f.Outcome != detect.Succeeded:
+		// A failed attach changed nothing, and is judged as other failed
+		// calls are (a denied one is a medium finding).
+	case f.Live == nil:
+		return f.Event.Name + " is judged only with live context (ENRICH=true), and there was none"
+	case f.Severity == detect.Info:
+		return "the groups set open nothing to the whole internet"
+	}
+	return ""
 }
 
 // alwaysPublished says why no configuration may keep f from being

@@ -178,13 +178,14 @@ func TestDecide(t *testing.T) {
 		f.Actor = detect.Actor{Type: typ, ARN: arn}
 		return f
 	}
-	cases := []struct {
+	type decision struct {
 		name    string
 		p       Policy
 		f       detect.Finding
 		publish bool
 		why     string // the whole of Decision.Why
-	}{
+	}
+	cases := []decision{
 		{"group suppressed", p, finding(detect.High, "sg-0000000000000000a", "1", ""), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
 		{"critical never suppressed", p, finding(detect.Critical, "sg-0000000000000000a", "1", ""), true,
 			"published although suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration: a critical finding is never suppressed"},
@@ -228,13 +229,7 @@ func TestDecide(t *testing.T) {
 		f.Action, f.Sweep = detect.Exposure, &detect.Sweep{Key: "k"}
 		return f
 	}
-	cases = append(cases, []struct {
-		name    string
-		p       Policy
-		f       detect.Finding
-		publish bool
-		why     string
-	}{
+	cases = append(cases, []decision{
 		// The sweep's findings: suppression applies as for events; a
 		// resolution (of an exposure that was published, or the sweep
 		// would not resolve it) passes MIN_SEVERITY.
@@ -245,6 +240,26 @@ func TestDecide(t *testing.T) {
 		{"resolution of a critical exposure at MIN_SEVERITY high", Policy{MinSeverity: detect.High}, resolved(detect.Critical, "sg-1"), true, ""},
 		{"resolution of a high exposure at MIN_SEVERITY critical", Policy{MinSeverity: detect.Critical}, resolved(detect.High, "sg-1"), true, ""},
 		{"resolution suppressed with its group", p, resolved(detect.Critical, "sg-0000000000000000a"), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
+	}...)
+	attach := func(sev detect.Severity, outcome detect.Outcome, live *detect.Live) detect.Finding {
+		f := finding(sev, "sg-1", "1", "")
+		f.Event.Name, f.Outcome, f.Live = "ModifyNetworkInterfaceAttribute", outcome, live
+		return f
+	}
+	cases = append(cases, []decision{
+		// An attach call: judged only with live context, and published
+		// only when it opens something; a failed one as any failed call.
+		{"attach offline", Policy{MinSeverity: detect.Info}, attach(detect.Info, detect.Succeeded, nil), false,
+			"ModifyNetworkInterfaceAttribute is judged only with live context (ENRICH=true), and there was none"},
+		{"attach that opens nothing", Policy{MinSeverity: detect.Info}, attach(detect.Info, detect.Succeeded, &detect.Live{}), false,
+			"the groups set open nothing to the whole internet"},
+		{"attach that opens something", Policy{MinSeverity: detect.Info}, attach(detect.Critical, detect.Succeeded, &detect.Live{}), true, ""},
+		{"attach denied", Policy{MinSeverity: detect.Info}, attach(detect.Medium, detect.Failed, nil), true, ""},
+		{"attach offline by the root user", Policy{MinSeverity: detect.Info}, func() detect.Finding {
+			f := attach(detect.High, detect.Succeeded, nil)
+			f.Actor = detect.Actor{Type: "Root"}
+			return f
+		}(), true, "published although ModifyNetworkInterfaceAttribute is judged only with live context (ENRICH=true), and there was none: a change by the root user is never suppressed"},
 	}...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

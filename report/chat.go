@@ -266,7 +266,7 @@ func chatDescriptionOf(f detect.Finding) string {
 
 // chatWhat is the first line: what happened, and to which group.
 func chatWhat(f detect.Finding) string {
-	group := chatCode(groupLabel(f.SecurityGroup), 2*maxShort)
+	group := chatCode(targetLabel(f), 2*maxShort)
 	switch f.Action {
 	case detect.Exposure:
 		return group + " exposes " + chatCode(target(f), maxShort) + " to the whole internet now (found by the exposure sweep)"

@@ -58,7 +58,9 @@ func hostileEverywhere(f *detect.Finding, s string) {
 		case reflect.Map:
 			m := reflect.MakeMap(v.Type())
 			for i := range 3 {
-				m.SetMapIndex(reflect.ValueOf(fmt.Sprint(i)+s), reflect.ValueOf(s))
+				e := reflect.New(v.Type().Elem()).Elem()
+				fill(e)
+				m.SetMapIndex(reflect.ValueOf(fmt.Sprint(i)+s), e)
 			}
 			v.Set(m)
 		}

@@ -21,6 +21,9 @@ func marker(event string) string {
 		return "+"
 	case detect.RemovesRules:
 		return "-"
+	case detect.AttachesGroups, detect.ChangesList:
+		// No rule changed: these are the rules the change left open.
+		return "!"
 	}
 	return "~"
 }

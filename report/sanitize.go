@@ -36,6 +36,26 @@ func sanitize(f detect.Finding) detect.Finding {
 	}
 	f.Reasons = cleanAll(f.Reasons)
 	f.Notes = cleanAll(f.Notes)
+	if f.Attach != nil {
+		a := *f.Attach
+		c(&a.InstanceID)
+		c(&a.NetworkInterfaceID)
+		a.Groups = cleanAll(a.Groups)
+		f.Attach = &a
+	}
+	if f.List != nil {
+		l := *f.List
+		c(&l.ID)
+		c(&l.Name)
+		l.Added, l.Removed = cleanAll(l.Added), cleanAll(l.Removed)
+		f.List = &l
+	}
+	if f.Context != nil {
+		x := *f.Context
+		x.Interfaces, x.Groups, x.Together = cleanAll(x.Interfaces), cleanAll(x.Groups), cleanAll(x.Together)
+		f.Context = &x
+	}
+	f.Live = nil
 	f.Rules = append([]detect.Rule(nil), f.Rules...)
 	for i := range f.Rules {
 		r := &f.Rules[i]

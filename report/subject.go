@@ -20,7 +20,7 @@ func subject(f detect.Finding) string {
 	// An account id has 12 digits and the longest Region name 14 characters.
 	tail := " in " + clean.ASCII(orUnknown(f.Event.AccountID), 16) + "/" + clean.ASCII(orUnknown(f.Event.Region), 20)
 	room := maxSubject - len(head) - len(mid) - len(tail)
-	label := groupLabel(f.SecurityGroup)
+	label := targetLabel(f)
 	actor := clean.ASCII(who(f.Actor), max(room/3, room-len(label)))
 	group := clean.ASCII(label, room-len(actor))
 	return clean.ASCII(head+group+mid+actor+tail, maxSubject)
@@ -62,6 +62,33 @@ func who(a detect.Actor) string {
 		return a.InvokedBy
 	}
 	return orUnknown(a.Type)
+}
+
+// targetLabel names what the call acted on: a prefix list, the network
+// interface or instance of an attach call, else the security group.
+func targetLabel(f detect.Finding) string {
+	switch {
+	case f.List != nil && f.List.ID != "" && f.List.Name != "":
+		// The list's owner chooses its name.
+		return "prefix list " + f.List.ID + " (" + defang(f.List.Name) + ")"
+	case f.List != nil:
+		return "prefix list " + first(f.List.ID, f.List.Name, "unknown")
+	case f.Attach != nil && f.Attach.NetworkInterfaceID != "":
+		return f.Attach.NetworkInterfaceID
+	case f.Attach != nil && f.Attach.InstanceID != "":
+		return f.Attach.InstanceID
+	}
+	return groupLabel(f.SecurityGroup)
+}
+
+// first returns the first of s that is not "".
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func groupLabel(g detect.SecurityGroup) string {

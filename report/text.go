@@ -119,7 +119,7 @@ func newText(f detect.Finding) text {
 		b.WriteString(sweepHeadline(f))
 	} else {
 		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
-			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(groupLabel(f.SecurityGroup), 2*maxShort), clean.Line(who(f.Actor), maxShort))
+			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(targetLabel(f), 2*maxShort), clean.Line(who(f.Actor), maxShort))
 	}
 	if f.Automation != "" {
 		fmt.Fprintf(&b, "Automation: made by trusted automation %s", f.Automation)
@@ -189,13 +189,30 @@ func newText(f detect.Finding) text {
 	line("Account", accountText(f.Event))
 	line("Region", f.Event.Region)
 	line("VPC", g.VPCID)
-	line("Security group", groupLabel(g))
+	if l := f.List; l != nil {
+		line("Prefix list", clean.Line(strings.TrimPrefix(targetLabel(f), "prefix list "), 2*maxShort))
+		line("Entries added", ids(l.Added))
+		line("Removed", ids(l.Removed))
+	}
+	if a := f.Attach; a != nil {
+		line("Interface", clean.Line(a.NetworkInterfaceID, maxShort))
+		line("Instance", clean.Line(a.InstanceID, maxShort))
+		line("Groups set", ids(a.Groups))
+	}
+	if f.List == nil && f.Attach == nil || g.ID != "" {
+		line("Security group", groupLabel(g))
+	}
 	line("Description", g.Description)
 	if g.IsDefault != nil && *g.IsDefault {
 		line("Default group", "yes (the VPC's default security group)")
 	}
 	if n := g.AttachedInterfaces; n != nil {
 		line("Used by", fmt.Sprintf("%s network interface%s", thousands(*n), plural(*n)))
+	}
+	if c := f.Context; c != nil {
+		line("Open on", ids(c.Interfaces))
+		line("With groups", ids(c.Groups))
+		line("Earlier rules", ids(c.Together))
 	}
 	flush(2)
 
@@ -245,7 +262,27 @@ func textInert(f detect.Finding) detect.Finding {
 		f.Error = &e
 	}
 	f.Event.AccountName = defang(f.Event.AccountName)
+	if f.List != nil {
+		l := *f.List
+		l.ID, l.Name = defang(l.ID), defang(l.Name)
+		l.Added, l.Removed = defangAll(l.Added), defangAll(l.Removed)
+		f.List = &l
+	}
+	if f.Attach != nil {
+		a := *f.Attach
+		a.InstanceID, a.NetworkInterfaceID, a.Groups = defang(a.InstanceID), defang(a.NetworkInterfaceID), defangAll(a.Groups)
+		f.Attach = &a
+	}
 	return f
+}
+
+// defangAll defangs each of list.
+func defangAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = defang(s)
+	}
+	return out
 }
 
 // newList renders the first maxLines items of a list.
@@ -316,4 +353,14 @@ func mfaText(m *bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// ids lists ids, cleaned: the first five and a count.
+func ids(list []string) string {
+	const most = 5
+	more := ""
+	if len(list) > most {
+		list, more = list[:most], fmt.Sprintf(" and %d more", len(list)-most)
+	}
+	return clean.Line(strings.Join(list, ", ")+more, 6*maxShort)
 }

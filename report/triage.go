@@ -57,9 +57,14 @@ func triage(f detect.Finding) []string {
 		add("Check with %s whether they retried, and if so look at the call that followed.", name)
 	default:
 		if worldOpen(f) {
-			if f.Undo != nil && f.Undo.Command != "" {
+			switch {
+			case f.Attach != nil:
+				add("Now: set the interface's groups back, or take the open group off it (the undo note above says how), to close the host to the internet before anything else.")
+			case f.List != nil && f.Undo != nil && f.Undo.Command != "":
+				add("Now: run the undo command above, to take the entries out of the list (and so out of every group that names it) before anything else.")
+			case f.Undo != nil && f.Undo.Command != "":
 				add("Now: run the undo command above, to close the group to the internet before anything else.")
-			} else {
+			default:
 				add("Now: remove the rules open to the whole internet (the undo note above shows how to list the group's rules).")
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/enrich"
 )
 
 // EC2 is the part of the EC2 client a sweep uses: three read-only
@@ -80,14 +81,8 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 	rp := ec2.NewDescribeSecurityGroupRulesPaginator(a.EC2, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(pageSize)})
 	err = everyPage(ctx, "DescribeSecurityGroupRules", rp.HasMorePages, rp.NextPage, func(page *ec2.DescribeSecurityGroupRulesOutput) {
 		for _, r := range page.SecurityGroupRules {
-			l := Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
-				FromPort: r.FromPort, ToPort: r.ToPort, CIDRIPv4: aws.ToString(r.CidrIpv4), CIDRIPv6: aws.ToString(r.CidrIpv6),
-				PrefixListID: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)}
-			if r.ReferencedGroupInfo != nil {
-				l.ReferencedGroupID = aws.ToString(r.ReferencedGroupInfo.GroupId)
-			}
 			g := group(aws.ToString(r.GroupId))
-			g.Rules = append(g.Rules, l.Rule())
+			g.Rules = append(g.Rules, enrich.FromSDK(r))
 		}
 	})
 	if err != nil {
@@ -135,41 +130,18 @@ func (a AWS) interfaces(ctx context.Context) (map[string][]string, error) {
 }
 
 // prefixLists reads the managed prefix lists the groups' ingress rules
-// name: an AWS-managed list (com.amazonaws.…) is known as such; a
-// customer-managed one, by its entries now (GetManagedPrefixListEntries).
-// A list that cannot be read keeps the error, and its rules fail closed.
-func (a AWS) prefixLists(ctx context.Context, groups map[string]*Group) map[string]PrefixList {
-	lists := map[string]PrefixList{}
+// name (enrich.PrefixLists).
+func (a AWS) prefixLists(ctx context.Context, groups map[string]*Group) map[string]detect.PrefixList {
+	var ids []string
 	for _, g := range groups {
 		for _, r := range g.Rules {
 			if r.PrefixListID != "" && r.Direction == detect.Ingress {
-				lists[r.PrefixListID] = PrefixList{}
+				ids = append(ids, r.PrefixListID)
 			}
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(lists)) {
-		l := PrefixList{ID: id}
-		out, err := a.EC2.DescribeManagedPrefixLists(ctx, &ec2.DescribeManagedPrefixListsInput{PrefixListIds: []string{id}})
-		switch {
-		case err != nil:
-			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %w", err)
-		case len(out.PrefixLists) != 1:
-			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %d lists for %s", len(out.PrefixLists), id)
-		default:
-			l.Name = aws.ToString(out.PrefixLists[0].PrefixListName)
-			l.AWSManaged = aws.ToString(out.PrefixLists[0].OwnerId) == "AWS" || strings.HasPrefix(l.Name, "com.amazonaws.")
-		}
-		if l.Err == nil && !l.AWSManaged {
-			ep := ec2.NewGetManagedPrefixListEntriesPaginator(a.EC2, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id), MaxResults: aws.Int32(100)})
-			l.Err = everyPage(ctx, "GetManagedPrefixListEntries", ep.HasMorePages, ep.NextPage, func(page *ec2.GetManagedPrefixListEntriesOutput) {
-				for _, e := range page.Entries {
-					l.Entries = append(l.Entries, aws.ToString(e.Cidr))
-				}
-			})
-		}
-		lists[id] = l
-	}
-	return lists
+	slices.Sort(ids)
+	return enrich.PrefixLists(ctx, a.EC2, slices.Compact(ids))
 }
 
 // everyPage reads every page of a listing (a paginator's HasMorePages and

@@ -2,10 +2,7 @@ package sweep
 
 import (
 	"slices"
-	"strings"
 	"time"
-
-	"github.com/sgwatch/sgwatch/clean"
 
 	"github.com/sgwatch/sgwatch/detect"
 )
@@ -30,59 +27,21 @@ type Group struct {
 	InterfacesUnlisted bool
 	// Lists are the managed prefix lists the listing read, by id (shared
 	// by every group of one listing).
-	Lists map[string]PrefixList
+	Lists map[string]detect.PrefixList
 }
 
-// PrefixList is a managed prefix list a group's rule names, as the sweep
-// read it.
-type PrefixList struct {
-	ID, Name string
-	// AWSManaged lists (com.amazonaws.…) hold AWS's own ranges; their
-	// entries are not read.
-	AWSManaged bool
-	// Entries are a customer-managed list's CIDRs now.
-	Entries []string
-	// Err says why the list could not be read.
-	Err error
-}
-
-// ingress returns g's ingress rules as AWS applies them: a rule that names
-// a customer-managed prefix list is one rule per entry of the list (same
-// rule id, the entry as its source, the list named in its description),
-// and one whose list could not be read has no source, so it counts as the
-// whole internet. A rule naming an AWS-managed list, or a list the listing
-// did not look up, stays as it is.
+// ingress returns g's ingress rules as AWS applies them
+// (detect.ExpandLists): a rule that names a customer-managed prefix list
+// is one rule per entry of the list, and one whose list could not be read
+// counts as the whole internet.
 func (g Group) ingress() []detect.Rule {
 	var in []detect.Rule
 	for _, r := range g.Rules {
-		if r.Direction != detect.Ingress {
-			continue
-		}
-		l, ok := g.Lists[r.PrefixListID]
-		if r.PrefixListID == "" || !ok || l.AWSManaged {
+		if r.Direction == detect.Ingress {
 			in = append(in, r)
-			continue
-		}
-		if l.Err != nil {
-			e := r
-			e.PrefixListID = ""
-			e.Description = clean.Line("prefix list "+r.PrefixListID+" could not be read ("+l.Err.Error()+")", 200)
-			in = append(in, e)
-			continue
-		}
-		for _, cidr := range l.Entries {
-			e := r
-			e.PrefixListID = ""
-			if strings.Contains(cidr, ":") {
-				e.CIDRIPv6 = cidr
-			} else {
-				e.CIDRIPv4 = cidr
-			}
-			e.Description = clean.Line("entry of prefix list "+r.PrefixListID+" "+l.Name, 200)
-			in = append(in, e)
 		}
 	}
-	return in
+	return detect.ExpandLists(in, g.Lists)
 }
 
 // Exposures returns an exposure finding for each ingress rule of g that is
@@ -195,37 +154,6 @@ func Attribute(f *detect.Finding, a detect.Actor, created detect.Created, s dete
 	s.Score(f)
 }
 
-// Listed is a rule as DescribeSecurityGroupRules lists it.
-type Listed struct {
-	ID                string
-	Egress            bool
-	Protocol          string
-	FromPort, ToPort  *int32
-	CIDRIPv4          string
-	CIDRIPv6          string
-	PrefixListID      string
-	ReferencedGroupID string
-	Description       string
-}
-
-// Rule reads l as the event path reads a rule AWS returned: the protocol
-// named (tcp for 6, all for -1), and no ports for all traffic.
-func (l Listed) Rule() detect.Rule {
-	r := detect.Rule{Direction: detect.Ingress, Protocol: detect.Protocol(l.Protocol), CIDRIPv4: l.CIDRIPv4, CIDRIPv6: l.CIDRIPv6,
-		PrefixListID: l.PrefixListID, ReferencedGroupID: l.ReferencedGroupID, Description: l.Description, RuleID: l.ID}
-	if l.Egress {
-		r.Direction = detect.Egress
-	}
-	if r.Protocol != "all" {
-		r.FromPort, r.ToPort = int32Ptr(l.FromPort), int32Ptr(l.ToPort)
-	}
-	return r
-}
-
-func int32Ptr(p *int32) *int {
-	if p == nil {
-		return nil
-	}
-	v := int(*p)
-	return &v
-}
+// Listed is a rule as DescribeSecurityGroupRules lists it
+// (detect.Listed).
+type Listed = detect.Listed

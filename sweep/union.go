@@ -2,7 +2,6 @@ package sweep
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,18 +61,10 @@ func UnionExposures(groups []Group, region, account string, at time.Time, s dete
 			seen[key] = true
 			others := slices.DeleteFunc(slices.Clone(u.Groups), func(id string) bool { return id == g.ID })
 			f := exposure(*g, gr.Rule, key, region, account, at, s, "open only together with the rules of "+strings.Join(others, ", ")+
-				" on "+interfaces(u.Interfaces)+": a network interface admits the union of its groups' rules")
+				" on "+detect.Interfaces(u.Interfaces)+": a network interface admits the union of its groups' rules")
 			f.Notes = append(f.Notes, u.Notes...)
 			out = append(out, f)
 		}
 	}
 	return out
-}
-
-// interfaces names network interfaces: the first three and a count.
-func interfaces(ids []string) string {
-	if len(ids) <= 3 {
-		return strings.Join(ids, ", ")
-	}
-	return strings.Join(ids[:3], ", ") + " and " + strconv.Itoa(len(ids)-3) + " more network interfaces"
 }

@@ -32,11 +32,18 @@ func main() {
 	gz := flag.Bool("gzip", false, "write .json.gz")
 	seed := flag.Uint64("seed", 1, "random seed")
 	root := flag.String("repo", ".", "the repository, for its samples")
-	jq := flag.Bool("jq", false, "print the jq filter that selects the security-group calls, and exit")
+	jq := flag.Bool("jq", false, "print the jq filter that selects the security-group calls a scan prints, and exit")
 	flag.Parse()
 	if *jq {
-		// The calls are detect's: one home for the list.
-		names, _ := json.Marshal(detect.Calls())
+		// The calls are detect's: one home for the list. An attach call is
+		// judged only with live context, so a scan of files prints none.
+		var printed []string
+		for _, name := range detect.Calls() {
+			if c, _ := detect.Lookup(name); !c.LiveOnly() {
+				printed = append(printed, name)
+			}
+		}
+		names, _ := json.Marshal(printed)
 		fmt.Printf(".Records[] | select(.eventSource == %q and (.eventName | IN(%s[])))\n", detect.EventSource, names)
 		return
 	}

@@ -1,0 +1,213 @@
+package enrich
+
+// Live context for judging a change as AWS applies it (detect.Live): the
+// rules the group holds after the call, the other groups of each network
+// interface that uses it, and the prefix lists their rules name; for an
+// attach call, the interface's groups now; for a prefix list change, every
+// group whose rules name the list.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// maxFilterValues is the most values one EC2 filter takes.
+const maxFilterValues = 200
+
+// groupRules lists the rules of the groups ids, by group id
+// (DescribeSecurityGroupRules, filter group-id), at most maxPages pages
+// in all. A group with none listed has an empty entry.
+func groupRules(ctx context.Context, c EC2, ids []string, opts []func(*ec2.Options)) (map[string][]detect.Rule, error) {
+	got := make(map[string][]detect.Rule, len(ids))
+	for _, id := range ids {
+		got[id] = []detect.Rule{}
+	}
+	pages := 0
+	for chunk := range slices.Chunk(ids, maxFilterValues) {
+		p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{
+			Filters: []types.Filter{{Name: aws.String("group-id"), Values: chunk}}, MaxResults: aws.Int32(1000)})
+		for p.HasMorePages() {
+			if pages == maxPages {
+				return nil, fmt.Errorf("DescribeSecurityGroupRules: more than %d pages", maxPages)
+			}
+			pages++
+			out, err := p.NextPage(ctx, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("DescribeSecurityGroupRules: %s", short(err))
+			}
+			for _, r := range out.SecurityGroupRules {
+				g := aws.ToString(r.GroupId)
+				if _, asked := got[g]; asked {
+					got[g] = append(got[g], FromSDK(r))
+				}
+			}
+		}
+	}
+	return got, nil
+}
+
+// interfacesOf lists the network interfaces a filter selects, each with
+// its groups, at most maxPages pages; more reports that there were more.
+func interfacesOf(ctx context.Context, c EC2, in *ec2.DescribeNetworkInterfacesInput, opts []func(*ec2.Options)) (nis []detect.NetworkInterface, more bool, err error) {
+	p := ec2.NewDescribeNetworkInterfacesPaginator(c, in)
+	for page := 0; p.HasMorePages(); page++ {
+		if page == maxPages {
+			return nis, true, nil
+		}
+		out, err := p.NextPage(ctx, opts...)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, ni := range out.NetworkInterfaces {
+			n := detect.NetworkInterface{ID: aws.ToString(ni.NetworkInterfaceId)}
+			for _, g := range ni.Groups {
+				n.Groups = append(n.Groups, aws.ToString(g.GroupId))
+			}
+			nis = append(nis, n)
+		}
+	}
+	return nis, false, nil
+}
+
+// fill reads, into live, the rules of every group on its interfaces that
+// it does not hold yet, and the prefix lists that their ingress rules and
+// the extra rules name.
+func fill(ctx context.Context, c EC2, live *detect.Live, extra []detect.Rule, opts []func(*ec2.Options)) {
+	if live.Groups == nil {
+		live.Groups = map[string][]detect.Rule{}
+	}
+	var ids []string
+	for _, ni := range live.Interfaces {
+		for _, g := range ni.Groups {
+			if _, have := live.Groups[g]; !have && !slices.Contains(ids, g) {
+				ids = append(ids, g)
+			}
+		}
+	}
+	if len(ids) > 0 {
+		got, err := groupRules(ctx, c, ids, opts)
+		if err != nil {
+			live.Unread = append(live.Unread, "the rules of the interfaces' other groups: "+err.Error())
+		}
+		for _, id := range ids {
+			switch rs, ok := got[id]; {
+			case !ok:
+			case len(rs) == 0:
+				// Every group has a rule or had one; none listed is a group
+				// of another account (a shared VPC) or one just deleted.
+				live.Unread = append(live.Unread, "the rules of "+id+" were not listed (a group of another account, or deleted): what it adds is not known")
+			default:
+				live.Groups[id] = rs
+			}
+		}
+	}
+	var lists []string
+	add := func(rs []detect.Rule) {
+		for _, r := range rs {
+			if r.PrefixListID != "" && r.Direction != detect.Egress && !slices.Contains(lists, r.PrefixListID) {
+				lists = append(lists, r.PrefixListID)
+			}
+		}
+	}
+	add(extra)
+	add(live.Rules)
+	for _, g := range slices.Sorted(maps.Keys(live.Groups)) {
+		add(live.Groups[g])
+	}
+	if len(lists) > 0 {
+		live.Lists = PrefixLists(ctx, c, lists, opts...)
+		for _, id := range lists {
+			if err := live.Lists[id].Err; err != nil {
+				live.Unread = append(live.Unread, "prefix list "+id+": "+short(err)+" (its rules count as the whole internet)")
+			}
+		}
+	}
+}
+
+// attached reads what an attach call's interface admits now: the
+// interface (by id, or the instance's), its groups' rules, and their
+// prefix lists.
+func (e *Enricher) attached(ctx context.Context, c EC2, f *detect.Finding, opts []func(*ec2.Options)) *detect.Live {
+	live := &detect.Live{}
+	a := f.Attach
+	in := &ec2.DescribeNetworkInterfacesInput{}
+	switch {
+	case awsid.IsNetworkInterfaceID(a.NetworkInterfaceID):
+		in.NetworkInterfaceIds = []string{a.NetworkInterfaceID}
+	case awsid.IsInstanceID(a.InstanceID):
+		in.Filters = []types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{a.InstanceID}}}
+	default:
+		live.Unread = append(live.Unread, "the record names no network interface or instance id to look up")
+		return live
+	}
+	nis, _, err := interfacesOf(ctx, c, in, opts)
+	switch {
+	case err != nil:
+		live.Unread = append(live.Unread, "DescribeNetworkInterfaces: "+short(err))
+	case len(nis) == 0:
+		live.Unread = append(live.Unread, "DescribeNetworkInterfaces returned no interface for "+a.NetworkInterfaceID+a.InstanceID)
+	}
+	live.Interfaces = nis
+	fill(ctx, c, live, nil, opts)
+	return live
+}
+
+// listed reads what a prefix list change opens: every group whose rules
+// name the list (DescribeSecurityGroupRules has no prefix-list filter, so
+// the Region's rules are read, at most maxPages pages), their rules, and
+// the lists they name, the changed one's entries now among them.
+func (e *Enricher) listed(ctx context.Context, c EC2, f *detect.Finding, opts []func(*ec2.Options)) *detect.Live {
+	live := &detect.Live{Groups: map[string][]detect.Rule{}}
+	id := f.List.ID
+	if !awsid.IsPrefixListID(id) {
+		live.Unread = append(live.Unread, "the record names no prefix list id to look up")
+		return live
+	}
+	all := map[string][]detect.Rule{}
+	p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
+	for page := 0; p.HasMorePages(); page++ {
+		if page == maxPages {
+			live.Unread = append(live.Unread, fmt.Sprintf("the Region holds more than %d pages of rules: groups past them were not read", maxPages))
+			break
+		}
+		out, err := p.NextPage(ctx, opts...)
+		if err != nil {
+			live.Unread = append(live.Unread, "DescribeSecurityGroupRules: "+short(err))
+			break
+		}
+		for _, r := range out.SecurityGroupRules {
+			g := aws.ToString(r.GroupId)
+			all[g] = append(all[g], FromSDK(r))
+		}
+	}
+	for g, rs := range all {
+		if slices.ContainsFunc(rs, func(r detect.Rule) bool { return r.PrefixListID == id }) {
+			live.Groups[g] = rs
+		}
+	}
+	fill(ctx, c, live, []detect.Rule{{PrefixListID: id}}, opts)
+	return live
+}
+
+// changed is what a change to a group's rules is judged with: the group's
+// rules after the call and the interfaces that use it (read already, err
+// the rules' error), the rules of the interfaces' other groups, and the
+// prefix lists.
+func (e *Enricher) changed(ctx context.Context, c EC2, f *detect.Finding, rules []detect.Rule, err error, nis []detect.NetworkInterface, opts []func(*ec2.Options)) *detect.Live {
+	live := &detect.Live{Interfaces: nis, Rules: rules}
+	if err != nil {
+		live.Unread = append(live.Unread, "the group's rules after the call could not be read ("+err.Error()+")")
+	}
+	live.Groups = map[string][]detect.Rule{f.SecurityGroup.ID: live.Rules}
+	fill(ctx, c, live, f.Rules, opts)
+	return live
+}

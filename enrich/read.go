@@ -1,0 +1,85 @@
+package enrich
+
+// What EC2 holds now, read the one way for live context and the sweep: a
+// rule as DescribeSecurityGroupRules lists it, and managed prefix lists.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// FromSDK reads a rule as DescribeSecurityGroupRules returns it.
+func FromSDK(r types.SecurityGroupRule) detect.Rule {
+	l := detect.Listed{ID: aws.ToString(r.SecurityGroupRuleId), Egress: aws.ToBool(r.IsEgress), Protocol: aws.ToString(r.IpProtocol),
+		FromPort: r.FromPort, ToPort: r.ToPort, CIDRIPv4: aws.ToString(r.CidrIpv4), CIDRIPv6: aws.ToString(r.CidrIpv6),
+		PrefixListID: aws.ToString(r.PrefixListId), Description: aws.ToString(r.Description)}
+	if r.ReferencedGroupInfo != nil {
+		l.ReferencedGroupID = aws.ToString(r.ReferencedGroupInfo.GroupId)
+	}
+	return l.Rule()
+}
+
+// ListReader is the part of the EC2 client that reads managed prefix
+// lists.
+type ListReader interface {
+	DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error)
+	GetManagedPrefixListEntries(ctx context.Context, in *ec2.GetManagedPrefixListEntriesInput, opts ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error)
+}
+
+// maxEntryPages bounds the pages of one list's entries: 100 entries a
+// page, and a list holds at most 1,000.
+const maxEntryPages = 10
+
+// PrefixLists reads the managed prefix lists ids: an AWS-managed list
+// (com.amazonaws.…, owner AWS) is known as such; a customer-managed one by
+// its entries now (GetManagedPrefixListEntries). A list that cannot be read
+// keeps the error, and rules that name it fail closed
+// (detect.ExpandLists).
+func PrefixLists(ctx context.Context, c ListReader, ids []string, opts ...func(*ec2.Options)) map[string]detect.PrefixList {
+	lists := make(map[string]detect.PrefixList, len(ids))
+	for _, id := range ids {
+		if _, done := lists[id]; done {
+			continue
+		}
+		l := detect.PrefixList{ID: id}
+		out, err := c.DescribeManagedPrefixLists(ctx, &ec2.DescribeManagedPrefixListsInput{PrefixListIds: []string{id}}, opts...)
+		switch {
+		case err != nil:
+			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %w", err)
+		case len(out.PrefixLists) != 1:
+			l.Err = fmt.Errorf("DescribeManagedPrefixLists: %d lists for %s", len(out.PrefixLists), id)
+		default:
+			l.Name = aws.ToString(out.PrefixLists[0].PrefixListName)
+			l.AWSManaged = aws.ToString(out.PrefixLists[0].OwnerId) == "AWS" || strings.HasPrefix(l.Name, "com.amazonaws.")
+		}
+		if l.Err == nil && !l.AWSManaged {
+			p := ec2.NewGetManagedPrefixListEntriesPaginator(c, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id), MaxResults: aws.Int32(100)})
+			for page := 0; p.HasMorePages(); page++ {
+				if page == maxEntryPages {
+					l.Err = fmt.Errorf("GetManagedPrefixListEntries: more than %d pages", maxEntryPages)
+					break
+				}
+				out, err := p.NextPage(ctx, opts...)
+				if err != nil {
+					l.Err = fmt.Errorf("GetManagedPrefixListEntries: %w", err)
+					break
+				}
+				for _, e := range out.Entries {
+					l.Entries = append(l.Entries, aws.ToString(e.Cidr))
+				}
+			}
+			if l.Err != nil {
+				l.Entries = nil
+			}
+		}
+		lists[id] = l
+	}
+	return lists
+}
