@@ -84,6 +84,8 @@ type Attach struct {
 	InstanceID         string   `json:"instanceId,omitempty"`
 	NetworkInterfaceID string   `json:"networkInterfaceId,omitempty"`
 	Groups             []string `json:"groups"`
+	// Unread is true when the record's group set could not be read.
+	Unread bool `json:"-"`
 }
 
 // ListChange is what a managed prefix list call changed, as its record
@@ -350,6 +352,20 @@ func (f Finding) NeedsContext() bool {
 	return false
 }
 
+// Groups are the security groups f concerns: the group the call changed,
+// or, for an attach call or a prefix list change, every group it opens
+// (or, before it is judged, sets). A rule that names one group (SUPPRESS)
+// covers f only if it covers each.
+func (f Finding) Groups() []string {
+	switch {
+	case (f.Attach != nil || f.List != nil) && f.Context != nil && len(f.Context.Groups) > 0:
+		return f.Context.Groups
+	case f.Attach != nil && len(f.Attach.Groups) > 0:
+		return f.Attach.Groups
+	}
+	return []string{f.SecurityGroup.ID}
+}
+
 // appendNew appends the ids not in list yet.
 func appendNew(list []string, ids ...string) []string {
 	for _, id := range ids {
@@ -451,7 +467,9 @@ func (o Scoring) scoreList(s *scored, f *Finding) (world bool) {
 		p, ok, bad := prefix(r)
 		switch {
 		case bad || !ok:
-			s.add(High, "adds an entry that is not a CIDR ("+clean.ASCII(l.Added[i], 60)+"): counted as the whole internet, which every security-group rule that names the list would admit")
+			// Not the entry itself: a reason is not defanged (the Where
+			// lines show it).
+			s.add(High, "adds an entry that is not a CIDR: counted as the whole internet, which every security-group rule that names the list would admit")
 		case whole[i] && p.Bits() == 0:
 			s.add(High, "adds "+p.String()+" (the whole internet): every security-group rule that names the list admits the whole internet on its ports")
 		case whole[i]:
@@ -464,14 +482,19 @@ func (o Scoring) scoreList(s *scored, f *Finding) (world bool) {
 		return false
 	}
 	live := f.Live
-	lists := live.Lists
-	if _, ok := lists[l.ID]; !ok {
+	lists := maps.Clone(live.Lists)
+	if lists == nil {
+		lists = map[string]PrefixList{}
+	}
+	switch now, ok := lists[l.ID]; {
+	case !ok:
 		// Fail closed: the changed list was not read.
-		lists = maps.Clone(lists)
-		if lists == nil {
-			lists = map[string]PrefixList{}
-		}
 		lists[l.ID] = PrefixList{ID: l.ID, Err: errors.New("not read")}
+	case now.Err == nil && !now.AWSManaged:
+		// The entries the call added count, whatever the list holds by the
+		// lookup: a list widened and narrowed again was open meanwhile.
+		now.Entries = appendNew(slices.Clone(now.Entries), l.Added...)
+		lists[l.ID] = now
 	}
 	ctx := &Context{}
 	var open []Rule

@@ -125,6 +125,12 @@ func TestScoreLive(t *testing.T) {
 		{"list change: every group that names it",
 			change("0.0.0.0/0", &Live{Groups: map[string][]Rule{group: {tcp(22, pl, "sgr-0000000000000000c")}, other: {tcp(443, pl, "sgr-0000000000000000f")}}, Lists: lists("0.0.0.0/0")}), Critical,
 			"in " + group + " (rule sgr-0000000000000000c)", &Context{Groups: []string{group, other}}, ""},
+		{"list change: narrowed again by the lookup, the entries added still count",
+			change("0.0.0.0/0", &Live{Groups: map[string][]Rule{group: {tcp(22, pl, "sgr-0000000000000000c")}}, Lists: lists("198.51.100.0/24")}), Critical,
+			"ingress from 0.0.0.0/0, an entry of prefix list " + pl + " to tcp/22 in " + group, &Context{Groups: []string{group}}, ""},
+		{"list change: a list that was not read fails closed",
+			change("198.51.100.0/24", &Live{Groups: map[string][]Rule{group: {tcp(22, pl, "sgr-0000000000000000c")}}}), Critical,
+			"which could not be read (counted as the whole internet) to tcp/22 in " + group, &Context{Groups: []string{group}}, ""},
 		{"list change: a partner range on a group",
 			change("198.51.100.0/24", &Live{Groups: map[string][]Rule{group: {tcp(22, pl, "sgr-0000000000000000c")}}, Lists: lists("198.51.100.0/24")}), Low, "", &Context{}, "in " + group},
 		{"list change: the groups could not all be read",
@@ -204,6 +210,48 @@ func TestListAndAttachUndo(t *testing.T) {
 			u := undo(&c.f, call, true)
 			if u.Command != c.command || !strings.Contains(u.Note, c.note) {
 				t.Errorf("undo %+v, want command %q and a note with %q", u, c.command, c.note)
+			}
+		})
+	}
+}
+
+// TestParseAttachAndList: an attach record is a security-group call
+// whenever its group set is there or may be (unreadable, null, hidden
+// behind another spelling of the key), and not one only when it names
+// none; a prefix list record with a key sgwatch does not read is unread
+// (no public record shows the calls' shape); a created list's id is the
+// response's.
+func TestParseAttachAndList(t *testing.T) {
+	const eni = `"networkInterfaceId":"eni-0a1b2c3d4e5f60718"`
+	deep := strings.Repeat(`{"a":`, 10001) + "1" + strings.Repeat("}", 10001)
+	for _, c := range []struct {
+		name, call, params, response string
+		finding                      bool
+		unread                       bool   // Attach.Unread or List.Unread
+		id                           string // List.ID
+	}{
+		{"attach with groups", "ModifyNetworkInterfaceAttribute", `{` + eni + `,"groupSet":{"items":[{"groupId":"sg-0a1b2c3d4e5f60718"}]}}`, "", true, false, ""},
+		{"another attribute", "ModifyNetworkInterfaceAttribute", `{` + eni + `,"sourceDestCheck":{"value":false}}`, "", false, false, ""},
+		{"another attribute of an instance", "ModifyInstanceAttribute", `{"instanceId":"i-0a1b2c3d4e5f60718","disableApiTermination":{"value":true}}`, "", false, false, ""},
+		{"items null", "ModifyNetworkInterfaceAttribute", `{` + eni + `,"groupSet":{"items":null}}`, "", true, true, ""},
+		{"the key again, null", "ModifyNetworkInterfaceAttribute", `{` + eni + `,"groupSet":{"items":[{"groupId":"sg-0a1b2c3d4e5f60718"}]},"GroupSet":null}`, "", true, true, ""},
+		{"a member too deep to read", "ModifyInstanceAttribute", `{"instanceId":"i-0a1b2c3d4e5f60718","x":` + deep + `}`, "", true, true, ""},
+		{"a list key not read", "ModifyManagedPrefixList", `{"ModifyManagedPrefixListRequest":{"PrefixListId":"pl-0a1b2c3d4e5f60718","RemoveEntry":{"Cidr":"10.0.0.0/8"},"AddEntries":{"Cidr":"0.0.0.0/0"}}}`, "", true, true, "pl-0a1b2c3d4e5f60718"},
+		{"a rename", "ModifyManagedPrefixList", `{"ModifyManagedPrefixListRequest":{"PrefixListId":"pl-0a1b2c3d4e5f60718","PrefixListName":"partners-2"}}`, "", true, false, "pl-0a1b2c3d4e5f60718"},
+		{"a created list's id is the response's", "CreateManagedPrefixList", `{"CreateManagedPrefixListRequest":{"PrefixListName":"p","PrefixListId":"pl-0fffffffffffffff0"}}`,
+			`{"CreateManagedPrefixListResponse":{"PrefixList":{"PrefixListId":"pl-0a1b2c3d4e5f60718"}}}`, true, false, "pl-0a1b2c3d4e5f60718"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := parseOne(t, trail(c.call, c.params, c.response, ""))
+			if (f != nil) != c.finding {
+				t.Fatalf("finding %v, want %v", f != nil, c.finding)
+			}
+			if f == nil {
+				return
+			}
+			unread := f.Attach != nil && f.Attach.Unread || f.List != nil && f.List.Unread
+			if unread != c.unread || f.List != nil && f.List.ID != c.id {
+				t.Errorf("attach %+v, list %+v: want unread %v, list id %q", f.Attach, f.List, c.unread, c.id)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -133,13 +134,17 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 			a.Groups = append(a.Groups, g.GroupID.String())
 		}
 		if len(p.GroupSet.Items()) == 0 && p.GroupSet.Flaw() == "" {
-			// ModifyInstanceAttribute of another attribute (instance type,
-			// user data…): not a security-group call.
-			return Finding{}, false
+			if !p.Unread && len(d.Flaws) == 0 && !containsFold(rec.RequestParameters, "roup") {
+				// ModifyInstanceAttribute of another attribute (instance
+				// type, user data…): not a security-group call.
+				return Finding{}, false
+			}
+			// A group set is there, or may be, but could not be read.
+			a.Unread = true
 		}
 		f.Attach = a
 	case ChangesList:
-		f.List = listChange(p, resp, c.Name == "ModifyManagedPrefixList")
+		f.List = listChange(p, resp, rec.RequestParameters, c.Name)
 	}
 	rs, known, notes := rules(c, p, resp)
 	foreignOwners(rs, f.Event.AccountID)
@@ -206,15 +211,18 @@ func first(s ...string) string {
 	return ""
 }
 
-// listChange reads what a managed prefix list call changed from its
-// request, flat or wrapped, and the list's id from the response when the
-// request has none (CreateManagedPrefixList).
-func listChange(p cloudtrail.Request, resp cloudtrail.Response, modify bool) *ListChange {
-	l := &ListChange{}
+// listChange reads what the managed prefix list call name changed from its
+// request, flat or wrapped (raw is the request as the record holds it),
+// and the list's id: a created list's from the response only, since the
+// request of CreateManagedPrefixList names none.
+func listChange(p cloudtrail.Request, resp cloudtrail.Response, raw json.RawMessage, name string) *ListChange {
+	l := &ListChange{Unread: unknownKeys(raw)}
 	renamed := false
 	for _, r := range p.Lists() {
 		renamed = renamed || r.PrefixListName.String() != ""
-		l.ID = first(l.ID, r.PrefixListID.String())
+		if name != "CreateManagedPrefixList" {
+			l.ID = first(l.ID, r.PrefixListID.String())
+		}
 		l.Name = first(l.Name, r.PrefixListName.String())
 		for _, e := range append(r.Entry.Items(), r.AddEntry.Items()...) {
 			if c := e.CIDR.String(); c != "" {
@@ -234,10 +242,51 @@ func listChange(p cloudtrail.Request, resp cloudtrail.Response, modify bool) *Li
 		l.ID = first(l.ID, r.PrefixListID.String())
 		l.Name = first(l.Name, r.PrefixListName.String())
 	}
-	// No public record shows these calls: a modify whose entries are under
-	// keys not read (and that is not a rename) may have added anything.
-	if modify && len(l.Added) == 0 && len(l.Removed) == 0 && !renamed {
+	// No public record shows these calls: a modify that names no entry
+	// (and is not a rename) may hold them under keys not read.
+	if name == "ModifyManagedPrefixList" && len(l.Added) == 0 && len(l.Removed) == 0 && !renamed {
 		l.Unread = true
 	}
 	return l
+}
+
+// listKeys are the request parameters of the prefix list calls, lower
+// case, and the objects that wrap them.
+var listKeys = map[string]bool{
+	"prefixlistid": true, "prefixlistname": true, "entry": true, "addentry": true, "removeentry": true,
+	"currentversion": true, "previousversion": true, "maxentries": true, "addressfamily": true,
+	"tagspecification": true, "clienttoken": true, "dryrun": true,
+}
+
+var listWrappers = map[string]bool{
+	"createmanagedprefixlistrequest": true, "modifymanagedprefixlistrequest": true, "restoremanagedprefixlistversionrequest": true,
+}
+
+// unknownKeys reports whether a prefix list call's request holds a key
+// sgwatch does not read, flat or in its wrapper: what it holds may be an
+// entry (no public record shows these calls' shape).
+func unknownKeys(raw json.RawMessage) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil {
+		return len(raw) > 0 && string(raw) != "null"
+	}
+	for k, v := range top {
+		k = strings.ToLower(k)
+		switch {
+		case listKeys[k]:
+		case listWrappers[k]:
+			var in map[string]json.RawMessage
+			if json.Unmarshal(v, &in) != nil {
+				return true
+			}
+			for ik := range in {
+				if !listKeys[strings.ToLower(ik)] {
+					return true
+				}
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }

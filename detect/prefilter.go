@@ -11,6 +11,15 @@ import (
 // could spell a letter of one. The decoder confirms what it lets through;
 // what it keeps out costs no decoding (most of a CloudTrail log).
 func MayBeCall(raw []byte) bool {
+	// Whether raw holds what an attach call needs: looked for once, and
+	// only when an attach call's name is there.
+	var known, holds bool
+	has := func(needs string) bool {
+		if !known {
+			known, holds = true, containsFold(raw, needs)
+		}
+		return holds
+	}
 	for _, m := range markers {
 		for rest := raw; ; {
 			i := bytes.Index(rest, m.marker)
@@ -21,7 +30,7 @@ func MayBeCall(raw []byte) bool {
 				if i >= len(n.before) && len(rest)-i >= len(m.marker)+len(n.after) &&
 					bytes.Equal(rest[i-len(n.before):i], n.before) &&
 					bytes.Equal(rest[i+len(m.marker):i+len(m.marker)+len(n.after)], n.after) &&
-					(n.needs == "" || containsFold(raw, n.needs)) {
+					(n.needs == "" || has(n.needs)) {
 					return true
 				}
 			}
@@ -59,8 +68,8 @@ type marked struct {
 }
 
 // name is a call's name split around its marker; needs, when not "", is
-// what a key the record must also hold to be that call holds, in any
-// case: an attach call sets groups only with a groupSet, which the decoder
+// what a key the record must also hold to be that call holds, in any case
+// (one needs for all: MayBeCall looks for it once): an attach call sets groups only with a groupSet, which the decoder
 // matches in any case (ModifyInstanceAttribute of another attribute is not
 // a security-group call, and common). "roup" has no letter that folds to
 // one outside ASCII.

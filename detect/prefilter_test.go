@@ -43,6 +43,7 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName":"CreateSecurityGroupX"}`,
 		`{"eventName":"ModifyInstanceAttribute","requestParameters":{"instanceId":"i-1","disableApiTermination":{"value":true}}}`, // another attribute
 		`{"eventName":"ModifyNetworkInterfaceAttribute","requestParameters":{"sourceDestCheck":{"value":false}}}`,
+		`{"eventName":"DescribeInstances","requestParameters":{"filterSet":["ModifyInstanceAttribute","ModifyInstanceAttribute"]}}`,
 		`{"eventName":"RunInstances","requestParameters":{"userData":"a \u0026\u0026 b \u003c c \u00e9 \u2028"}}`, // escapes of no letter
 		`{"x":"\u00"}`,
 		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string

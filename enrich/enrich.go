@@ -204,7 +204,10 @@ func NotLookedUp(account string) string {
 // enrichOther looks up what an attach call or a prefix list change is
 // judged with. A call that did not succeed changed nothing.
 func (e *Enricher) enrichOther(ctx context.Context, f *detect.Finding, c detect.Call) {
-	if f.Outcome != detect.Succeeded {
+	if !f.NeedsContext() {
+		// A call that did not succeed changed nothing; a list change that
+		// cannot widen the list (a new list, entries only removed) opens
+		// nothing.
 		return
 	}
 	ctx, cancel, opts, ok := e.prepare(ctx, f, "")

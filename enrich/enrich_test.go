@@ -147,6 +147,13 @@ func (f *fakeEC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.Describ
 	if in.NextToken != nil {
 		fmt.Sscan(*in.NextToken, &start)
 	}
+	if len(in.NetworkInterfaceIds) > 0 { // by id (no MaxResults): those that exist
+		out := &ec2.DescribeNetworkInterfacesOutput{}
+		for _, ni := range in.NetworkInterfaceIds[:min(len(in.NetworkInterfaceIds), f.interfaces)] {
+			out.NetworkInterfaces = append(out.NetworkInterfaces, types.NetworkInterface{NetworkInterfaceId: aws.String(ni)})
+		}
+		return out, nil
+	}
 	n := min(f.interfaces-start, int(aws.ToInt32(in.MaxResults)))
 	out := &ec2.DescribeNetworkInterfacesOutput{NetworkInterfaces: make([]types.NetworkInterface, n)}
 	if start+n < f.interfaces {
@@ -553,5 +560,24 @@ func TestEnrichAttachAndList(t *testing.T) {
 				t.Errorf("severity %s %q, want at least high", c.f.Severity, c.f.Reasons)
 			}
 		})
+	}
+}
+
+// TestEnrichAttachSet: an attach call is judged on the groups it set, as
+// its record says, whatever the interface has by the lookup (an attacker
+// who puts the old groups back within the delay hides nothing); its rules
+// are read from EC2.
+func TestEnrichAttachSet(t *testing.T) {
+	fake := &fakeEC2{interfaces: 1, rules: map[string]types.SecurityGroupRule{"sgr-0100000000000000a": rule("sgr-0100000000000000a", false)}}
+	f := &detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded,
+		Event:  detect.Event{Name: "ModifyNetworkInterfaceAttribute", Region: "eu-west-1", AccountID: "111111111111"},
+		Attach: &detect.Attach{NetworkInterfaceID: "eni-0a1b2c3d4e5f60718", Groups: []string{id}}}
+	newFor(fake).Enrich(context.Background(), f)
+	if f.Live == nil || len(f.Live.Interfaces) != 1 || !slices.Equal(f.Live.Interfaces[0].Groups, []string{id}) || len(f.Live.Groups[id]) != 1 {
+		t.Fatalf("live %+v: want the interface with the record's group and its rule", f.Live)
+	}
+	detect.Scoring{}.Score(f)
+	if f.Severity != detect.Critical || len(f.Live.Unread) != 0 {
+		t.Errorf("%s %q, unread %q: want critical (world SSH through the group set)", f.Severity, f.Reasons, f.Live.Unread)
 	}
 }

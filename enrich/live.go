@@ -133,18 +133,34 @@ func fill(ctx context.Context, c EC2, live *detect.Live, extra []detect.Rule, op
 	}
 }
 
-// attached reads what an attach call's interface admits now: the
-// interface (by id, or the instance's), its groups' rules, and their
-// prefix lists.
+// attached reads what an attach call's interface admits after it: the
+// interface (by id, or the instance's), the groups the call set (the
+// record's: the interface's groups may have changed again since), their
+// rules, and their prefix lists. Without the record's set it judges the
+// groups the interface has now, and says so.
 func (e *Enricher) attached(ctx context.Context, c EC2, f *detect.Finding, opts []func(*ec2.Options)) *detect.Live {
 	live := &detect.Live{}
 	a := f.Attach
+	var set []string
+	for _, g := range a.Groups {
+		if awsid.IsGroupID(g) {
+			set = append(set, g)
+		} else {
+			live.Unread = append(live.Unread, "a group of the record's group set is not a group id")
+		}
+	}
+	if a.Unread || len(set) == 0 {
+		live.Unread = append(live.Unread, "the groups the call set could not be read from the record: judged on the interface's groups now")
+		set = nil
+	}
 	in := &ec2.DescribeNetworkInterfacesInput{}
+	id := a.NetworkInterfaceID
 	switch {
-	case awsid.IsNetworkInterfaceID(a.NetworkInterfaceID):
-		in.NetworkInterfaceIds = []string{a.NetworkInterfaceID}
+	case awsid.IsNetworkInterfaceID(id):
+		in.NetworkInterfaceIds = []string{id}
 	case awsid.IsInstanceID(a.InstanceID):
-		in.Filters = []types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{a.InstanceID}}}
+		id = a.InstanceID
+		in.Filters = []types.Filter{{Name: aws.String("attachment.instance-id"), Values: []string{id}}}
 	default:
 		live.Unread = append(live.Unread, "the record names no network interface or instance id to look up")
 		return live
@@ -154,7 +170,16 @@ func (e *Enricher) attached(ctx context.Context, c EC2, f *detect.Finding, opts 
 	case err != nil:
 		live.Unread = append(live.Unread, "DescribeNetworkInterfaces: "+short(err))
 	case len(nis) == 0:
-		live.Unread = append(live.Unread, "DescribeNetworkInterfaces returned no interface for "+a.NetworkInterfaceID+a.InstanceID)
+		live.Unread = append(live.Unread, "DescribeNetworkInterfaces returned no interface for "+id)
+	}
+	if len(nis) == 0 && set != nil {
+		// The set the call made is judged all the same.
+		nis = []detect.NetworkInterface{{ID: id}}
+	}
+	for i := range nis {
+		if set != nil {
+			nis[i].Groups = set
+		}
 	}
 	live.Interfaces = nis
 	fill(ctx, c, live, nil, opts)

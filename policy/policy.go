@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -306,7 +307,7 @@ func (s Suppression) matches(f detect.Finding) bool {
 	if s.Account != "" && s.Account != f.Event.AccountID {
 		return false
 	}
-	if s.Group != "" && s.Group != f.SecurityGroup.ID {
+	if s.Group != "" && slices.ContainsFunc(f.Groups(), func(g string) bool { return g != s.Group }) {
 		return false
 	}
 	return s.Principal == "" || f.Actor.Matches(s.Principal) != ""

@@ -244,6 +244,7 @@ func TestDecide(t *testing.T) {
 	attach := func(sev detect.Severity, outcome detect.Outcome, live *detect.Live) detect.Finding {
 		f := finding(sev, "sg-1", "1", "")
 		f.Event.Name, f.Outcome, f.Live = "ModifyNetworkInterfaceAttribute", outcome, live
+		f.Attach = &detect.Attach{NetworkInterfaceID: "eni-1", Groups: []string{"sg-1"}}
 		return f
 	}
 	cases = append(cases, []decision{
@@ -255,6 +256,19 @@ func TestDecide(t *testing.T) {
 			"the groups set open nothing to the whole internet"},
 		{"attach that opens something", Policy{MinSeverity: detect.Info}, attach(detect.Critical, detect.Succeeded, &detect.Live{}), true, ""},
 		{"attach denied", Policy{MinSeverity: detect.Info}, attach(detect.Medium, detect.Failed, nil), true, ""},
+		// A rule for one group does not silence what another group opens.
+		{"attach opened by a group a rule does not name", p, func() detect.Finding {
+			f := attach(detect.High, detect.Succeeded, &detect.Live{})
+			f.SecurityGroup.ID = "sg-0000000000000000a"
+			f.Context = &detect.Context{Groups: []string{"sg-0000000000000000a", "sg-0000000000000000c"}}
+			return f
+		}(), true, ""},
+		{"attach opened only by the suppressed group", p, func() detect.Finding {
+			f := attach(detect.High, detect.Succeeded, &detect.Live{})
+			f.SecurityGroup.ID = "sg-0000000000000000a"
+			f.Context = &detect.Context{Groups: []string{"sg-0000000000000000a"}}
+			return f
+		}(), false, "suppressed by SUPPRESS rule 0 until 2026-11-26T13:00:00Z: migration"},
 		{"attach offline by the root user", Policy{MinSeverity: detect.Info}, func() detect.Finding {
 			f := attach(detect.High, detect.Succeeded, nil)
 			f.Actor = detect.Actor{Type: "Root"}

@@ -84,7 +84,7 @@ type asffResource struct {
 	Partition string            `json:"Partition,omitempty"`
 	Region    string            `json:"Region,omitempty"`
 	Tags      map[string]string `json:"Tags,omitempty"`
-	Details   asffDetails       `json:"Details"`
+	Details   *asffDetails      `json:"Details,omitempty"`
 }
 
 // asffDetails holds the resource's details.
@@ -202,7 +202,7 @@ func ToASFF(f detect.Finding, id string, c Caller, now time.Time) ASFF {
 		FindingProviderFields: asffProviderFields{Severity: sev, Types: types},
 	}
 	res, left := resource(f, part)
-	out.Resources = []asffResource{res}
+	out.Resources = append(changed(f, part), res)
 	out.ProductFields = productFields(f, left)
 	return out
 }
@@ -284,6 +284,27 @@ func remediation(f detect.Finding) *asffRemediation {
 	return &asffRemediation{Recommendation: r}
 }
 
+// changed is what an attach call or a prefix list change acted on, by its
+// id (validated), before the security group it opens: the interface or the
+// instance, or the list.
+func changed(f detect.Finding, part string) []asffResource {
+	r := asffResource{Partition: part}
+	if awsid.IsRegion(f.Event.Region) && len(f.Event.Region) <= maxRegion {
+		r.Region = f.Event.Region
+	}
+	switch a, l := f.Attach, f.List; {
+	case a != nil && awsid.IsNetworkInterfaceID(a.NetworkInterfaceID):
+		r.Type, r.ID = "AwsEc2NetworkInterface", a.NetworkInterfaceID
+	case a != nil && awsid.IsInstanceID(a.InstanceID):
+		r.Type, r.ID = "AwsEc2Instance", a.InstanceID
+	case l != nil && awsid.IsPrefixListID(l.ID):
+		r.Type, r.ID = "Other", l.ID
+	default:
+		return nil
+	}
+	return []asffResource{r}
+}
+
 // resource is the security group of f, with what was left out of it.
 func resource(f detect.Finding, part string) (asffResource, string) {
 	g, e := f.SecurityGroup, f.Event
@@ -342,7 +363,7 @@ func resource(f detect.Finding, part string) (asffResource, string) {
 			left = append(left, fmt.Sprintf("%d of %d %s", n.count-maxPermissions, n.count, n.what))
 		}
 	}
-	r.Details.AwsEc2SecurityGroup = sg
+	r.Details = &asffDetails{AwsEc2SecurityGroup: sg}
 	if len(left) == 0 {
 		return r, ""
 	}

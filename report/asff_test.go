@@ -99,7 +99,7 @@ func TestASFFSamples(t *testing.T) {
 				{a.Workflow.Status, "NEW"},
 				{a.Resources[0].ID, "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0a1b2c3d4e5f60718"},
 				{a.Resources[0].Region, "eu-west-1"},
-				{a.Resources[0].Details.AwsEc2SecurityGroup.OwnerID, "111122223333"},
+				{a.Resources[len(a.Resources)-1].Details.AwsEc2SecurityGroup.OwnerID, "111122223333"},
 				{a.ProductFields["sgwatch/eventId"], f.Event.ID},
 				{a.ProductFields["sgwatch/eventName"], f.Event.Name},
 				{a.ProductFields["sgwatch/actorArn"], f.Actor.ARN},
@@ -124,7 +124,7 @@ func TestASFFSamples(t *testing.T) {
 			if !reflect.DeepEqual(a.FindingProviderFields, asffProviderFields{Severity: a.Severity, Types: a.Types}) {
 				t.Errorf("provider fields %+v differ from severity %+v and types %q", a.FindingProviderFields, a.Severity, a.Types)
 			}
-			sg := a.Resources[0].Details.AwsEc2SecurityGroup
+			sg := a.Resources[len(a.Resources)-1].Details.AwsEc2SecurityGroup
 			if !reflect.DeepEqual(sg.IPPermissions, tt.ingress) || !reflect.DeepEqual(sg.IPPermissionsEgress, tt.egress) {
 				t.Errorf("permissions %s / egress %s, want %s / %s", js(sg.IPPermissions), js(sg.IPPermissionsEgress), js(tt.ingress), js(tt.egress))
 			}
@@ -339,7 +339,7 @@ func TestASFFHostile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := ToASFF(tt.f, evil(0), caller, fixed)
 			checkLimits(t, a)
-			sg := a.Resources[0].Details.AwsEc2SecurityGroup
+			sg := a.Resources[len(a.Resources)-1].Details.AwsEc2SecurityGroup
 			if len(sg.IPPermissions) != maxPermissions || len(sg.IPPermissionsEgress) != maxPermissions || len(a.Resources[0].Tags) != maxTags {
 				t.Errorf("%d ingress, %d egress permissions, %d tags", len(sg.IPPermissions), len(sg.IPPermissionsEgress), len(a.Resources[0].Tags))
 			}
@@ -411,7 +411,7 @@ func checkLimits(t *testing.T, a ASFF) {
 			t.Errorf("string not cleaned or too long: %.80q", s)
 		}
 	})
-	r := a.Resources[0]
+	r := a.Resources[len(a.Resources)-1] // the security group, after what an attach or list change acted on
 	sg := r.Details.AwsEc2SecurityGroup
 	for _, c := range []struct {
 		what     string
@@ -604,4 +604,32 @@ func TestASFFGroupOwner(t *testing.T) {
 			t.Errorf("owner %q: pairs %v, want [%v]", c.owner, p.UserIDGroupPairs, c.want)
 		}
 	}
+}
+
+// TestASFFChangedResource: a prefix list change names the list, and an
+// attach call the interface, before the security group resource.
+func TestASFFChangedResource(t *testing.T) {
+	for _, c := range []struct{ sample, typ, id string }{
+		{"modify-managed-prefix-list-world", "Other", "pl-0a1b2c3d4e5f60718"},
+		{"modify-network-interface-attribute-groups", "AwsEc2NetworkInterface", "eni-0f1e2d3c4b5a69788"},
+		{"modify-instance-attribute-groups", "AwsEc2Instance", "i-0a1b2c3d4e5f60718"},
+		{"authorize-ingress-world-ssh", "AwsEc2SecurityGroup", ""},
+	} {
+		data, err := os.ReadFile("../events/" + c.sample + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := detect.Parse(data, detect.Scoring{})
+		a := ToASFF(b.Findings[0], "event/x/0", caller, fixed)
+		if r := a.Resources[0]; r.Type != c.typ || c.id != "" && r.ID != c.id || len(a.Resources) != 1+btoi(c.id != "") {
+			t.Errorf("%s: resources %+v, want %s %s first", c.sample, a.Resources, c.typ, c.id)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

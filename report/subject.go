@@ -68,15 +68,15 @@ func who(a detect.Actor) string {
 // interface or instance of an attach call, else the security group.
 func targetLabel(f detect.Finding) string {
 	switch {
+	// Record text, or chosen by the list's owner: defanged.
 	case f.List != nil && f.List.ID != "" && f.List.Name != "":
-		// The list's owner chooses its name.
-		return "prefix list " + f.List.ID + " (" + defang(f.List.Name) + ")"
+		return "prefix list " + defang(f.List.ID) + " (" + defang(f.List.Name) + ")"
 	case f.List != nil:
-		return "prefix list " + first(f.List.ID, f.List.Name, "unknown")
+		return "prefix list " + defang(first(f.List.ID, f.List.Name, "unknown"))
 	case f.Attach != nil && f.Attach.NetworkInterfaceID != "":
-		return f.Attach.NetworkInterfaceID
+		return defang(f.Attach.NetworkInterfaceID)
 	case f.Attach != nil && f.Attach.InstanceID != "":
-		return f.Attach.InstanceID
+		return defang(f.Attach.InstanceID)
 	}
 	return groupLabel(f.SecurityGroup)
 }
