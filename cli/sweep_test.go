@@ -370,3 +370,16 @@ func TestSweepCommandWired(t *testing.T) {
 		t.Errorf("-h does not show the sweep: exit %d:\n%s", code, errs)
 	}
 }
+
+// No subnet routes anywhere, and Block Public Access is off.
+func (f *sweepEC2) DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
+	return &ec2.DescribeRouteTablesOutput{}, nil
+}
+
+func (f *sweepEC2) DescribeVpcBlockPublicAccessOptions(context.Context, *ec2.DescribeVpcBlockPublicAccessOptionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessOptionsOutput{}, nil
+}
+
+func (f *sweepEC2) DescribeVpcBlockPublicAccessExclusions(context.Context, *ec2.DescribeVpcBlockPublicAccessExclusionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessExclusionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessExclusionsOutput{}, nil
+}

@@ -85,6 +85,9 @@ type Finding struct {
 	// Context names what live context judged the change with; nil when it
 	// was judged offline, on the call's rules alone.
 	Context *Context `json:"context,omitempty"`
+	// Reachability is whether what the change opens to the whole internet
+	// can be reached from it now (live context); nil when not judged.
+	Reachability *Reachability `json:"reachability,omitempty"`
 	// Live is what live context read (package enrich); nil offline.
 	Live *Live `json:"-"`
 }

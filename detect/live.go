@@ -51,6 +51,9 @@ type Live struct {
 	// Unread says what could not be read; a change is judged louder for it
 	// (fail closed). Package enrich notes each on the finding.
 	Unread []string
+	// Network is what uses the changed group (or the attached interface),
+	// for its reachability grade; nil when not read.
+	Network *Network
 }
 
 // Read reports whether live context read the entries of the customer-

@@ -75,6 +75,10 @@ const duplicate = "InvalidPermission.Duplicate"
 // may be called again after a finding changed (live context).
 func (o Scoring) Score(f *Finding) {
 	sev, reasons, world := o.score(f)
+	f.Reachability = nil
+	if world && f.Live != nil && f.Live.Network != nil {
+		sev, reasons = reach(f, sev, reasons)
+	}
 	f.Automation = o.trusted(f.Actor)
 	f.SeverityBeforeAutomation = ""
 	if who := f.Automation; who != "" {
@@ -92,6 +96,23 @@ func (o Scoring) Score(f *Finding) {
 		}
 	}
 	f.Severity, f.Reasons = sev, reasons
+}
+
+// reach grades what f opens to the whole internet (Reach over what live
+// context read) and adjusts its rating: reachable from the internet is
+// critical, whatever the port; a grade that is not reachable yet never
+// lowers it, and says what would make it so.
+func reach(f *Finding, sev Severity, reasons []string) (Severity, []string) {
+	r := Reach(*f.Live.Network)
+	f.Reachability = &r
+	switch r.Grade {
+	case GradeInternet:
+		if sev != Critical {
+			return Critical, append([]string{r.Why + ": open to the whole internet on a host it reaches"}, reasons...)
+		}
+		return sev, append(reasons, r.Why)
+	}
+	return sev, append(reasons, r.Why)
 }
 
 // score rates f; world reports whether it opens ingress from the whole

@@ -11,11 +11,22 @@ import (
 	"github.com/sgwatch/sgwatch/addrspace"
 )
 
-// NetworkInterface is a network interface and the ids of the security
-// groups on it.
+// NetworkInterface is a network interface, the ids of the security groups
+// on it, and, for its reachability (Reach), what EC2 describes of it.
 type NetworkInterface struct {
-	ID     string
-	Groups []string
+	ID     string   `json:"id"`
+	Groups []string `json:"-"`
+	// Type is EC2's interface type (interface, nat_gateway, …); Resource
+	// what it belongs to when EC2 says (an instance, a service's
+	// description).
+	Type     string `json:"type,omitempty"`
+	Resource string `json:"resource,omitempty"`
+	// PublicIPv4 is its public IPv4 or Elastic IP address; IPv6 whether it
+	// has an IPv6 address (every one is public).
+	PublicIPv4 string `json:"publicIpv4,omitempty"`
+	IPv6       bool   `json:"ipv6,omitempty"`
+	SubnetID   string `json:"subnetId,omitempty"`
+	VPCID      string `json:"vpcId,omitempty"`
 }
 
 // GroupRule is a rule and the group it belongs to.

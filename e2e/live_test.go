@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -26,8 +27,13 @@ import (
 // fourth critical "together with" the three); a rule from a prefix list,
 // then ModifyManagedPrefixList widening the list to 0.0.0.0/0; and
 // ModifyNetworkInterfaceAttribute attaching a world-open group (and, quiet,
-// a private one). The events are the samples in events/, pointed at what
-// the test made in moto.
+// a private one). Each exposure's reachability grade (issue 21): a public
+// IP routed to an internet gateway and an IPv6-only interface routed ::/0
+// are internet (a non-sensitive port raised to critical), a public IP in a
+// private subnet is private (high), a group nothing uses is unused (world
+// SSH stays critical); the grade is in the JSON and a message attribute.
+// The events are the samples in events/, pointed at what the test made in
+// moto.
 func TestLiveExposure(t *testing.T) {
 	ctx := context.Background()
 	sub := subscribe(t)
@@ -85,12 +91,15 @@ func TestLiveExposure(t *testing.T) {
 	}
 	// An AuthorizeSecurityGroupIngress record of rule id: tcp/22 from src
 	// (a CIDR or a prefix list).
-	authorized := func(group, id, src string) []byte {
-		item := map[string]any{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}
-		set := map[string]any{"groupId": group, "securityGroupRuleId": id, "isEgress": false, "ipProtocol": "tcp", "fromPort": 22, "toPort": 22}
+	authorizedPort := func(group, id, src string, port int) []byte {
+		item := map[string]any{"ipProtocol": "tcp", "fromPort": port, "toPort": port}
+		set := map[string]any{"groupId": group, "securityGroupRuleId": id, "isEgress": false, "ipProtocol": "tcp", "fromPort": port, "toPort": port}
 		if strings.HasPrefix(src, "pl-") {
 			item["prefixListIds"] = map[string]any{"items": []any{map[string]any{"prefixListId": src}}}
 			set["prefixListId"] = src
+		} else if strings.Contains(src, ":") {
+			item["ipv6Ranges"] = map[string]any{"items": []any{map[string]any{"cidrIpv6": src}}}
+			set["cidrIpv6"] = src
 		} else {
 			item["ipRanges"] = map[string]any{"items": []any{map[string]any{"cidrIp": src}}}
 			set["cidrIpv4"] = src
@@ -99,6 +108,7 @@ func TestLiveExposure(t *testing.T) {
 			map[string]any{"groupId": group, "ipPermissions": map[string]any{"items": []any{item}}},
 			map[string]any{"_return": true, "securityGroupRuleSet": map[string]any{"items": []any{set}}})
 	}
+	authorized := func(group, id, src string) []byte { return authorizedPort(group, id, src, 22) }
 	items := func(groups ...string) map[string]any {
 		var it []any
 		for _, g := range groups {
@@ -121,6 +131,10 @@ func TestLiveExposure(t *testing.T) {
 			var f detect.Finding
 			if err := json.Unmarshal([]byte(n.Message), &f); err != nil {
 				t.Fatalf("JSON body: %v\n%s", err, n.Message)
+			}
+			// The grade is a message attribute, for subscription filters.
+			if r := f.Reachability; r != nil && n.Attributes["reachability"].Value != string(r.Grade) {
+				t.Errorf("attribute reachability %q, want %q", n.Attributes["reachability"].Value, r.Grade)
 			}
 			out = append(out, f)
 		}
@@ -247,6 +261,157 @@ func TestLiveExposure(t *testing.T) {
 			}
 			summary = append(summary, "attach of "+open+" to "+eni+" critical, of a private group quiet")
 		}
+	})
+	t.Run("reachability grade", func(t *testing.T) {
+		// A VPC of the test's own: a public subnet routed to an internet
+		// gateway for IPv4 and IPv6, and a private one routed nowhere.
+		vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.10.0.0/16"), AmazonProvidedIpv6CidrBlock: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vpcID := vpc.Vpc.VpcId
+		igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: vpcID}); err != nil {
+			t.Fatal(err)
+		}
+		v6 := ""
+		if d, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{aws.ToString(vpcID)}}); err == nil && len(d.Vpcs) == 1 && len(d.Vpcs[0].Ipv6CidrBlockAssociationSet) > 0 {
+			v6 = aws.ToString(d.Vpcs[0].Ipv6CidrBlockAssociationSet[0].Ipv6CidrBlock)
+		}
+		if v6 == "" {
+			t.Fatal("moto gave the VPC no IPv6 block")
+		}
+		subnet := func(cidr, ipv6 string, routed bool) string {
+			t.Helper()
+			in := &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr)}
+			if ipv6 != "" {
+				in.Ipv6CidrBlock = aws.String(ipv6)
+			}
+			sn, err := c.CreateSubnet(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpcID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if routed {
+				for _, r := range []*ec2.CreateRouteInput{
+					{DestinationCidrBlock: aws.String("0.0.0.0/0")}, {DestinationIpv6CidrBlock: aws.String("::/0")},
+				} {
+					r.RouteTableId, r.GatewayId = rt.RouteTable.RouteTableId, igw.InternetGateway.InternetGatewayId
+					if _, err := c.CreateRoute(ctx, r); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: sn.Subnet.SubnetId}); err != nil {
+				t.Fatal(err)
+			}
+			return aws.ToString(sn.Subnet.SubnetId)
+		}
+		public := subnet("10.10.1.0/24", "", true)
+		private := subnet("10.10.2.0/24", "", false)
+		ipv6 := subnet("10.10.3.0/24", strings.Replace(v6, "::/56", "::/64", 1), true)
+		group := func(name string) string {
+			t.Helper()
+			g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpcID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return aws.ToString(g.GroupId)
+		}
+		onInterface := func(subnet, group string, eip, v6 bool) string {
+			t.Helper()
+			in := &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnet), Groups: []string{group}}
+			if v6 {
+				in.Ipv6AddressCount = aws.Int32(1)
+			}
+			n, err := c.CreateNetworkInterface(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := aws.ToString(n.NetworkInterface.NetworkInterfaceId)
+			if eip {
+				a, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: a.AllocationId, NetworkInterfaceId: aws.String(id)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return id
+		}
+		sweepGrades := map[string]detect.Grade{}
+		for _, c2 := range []struct {
+			name, subnet string
+			eip, v6      bool
+			port         int
+			src          string
+			grade        detect.Grade
+			severity     detect.Severity
+		}{
+			{"public IP routed to an internet gateway", public, true, false, 8443, "0.0.0.0/0", detect.GradeInternet, detect.Critical},
+			{"public IP in a private subnet", private, true, false, 8443, "0.0.0.0/0", detect.GradePrivate, detect.High},
+			{"IPv6-only, routed ::/0", ipv6, false, true, 8443, "::/0", detect.GradeInternet, detect.Critical},
+			{"unused", "", false, false, 22, "0.0.0.0/0", detect.GradeUnused, detect.Critical},
+		} {
+			g := group("reach-" + strings.ReplaceAll(c2.name, " ", "-"))
+			eni := ""
+			if c2.subnet != "" {
+				eni = onInterface(c2.subnet, g, c2.eip, c2.v6)
+			}
+			perm := tcp(int32(c2.port), []string{c2.src})
+			if strings.Contains(c2.src, ":") {
+				perm = tcp(int32(c2.port), nil, c2.src)
+			}
+			id := allow(g, perm)
+			got := published(t, authorizedPort(g, id, c2.src, c2.port))
+			if len(got) != 1 {
+				t.Fatalf("%s: %d findings published, want 1", c2.name, len(got))
+			}
+			f := got[0]
+			if f.Reachability == nil || f.Reachability.Grade != c2.grade || f.Severity != c2.severity {
+				t.Errorf("%s: %s, reachability %+v; want %s graded %s", c2.name, f.Severity, f.Reachability, c2.severity, c2.grade)
+				continue
+			}
+			if eni != "" && (len(f.Reachability.Interfaces) != 1 || f.Reachability.Interfaces[0].ID != eni) {
+				t.Errorf("%s: reachability names %+v, want %s", c2.name, f.Reachability.Interfaces, eni)
+			}
+			summary = append(summary, fmt.Sprintf("%s %s (%s)", c2.name, f.Reachability.Grade, f.Severity))
+			sweepGrades[g] = c2.grade
+		}
+		// The sweep (the command line's, read-only) grades them alike.
+		code, stdout, stderr := runSweepCommand(t, "-regions", "us-east-1", "-format", "json")
+		if code != 1 {
+			t.Fatalf("sgwatch sweep: exit %d\n%s", code, stderr)
+		}
+		seen := 0
+		for l := range strings.Lines(stdout) {
+			var f detect.Finding
+			if err := json.Unmarshal([]byte(l), &f); err != nil {
+				t.Fatalf("sgwatch sweep: %v: %s", err, l)
+			}
+			want, ok := sweepGrades[f.SecurityGroup.ID]
+			if !ok {
+				continue
+			}
+			seen++
+			if f.Reachability == nil || f.Reachability.Grade != want {
+				t.Errorf("sgwatch sweep graded %s %+v, want %s", f.SecurityGroup.ID, f.Reachability, want)
+			}
+		}
+		if seen != len(sweepGrades) {
+			t.Errorf("sgwatch sweep printed %d of the %d graded groups' exposures", seen, len(sweepGrades))
+		}
+		if _, out, _ := runSweepCommand(t, "-regions", "us-east-1", "-format", "summary"); !strings.Contains(out, "by reachability") || !strings.Contains(out, "  internet ") {
+			t.Errorf("sgwatch sweep -format summary lacks the counts by reachability:\n%s", out)
+		}
+		summary = append(summary, fmt.Sprintf("sgwatch sweep graded the %d alike", seen))
 	})
 	t.Logf("live: under the runtime emulator with ENRICH=true and MIN_SEVERITY=high against moto EC2: %s", strings.Join(summary, "; "))
 }

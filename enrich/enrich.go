@@ -37,6 +37,7 @@ type EC2 interface {
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
 	ListReader
+	NetworkReader
 }
 
 // Timeout bounds all the lookups for one finding together: they run at once.
@@ -188,8 +189,10 @@ func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 		switch {
 		case niErr != nil:
 			f.Live.Unread = append(f.Live.Unread, "the interfaces that use the group could not be read ("+short(niErr)+")")
+			f.Live.Network.Unread = append(f.Live.Network.Unread, "the interfaces that use the group could not be read")
 		case more:
 			f.Live.Unread = append(f.Live.Unread, fmt.Sprintf("more than %d network interfaces use the group: those past them were not judged", count))
+			f.Live.Network.Unread = append(f.Live.Network.Unread, fmt.Sprintf("more than %d network interfaces use the group", count))
 		}
 	}
 }

@@ -162,6 +162,19 @@ func (f *fakeEC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.Describ
 	return out, nil
 }
 
+// The fake's subnets route nowhere, and Block Public Access is off.
+func (f *fakeEC2) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, opts ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
+	return &ec2.DescribeRouteTablesOutput{}, nil
+}
+
+func (f *fakeEC2) DescribeVpcBlockPublicAccessOptions(ctx context.Context, in *ec2.DescribeVpcBlockPublicAccessOptionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessOptionsOutput{}, nil
+}
+
+func (f *fakeEC2) DescribeVpcBlockPublicAccessExclusions(ctx context.Context, in *ec2.DescribeVpcBlockPublicAccessExclusionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessExclusionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessExclusionsOutput{}, nil
+}
+
 // The fake holds no managed prefix list.
 func (f *fakeEC2) DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
 	return &ec2.DescribeManagedPrefixListsOutput{}, nil

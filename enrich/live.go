@@ -68,11 +68,7 @@ func interfacesOf(ctx context.Context, c EC2, in *ec2.DescribeNetworkInterfacesI
 			return nil, false, err
 		}
 		for _, ni := range out.NetworkInterfaces {
-			n := detect.NetworkInterface{ID: aws.ToString(ni.NetworkInterfaceId)}
-			for _, g := range ni.Groups {
-				n.Groups = append(n.Groups, aws.ToString(g.GroupId))
-			}
-			nis = append(nis, n)
+			nis = append(nis, Interface(ni))
 		}
 	}
 	return nis, false, nil
@@ -183,6 +179,10 @@ func (e *Enricher) attached(ctx context.Context, c EC2, f *detect.Finding, opts 
 	}
 	live.Interfaces = nis
 	fill(ctx, c, live, nil, opts)
+	live.Network = Network(ctx, c, nis, opts...)
+	if len(live.Unread) > 0 {
+		live.Network.Unread = append(live.Network.Unread, "the interface could not be read in full")
+	}
 	return live
 }
 
@@ -234,5 +234,6 @@ func (e *Enricher) changed(ctx context.Context, c EC2, f *detect.Finding, rules 
 	}
 	live.Groups = map[string][]detect.Rule{f.SecurityGroup.ID: live.Rules}
 	fill(ctx, c, live, f.Rules, opts)
+	live.Network = Network(ctx, c, nis, opts...)
 	return live
 }

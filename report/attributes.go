@@ -10,7 +10,9 @@ import (
 // When trusted automation lowered the severity, severityBeforeAutomation
 // holds the severity before, last: a filter policy on "severity" alone
 // would otherwise miss a critical change the automation made (see
-// docs/configuration.md).
+// docs/configuration.md). With live context, reachability holds the grade
+// of a finding that opens ingress to the whole internet (detect.Reach): at
+// most 10 attributes, SNS's limit.
 func attributes(f detect.Finding) []Attribute {
 	v := func(s string) string { return clean.ASCII(orUnknown(s), maxAttribute) }
 	out := []Attribute{
@@ -25,6 +27,10 @@ func attributes(f detect.Finding) []Attribute {
 	}
 	if f.SeverityBeforeAutomation != "" {
 		out = append(out, Attribute{"severityBeforeAutomation", v(string(f.SeverityBeforeAutomation))})
+	}
+	if r := f.Reachability; r != nil {
+		// A subscription can take only what is reachable now.
+		out = append(out, Attribute{"reachability", v(string(r.Grade))})
 	}
 	return out
 }

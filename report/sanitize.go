@@ -1,6 +1,8 @@
 package report
 
 import (
+	"slices"
+
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
@@ -54,6 +56,27 @@ func sanitize(f detect.Finding) detect.Finding {
 		x := *f.Context
 		x.Interfaces, x.Groups, x.Together = cleanAll(x.Interfaces), cleanAll(x.Groups), cleanAll(x.Together)
 		f.Context = &x
+	}
+	if f.Reachability != nil {
+		r := *f.Reachability
+		if !r.Grade.Valid() {
+			r.Grade = detect.GradeUnknown
+		}
+		c(&r.Why)
+		r.Notes = cleanAll(r.Notes)
+		r.Interfaces = slices.Clone(r.Interfaces)
+		for i := range r.Interfaces {
+			ni := &r.Interfaces[i]
+			for _, s := range []*string{&ni.ID, &ni.Type, &ni.Resource, &ni.PublicIPv4, &ni.SubnetID, &ni.VPCID} {
+				c(s)
+			}
+		}
+		r.LoadBalancers = slices.Clone(r.LoadBalancers)
+		for i := range r.LoadBalancers {
+			c(&r.LoadBalancers[i].Name)
+			c(&r.LoadBalancers[i].Type)
+		}
+		f.Reachability = &r
 	}
 	f.Live = nil
 	f.Rules = append([]detect.Rule(nil), f.Rules...)

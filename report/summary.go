@@ -27,7 +27,7 @@ import (
 // that changed nothing, can keep a critical change from being listed.
 type Summary struct {
 	n      int
-	counts [5]map[string]int
+	counts [6]map[string]int
 	tiers  [tiers]tier
 }
 
@@ -65,7 +65,9 @@ const (
 // summaryOthers is the row of a table's values past summaryKeys.
 const summaryOthers = "(other values)"
 
-var summaryTitles = [5]string{"severity", "action", "account", "Region", "actor"}
+// summaryTitles name the tables; the last, reachability, counts only the
+// findings live context graded, and is left out when there are none.
+var summaryTitles = [6]string{"severity", "action", "account", "Region", "actor", "reachability"}
 
 // Add counts one finding, with the subject of its notification.
 func (s *Summary) Add(f detect.Finding, subject string) {
@@ -75,8 +77,12 @@ func (s *Summary) Add(f detect.Finding, subject string) {
 		}
 	}
 	s.n++
-	for i, k := range []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
-		cmp.Or(f.Event.Region, "unknown"), actorOf(f.Actor)} {
+	keys := []string{string(f.Severity), string(f.Action), cmp.Or(f.Event.AccountID, "unknown"),
+		cmp.Or(f.Event.Region, "unknown"), actorOf(f.Actor)}
+	if r := f.Reachability; r != nil {
+		keys = append(keys, string(r.Grade))
+	}
+	for i, k := range keys {
 		k = clean.Line(k, 120)
 		if _, ok := s.counts[i][k]; !ok && len(s.counts[i]) >= summaryKeys {
 			k = summaryOthers
@@ -165,6 +171,9 @@ func (s *Summary) Write(w io.Writer) error {
 	for i, title := range summaryTitles {
 		if s.n == 0 {
 			break
+		}
+		if len(s.counts[i]) == 0 {
+			continue // no finding was graded
 		}
 		fmt.Fprintf(tw, "\nby %s\tfindings\n", title)
 		type row struct {

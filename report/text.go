@@ -121,6 +121,9 @@ func newText(f detect.Finding) text {
 		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
 			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(targetLabel(f), 2*maxShort), clean.Line(who(f.Actor), maxShort))
 	}
+	if r := f.Reachability; r != nil {
+		fmt.Fprintf(&b, "Reachability: %s: %s\n", r.Grade, clean.Line(r.Why, 4*maxShort))
+	}
 	if f.Automation != "" {
 		fmt.Fprintf(&b, "Automation: made by trusted automation %s", f.Automation)
 		if f.SeverityBeforeAutomation != "" {
@@ -262,6 +265,12 @@ func textInert(f detect.Finding) detect.Finding {
 		f.Error = &e
 	}
 	f.Event.AccountName = defang(f.Event.AccountName)
+	if f.Reachability != nil {
+		// Load balancer names are their owners'.
+		r := *f.Reachability
+		r.Why = defang(r.Why)
+		f.Reachability = &r
+	}
 	if f.List != nil {
 		l := *f.List
 		l.ID, l.Name = defang(l.ID), defang(l.Name)

@@ -31,6 +31,7 @@ type EC2 interface {
 	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 	DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, opts ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error)
 	GetManagedPrefixListEntries(ctx context.Context, in *ec2.GetManagedPrefixListEntriesInput, opts ...func(*ec2.Options)) (*ec2.GetManagedPrefixListEntriesOutput, error)
+	enrich.NetworkReader
 }
 
 // CloudTrail is the part of the CloudTrail client a sweep uses: the event
@@ -91,10 +92,11 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 	lists := a.prefixLists(ctx, byID)
 	// What uses each group is context, not the verdict: when it cannot be
 	// counted, each exposure says so.
-	uses, err := a.interfaces(ctx)
+	uses, described, err := a.interfaces(ctx)
 	if err != nil {
 		uses = nil
 	}
+	network := a.network(ctx, described, err)
 	out := make([]Group, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		g := byID[id]
@@ -105,6 +107,7 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 			n := len(uses[id])
 			g.AttachedInterfaces, g.Interfaces = &n, uses[id]
 		}
+		g.Network = network.of(uses[id])
 		if len(lists) > 0 {
 			g.Lists = lists
 		}
@@ -114,19 +117,59 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 }
 
 // interfaces lists the network interfaces that use each group, by group
-// id.
-func (a AWS) interfaces(ctx context.Context) (map[string][]string, error) {
+// id, and each interface as EC2 describes it, by id.
+func (a AWS) interfaces(ctx context.Context) (map[string][]string, map[string]detect.NetworkInterface, error) {
 	uses := map[string][]string{}
+	described := map[string]detect.NetworkInterface{}
 	np := ec2.NewDescribeNetworkInterfacesPaginator(a.EC2, &ec2.DescribeNetworkInterfacesInput{MaxResults: aws.Int32(pageSize)})
 	err := everyPage(ctx, "DescribeNetworkInterfaces", np.HasMorePages, np.NextPage, func(page *ec2.DescribeNetworkInterfacesOutput) {
 		for _, ni := range page.NetworkInterfaces {
-			for _, g := range ni.Groups {
-				id := aws.ToString(g.GroupId)
-				uses[id] = append(uses[id], aws.ToString(ni.NetworkInterfaceId))
+			n := enrich.Interface(ni)
+			described[n.ID] = n
+			for _, g := range n.Groups {
+				uses[g] = append(uses[g], n.ID)
 			}
 		}
 	})
-	return uses, err
+	return uses, described, err
+}
+
+// listedNetwork is what one listing read for the reachability grade: every
+// interface, the routes of their subnets, Block Public Access, and what
+// could not be read.
+type listedNetwork struct {
+	interfaces map[string]detect.NetworkInterface
+	routes     map[string]detect.Route
+	bpa        detect.BlockPublicAccess
+	unread     []string
+	notes      []string
+}
+
+// network reads the routes of the listed interfaces' subnets and the
+// Region's Block Public Access, once per listing (enrich reads the same
+// way for an event). niErr is the interfaces' listing error.
+func (a AWS) network(ctx context.Context, nis map[string]detect.NetworkInterface, niErr error) listedNetwork {
+	n := listedNetwork{interfaces: nis}
+	if niErr != nil {
+		n.unread = append(n.unread, "the network interfaces could not be listed")
+		return n
+	}
+	all := make([]detect.NetworkInterface, 0, len(nis))
+	for _, id := range slices.Sorted(maps.Keys(nis)) {
+		all = append(all, nis[id])
+	}
+	read := enrich.Network(ctx, a.EC2, all)
+	n.routes, n.bpa, n.unread, n.notes = read.Routes, read.BPA, read.Unread, read.Notes
+	return n
+}
+
+// of is the network of the interfaces ids (one group's).
+func (n listedNetwork) of(ids []string) *detect.Network {
+	out := &detect.Network{Routes: n.routes, BPA: n.bpa, Unread: n.unread, Notes: n.notes}
+	for _, id := range ids {
+		out.Interfaces = append(out.Interfaces, n.interfaces[id])
+	}
+	return out
 }
 
 // prefixLists reads the managed prefix lists the groups' ingress rules

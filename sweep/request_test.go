@@ -106,6 +106,7 @@ type fakeEC2 struct {
 	groups []types.SecurityGroup
 	rules  []types.SecurityGroupRule
 	nis    []types.NetworkInterface
+	tables []types.RouteTable
 	lists  map[string]fakeList
 	calls  map[string]int
 }
@@ -279,4 +280,28 @@ func TestEvents(t *testing.T) {
 	if got, err := (AWS{}).Events(context.Background(), "sg-1", 2); got != nil || err != nil {
 		t.Errorf("without CloudTrail: %q, %v", got, err)
 	}
+}
+
+// The fake's route tables are tables; Block Public Access is off.
+func (f *fakeEC2) DescribeRouteTables(_ context.Context, in *ec2.DescribeRouteTablesInput, _ ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
+	f.calls["routes"]++
+	var out []types.RouteTable
+	for _, t := range f.tables {
+		for _, flt := range in.Filters {
+			if aws.ToString(flt.Name) == "association.subnet-id" && slices.ContainsFunc(t.Associations, func(a types.RouteTableAssociation) bool {
+				return slices.Contains(flt.Values, aws.ToString(a.SubnetId))
+			}) {
+				out = append(out, t)
+			}
+		}
+	}
+	return &ec2.DescribeRouteTablesOutput{RouteTables: out}, nil
+}
+
+func (f *fakeEC2) DescribeVpcBlockPublicAccessOptions(context.Context, *ec2.DescribeVpcBlockPublicAccessOptionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessOptionsOutput{}, nil
+}
+
+func (f *fakeEC2) DescribeVpcBlockPublicAccessExclusions(context.Context, *ec2.DescribeVpcBlockPublicAccessExclusionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessExclusionsOutput, error) {
+	return &ec2.DescribeVpcBlockPublicAccessExclusionsOutput{}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -100,5 +101,51 @@ func TestGroupsInterfacesUnlisted(t *testing.T) {
 	groups, err := AWS{EC2: rtNoENI{api}}.Groups(context.Background())
 	if err != nil || len(groups) != 1 || !groups[0].InterfacesUnlisted || groups[0].Interfaces != nil {
 		t.Errorf("%+v, %v: want the group marked InterfacesUnlisted", groups, err)
+	}
+}
+
+// TestSweepReachability: the sweep grades each exposure from one listing's
+// interfaces, routes and Block Public Access: a group on an interface
+// with a public address in a subnet routed to an internet gateway is
+// internet (world tcp/8443 raised to critical, its key marked so that a
+// group put on a public host later is published again); one on a private
+// interface is private; one nothing uses is unused (high, as before).
+func TestSweepReachability(t *testing.T) {
+	rule := func(id, group string) types.SecurityGroupRule {
+		return types.SecurityGroupRule{SecurityGroupRuleId: aws.String(id), GroupId: aws.String(group), IpProtocol: aws.String("tcp"),
+			FromPort: aws.Int32(8443), ToPort: aws.Int32(8443), CidrIpv4: aws.String("0.0.0.0/0")}
+	}
+	ni := func(id, group, subnet, ip string) types.NetworkInterface {
+		n := types.NetworkInterface{NetworkInterfaceId: aws.String(id), SubnetId: aws.String(subnet), VpcId: aws.String("vpc-1"),
+			Groups: []types.GroupIdentifier{{GroupId: aws.String(group)}}}
+		if ip != "" {
+			n.Association = &types.NetworkInterfaceAssociation{PublicIp: aws.String(ip)}
+		}
+		return n
+	}
+	api := &fakeEC2{
+		groups: []types.SecurityGroup{{GroupId: aws.String("sg-1")}, {GroupId: aws.String("sg-2")}, {GroupId: aws.String("sg-3")}},
+		rules:  []types.SecurityGroupRule{rule("sgr-1", "sg-1"), rule("sgr-2", "sg-2"), rule("sgr-3", "sg-3")},
+		nis:    []types.NetworkInterface{ni("eni-1", "sg-1", "subnet-pub", "203.0.113.10"), ni("eni-2", "sg-2", "subnet-priv", "203.0.113.11")},
+		tables: []types.RouteTable{
+			{Associations: []types.RouteTableAssociation{{SubnetId: aws.String("subnet-pub")}}, Routes: []types.Route{{DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String("igw-1")}}},
+			{Associations: []types.RouteTableAssociation{{SubnetId: aws.String("subnet-priv")}}, Routes: []types.Route{{DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local")}}},
+		},
+		calls: map[string]int{},
+	}
+	groups, err := AWS{EC2: api}.Groups(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range Judge(groups, "eu-west-1", "111122223333", time.Unix(0, 0), detect.Scoring{}) {
+		got = append(got, f.SecurityGroup.ID+" "+string(f.Reachability.Grade)+" "+string(f.Severity)+" "+strings.TrimPrefix(f.Sweep.Key, detect.RuleKey(f.SecurityGroup.ID, f.Rules[0])))
+	}
+	want := []string{"sg-1 internet critical +internet", "sg-2 private high ", "sg-3 unused high "}
+	if !slices.Equal(got, want) {
+		t.Errorf("graded\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if api.calls["routes"] != 1 {
+		t.Errorf("%d DescribeRouteTables calls for one listing, want 1", api.calls["routes"])
 	}
 }

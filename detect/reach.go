@@ -1,0 +1,191 @@
+package detect
+
+// Whether an exposure can be reached from the internet now: the grade of
+// the network interfaces and load balancers that use a group, judged from
+// what EC2 and Elastic Load Balancing describe. Pure: package enrich and the
+// sweep read the resources.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Grade says whether a group open to the whole internet can be reached
+// from it now.
+type Grade string
+
+// The grades, from the most reachable.
+const (
+	// GradeInternet: an interface using the group has a public address and
+	// its subnet routes to an internet gateway.
+	GradeInternet Grade = "internet"
+	// GradeLoadBalancer: the group belongs to an internet-facing load
+	// balancer.
+	GradeLoadBalancer Grade = "load-balancer"
+	// GradeBlocked: an interface would be reachable, but VPC Block Public
+	// Access blocks its internet gateway.
+	GradeBlocked Grade = "blocked"
+	// GradeUnknown: something that decides the grade could not be read.
+	GradeUnknown Grade = "unknown"
+	// GradePrivate: interfaces use the group, none reachable that way.
+	GradePrivate Grade = "private"
+	// GradeUnused: no interface or load balancer uses the group.
+	GradeUnused Grade = "unused"
+)
+
+// Valid reports whether g is one of the grades.
+func (g Grade) Valid() bool {
+	switch g {
+	case GradeInternet, GradeLoadBalancer, GradeBlocked, GradeUnknown, GradePrivate, GradeUnused:
+		return true
+	}
+	return false
+}
+
+// Route is what a subnet's route table (or its VPC's main one) sends to an
+// internet gateway: the whole IPv4 or IPv6 internet, or a part of it.
+type Route struct {
+	IPv4, IPv6 bool
+}
+
+// LoadBalancer is a load balancer that uses a group.
+type LoadBalancer struct {
+	Name   string `json:"name"`
+	Type   string `json:"type,omitempty"` // application, network, classic
+	Public bool   `json:"internetFacing"`
+}
+
+// BlockPublicAccess is a Region's VPC Block Public Access: its mode (off,
+// block-bidirectional, block-ingress), and the subnets and VPCs excluded.
+type BlockPublicAccess struct {
+	Mode     string
+	Excluded []string
+}
+
+// blocks reports whether it blocks inbound traffic through the internet
+// gateway of the subnet or VPC.
+func (b BlockPublicAccess) blocks(subnet, vpc string) bool {
+	if b.Mode != "block-bidirectional" && b.Mode != "block-ingress" {
+		return false
+	}
+	return !slices.Contains(b.Excluded, subnet) && !slices.Contains(b.Excluded, vpc)
+}
+
+// Network is what was described of the resources that use a group.
+type Network struct {
+	Interfaces    []NetworkInterface
+	Routes        map[string]Route // by subnet id
+	LoadBalancers []LoadBalancer
+	BPA           BlockPublicAccess
+	// Unread says what could not be read; the grade is then unknown
+	// unless something reachable was found all the same.
+	Unread []string
+	// Notes are reported, not used to grade (network ACLs).
+	Notes []string
+}
+
+// Reachability is the grade of a group and why.
+type Reachability struct {
+	Grade Grade `json:"grade"`
+	// Why says what makes the grade, and for a grade that is not reachable
+	// yet, what would make it so.
+	Why string `json:"why"`
+	// Interfaces are those that make the grade (the reachable ones, or all
+	// when none is), at most maxNamed; LoadBalancers likewise.
+	Interfaces    []NetworkInterface `json:"interfaces,omitempty"`
+	LoadBalancers []LoadBalancer     `json:"loadBalancers,omitempty"`
+	// More counts the interfaces not named.
+	More  int      `json:"more,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// maxNamed bounds the interfaces a Reachability names.
+const maxNamed = 5
+
+// Reach grades n: internet when an interface has a public address and a
+// route to an internet gateway for it (and Block Public Access does not
+// block it), else load-balancer when an internet-facing load balancer uses
+// the group, else blocked, unknown (something was not read), private or
+// unused. It never grades lower for what it could not read.
+func Reach(n Network) Reachability {
+	var reachable, blocked []NetworkInterface
+	for _, ni := range n.Interfaces {
+		r, ok := n.Routes[ni.SubnetID]
+		if !ok {
+			continue
+		}
+		if ni.PublicIPv4 != "" && r.IPv4 || ni.IPv6 && r.IPv6 {
+			if n.BPA.blocks(ni.SubnetID, ni.VPCID) {
+				blocked = append(blocked, ni)
+			} else {
+				reachable = append(reachable, ni)
+			}
+		}
+	}
+	var public []LoadBalancer
+	for _, lb := range n.LoadBalancers {
+		if lb.Public {
+			public = append(public, lb)
+		}
+	}
+	out := Reachability{Notes: n.Notes}
+	name := func(nis []NetworkInterface) {
+		out.Interfaces = nis[:min(len(nis), maxNamed)]
+		out.More = len(nis) - len(out.Interfaces)
+	}
+	switch {
+	case len(reachable) > 0:
+		out.Grade = GradeInternet
+		name(reachable)
+		out.Why = fmt.Sprintf("reachable from the internet: %s has a public address and a route to an internet gateway", describe(reachable))
+	case len(public) > 0:
+		out.Grade, out.LoadBalancers = GradeLoadBalancer, public
+		out.Why = "the group belongs to an internet-facing load balancer (" + lbNames(public) + ")"
+	case len(blocked) > 0:
+		out.Grade = GradeBlocked
+		name(blocked)
+		out.Why = fmt.Sprintf("%s would be reachable, but VPC Block Public Access (%s) blocks its internet gateway: turning it off or excluding the subnet or VPC exposes it", describe(blocked), n.BPA.Mode)
+	case len(n.Unread) > 0:
+		out.Grade = GradeUnknown
+		name(n.Interfaces)
+		out.Why = "not known: " + strings.Join(n.Unread, "; ")
+	case len(n.Interfaces) > 0 || len(n.LoadBalancers) > 0:
+		out.Grade, out.LoadBalancers = GradePrivate, n.LoadBalancers
+		name(n.Interfaces)
+		out.Why = "not reachable from the internet yet: no interface using the group has a public address routed to an internet gateway; a public IP, an Elastic IP or IPv6 with such a route, or attaching the group to a public host, would expose it"
+	default:
+		out.Grade = GradeUnused
+		out.Why = "not reachable from the internet yet: no network interface or load balancer uses the group; attaching it to a public host would expose it"
+	}
+	return out
+}
+
+// describe names interfaces: the first and how many more.
+func describe(nis []NetworkInterface) string {
+	s := interfaceName(nis[0])
+	if len(nis) > 1 {
+		s += fmt.Sprintf(" (and %d more interfaces)", len(nis)-1)
+	}
+	return s
+}
+
+// interfaceName names an interface and what it belongs to.
+func interfaceName(n NetworkInterface) string {
+	if n.Resource != "" {
+		return n.ID + " (" + n.Resource + ")"
+	}
+	return n.ID
+}
+
+// lbNames names load balancers: the first three and a count.
+func lbNames(lbs []LoadBalancer) string {
+	var names []string
+	for _, lb := range lbs[:min(len(lbs), 3)] {
+		names = append(names, lb.Name)
+	}
+	if len(lbs) > 3 {
+		names = append(names, fmt.Sprintf("and %d more", len(lbs)-3))
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,100 @@
+package detect
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestReach grades what uses a group: a public address routed to an
+// internet gateway is internet (IPv4 or IPv6 each on its own route), an
+// internet-facing load balancer is load-balancer, Block Public Access
+// turns an internet path into blocked unless the subnet or VPC is
+// excluded, what was not read is unknown (never lower), the rest private,
+// and nothing at all unused.
+func TestReach(t *testing.T) {
+	public := NetworkInterface{ID: "eni-1", Resource: "i-1", PublicIPv4: "203.0.113.10", SubnetID: "subnet-pub", VPCID: "vpc-1"}
+	private := NetworkInterface{ID: "eni-2", SubnetID: "subnet-priv", VPCID: "vpc-1"}
+	publicInPrivate := NetworkInterface{ID: "eni-3", PublicIPv4: "203.0.113.11", SubnetID: "subnet-priv", VPCID: "vpc-1"}
+	v6 := NetworkInterface{ID: "eni-4", IPv6: true, SubnetID: "subnet-v6", VPCID: "vpc-1"}
+	nat := NetworkInterface{ID: "eni-5", Type: "nat_gateway", Resource: "NAT gateway", PublicIPv4: "203.0.113.12", SubnetID: "subnet-pub", VPCID: "vpc-1"}
+	routes := map[string]Route{"subnet-pub": {IPv4: true}, "subnet-priv": {}, "subnet-v6": {IPv6: true}}
+	alb := LoadBalancer{Name: "web", Type: "application", Public: true}
+	internal := LoadBalancer{Name: "api", Type: "application"}
+	cases := []struct {
+		name  string
+		n     Network
+		grade Grade
+		why   string
+		named []string
+	}{
+		{"public IP routed to an internet gateway", Network{Interfaces: []NetworkInterface{private, public}, Routes: routes}, GradeInternet, "eni-1 (i-1) has a public address", []string{"eni-1"}},
+		{"public IP in a private subnet", Network{Interfaces: []NetworkInterface{publicInPrivate}, Routes: routes}, GradePrivate, "not reachable from the internet yet", []string{"eni-3"}},
+		{"IPv6 with a ::/0 route", Network{Interfaces: []NetworkInterface{v6}, Routes: routes}, GradeInternet, "eni-4 has a public address", []string{"eni-4"}},
+		{"IPv6 without an IPv6 route", Network{Interfaces: []NetworkInterface{{ID: "eni-6", IPv6: true, SubnetID: "subnet-pub"}}, Routes: routes}, GradePrivate, "", []string{"eni-6"}},
+		{"a NAT gateway's interface", Network{Interfaces: []NetworkInterface{nat}, Routes: routes}, GradeInternet, "eni-5 (NAT gateway)", []string{"eni-5"}},
+		{"an internet-facing load balancer", Network{LoadBalancers: []LoadBalancer{alb}}, GradeLoadBalancer, "internet-facing load balancer (web)", nil},
+		{"an internal load balancer", Network{LoadBalancers: []LoadBalancer{internal}}, GradePrivate, "", nil},
+		{"unused", Network{}, GradeUnused, "no network interface or load balancer uses the group", nil},
+		{"not read", Network{Interfaces: []NetworkInterface{private}, Unread: []string{"DescribeRouteTables: timed out"}}, GradeUnknown, "DescribeRouteTables: timed out", []string{"eni-2"}},
+		{"reachable although something was not read", Network{Interfaces: []NetworkInterface{public}, Routes: routes, Unread: []string{"x"}}, GradeInternet, "", []string{"eni-1"}},
+		{"blocked by Block Public Access", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress"}}, GradeBlocked, "VPC Block Public Access (block-ingress)", []string{"eni-1"}},
+		{"the subnet excluded", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-bidirectional", Excluded: []string{"subnet-pub"}}}, GradeInternet, "", []string{"eni-1"}},
+		{"the VPC excluded", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress", Excluded: []string{"vpc-1"}}}, GradeInternet, "", []string{"eni-1"}},
+		{"Block Public Access off", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "off"}}, GradeInternet, "", []string{"eni-1"}},
+		{"blocked, and a load balancer", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress"}, LoadBalancers: []LoadBalancer{alb}}, GradeLoadBalancer, "", nil},
+		{"a subnet whose routes were not read", Network{Interfaces: []NetworkInterface{public}, Routes: map[string]Route{}, Unread: []string{"routes of subnet-pub"}}, GradeUnknown, "", []string{"eni-1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := Reach(c.n)
+			var named []string
+			for _, ni := range r.Interfaces {
+				named = append(named, ni.ID)
+			}
+			if r.Grade != c.grade || !strings.Contains(r.Why, c.why) || !slices.Equal(named, c.named) {
+				t.Errorf("%s %q naming %q; want %s with %q naming %q", r.Grade, r.Why, named, c.grade, c.why, c.named)
+			}
+		})
+	}
+}
+
+// TestScoreReach: the grade raises a port that is not sensitive when it is
+// reachable from the internet, and never lowers anything: world SSH on an
+// unused group stays critical and says what would expose it.
+func TestScoreReach(t *testing.T) {
+	rule := func(port int, cidr string) Rule {
+		return Rule{Direction: Ingress, Protocol: "tcp", FromPort: &port, ToPort: &port, CIDRIPv4: cidr}
+	}
+	public := Network{Interfaces: []NetworkInterface{{ID: "eni-1", PublicIPv4: "203.0.113.10", SubnetID: "subnet-1"}}, Routes: map[string]Route{"subnet-1": {IPv4: true}}}
+	for _, c := range []struct {
+		name    string
+		rule    Rule
+		network *Network
+		sev     Severity
+		grade   Grade
+		reason  string
+	}{
+		{"offline: no grade", rule(8443, "0.0.0.0/0"), nil, High, "", ""},
+		{"a port that is not sensitive, reachable", rule(8443, "0.0.0.0/0"), &public, Critical, GradeInternet, "eni-1 has a public address and a route to an internet gateway: open to the whole internet on a host it reaches"},
+		{"a port that is not sensitive, unused", rule(8443, "0.0.0.0/0"), &Network{}, High, GradeUnused, "not reachable from the internet yet"},
+		{"SSH, unused", rule(22, "0.0.0.0/0"), &Network{}, Critical, GradeUnused, "attaching it to a public host would expose it"},
+		{"SSH, not read", rule(22, "0.0.0.0/0"), &Network{Unread: []string{"timed out"}}, Critical, GradeUnknown, "not known: timed out"},
+		{"not open to the whole internet: no grade", rule(8443, "10.0.0.0/8"), &public, Low, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"}, SecurityGroup: SecurityGroup{ID: "sg-1"}, Rules: []Rule{c.rule}}
+			if c.network != nil {
+				f.Live = &Live{Network: c.network}
+			}
+			Scoring{}.Score(&f)
+			grade := Grade("")
+			if f.Reachability != nil {
+				grade = f.Reachability.Grade
+			}
+			if f.Severity != c.sev || grade != c.grade || c.reason != "" && !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, c.reason) }) {
+				t.Errorf("%s graded %q: %q; want %s graded %q with %q", f.Severity, grade, f.Reasons, c.sev, c.grade, c.reason)
+			}
+		})
+	}
+}
