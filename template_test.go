@@ -173,7 +173,7 @@ func TestTemplateTuning(t *testing.T) {
 	}
 	vars := tpl.Resources["SgwatchFunction"].Properties.Environment.Variables
 	for v, param := range map[string]string{
-		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
+		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "AUTHORIZED_PUBLIC_PORTS": "AuthorizedPublicPorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
 		"TRUSTED_SERVICES": "TrustedServices", "SUPPRESS": "Suppress", "MIN_SEVERITY": "MinSeverity", "ENRICH": "Enrich",
 		"SWEEP": "Sweep", "SWEEP_REGIONS": "SweepRegions", "SWEEP_ACCOUNTS": "SweepAccounts", "SWEEP_ROLE": "SweepRoleName",
 	} {

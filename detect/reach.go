@@ -110,7 +110,20 @@ const maxNamed = 5
 // unused. It never grades lower for what it could not read.
 func Reach(n Network) Reachability {
 	var reachable, blocked []NetworkInterface
+	lbs := slices.Clone(n.LoadBalancers)
 	for _, ni := range n.Interfaces {
+		if ni.LoadBalancer != "" {
+			// A load balancer's interface: it is public when the load
+			// balancer is internet-facing (its interfaces then have public
+			// addresses), and it is graded as a load balancer.
+			i := slices.IndexFunc(lbs, func(lb LoadBalancer) bool { return lb.Name == ni.LoadBalancer })
+			if i < 0 {
+				lbs = append(lbs, LoadBalancer{Name: ni.LoadBalancer})
+				i = len(lbs) - 1
+			}
+			lbs[i].Public = lbs[i].Public || ni.PublicIPv4 != "" || ni.IPv6 && n.Routes[ni.SubnetID].IPv6
+			continue
+		}
 		r, ok := n.Routes[ni.SubnetID]
 		if !ok {
 			continue
@@ -124,7 +137,7 @@ func Reach(n Network) Reachability {
 		}
 	}
 	var public []LoadBalancer
-	for _, lb := range n.LoadBalancers {
+	for _, lb := range lbs {
 		if lb.Public {
 			public = append(public, lb)
 		}
@@ -150,8 +163,8 @@ func Reach(n Network) Reachability {
 		out.Grade = GradeUnknown
 		name(n.Interfaces)
 		out.Why = "not known: " + strings.Join(n.Unread, "; ")
-	case len(n.Interfaces) > 0 || len(n.LoadBalancers) > 0:
-		out.Grade, out.LoadBalancers = GradePrivate, n.LoadBalancers
+	case len(n.Interfaces) > 0 || len(lbs) > 0:
+		out.Grade, out.LoadBalancers = GradePrivate, lbs
 		name(n.Interfaces)
 		out.Why = "not reachable from the internet yet: no interface using the group has a public address routed to an internet gateway; a public IP, an Elastic IP or IPv6 with such a route, or attaching the group to a public host, would expose it"
 	default:

@@ -98,3 +98,48 @@ func TestScoreReach(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorized: the web on a group whose every interface belongs to an
+// internet-facing load balancer is meant (info), and so is a port the
+// group's sgwatch:public tag names, anywhere; a sensitive port never is,
+// nor a group that also sits on an instance, nor an internal load
+// balancer's, nor a tag that is not understood.
+func TestAuthorized(t *testing.T) {
+	web, _ := ParsePublicTag("tcp/80,tcp/443")
+	s := Scoring{AuthorizedPorts: web}
+	rule := func(port int) Rule {
+		return Rule{Direction: Ingress, Protocol: "tcp", FromPort: &port, ToPort: &port, CIDRIPv4: "0.0.0.0/0"}
+	}
+	routes := map[string]Route{"subnet-pub": {IPv4: true}}
+	albENI := NetworkInterface{ID: "eni-a", LoadBalancer: "app/web", PublicIPv4: "203.0.113.5", SubnetID: "subnet-pub"}
+	internalENI := NetworkInterface{ID: "eni-i", LoadBalancer: "app/api", SubnetID: "subnet-pub"}
+	instance := NetworkInterface{ID: "eni-1", Resource: "i-1", PublicIPv4: "203.0.113.10", SubnetID: "subnet-pub"}
+	for _, c := range []struct {
+		name   string
+		port   int
+		nis    []NetworkInterface
+		tag    string
+		sev    Severity
+		grade  Grade
+		reason string
+	}{
+		{"world 443 on an internet-facing ALB", 443, []NetworkInterface{albENI}, "", Info, GradeLoadBalancer, "authorised public port: tcp/443 (AUTHORIZED_PUBLIC_PORTS) on internet-facing load balancer app/web"},
+		{"world SSH on the same group", 22, []NetworkInterface{albENI}, "", Critical, GradeLoadBalancer, "internet-facing load balancer (app/web)"},
+		{"world 443, the group also on an instance", 443, []NetworkInterface{albENI, instance}, "", Critical, GradeInternet, "eni-1 (i-1)"},
+		{"world 443 on an internal load balancer", 443, []NetworkInterface{internalENI}, "", High, GradePrivate, "not reachable"},
+		{"world 8443 authorised by tag on an instance", 8443, []NetworkInterface{instance}, "tcp/8443", Info, GradeInternet, "tcp/8443 (tag sgwatch:public on the group)"},
+		{"world 3389 named by the tag: sensitive", 3389, []NetworkInterface{instance}, "tcp/3389", Critical, GradeInternet, "RDP"},
+		{"a tag not understood", 8443, []NetworkInterface{instance}, "8443", Critical, GradeInternet, ""},
+		{"world 8443 on an ALB, not authorised", 8443, []NetworkInterface{albENI}, "", High, GradeLoadBalancer, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"},
+				SecurityGroup: SecurityGroup{ID: "sg-1", Tags: map[string]string{PublicTag: c.tag}}, Rules: []Rule{rule(c.port)},
+				Live: &Live{Network: &Network{Interfaces: c.nis, Routes: routes}}}
+			s.Score(&f)
+			if f.Severity != c.sev || f.Reachability.Grade != c.grade || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, c.reason) }) {
+				t.Errorf("%s graded %s: %q; want %s graded %s with %q", f.Severity, f.Reachability.Grade, f.Reasons, c.sev, c.grade, c.reason)
+			}
+		})
+	}
+}

@@ -49,6 +49,10 @@ type Scoring struct {
 	// TrustedServices are services acting as principals a pattern names
 	// (TRUSTED_SERVICES).
 	TrustedServices []TrustedService
+	// AuthorizedPorts are meant to be public (AUTHORIZED_PUBLIC_PORTS) on a
+	// group whose every interface belongs to an internet-facing load
+	// balancer; a sensitive port never is.
+	AuthorizedPorts []PortRange
 }
 
 // TrustedService is automation that acts through an AWS service: a change
@@ -77,7 +81,7 @@ func (o Scoring) Score(f *Finding) {
 	sev, reasons, world := o.score(f)
 	f.Reachability = nil
 	if world && f.Live != nil && f.Live.Network != nil {
-		sev, reasons = reach(f, sev, reasons)
+		sev, reasons = o.reach(f, sev, reasons)
 	}
 	f.Automation = o.trusted(f.Actor)
 	f.SeverityBeforeAutomation = ""
@@ -102,9 +106,12 @@ func (o Scoring) Score(f *Finding) {
 // context read) and adjusts its rating: reachable from the internet is
 // critical, whatever the port; a grade that is not reachable yet never
 // lowers it, and says what would make it so.
-func reach(f *Finding, sev Severity, reasons []string) (Severity, []string) {
+func (o Scoring) reach(f *Finding, sev Severity, reasons []string) (Severity, []string) {
 	r := Reach(*f.Live.Network)
 	f.Reachability = &r
+	if why := o.authorized(f, r); why != "" {
+		return Info, append([]string{why}, reasons...)
+	}
 	switch r.Grade {
 	case GradeInternet:
 		if sev != Critical {

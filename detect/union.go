@@ -27,6 +27,10 @@ type NetworkInterface struct {
 	IPv6       bool   `json:"ipv6,omitempty"`
 	SubnetID   string `json:"subnetId,omitempty"`
 	VPCID      string `json:"vpcId,omitempty"`
+	// LoadBalancer names the load balancer the interface belongs to, when
+	// Elastic Load Balancing manages it ("app/NAME", "net/NAME", or a
+	// Classic Load Balancer's NAME); "" for any other interface.
+	LoadBalancer string `json:"loadBalancer,omitempty"`
 }
 
 // GroupRule is a rule and the group it belongs to.

@@ -594,3 +594,28 @@ func TestEnrichAttachSet(t *testing.T) {
 		t.Errorf("%s %q, unread %q: want critical (world SSH through the group set)", f.Severity, f.Reasons, f.Live.Unread)
 	}
 }
+
+// TestInterface: an interface is read as EC2 describes it; Elastic Load
+// Balancing's own (requester-managed by amazon-elb) names its load
+// balancer from the description AWS sets, and a description anyone can
+// set on their own interface names nothing.
+func TestInterface(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ni   types.NetworkInterface
+		lb   string
+		res  string
+	}{
+		{"an ALB's", types.NetworkInterface{RequesterManaged: aws.Bool(true), RequesterId: aws.String("amazon-elb"), Description: aws.String("ELB app/web/50dc6c495c0c9188")}, "app/web", "load balancer app/web"},
+		{"an NLB's", types.NetworkInterface{RequesterManaged: aws.Bool(true), RequesterId: aws.String("amazon-elb"), Description: aws.String("ELB net/edge/50dc6c495c0c9188")}, "net/edge", "load balancer net/edge"},
+		{"a Classic Load Balancer's", types.NetworkInterface{RequesterManaged: aws.Bool(true), RequesterId: aws.String("amazon-elb"), Description: aws.String("ELB legacy-web")}, "legacy-web", "load balancer legacy-web"},
+		{"a hostile name", types.NetworkInterface{RequesterManaged: aws.Bool(true), RequesterId: aws.String("amazon-elb"), Description: aws.String("ELB https://evil.example <!channel>")}, "unnamed", "load balancer unnamed"},
+		{"an instance's, described like one", types.NetworkInterface{Description: aws.String("ELB app/web/1"), Attachment: &types.NetworkInterfaceAttachment{InstanceId: aws.String("i-0a1b2c3d4e5f60718")}}, "", "i-0a1b2c3d4e5f60718"},
+		{"a NAT gateway's", types.NetworkInterface{RequesterManaged: aws.Bool(true), RequesterId: aws.String("AIDAEXAMPLE"), InterfaceType: types.NetworkInterfaceTypeNatGateway}, "", "natGateway"},
+	} {
+		got := Interface(c.ni)
+		if got.LoadBalancer != c.lb || got.Resource != c.res {
+			t.Errorf("%s: load balancer %q, resource %q; want %q, %q", c.name, got.LoadBalancer, got.Resource, c.lb, c.res)
+		}
+	}
+}

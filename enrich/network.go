@@ -41,6 +41,13 @@ func Interface(ni types.NetworkInterface) detect.NetworkInterface {
 		n.PublicIPv4 = aws.ToString(a.PublicIp)
 	}
 	n.IPv6 = len(ni.Ipv6Addresses) > 0 || len(ni.Ipv6Prefixes) > 0
+	if aws.ToBool(ni.RequesterManaged) && aws.ToString(ni.RequesterId) == "amazon-elb" {
+		// Elastic Load Balancing's own interface: its description, which
+		// only AWS sets on it, names the load balancer.
+		n.LoadBalancer = loadBalancerOf(aws.ToString(ni.Description))
+		n.Resource = "load balancer " + n.LoadBalancer
+		return n
+	}
 	switch {
 	case ni.Attachment != nil && awsid.IsInstanceID(aws.ToString(ni.Attachment.InstanceId)):
 		n.Resource = aws.ToString(ni.Attachment.InstanceId)
@@ -48,6 +55,22 @@ func Interface(ni types.NetworkInterface) detect.NetworkInterface {
 		n.Resource = strings.ReplaceAll(n.Type, "_", " ")
 	}
 	return n
+}
+
+// loadBalancerOf names the load balancer of an Elastic Load Balancing
+// interface from its description: "ELB app/NAME/ID" (Application), "ELB
+// net/NAME/ID" (Network), "ELB NAME" (Classic). Cleaned to the characters
+// load balancer names take.
+func loadBalancerOf(description string) string {
+	name := strings.TrimPrefix(description, "ELB ")
+	if kind, rest, ok := strings.Cut(name, "/"); ok && (kind == "app" || kind == "net") {
+		rest, _, _ = strings.Cut(rest, "/")
+		name = kind + "/" + rest
+	}
+	if !awsid.IsSafeName(name, 40, "-/") {
+		return "unnamed"
+	}
+	return name
 }
 
 // Routes reads, for each subnet (by id, with its VPC), whether its route

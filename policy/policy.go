@@ -8,6 +8,8 @@
 //	                       acts as: cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole
 //	SUPPRESS               JSON list of suppressions, each ending within a year
 //	MIN_SEVERITY           findings below it are logged, not published (default info)
+//	AUTHORIZED_PUBLIC_PORTS ports meant to be public on an internet-facing load balancer's
+//	                       group (default tcp/80,tcp/443; none for none): tcp/443,udp/4500
 //
 // Every principal pattern, trusted (TRUSTED_PRINCIPALS, TRUSTED_SERVICES)
 // or suppressed, names exactly one account and a principal type, and no
@@ -36,7 +38,11 @@ import (
 )
 
 // Variables are the environment variables FromEnv reads.
-var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY"}
+var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY", "AUTHORIZED_PUBLIC_PORTS"}
+
+// DefaultAuthorizedPorts is AUTHORIZED_PUBLIC_PORTS when it is not set:
+// the web, on an internet-facing load balancer.
+const DefaultAuthorizedPorts = "tcp/80,tcp/443"
 
 // Policy is the parsed configuration.
 type Policy struct {
@@ -71,6 +77,15 @@ func FromEnv(getenv func(string) string, now time.Time) (Policy, error) {
 	var err error
 	if p.Score.ExtraPorts, err = parsePorts(getenv("EXTRA_SENSITIVE_PORTS")); err != nil {
 		return p, fmt.Errorf("EXTRA_SENSITIVE_PORTS: %w", err)
+	}
+	switch v := strings.TrimSpace(getenv("AUTHORIZED_PUBLIC_PORTS")); v {
+	case "none":
+	case "":
+		p.Score.AuthorizedPorts, _ = detect.ParsePublicTag(DefaultAuthorizedPorts)
+	default:
+		if p.Score.AuthorizedPorts, err = detect.ParsePublicTag(v); err != nil {
+			return p, fmt.Errorf("AUTHORIZED_PUBLIC_PORTS: %w (or none)", err)
+		}
 	}
 	if p.Score.TrustedPrincipals, err = parsePrincipals(getenv("TRUSTED_PRINCIPALS")); err != nil {
 		return p, fmt.Errorf("TRUSTED_PRINCIPALS: %w", err)

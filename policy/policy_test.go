@@ -2,6 +2,7 @@ package policy
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +17,12 @@ var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func TestFromEnv(t *testing.T) {
 	p, err := FromEnv(env(map[string]string{
-		"EXTRA_SENSITIVE_PORTS": " 8443/tcp, 53/UDP,9000-9100 ,161-162 / udp",
-		"TRUSTED_PRINCIPALS":    "arn:aws:iam::111122223333:role/terraform-*, arn:aws:sts::111122223333:assumed-role/ci/*",
-		"TRUSTED_SERVICES":      "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole, servicecatalog.amazonaws.com = arn:aws:sts::111122223333:assumed-role/deploy/*",
-		"SUPPRESS":              `[{"group":"sg-0123456789abcdef0","until":"2027-01-31T00:00:00Z","reason":"migration CHG-1"}]`,
-		"MIN_SEVERITY":          "Medium",
+		"EXTRA_SENSITIVE_PORTS":   " 8443/tcp, 53/UDP,9000-9100 ,161-162 / udp",
+		"TRUSTED_PRINCIPALS":      "arn:aws:iam::111122223333:role/terraform-*, arn:aws:sts::111122223333:assumed-role/ci/*",
+		"TRUSTED_SERVICES":        "cloudformation.amazonaws.com=arn:aws:iam::111122223333:role/StackRole, servicecatalog.amazonaws.com = arn:aws:sts::111122223333:assumed-role/deploy/*",
+		"SUPPRESS":                `[{"group":"sg-0123456789abcdef0","until":"2027-01-31T00:00:00Z","reason":"migration CHG-1"}]`,
+		"MIN_SEVERITY":            "Medium",
+		"AUTHORIZED_PUBLIC_PORTS": "none",
 	}), now)
 	if err != nil {
 		t.Fatal(err)
@@ -45,8 +47,9 @@ func TestFromEnv(t *testing.T) {
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("FromEnv\n got %+v\nwant %+v", p, want)
 	}
+	web, _ := detect.ParsePublicTag(DefaultAuthorizedPorts)
 	for _, blank := range []map[string]string{nil, {"EXTRA_SENSITIVE_PORTS": " ", "TRUSTED_PRINCIPALS": " ", "TRUSTED_SERVICES": "\t", "SUPPRESS": " "}} {
-		if p, err := FromEnv(env(blank), now); err != nil || !reflect.DeepEqual(p, Policy{MinSeverity: detect.Info}) {
+		if p, err := FromEnv(env(blank), now); err != nil || !reflect.DeepEqual(p, Policy{MinSeverity: detect.Info, Score: detect.Scoring{AuthorizedPorts: web}}) {
 			t.Errorf("blank environment %q: %+v, %v", blank, p, err)
 		}
 	}
@@ -285,10 +288,29 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// TestAuthorizedPorts: AUTHORIZED_PUBLIC_PORTS is the web by default,
+// "none" authorises nothing, and a list replaces the default.
+func TestAuthorizedPorts(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want []detect.PortRange
+	}{
+		{"", []detect.PortRange{{From: 80, To: 80, Proto: "tcp", Name: detect.PublicTag}, {From: 443, To: 443, Proto: "tcp", Name: detect.PublicTag}}},
+		{"none", nil},
+		{"tcp/8443, udp/4500-4501", []detect.PortRange{{From: 8443, To: 8443, Proto: "tcp", Name: detect.PublicTag}, {From: 4500, To: 4501, Proto: "udp", Name: detect.PublicTag}}},
+	} {
+		p, err := FromEnv(env(map[string]string{"AUTHORIZED_PUBLIC_PORTS": c.v}), now)
+		if err != nil || !slices.Equal(p.Score.AuthorizedPorts, c.want) {
+			t.Errorf("AUTHORIZED_PUBLIC_PORTS=%q: %v, %v; want %v", c.v, p.Score.AuthorizedPorts, err, c.want)
+		}
+	}
+}
+
 // TestVariables: the published list is exactly what FromEnv reads; an
 // invalid value of each fails, naming it.
 func TestVariables(t *testing.T) {
-	bad := map[string]string{"EXTRA_SENSITIVE_PORTS": "x", "TRUSTED_PRINCIPALS": "x", "TRUSTED_SERVICES": "x", "SUPPRESS": "x", "MIN_SEVERITY": "x"}
+	bad := map[string]string{"EXTRA_SENSITIVE_PORTS": "x", "TRUSTED_PRINCIPALS": "x", "TRUSTED_SERVICES": "x", "SUPPRESS": "x", "MIN_SEVERITY": "x",
+		"AUTHORIZED_PUBLIC_PORTS": "443"}
 	if len(Variables) != len(bad) {
 		t.Fatalf("Variables %v, want %d names", Variables, len(bad))
 	}

@@ -67,7 +67,7 @@ func sanitize(f detect.Finding) detect.Finding {
 		r.Interfaces = slices.Clone(r.Interfaces)
 		for i := range r.Interfaces {
 			ni := &r.Interfaces[i]
-			for _, s := range []*string{&ni.ID, &ni.Type, &ni.Resource, &ni.PublicIPv4, &ni.SubnetID, &ni.VPCID} {
+			for _, s := range []*string{&ni.ID, &ni.Type, &ni.Resource, &ni.PublicIPv4, &ni.SubnetID, &ni.VPCID, &ni.LoadBalancer} {
 				c(s)
 			}
 		}
