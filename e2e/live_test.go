@@ -31,7 +31,9 @@ import (
 // IP routed to an internet gateway and an IPv6-only interface routed ::/0
 // are internet (a non-sensitive port raised to critical), a public IP in a
 // private subnet is private (high), a group nothing uses is unused (world
-// SSH stays critical); the grade is in the JSON and a message attribute.
+// SSH stays critical); the grade is in the JSON and a message attribute;
+// a group tagged sgwatch:public=tcp/8443 on a public host is info (its port
+// is meant), so not published, and sgwatch sweep grades them all alike.
 // The events are the samples in events/, pointed at what the test made in
 // moto.
 func TestLiveExposure(t *testing.T) {
@@ -385,6 +387,17 @@ func TestLiveExposure(t *testing.T) {
 			summary = append(summary, fmt.Sprintf("%s %s (%s)", c2.name, f.Reachability.Grade, f.Severity))
 			sweepGrades[g] = c2.grade
 		}
+		// A group tagged sgwatch:public=tcp/8443 on a public host: its world
+		// tcp/8443 is meant, so info, which MIN_SEVERITY=high holds back.
+		tagged := group("reach-tagged")
+		if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{tagged}, Tags: []types.Tag{{Key: aws.String(detect.PublicTag), Value: aws.String("tcp/8443")}}}); err != nil {
+			t.Fatal(err)
+		}
+		onInterface(public, tagged, true, false)
+		id := allow(tagged, tcp(8443, []string{"0.0.0.0/0"}))
+		if got := published(t, authorizedPort(tagged, id, "0.0.0.0/0", 8443)); len(got) != 0 {
+			t.Errorf("an authorised port on a tagged group published %+v, want nothing (info)", got)
+		}
 		// The sweep (the command line's, read-only) grades them alike.
 		code, stdout, stderr := runSweepCommand(t, "-regions", "us-east-1", "-format", "json")
 		if code != 1 {
@@ -395,6 +408,13 @@ func TestLiveExposure(t *testing.T) {
 			var f detect.Finding
 			if err := json.Unmarshal([]byte(l), &f); err != nil {
 				t.Fatalf("sgwatch sweep: %v: %s", err, l)
+			}
+			if f.SecurityGroup.ID == tagged {
+				if f.Severity != detect.Info || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, "tag sgwatch:public on the group") }) {
+					t.Errorf("sgwatch sweep: the tagged group's exposure is %s %q, want info, authorised by its tag", f.Severity, f.Reasons)
+				}
+				summary = append(summary, "tcp/8443 authorised by tag: info, not published, and info in the sweep")
+				continue
 			}
 			want, ok := sweepGrades[f.SecurityGroup.ID]
 			if !ok {
