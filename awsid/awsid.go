@@ -48,6 +48,9 @@ func IsRuleID(s string) bool { return prefixedHex(s, "sgr-") }
 // IsVPCID reports whether s is a VPC id (vpc-…).
 func IsVPCID(s string) bool { return prefixedHex(s, "vpc-") }
 
+// IsSubnetID reports whether s is a subnet id (subnet-…).
+func IsSubnetID(s string) bool { return prefixedHex(s, "subnet-") }
+
 // IsNetworkInterfaceID reports whether s is a network interface id (eni-…).
 func IsNetworkInterfaceID(s string) bool { return prefixedHex(s, "eni-") }
 

@@ -110,6 +110,14 @@ type Request struct {
 	NetworkInterfaceID Text            `json:"networkInterfaceId"`
 	GroupSet           List[GroupItem] `json:"groupSet"`
 
+	// The VPC Block Public Access calls, flat (vpcId is VPCID above) or
+	// wrapped.
+	InternetGatewayBlockMode     Text        `json:"internetGatewayBlockMode"`
+	InternetGatewayExclusionMode Text        `json:"internetGatewayExclusionMode"`
+	SubnetID                     Text        `json:"subnetId"`
+	ModifyBPA                    *BPARequest `json:"ModifyVpcBlockPublicAccessOptionsRequest"`
+	CreateBPAExclusion           *BPARequest `json:"CreateVpcBlockPublicAccessExclusionRequest"`
+
 	// The managed prefix list calls, flat (lower-case keys match too) or
 	// wrapped like ModifySecurityGroupRules. No public record shows their
 	// shape: both are read.
@@ -117,6 +125,33 @@ type Request struct {
 	CreateList  *ListRequest `json:"CreateManagedPrefixListRequest"`
 	ModifyList  *ListRequest `json:"ModifyManagedPrefixListRequest"`
 	RestoreList *ListRequest `json:"RestoreManagedPrefixListVersionRequest"`
+}
+
+// BPARequest is the wrapped request of a VPC Block Public Access call.
+type BPARequest struct {
+	InternetGatewayBlockMode     Text `json:"InternetGatewayBlockMode"`
+	InternetGatewayExclusionMode Text `json:"InternetGatewayExclusionMode"`
+	SubnetID                     Text `json:"SubnetId"`
+	VPCID                        Text `json:"VpcId"`
+}
+
+// BPA returns the Block Public Access request: the wrapped one's values,
+// else the flat ones.
+func (r Request) BPA() BPARequest {
+	out := BPARequest{InternetGatewayBlockMode: r.InternetGatewayBlockMode, InternetGatewayExclusionMode: r.InternetGatewayExclusionMode,
+		SubnetID: r.SubnetID, VPCID: r.VPCID}
+	for _, w := range []*BPARequest{r.ModifyBPA, r.CreateBPAExclusion} {
+		if w == nil {
+			continue
+		}
+		for _, f := range [][2]*Text{{&out.InternetGatewayBlockMode, &w.InternetGatewayBlockMode}, {&out.InternetGatewayExclusionMode, &w.InternetGatewayExclusionMode},
+			{&out.SubnetID, &w.SubnetID}, {&out.VPCID, &w.VPCID}} {
+			if f[1].v != "" || f[1].bad != "" {
+				*f[0] = *f[1]
+			}
+		}
+	}
+	return out
 }
 
 // GroupItem is one item of a groupSet.
@@ -294,11 +329,34 @@ type Response struct {
 	// Unread is true when responseElements was not an object.
 	Unread bool `json:"-"`
 
+	// A Block Public Access exclusion's answer, flat or wrapped.
+	Exclusion       *ExclusionResult `json:"vpcBlockPublicAccessExclusion"`
+	CreateExclusion *struct {
+		Exclusion *ExclusionResult `json:"VpcBlockPublicAccessExclusion"`
+	} `json:"CreateVpcBlockPublicAccessExclusionResponse"`
+
 	// A managed prefix list call's answer: the list, flat or wrapped.
 	PrefixList  *ListRequest `json:"prefixList"`
 	CreateList  *ListResult  `json:"CreateManagedPrefixListResponse"`
 	ModifyList  *ListResult  `json:"ModifyManagedPrefixListResponse"`
 	RestoreList *ListResult  `json:"RestoreManagedPrefixListVersionResponse"`
+}
+
+// ExclusionResult is the exclusion CreateVpcBlockPublicAccessExclusion
+// made.
+type ExclusionResult struct {
+	ExclusionID Text `json:"ExclusionId"`
+}
+
+// ExclusionID is the id of the exclusion the response names, or "".
+func (r Response) ExclusionID() string {
+	if r.Exclusion != nil && r.Exclusion.ExclusionID.v != "" {
+		return r.Exclusion.ExclusionID.v
+	}
+	if r.CreateExclusion != nil && r.CreateExclusion.Exclusion != nil {
+		return r.CreateExclusion.Exclusion.ExclusionID.v
+	}
+	return ""
 }
 
 // ListResult wraps the list a prefix list call returns.

@@ -4,6 +4,7 @@ package detect
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,45 +13,57 @@ import (
 // on that group, wherever it is: "tcp/443" or "tcp/8443,udp/4500".
 const PublicTag = "sgwatch:public"
 
-// authorized says why every whole-internet ingress rule of f is meant to
-// be public, or returns "": each on a port AUTHORIZED_PUBLIC_PORTS names,
-// of a group whose every interface belongs to an internet-facing load
-// balancer, or on a port the group's sgwatch:public tag names. A sensitive
-// port, or all traffic, never is.
-func (o Scoring) authorized(f *Finding, r Reachability) string {
+// authorized returns the whole-internet ingress rules of f that are meant
+// to be public, why, and the lowest severity they leave: a rule on a port
+// AUTHORIZED_PUBLIC_PORTS names, of a group whose every interface belongs
+// to an internet-facing load balancer (and nothing unread); or on a port
+// the group's sgwatch:public tag names, then no lower than high when the
+// group is reachable from the internet (a tag is anyone's with
+// ec2:CreateTags). A sensitive port, or all traffic, never is. Only the
+// rules of a change to a group's rules, or of the sweep's exposure, can be:
+// an attach, list or Block Public Access finding is judged whole.
+func (o Scoring) authorized(f *Finding, r Reachability) (covered []Rule, why string, floor Severity) {
+	if c := byName[f.Event.Name]; (c == nil || !c.Opens()) && f.Action != Exposure {
+		return nil, "", Info
+	}
 	var lb string
 	if r.Grade == GradeLoadBalancer && f.Live != nil && f.Live.Network != nil && onlyLoadBalancers(*f.Live.Network) {
 		lb = lbNames(r.LoadBalancers)
 	}
 	tagged, err := ParsePublicTag(f.SecurityGroup.Tags[PublicTag])
-	if err != nil {
-		tagged = nil // a tag not understood authorises nothing
+	if err != nil || slices.ContainsFunc(tagged, func(p PortRange) bool { return p.To-p.From >= maxTagPorts }) {
+		tagged = nil // a tag not understood, or too wide, authorises nothing
 	}
 	catalogue := o.catalogue()
+	floor = Info
 	var by []string
-	n := 0
 	for _, rule := range f.Rules {
-		if orIngress(rule.Direction) != Ingress || rule.Unmatched || !WholeInternet(rule) && rule.Exposure == "" {
+		if orIngress(rule.Direction) != Ingress || rule.Unmatched || !WholeInternet(rule) && rule.Exposure == "" ||
+			allTraffic(rule) || len(sensitive(rule, catalogue)) > 0 {
 			continue
-		}
-		n++
-		if allTraffic(rule) || len(sensitive(rule, catalogue)) > 0 {
-			return ""
 		}
 		switch {
 		case lb != "" && within(rule, o.AuthorizedPorts):
 			by = append(by, Target(rule)+" (AUTHORIZED_PUBLIC_PORTS) on internet-facing load balancer "+lb)
 		case within(rule, tagged):
 			by = append(by, Target(rule)+" (tag "+PublicTag+" on the group)")
+			if r.Grade == GradeInternet {
+				floor = High
+			}
 		default:
-			return ""
+			continue
 		}
+		covered = append(covered, rule)
 	}
-	if n == 0 {
-		return ""
+	if len(covered) == 0 {
+		return nil, "", Info
 	}
-	return "authorised public port: " + shorten(by) + ": meant to be open to the whole internet, so info"
+	return covered, "authorised public port: " + shorten(by) + ": meant to be open to the whole internet", floor
 }
+
+// maxTagPorts bounds the ports one range of an sgwatch:public tag may
+// name: it authorises a service's ports, not a span of them.
+const maxTagPorts = 16
 
 // onlyLoadBalancers reports whether every interface of n belongs to a load
 // balancer, and one does.

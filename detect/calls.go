@@ -31,6 +31,10 @@ const (
 	// ChangesList calls change a managed prefix list, and so what every
 	// rule that names it admits.
 	ChangesList
+	// ChangesBlockPublicAccess calls change the Region's VPC Block Public
+	// Access, and so what every world-open group behind an internet
+	// gateway can be reached from.
+	ChangesBlockPublicAccess
 )
 
 // Call is everything sgwatch knows about one security-group API call. It is
@@ -96,6 +100,10 @@ var calls = []Call{
 		Inverse: "modify-managed-prefix-list", Sample: "modify-managed-prefix-list-world.json"},
 	{Name: "RestoreManagedPrefixListVersion", Action: Modify, Effect: ChangesList, Baseline: Low, Why: "restores an earlier version of a managed prefix list, and so changes every rule that names it",
 		Sample: "restore-managed-prefix-list-version.json"},
+	{Name: "ModifyVpcBlockPublicAccessOptions", Action: Modify, Effect: ChangesBlockPublicAccess, Baseline: Low, Why: "changes VPC Block Public Access for the Region",
+		Sample: "modify-vpc-block-public-access-off.json"},
+	{Name: "CreateVpcBlockPublicAccessExclusion", Action: Create, Effect: ChangesBlockPublicAccess, Baseline: Low, Why: "excludes a subnet or VPC from VPC Block Public Access",
+		Inverse: "delete-vpc-block-public-access-exclusion", Sample: "create-vpc-block-public-access-exclusion.json"},
 }
 
 var byName = func() map[string]*Call {

@@ -82,6 +82,9 @@ type Finding struct {
 	// List is what a managed prefix list call changed; nil for other
 	// calls.
 	List *ListChange `json:"prefixList,omitempty"`
+	// BlockPublicAccess is what a VPC Block Public Access call changed;
+	// nil for other calls.
+	BlockPublicAccess *BPAChange `json:"blockPublicAccess,omitempty"`
 	// Context names what live context judged the change with; nil when it
 	// was judged offline, on the call's rules alone.
 	Context *Context `json:"context,omitempty"`

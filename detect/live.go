@@ -91,6 +91,27 @@ type Attach struct {
 	Unread bool `json:"-"`
 }
 
+// BPAChange is what a VPC Block Public Access call changed, as its record
+// says: the Region's mode, or an exclusion of a subnet or VPC.
+type BPAChange struct {
+	Mode          string `json:"mode,omitempty"`
+	SubnetID      string `json:"subnetId,omitempty"`
+	VPCID         string `json:"vpcId,omitempty"`
+	ExclusionMode string `json:"exclusionMode,omitempty"`
+	ExclusionID   string `json:"exclusionId,omitempty"`
+}
+
+// opens reports whether the change can let inbound internet traffic
+// through an internet gateway that Block Public Access blocked: turning
+// it off, an exclusion both ways, or a mode or exclusion not read.
+func (b BPAChange) opens() bool {
+	switch {
+	case b.ExclusionMode != "" || b.SubnetID != "" || b.VPCID != "":
+		return b.ExclusionMode != "allow-egress"
+	}
+	return b.Mode != "block-ingress" && b.Mode != "block-bidirectional"
+}
+
 // ListChange is what a managed prefix list call changed, as its record
 // says.
 type ListChange struct {
@@ -343,6 +364,8 @@ func (f Finding) NeedsContext() bool {
 		return true
 	case c.Effect == ChangesList:
 		return f.List.Widens(f.Event.Name)
+	case c.Effect == ChangesBlockPublicAccess:
+		return f.BlockPublicAccess != nil && f.BlockPublicAccess.opens()
 	case !c.Opens():
 		return false
 	}

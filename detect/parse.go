@@ -145,6 +145,13 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 		f.Attach = a
 	case ChangesList:
 		f.List = listChange(p, resp, rec.RequestParameters, c.Name)
+	case ChangesBlockPublicAccess:
+		b := p.BPA()
+		f.BlockPublicAccess = &BPAChange{Mode: b.InternetGatewayBlockMode.String(), SubnetID: b.SubnetID.String(), VPCID: b.VPCID.String(),
+			ExclusionMode: b.InternetGatewayExclusionMode.String(), ExclusionID: resp.ExclusionID()}
+		if c.Name == "CreateVpcBlockPublicAccessExclusion" && f.BlockPublicAccess.ExclusionMode == "" {
+			f.BlockPublicAccess.ExclusionMode = "not read"
+		}
 	}
 	rs, known, notes := rules(c, p, resp)
 	foreignOwners(rs, f.Event.AccountID)

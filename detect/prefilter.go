@@ -58,7 +58,7 @@ func MayBeCall(raw []byte) bool {
 
 // markerWords are in the names of the calls, each in some, and rare in
 // the others': the pre-filter looks for them first, one pass each.
-var markerWords = []string{"SecurityGroup", "PrefixList", "Attribute"}
+var markerWords = []string{"SecurityGroup", "PrefixList", "Attribute", "BlockPublicAccess"}
 
 // marked is a marker and the calls' names that hold it, as JSON strings
 // split around it.

@@ -152,6 +152,11 @@ func Reach(n Network) Reachability {
 		out.Grade = GradeInternet
 		name(reachable)
 		out.Why = fmt.Sprintf("reachable from the internet: %s has a public address and a route to an internet gateway", describe(reachable))
+	case len(n.Unread) > 0:
+		// Before a load balancer: what was not read may be a public host.
+		out.Grade, out.LoadBalancers = GradeUnknown, public
+		name(n.Interfaces)
+		out.Why = "not known: " + strings.Join(n.Unread, "; ")
 	case len(public) > 0:
 		out.Grade, out.LoadBalancers = GradeLoadBalancer, public
 		out.Why = "the group belongs to an internet-facing load balancer (" + lbNames(public) + ")"
@@ -159,12 +164,8 @@ func Reach(n Network) Reachability {
 		out.Grade = GradeBlocked
 		name(blocked)
 		out.Why = fmt.Sprintf("%s would be reachable, but VPC Block Public Access (%s) blocks its internet gateway: turning it off or excluding the subnet or VPC exposes it", describe(blocked), n.BPA.Mode)
-	case len(n.Unread) > 0:
-		out.Grade = GradeUnknown
-		name(n.Interfaces)
-		out.Why = "not known: " + strings.Join(n.Unread, "; ")
 	case len(n.Interfaces) > 0 || len(lbs) > 0:
-		out.Grade, out.LoadBalancers = GradePrivate, lbs
+		out.Grade, out.LoadBalancers = GradePrivate, lbs[:min(len(lbs), maxNamed)]
 		name(n.Interfaces)
 		out.Why = "not reachable from the internet yet: no interface using the group has a public address routed to an internet gateway; a public IP, an Elastic IP or IPv6 with such a route, or attaching the group to a public host, would expose it"
 	default:

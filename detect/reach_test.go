@@ -127,7 +127,11 @@ func TestAuthorized(t *testing.T) {
 		{"world SSH on the same group", 22, []NetworkInterface{albENI}, "", Critical, GradeLoadBalancer, "internet-facing load balancer (app/web)"},
 		{"world 443, the group also on an instance", 443, []NetworkInterface{albENI, instance}, "", Critical, GradeInternet, "eni-1 (i-1)"},
 		{"world 443 on an internal load balancer", 443, []NetworkInterface{internalENI}, "", High, GradePrivate, "not reachable"},
-		{"world 8443 authorised by tag on an instance", 8443, []NetworkInterface{instance}, "tcp/8443", Info, GradeInternet, "tcp/8443 (tag sgwatch:public on the group)"},
+		// A tag is anyone's with ec2:CreateTags: on a host the internet
+		// reaches it lowers no further than high.
+		{"world 8443 authorised by tag on an instance", 8443, []NetworkInterface{instance}, "tcp/8443", High, GradeInternet, "tcp/8443 (tag sgwatch:public on the group)"},
+		{"world 8443 authorised by tag, on a private host", 8443, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/8443", Info, GradePrivate, "tcp/8443 (tag sgwatch:public on the group)"},
+		{"a tag too wide", 30000, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/27019-65535", High, GradePrivate, ""},
 		{"world 3389 named by the tag: sensitive", 3389, []NetworkInterface{instance}, "tcp/3389", Critical, GradeInternet, "RDP"},
 		{"a tag not understood", 8443, []NetworkInterface{instance}, "8443", Critical, GradeInternet, ""},
 		{"world 8443 on an ALB, not authorised", 8443, []NetworkInterface{albENI}, "", High, GradeLoadBalancer, ""},
@@ -141,5 +145,72 @@ func TestAuthorized(t *testing.T) {
 				t.Errorf("%s graded %s: %q; want %s graded %s with %q", f.Severity, f.Reachability.Grade, f.Reasons, c.sev, c.grade, c.reason)
 			}
 		})
+	}
+}
+
+// TestAuthorizedCountsNothingElse: authorised rules count for nothing, and
+// everything else in the finding as always: a world SSH from a prefix
+// list's entries, a root user's long-term key, an identity not read, a
+// broad public range on SSH beside the authorised 443 keep their severity.
+func TestAuthorizedCountsNothingElse(t *testing.T) {
+	web, _ := ParsePublicTag("tcp/80,tcp/443")
+	s := Scoring{AuthorizedPorts: web}
+	p443, p22 := 443, 22
+	world443 := Rule{Direction: Ingress, Protocol: "tcp", FromPort: &p443, ToPort: &p443, CIDRIPv4: "0.0.0.0/0"}
+	fromList := Rule{Direction: Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, PrefixListID: "pl-0c0c0c0c0c0c0c0c0"}
+	broad := Rule{Direction: Ingress, Protocol: "tcp", FromPort: &p22, ToPort: &p22, CIDRIPv4: "1.0.0.0/8"}
+	network := &Network{Interfaces: []NetworkInterface{{ID: "eni-a", LoadBalancer: "app/web", PublicIPv4: "203.0.113.5", SubnetID: "subnet-pub"}},
+		Routes: map[string]Route{"subnet-pub": {IPv4: true}}}
+	for _, c := range []struct {
+		name  string
+		rules []Rule
+		actor Actor
+		lists map[string]PrefixList
+		sev   Severity
+	}{
+		{"443 alone", []Rule{world443}, Actor{}, nil, Info},
+		{"with SSH from a list that holds the whole internet", []Rule{world443, fromList}, Actor{}, map[string]PrefixList{"pl-0c0c0c0c0c0c0c0c0": {ID: "pl-0c0c0c0c0c0c0c0c0", Entries: []string{"0.0.0.0/0"}}}, Critical},
+		{"made by the root user with a long-term key", []Rule{world443}, Actor{Type: "Root", ARN: "arn:aws:iam::111122223333:root", AccessKeyID: "AKIAEXAMPLEEXAMPLE01", CredentialType: LongTerm}, nil, Critical},
+		{"made by an identity not read", []Rule{world443}, Actor{Unread: true}, nil, Critical},
+		{"with a broad public range on SSH", []Rule{world443, broad}, Actor{}, nil, Medium},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"}, Actor: c.actor,
+				SecurityGroup: SecurityGroup{ID: "sg-1"}, Rules: c.rules, Live: &Live{Network: network, Lists: c.lists}}
+			s.Score(&f)
+			if f.Severity != c.sev || !strings.HasPrefix(f.Reasons[0], "authorised public port: tcp/443") {
+				t.Errorf("%s %q, want %s after the authorised port's reason", f.Severity, f.Reasons, c.sev)
+			}
+		})
+	}
+}
+
+// TestAuthorizedExposure: the sweep's exposure of an authorised port is
+// info on a load balancer, and high on a host the internet reaches when a
+// tag authorises it; its creator still counts.
+func TestAuthorizedExposure(t *testing.T) {
+	web, _ := ParsePublicTag("tcp/80,tcp/443")
+	s := Scoring{AuthorizedPorts: web}
+	p := 443
+	rule := Rule{Direction: Ingress, Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0", RuleID: "sgr-1"}
+	lb := &Network{Interfaces: []NetworkInterface{{ID: "eni-a", LoadBalancer: "app/web", PublicIPv4: "203.0.113.5", SubnetID: "subnet-pub"}}, Routes: map[string]Route{"subnet-pub": {IPv4: true}}}
+	host := &Network{Interfaces: []NetworkInterface{{ID: "eni-1", PublicIPv4: "203.0.113.6", SubnetID: "subnet-pub"}}, Routes: map[string]Route{"subnet-pub": {IPv4: true}}}
+	for _, c := range []struct {
+		name    string
+		network *Network
+		tag     string
+		actor   Actor
+		sev     Severity
+	}{
+		{"on a load balancer", lb, "", Actor{}, Info},
+		{"tagged on a public host", host, "tcp/443", Actor{}, High},
+		{"on a load balancer, made by root with a long-term key", lb, "", Actor{Type: "Root", AccessKeyID: "AKIAEXAMPLEEXAMPLE01", CredentialType: LongTerm}, Critical},
+	} {
+		f := Finding{Action: Exposure, Outcome: Succeeded, Event: Event{Name: SweepCall}, Actor: c.actor, SecurityGroup: SecurityGroup{ID: "sg-1", Tags: map[string]string{PublicTag: c.tag}},
+			Rules: []Rule{rule}, Sweep: &Sweep{Key: "k"}, Live: &Live{Network: c.network}}
+		s.Score(&f)
+		if f.Severity != c.sev {
+			t.Errorf("%s: %s %q, want %s", c.name, f.Severity, f.Reasons, c.sev)
+		}
 	}
 }

@@ -109,15 +109,33 @@ func (o Scoring) Score(f *Finding) {
 func (o Scoring) reach(f *Finding, sev Severity, reasons []string) (Severity, []string) {
 	r := Reach(*f.Live.Network)
 	f.Reachability = &r
-	if why := o.authorized(f, r); why != "" {
-		return Info, append([]string{why}, reasons...)
-	}
-	switch r.Grade {
-	case GradeInternet:
-		if sev != Critical {
-			return Critical, append([]string{r.Why + ": open to the whole internet on a host it reaches"}, reasons...)
+	if covered, why, floor := o.authorized(f, r); len(covered) > 0 {
+		// The authorised rules count for nothing; everything else in the
+		// finding (its other rules, what live context found, who made it)
+		// is scored as always, but for the call's own baseline.
+		g := *f
+		g.Rules = slices.DeleteFunc(slices.Clone(f.Rules), func(rule Rule) bool { return slices.Contains(covered, rule) })
+		rest, world := o.scoreInto(&g)
+		if c := byName[f.Event.Name]; c != nil {
+			rest.reasons = slices.DeleteFunc(rest.reasons, func(x reason) bool { return x.text == c.Why })
 		}
-		return sev, append(reasons, r.Why)
+		sev, reasons, _ := rest.result(world)
+		if world {
+			sev, reasons = raise(r, sev, reasons)
+		}
+		if floor.Rank() > sev.Rank() {
+			sev = floor
+		}
+		return sev, append([]string{why}, reasons...)
+	}
+	return raise(r, sev, reasons)
+}
+
+// raise is what grade r does to a rating: reachable from the internet is
+// critical; any other grade says why, and changes nothing.
+func raise(r Reachability, sev Severity, reasons []string) (Severity, []string) {
+	if r.Grade == GradeInternet && sev != Critical {
+		return Critical, append([]string{r.Why + ": open to the whole internet on a host it reaches"}, reasons...)
 	}
 	return sev, append(reasons, r.Why)
 }
@@ -125,6 +143,14 @@ func (o Scoring) reach(f *Finding, sev Severity, reasons []string) (Severity, []
 // score rates f; world reports whether it opens ingress from the whole
 // internet.
 func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) {
+	s, world := o.scoreInto(f)
+	return s.result(world)
+}
+
+// scoreInto scores f into the reasons it returns, each with its
+// severity; world reports whether f opens ingress from the whole
+// internet.
+func (o Scoring) scoreInto(f *Finding) (_ *scored, world bool) {
 	if f.Action == Exposure || f.Action == Resolved {
 		return o.scoreSweep(f)
 	}
@@ -140,7 +166,7 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 	switch f.Outcome {
 	case DryRun:
 		s.add(Info, "dry run: the call was checked but changed nothing")
-		return s.result(false)
+		return s, false
 	case Failed:
 		switch {
 		case strings.HasSuffix(code, duplicate) && c.Opens():
@@ -154,7 +180,7 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 		default:
 			s.add(Info, fmt.Sprintf("failed (%s): nothing changed", first(code, "no error code")))
 		}
-		return s.result(false)
+		return s, false
 	}
 
 	baseline, why := c.Baseline, c.Why
@@ -180,6 +206,8 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 		world = o.scoreAttach(s, f)
 	case ChangesList:
 		world = o.scoreList(s, f)
+	case ChangesBlockPublicAccess:
+		world = o.scoreBPA(s, f)
 	}
 	if c.Opens() {
 		world = o.scoreRules(s, f)
@@ -193,7 +221,7 @@ func (o Scoring) score(f *Finding) (sev Severity, reasons []string, world bool) 
 			}
 		}
 	}
-	return s.result(world)
+	return s, world
 }
 
 // scoreActor scores who made the change (or, verb "created", the rule an
@@ -371,7 +399,7 @@ func (s *scored) result(world bool) (Severity, []string, bool) {
 // scoreSweep scores an exposure or resolved finding. An exposure is at
 // least high, whatever its rule reads as: the sweep found it open to the
 // whole internet, and a rule it cannot read counts as such (fail closed).
-func (o Scoring) scoreSweep(f *Finding) (Severity, []string, bool) {
+func (o Scoring) scoreSweep(f *Finding) (*scored, bool) {
 	s := newScored()
 	if f.Action == Resolved {
 		was := ""
@@ -379,9 +407,11 @@ func (o Scoring) scoreSweep(f *Finding) (Severity, []string, bool) {
 			was = fmt.Sprintf(" (it was %s)", f.Sweep.Was)
 		}
 		s.add(Info, "resolved: the rule is gone or no longer open to the whole internet"+was)
-		return s.result(false)
+		return s, false
 	}
-	s.add(High, "open to the whole internet now (found by the exposure sweep)")
+	if len(f.Rules) > 0 { // none left: its rule was authorised
+		s.add(High, "open to the whole internet now (found by the exposure sweep)")
+	}
 	catalogue := o.catalogue()
 	for _, r := range f.Rules {
 		if orIngress(r.Direction) == Ingress && (r.Exposure != "" || WholeInternet(r) || r.Source() == "") {
@@ -389,5 +419,5 @@ func (o Scoring) scoreSweep(f *Finding) (Severity, []string, bool) {
 		}
 	}
 	scoreActor(s, f.Actor, "created")
-	return s.result(true)
+	return s, len(f.Rules) > 0 // none left: its rule was authorised
 }

@@ -89,6 +89,8 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		return attachUndo(f)
 	case ChangesList:
 		return listUndo(f)
+	case ChangesBlockPublicAccess:
+		return bpaUndo(f)
 	}
 	if c.Effect == RemovesRules && len(f.Rules) > 0 && !slices.ContainsFunc(f.Rules, func(r Rule) bool { return !r.Unmatched }) {
 		return &Undo{Note: "no rule matched; nothing changed, nothing to undo (AWS listed every rule named in unknownIpPermissionSet)"}
@@ -365,4 +367,28 @@ func cidrs(entries []string) (string, bool) {
 		out = append(out, "Cidr="+e)
 	}
 	return strings.Join(out, " "), true
+}
+
+// bpaUndo reverses a Block Public Access change: an exclusion deleted by
+// the id the response names; a mode set back, which the record does not
+// hold.
+func bpaUndo(f *Finding) *Undo {
+	region, b := f.Event.Region, f.BlockPublicAccess
+	switch {
+	case b == nil || !awsid.IsRegion(region):
+		return &Undo{Note: "the record does not name the Region: change Block Public Access back in the VPC console"}
+	case f.Event.Name == "CreateVpcBlockPublicAccessExclusion" && isExclusionID(b.ExclusionID):
+		return &Undo{Command: cliPrefix + "delete-vpc-block-public-access-exclusion --region " + region + " --exclusion-id " + b.ExclusionID}
+	case f.Event.Name == "CreateVpcBlockPublicAccessExclusion":
+		return &Undo{Note: "the response names no exclusion id: list the exclusions with " + cliPrefix + "describe-vpc-block-public-access-exclusions --region " + region + ", and delete this one"}
+	}
+	return &Undo{Note: "the record does not hold the mode before: set the one you had back with " + cliPrefix + "modify-vpc-block-public-access-options --region " + region +
+		" --internet-gateway-block-mode block-ingress (or block-bidirectional)"}
+}
+
+// isExclusionID reports whether s is a Block Public Access exclusion id
+// (vpcbpa-exclude-…).
+func isExclusionID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "vpcbpa-exclude-")
+	return ok && len(rest) >= 8 && len(rest) <= 32 && strings.Trim(rest, "0123456789abcdef") == ""
 }

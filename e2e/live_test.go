@@ -32,8 +32,11 @@ import (
 // are internet (a non-sensitive port raised to critical), a public IP in a
 // private subnet is private (high), a group nothing uses is unused (world
 // SSH stays critical); the grade is in the JSON and a message attribute;
-// a group tagged sgwatch:public=tcp/8443 on a public host is info (its port
-// is meant), so not published, and sgwatch sweep grades them all alike.
+// a group tagged sgwatch:public=tcp/8443 on a public host is high (its port
+// is meant, but the internet reaches it), and sgwatch sweep grades them all
+// alike;
+// ModifyVpcBlockPublicAccessOptions turning it off names exactly the
+// world-open groups the internet can reach.
 // The events are the samples in events/, pointed at what the test made in
 // moto.
 func TestLiveExposure(t *testing.T) {
@@ -388,16 +391,15 @@ func TestLiveExposure(t *testing.T) {
 			sweepGrades[g] = c2.grade
 		}
 		// A group tagged sgwatch:public=tcp/8443 on a public host: its world
-		// tcp/8443 is meant, so info, which MIN_SEVERITY=high holds back.
+		// tcp/8443 is meant, but a tag is anyone's with ec2:CreateTags, so
+		// on a host the internet reaches it is high, not info.
 		tagged := group("reach-tagged")
 		if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{tagged}, Tags: []types.Tag{{Key: aws.String(detect.PublicTag), Value: aws.String("tcp/8443")}}}); err != nil {
 			t.Fatal(err)
 		}
 		onInterface(public, tagged, true, false)
 		id := allow(tagged, tcp(8443, []string{"0.0.0.0/0"}))
-		if got := published(t, authorizedPort(tagged, id, "0.0.0.0/0", 8443)); len(got) != 0 {
-			t.Errorf("an authorised port on a tagged group published %+v, want nothing (info)", got)
-		}
+		one(t, published(t, authorizedPort(tagged, id, "0.0.0.0/0", 8443)), detect.High, "(tag sgwatch:public on the group)")
 		// The sweep (the command line's, read-only) grades them alike.
 		code, stdout, stderr := runSweepCommand(t, "-regions", "us-east-1", "-format", "json")
 		if code != 1 {
@@ -410,10 +412,10 @@ func TestLiveExposure(t *testing.T) {
 				t.Fatalf("sgwatch sweep: %v: %s", err, l)
 			}
 			if f.SecurityGroup.ID == tagged {
-				if f.Severity != detect.Info || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, "tag sgwatch:public on the group") }) {
-					t.Errorf("sgwatch sweep: the tagged group's exposure is %s %q, want info, authorised by its tag", f.Severity, f.Reasons)
+				if f.Severity != detect.High || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, "tag sgwatch:public on the group") }) {
+					t.Errorf("sgwatch sweep: the tagged group's exposure is %s %q, want high, authorised by its tag", f.Severity, f.Reasons)
 				}
-				summary = append(summary, "tcp/8443 authorised by tag: info, not published, and info in the sweep")
+				summary = append(summary, "tcp/8443 authorised by tag on a public host: high (not critical), in the event path and the sweep")
 				continue
 			}
 			want, ok := sweepGrades[f.SecurityGroup.ID]
@@ -432,6 +434,19 @@ func TestLiveExposure(t *testing.T) {
 			t.Errorf("sgwatch sweep -format summary lacks the counts by reachability:\n%s", out)
 		}
 		summary = append(summary, fmt.Sprintf("sgwatch sweep graded the %d alike", seen))
+
+		// Block Public Access turned off (moto has no such API: the function
+		// judges the state the call made, Block Public Access off) lists
+		// the world-open groups the internet can reach now, and only those.
+		off := record("modify-vpc-block-public-access-off.json", "ModifyVpcBlockPublicAccessOptions",
+			map[string]any{"ModifyVpcBlockPublicAccessOptionsRequest": map[string]any{"InternetGatewayBlockMode": "off"}}, map[string]any{})
+		f := one(t, published(t, off), detect.Critical, "now reachable on")
+		for g, grade := range sweepGrades {
+			if f.Context != nil && slices.Contains(f.Context.Groups, g) != (grade == detect.GradeInternet) {
+				t.Errorf("Block Public Access off: groups %q; %s (%s) named %v", f.Context.Groups, g, grade, !(grade == detect.GradeInternet))
+			}
+		}
+		summary = append(summary, fmt.Sprintf("Block Public Access turned off: critical, naming the %d reachable groups", len(f.Context.Groups)))
 	})
 	t.Logf("live: under the runtime emulator with ENRICH=true and MIN_SEVERITY=high against moto EC2: %s", strings.Join(summary, "; "))
 }

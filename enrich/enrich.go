@@ -76,7 +76,7 @@ func NewEC2(cfg aws.Config) *ec2.Client {
 // group's details, and what the change is judged with (detect.Live).
 func (e *Enricher) Enrich(ctx context.Context, f *detect.Finding) {
 	c, _ := detect.Lookup(f.Event.Name)
-	if c.Effect == detect.AttachesGroups || c.Effect == detect.ChangesList {
+	if c.Effect == detect.AttachesGroups || c.Effect == detect.ChangesList || c.Effect == detect.ChangesBlockPublicAccess {
 		e.enrichOther(ctx, f, c)
 		return
 	}
@@ -220,10 +220,13 @@ func (e *Enricher) enrichOther(ctx context.Context, f *detect.Finding, c detect.
 		return
 	}
 	defer cancel()
-	if c.Effect == detect.AttachesGroups {
+	switch c.Effect {
+	case detect.AttachesGroups:
 		f.Live = e.attached(ctx, e.client(), f, opts)
-	} else {
+	case detect.ChangesList:
 		f.Live = e.listed(ctx, e.client(), f, opts)
+	default:
+		f.Live = e.exposed(ctx, e.client(), opts)
 	}
 	noteUnread(f)
 }

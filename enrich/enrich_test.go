@@ -619,3 +619,16 @@ func TestInterface(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkRoutesNotFound: a subnet for which no route table is found
+// (its own nor its VPC's main one: another account's, in a shared VPC) is
+// not read, so the grade is unknown, not private.
+func TestNetworkRoutesNotFound(t *testing.T) {
+	n := Network(context.Background(), &fakeEC2{}, []detect.NetworkInterface{{ID: "eni-1", PublicIPv4: "203.0.113.10", SubnetID: "subnet-1", VPCID: "vpc-1"}})
+	if !slices.ContainsFunc(n.Unread, func(u string) bool { return strings.Contains(u, "no route table was found for 1 subnets (subnet-1)") }) {
+		t.Fatalf("unread %q", n.Unread)
+	}
+	if g := detect.Reach(*n).Grade; g != detect.GradeUnknown {
+		t.Errorf("grade %s, want unknown", g)
+	}
+}

@@ -197,23 +197,8 @@ func (e *Enricher) listed(ctx context.Context, c EC2, f *detect.Finding, opts []
 		live.Unread = append(live.Unread, "the record names no prefix list id to look up")
 		return live
 	}
-	all := map[string][]detect.Rule{}
-	p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
-	for page := 0; p.HasMorePages(); page++ {
-		if page == maxPages {
-			live.Unread = append(live.Unread, fmt.Sprintf("the Region holds more than %d pages of rules: groups past them were not read", maxPages))
-			break
-		}
-		out, err := p.NextPage(ctx, opts...)
-		if err != nil {
-			live.Unread = append(live.Unread, "DescribeSecurityGroupRules: "+short(err))
-			break
-		}
-		for _, r := range out.SecurityGroupRules {
-			g := aws.ToString(r.GroupId)
-			all[g] = append(all[g], FromSDK(r))
-		}
-	}
+	all, unread := regionRules(ctx, c, opts)
+	live.Unread = append(live.Unread, unread...)
 	for g, rs := range all {
 		if slices.ContainsFunc(rs, func(r detect.Rule) bool { return r.PrefixListID == id }) {
 			live.Groups[g] = rs
@@ -236,4 +221,62 @@ func (e *Enricher) changed(ctx context.Context, c EC2, f *detect.Finding, rules 
 	fill(ctx, c, live, f.Rules, opts)
 	live.Network = Network(ctx, c, nis, opts...)
 	return live
+}
+
+// exposed reads what a Block Public Access change may expose: the Region's
+// groups that have a rule open to the whole internet (at most maxPages
+// pages of rules), the interfaces that use them, and what makes those
+// reachable.
+func (e *Enricher) exposed(ctx context.Context, c EC2, opts []func(*ec2.Options)) *detect.Live {
+	live := &detect.Live{Groups: map[string][]detect.Rule{}}
+	all, unread := regionRules(ctx, c, opts)
+	live.Unread = append(live.Unread, unread...)
+	var open []string
+	for _, g := range slices.Sorted(maps.Keys(all)) {
+		var in []detect.Rule
+		for _, r := range all[g] {
+			if r.Direction == detect.Ingress {
+				in = append(in, r)
+			}
+		}
+		if slices.Contains(detect.Scoring{}.Exposed(in), true) || slices.ContainsFunc(in, func(r detect.Rule) bool { return r.PrefixListID != "" }) {
+			live.Groups[g], open = all[g], append(open, g)
+		}
+	}
+	var nis []detect.NetworkInterface
+	for chunk := range slices.Chunk(open, maxFilterValues) {
+		got, more, err := interfacesOf(ctx, c, &ec2.DescribeNetworkInterfacesInput{
+			Filters: []types.Filter{{Name: aws.String("group-id"), Values: chunk}}, MaxResults: aws.Int32(1000)}, opts)
+		switch {
+		case err != nil:
+			live.Unread = append(live.Unread, "DescribeNetworkInterfaces: "+short(err))
+		case more:
+			live.Unread = append(live.Unread, fmt.Sprintf("more than %d pages of interfaces", maxPages))
+		}
+		nis = append(nis, got...)
+	}
+	fill(ctx, c, live, nil, opts)
+	live.Network = Network(ctx, c, nis, opts...)
+	return live
+}
+
+// regionRules lists every rule of the Region, by group, at most maxPages
+// pages; unread says what was not read.
+func regionRules(ctx context.Context, c EC2, opts []func(*ec2.Options)) (all map[string][]detect.Rule, unread []string) {
+	all = map[string][]detect.Rule{}
+	p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
+	for page := 0; p.HasMorePages(); page++ {
+		if page == maxPages {
+			return all, []string{fmt.Sprintf("the Region holds more than %d pages of rules: groups past them were not read", maxPages)}
+		}
+		out, err := p.NextPage(ctx, opts...)
+		if err != nil {
+			return all, []string{"DescribeSecurityGroupRules: " + short(err)}
+		}
+		for _, r := range out.SecurityGroupRules {
+			g := aws.ToString(r.GroupId)
+			all[g] = append(all[g], FromSDK(r))
+		}
+	}
+	return all, nil
 }

@@ -170,6 +170,10 @@ func BlockPublicAccess(ctx context.Context, c NetworkReader, opts ...func(*ec2.O
 	var b detect.BlockPublicAccess
 	if o := out.VpcBlockPublicAccessOptions; o != nil {
 		b.Mode = string(o.InternetGatewayBlockMode)
+		if strings.HasSuffix(string(o.State), "-in-progress") {
+			// A mode that is not in effect yet blocks nothing yet.
+			return detect.BlockPublicAccess{Mode: "off"}, nil
+		}
 	}
 	if b.Mode == "" || b.Mode == string(types.InternetGatewayBlockModeOff) {
 		return b, nil
@@ -185,7 +189,9 @@ func BlockPublicAccess(ctx context.Context, c NetworkReader, opts ...func(*ec2.O
 		}
 		for _, e := range resp.VpcBlockPublicAccessExclusions {
 			arn := aws.ToString(e.ResourceArn)
-			if e.InternetGatewayExclusionMode == types.InternetGatewayExclusionModeAllowBidirectional && !strings.HasSuffix(string(e.State), "-failed") && !strings.HasPrefix(string(e.State), "delete") {
+			// A failed update leaves the exclusion there: only a deleted one
+			// is gone.
+			if e.InternetGatewayExclusionMode == types.InternetGatewayExclusionModeAllowBidirectional && string(e.State) != "delete-complete" {
 				b.Excluded = append(b.Excluded, arn[strings.LastIndex(arn, "/")+1:])
 			}
 		}
@@ -214,6 +220,17 @@ func Network(ctx context.Context, c NetworkReader, nis []detect.NetworkInterface
 	routes, err := Routes(ctx, c, subnets, opts...)
 	if err != nil {
 		n.Unread = append(n.Unread, "the routes of the interfaces' subnets could not be read ("+err.Error()+")")
+	}
+	var missing []string
+	for _, s := range slices.Sorted(maps.Keys(subnets)) {
+		if _, ok := routes[s]; !ok && err == nil {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		// No table of its own and no main one seen: the routes may be
+		// another account's (a shared VPC).
+		n.Unread = append(n.Unread, fmt.Sprintf("no route table was found for %d subnets (%s)", len(missing), strings.Join(missing[:min(len(missing), 3)], ", ")))
 	}
 	n.Routes = routes
 	if b, err := BlockPublicAccess(ctx, c, opts...); err != nil {

@@ -299,6 +299,8 @@ func changed(f detect.Finding, part string) []asffResource {
 		r.Type, r.ID = "AwsEc2Instance", a.InstanceID
 	case l != nil && awsid.IsPrefixListID(l.ID):
 		r.Type, r.ID = "Other", l.ID
+	case f.BlockPublicAccess != nil && awsid.IsSafeName(first(f.BlockPublicAccess.SubnetID, f.BlockPublicAccess.VPCID), 40, "-"):
+		r.Type, r.ID = "Other", first(f.BlockPublicAccess.SubnetID, f.BlockPublicAccess.VPCID)
 	default:
 		return nil
 	}

@@ -21,7 +21,7 @@ func marker(event string) string {
 		return "+"
 	case detect.RemovesRules:
 		return "-"
-	case detect.AttachesGroups, detect.ChangesList:
+	case detect.AttachesGroups, detect.ChangesList, detect.ChangesBlockPublicAccess:
 		// No rule changed: these are the rules the change left open.
 		return "!"
 	}

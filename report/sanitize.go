@@ -52,6 +52,13 @@ func sanitize(f detect.Finding) detect.Finding {
 		l.Added, l.Removed = cleanAll(l.Added), cleanAll(l.Removed)
 		f.List = &l
 	}
+	if f.BlockPublicAccess != nil {
+		b := *f.BlockPublicAccess
+		for _, s := range []*string{&b.Mode, &b.SubnetID, &b.VPCID, &b.ExclusionMode, &b.ExclusionID} {
+			c(s)
+		}
+		f.BlockPublicAccess = &b
+	}
 	if f.Context != nil {
 		x := *f.Context
 		x.Interfaces, x.Groups, x.Together = cleanAll(x.Interfaces), cleanAll(x.Groups), cleanAll(x.Together)

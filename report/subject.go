@@ -73,6 +73,10 @@ func targetLabel(f detect.Finding) string {
 		return "prefix list " + defang(f.List.ID) + " (" + defang(f.List.Name) + ")"
 	case f.List != nil:
 		return "prefix list " + defang(first(f.List.ID, f.List.Name, "unknown"))
+	case f.BlockPublicAccess != nil && f.BlockPublicAccess.SubnetID+f.BlockPublicAccess.VPCID != "":
+		return "Block Public Access exclusion of " + defang(first(f.BlockPublicAccess.SubnetID, f.BlockPublicAccess.VPCID))
+	case f.BlockPublicAccess != nil:
+		return "VPC Block Public Access"
 	case f.Attach != nil && f.Attach.NetworkInterfaceID != "":
 		return defang(f.Attach.NetworkInterfaceID)
 	case f.Attach != nil && f.Attach.InstanceID != "":

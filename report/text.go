@@ -197,6 +197,11 @@ func newText(f detect.Finding) text {
 		line("Entries added", ids(l.Added))
 		line("Removed", ids(l.Removed))
 	}
+	if b := f.BlockPublicAccess; b != nil {
+		line("Block mode", defang(b.Mode))
+		line("Excluded", defang(first(b.SubnetID, b.VPCID)))
+		line("Exclusion", defang(strings.TrimSpace(b.ExclusionMode+" "+b.ExclusionID)))
+	}
 	if a := f.Attach; a != nil {
 		line("Interface", clean.Line(a.NetworkInterfaceID, maxShort))
 		line("Instance", clean.Line(a.InstanceID, maxShort))

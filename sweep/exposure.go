@@ -85,20 +85,10 @@ func exposure(g Group, r detect.Rule, key, region, account string, at time.Time,
 		f.Live = &detect.Live{Network: g.Network}
 	}
 	s.Score(&f)
-	if r := f.Reachability; r != nil && r.Grade == detect.GradeInternet {
-		// Reachable now is another exposure than the same rule unreachable:
-		// a group put on a public host (a launch, which no event reports)
-		// is published again.
-		f.Sweep.Key += internetKey
-	}
 	f.Reasons = append(f.Reasons, why...)
 	f.Undo = detect.ExposureUndo(&f)
 	return f
 }
-
-// internetKey ends the Sweep.Key of an exposure graded reachable from the
-// internet.
-const internetKey = "+internet"
 
 // Resolve returns the resolved finding of an exposure a sweep at time at
 // no longer finds: its rule is gone, or no longer open to the whole
