@@ -140,9 +140,13 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		unshown      int
 		firstUnshown string
 		writeErr     error
+		offline      int // findings live context would judge otherwise
 	)
 	st := sc.Run(ctx, fs.Args(), func(e scan.Event) {
 		name := clean.Line(e.Source, 1024)
+		if e.Err == nil && !e.NoCalls && e.Result.Finding.NeedsContext() {
+			offline++
+		}
 		switch {
 		case e.Err != nil:
 			errw.printf("sgwatch: %s: %s\n", name, clean.Line(e.Err.Error(), 2048))
@@ -184,6 +188,10 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	if unshown > 0 {
 		errw.printf("sgwatch: %d findings not shown by the policy; the first: %s\n", unshown, firstUnshown)
+	}
+	if offline > 0 {
+		// The findings say it too: judged offline, they have no "context".
+		errw.printf("sgwatch: %d findings judged offline, on their call's rules alone: with live context (the function's ENRICH=true) the group's other rules, the other groups of its interfaces and prefix list entries count too (docs/exposure.md)\n", offline)
 	}
 	if skipped := st.Digests + st.NotLogs + st.Filtered; skipped > 0 {
 		errw.printf("sgwatch: read %d sources; skipped %d digest, %d not log, %d outside the filter\n", st.Sources, st.Digests, st.NotLogs, st.Filtered)

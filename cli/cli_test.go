@@ -233,7 +233,8 @@ func TestHugeFindingDoesNotStopTheRun(t *testing.T) {
 	}
 	for _, format := range []string{"text", "json"} {
 		code, out, errs := run(t, "", "-format", format, big, "../events/create-security-group.json")
-		if code != 0 || errs != "" {
+		// Its 1,500 public /48s would be judged with live context too.
+		if code != 0 || errs != offlineLine(1) {
 			t.Fatalf("%s: exit %d, stderr %q", format, code, errs)
 		}
 		if !strings.Contains(out, "sg-0123456789abcdef0") || !strings.Contains(out, "sg-0a1b2c3d4e5f60718") {
@@ -505,6 +506,31 @@ func TestWriteErrorEndsTheScan(t *testing.T) {
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatalf("%s: the scan did not end after stdout failed", format)
+		}
+	}
+}
+
+// offlineLine is what the command line says of n findings that live
+// context would judge otherwise.
+func offlineLine(n int) string {
+	return fmt.Sprintf("sgwatch: %d findings judged offline, on their call's rules alone: with live context (the function's ENRICH=true) the group's other rules, the other groups of its interfaces and prefix list entries count too (docs/exposure.md)\n", n)
+}
+
+// TestOfflineSaysSo: a finding that live context would judge otherwise
+// (a public range short of the whole internet) is printed as before, and
+// the command line says, once, that it was judged offline; one that is
+// open to the whole internet on its own does not need saying.
+func TestOfflineSaysSo(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		want string
+	}{
+		{"../events/authorize-ingress-public-ssh.json", offlineLine(1)},
+		{"../events/authorize-ingress-world-ssh.json", ""},
+	} {
+		code, out, errs := run(t, "", c.file)
+		if code != 0 || errs != c.want || !strings.HasPrefix(out, "Subject: ") {
+			t.Errorf("%s: exit %d, stderr %q, want %q", c.file, code, errs, c.want)
 		}
 	}
 }
