@@ -25,31 +25,28 @@ const maxFilterValues = 200
 
 // groupRules lists the rules of the groups ids, by group id
 // (DescribeSecurityGroupRules, filter group-id), at most maxPages pages
-// in all. A group with none listed has an empty entry.
+// for each 200 groups. A group with none listed has an empty entry.
 func groupRules(ctx context.Context, c EC2, ids []string, opts []func(*ec2.Options)) (map[string][]detect.Rule, error) {
 	got := make(map[string][]detect.Rule, len(ids))
 	for _, id := range ids {
 		got[id] = []detect.Rule{}
 	}
-	pages := 0
 	for chunk := range slices.Chunk(ids, maxFilterValues) {
 		p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{
 			Filters: []types.Filter{{Name: aws.String("group-id"), Values: chunk}}, MaxResults: aws.Int32(1000)})
-		for p.HasMorePages() {
-			if pages == maxPages {
-				return nil, fmt.Errorf("DescribeSecurityGroupRules: more than %d pages", maxPages)
-			}
-			pages++
-			out, err := p.NextPage(ctx, opts...)
-			if err != nil {
-				return nil, fmt.Errorf("DescribeSecurityGroupRules: %s", short(err))
-			}
+		more, err := bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(out *ec2.DescribeSecurityGroupRulesOutput) {
 			for _, r := range out.SecurityGroupRules {
 				g := aws.ToString(r.GroupId)
 				if _, asked := got[g]; asked {
 					got[g] = append(got[g], FromSDK(r))
 				}
 			}
+		})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("DescribeSecurityGroupRules: %s", short(err))
+		case more:
+			return nil, fmt.Errorf("DescribeSecurityGroupRules: more than %d pages", maxPages)
 		}
 	}
 	return got, nil
@@ -59,19 +56,15 @@ func groupRules(ctx context.Context, c EC2, ids []string, opts []func(*ec2.Optio
 // its groups, at most maxPages pages; more reports that there were more.
 func interfacesOf(ctx context.Context, c EC2, in *ec2.DescribeNetworkInterfacesInput, opts []func(*ec2.Options)) (nis []detect.NetworkInterface, more bool, err error) {
 	p := ec2.NewDescribeNetworkInterfacesPaginator(c, in)
-	for page := 0; p.HasMorePages(); page++ {
-		if page == maxPages {
-			return nis, true, nil
-		}
-		out, err := p.NextPage(ctx, opts...)
-		if err != nil {
-			return nil, false, err
-		}
+	more, err = bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(out *ec2.DescribeNetworkInterfacesOutput) {
 		for _, ni := range out.NetworkInterfaces {
 			nis = append(nis, Interface(ni))
 		}
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	return nis, false, nil
+	return nis, more, nil
 }
 
 // fill reads, into live, the rules of every group on its interfaces that
@@ -265,18 +258,17 @@ func (e *Enricher) exposed(ctx context.Context, c EC2, opts []func(*ec2.Options)
 func regionRules(ctx context.Context, c EC2, opts []func(*ec2.Options)) (all map[string][]detect.Rule, unread []string) {
 	all = map[string][]detect.Rule{}
 	p := ec2.NewDescribeSecurityGroupRulesPaginator(c, &ec2.DescribeSecurityGroupRulesInput{MaxResults: aws.Int32(1000)})
-	for page := 0; p.HasMorePages(); page++ {
-		if page == maxPages {
-			return all, []string{fmt.Sprintf("the Region holds more than %d pages of rules: groups past them were not read", maxPages)}
-		}
-		out, err := p.NextPage(ctx, opts...)
-		if err != nil {
-			return all, []string{"DescribeSecurityGroupRules: " + short(err)}
-		}
+	more, err := bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(out *ec2.DescribeSecurityGroupRulesOutput) {
 		for _, r := range out.SecurityGroupRules {
 			g := aws.ToString(r.GroupId)
 			all[g] = append(all[g], FromSDK(r))
 		}
+	})
+	switch {
+	case err != nil:
+		return all, []string{"DescribeSecurityGroupRules: " + short(err)}
+	case more:
+		return all, []string{fmt.Sprintf("the Region holds more than %d pages of rules: groups past them were not read", maxPages)}
 	}
 	return all, nil
 }

@@ -124,15 +124,14 @@ func Routes(ctx context.Context, c NetworkReader, subnets map[string]string, opt
 func routeTables(ctx context.Context, c NetworkReader, filters []types.Filter, opts []func(*ec2.Options)) ([]types.RouteTable, error) {
 	var out []types.RouteTable
 	p := ec2.NewDescribeRouteTablesPaginator(c, &ec2.DescribeRouteTablesInput{Filters: filters, MaxResults: aws.Int32(100)})
-	for page := 0; p.HasMorePages(); page++ {
-		if page == maxPages {
-			return nil, fmt.Errorf("DescribeRouteTables: more than %d pages", maxPages)
-		}
-		resp, err := p.NextPage(ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("DescribeRouteTables: %s", short(err))
-		}
+	more, err := bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(resp *ec2.DescribeRouteTablesOutput) {
 		out = append(out, resp.RouteTables...)
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("DescribeRouteTables: %s", short(err))
+	case more:
+		return nil, fmt.Errorf("DescribeRouteTables: more than %d pages", maxPages)
 	}
 	return out, nil
 }

@@ -26,6 +26,25 @@ func FromSDK(r types.SecurityGroupRule) detect.Rule {
 	return l.Rule()
 }
 
+// bounded reads at most max pages of a listing (a paginator's
+// HasMorePages and NextPage), each with read; more reports that pages were
+// left, and err is the failed page's error. Every live read is bounded:
+// its answer must come within the lookup's timeout.
+func bounded[T any](ctx context.Context, max int, hasMore func() bool, next func(context.Context, ...func(*ec2.Options)) (T, error),
+	opts []func(*ec2.Options), read func(T)) (more bool, err error) {
+	for page := 0; hasMore(); page++ {
+		if page == max {
+			return true, nil
+		}
+		out, err := next(ctx, opts...)
+		if err != nil {
+			return false, err
+		}
+		read(out)
+	}
+	return false, nil
+}
+
 // ListReader is the part of the EC2 client that reads managed prefix
 // lists.
 type ListReader interface {
@@ -61,19 +80,16 @@ func PrefixLists(ctx context.Context, c ListReader, ids []string, opts ...func(*
 		}
 		if l.Err == nil && !l.AWSManaged {
 			p := ec2.NewGetManagedPrefixListEntriesPaginator(c, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: aws.String(id), MaxResults: aws.Int32(100)})
-			for page := 0; p.HasMorePages(); page++ {
-				if page == maxEntryPages {
-					l.Err = fmt.Errorf("GetManagedPrefixListEntries: more than %d pages", maxEntryPages)
-					break
-				}
-				out, err := p.NextPage(ctx, opts...)
-				if err != nil {
-					l.Err = fmt.Errorf("GetManagedPrefixListEntries: %w", err)
-					break
-				}
+			more, err := bounded(ctx, maxEntryPages, p.HasMorePages, p.NextPage, opts, func(out *ec2.GetManagedPrefixListEntriesOutput) {
 				for _, e := range out.Entries {
 					l.Entries = append(l.Entries, aws.ToString(e.Cidr))
 				}
+			})
+			switch {
+			case err != nil:
+				l.Err = fmt.Errorf("GetManagedPrefixListEntries: %w", err)
+			case more:
+				l.Err = fmt.Errorf("GetManagedPrefixListEntries: more than %d pages", maxEntryPages)
 			}
 			if l.Err != nil {
 				l.Entries = nil
