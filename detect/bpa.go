@@ -69,7 +69,7 @@ func (o Scoring) scoreBPA(s *scored, f *Finding) (world bool) {
 		if r.Grade != GradeInternet {
 			continue
 		}
-		in := ExpandLists(ingressOf(live.Groups[g]), live.Lists)
+		in := ExpandLists(IngressRules(live.Groups[g]), live.Lists)
 		w := exposures(in, catalogue)
 		for i, rule := range in {
 			if !w[i] {

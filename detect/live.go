@@ -168,9 +168,9 @@ func ExpandLists(rules []Rule, lists map[string]PrefixList) []Rule {
 	return out
 }
 
-// ingressOf returns the ingress rules (no direction counts as ingress)
-// that changed something.
-func ingressOf(rules []Rule) []Rule {
+// IngressRules returns the ingress rules (no direction counts as ingress)
+// that changed something (not a revoke's rule that matched nothing).
+func IngressRules(rules []Rule) []Rule {
 	var in []Rule
 	for _, r := range rules {
 		if !r.Unmatched && orIngress(r.Direction) == Ingress {
@@ -253,7 +253,7 @@ func idOf(r Rule) string { return first(r.RuleID, r.Source()) }
 // and reports whether any ingress is open to the whole internet.
 func (o Scoring) scoreLive(s *scored, f *Finding, catalogue []PortRange) (world bool) {
 	live := f.Live
-	call := ingressOf(f.Rules)
+	call := IngressRules(f.Rules)
 	mine, from := expanded(call, live.Lists)
 	alone := exposures(slices.Clone(mine), catalogue)
 	ctx := &Context{}
@@ -277,7 +277,7 @@ func (o Scoring) scoreLive(s *scored, f *Finding, catalogue []PortRange) (world 
 	}
 	// The rules the group already had: a short window is no hiding place.
 	var earlier []Rule
-	for _, r := range ingressOf(live.Rules) {
+	for _, r := range IngressRules(live.Rules) {
 		if !slices.ContainsFunc(call, func(c Rule) bool { return sameRule(r, c) }) {
 			earlier = append(earlier, r)
 		}
@@ -313,7 +313,7 @@ func (o Scoring) scoreLive(s *scored, f *Finding, catalogue []PortRange) (world 
 	rules := map[string][]Rule{f.SecurityGroup.ID: append(slices.Clone(mine), near(earlier)...)}
 	for id, rs := range live.Groups {
 		if id != f.SecurityGroup.ID {
-			rules[id] = near(ExpandLists(ingressOf(rs), live.Lists))
+			rules[id] = near(ExpandLists(IngressRules(rs), live.Lists))
 		}
 	}
 	for _, u := range o.UnionExposures(rules, live.Interfaces) {
@@ -369,7 +369,7 @@ func (f Finding) NeedsContext() bool {
 	case !c.Opens():
 		return false
 	}
-	for _, r := range ingressOf(f.Rules) {
+	for _, r := range IngressRules(f.Rules) {
 		p, ok, _ := prefix(r)
 		if r.PrefixListID != "" || ok && r.Exposure == "" && p.Bits() > 0 && addrspace.Public(p) {
 			return true
@@ -428,7 +428,7 @@ func (o Scoring) scoreAttach(s *scored, f *Finding) (world bool) {
 		var all []Rule
 		var owner []string
 		for _, g := range ni.Groups {
-			for _, r := range ExpandLists(ingressOf(live.Groups[g]), live.Lists) {
+			for _, r := range ExpandLists(IngressRules(live.Groups[g]), live.Lists) {
 				all = append(all, r)
 				owner = append(owner, g)
 			}
@@ -525,7 +525,7 @@ func (o Scoring) scoreList(s *scored, f *Finding) (world bool) {
 	ctx := &Context{}
 	var open []Rule
 	for _, g := range slices.Sorted(maps.Keys(live.Groups)) {
-		in := ingressOf(live.Groups[g])
+		in := IngressRules(live.Groups[g])
 		mine, from := expanded(in, lists)
 		w := exposures(mine, catalogue)
 		for i, r := range mine {

@@ -192,14 +192,11 @@ func interfaceName(n NetworkInterface) string {
 	return n.ID
 }
 
-// lbNames names load balancers: the first three and a count.
+// lbNames names load balancers (shorten: the first four and a count).
 func lbNames(lbs []LoadBalancer) string {
-	var names []string
-	for _, lb := range lbs[:min(len(lbs), 3)] {
-		names = append(names, lb.Name)
+	names := make([]string, len(lbs))
+	for i, lb := range lbs {
+		names[i] = lb.Name
 	}
-	if len(lbs) > 3 {
-		names = append(names, fmt.Sprintf("and %d more", len(lbs)-3))
-	}
-	return strings.Join(names, ", ")
+	return shorten(names)
 }

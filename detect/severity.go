@@ -268,19 +268,11 @@ func (o Scoring) scoreRules(s *scored, f *Finding) (world bool) {
 
 // scoreWorld scores a rule whose source is the whole internet.
 func scoreWorld(s *scored, r Rule, catalogue []PortRange) {
-	src, to := sourceText(r), Target(r)
 	if r.Direction == Egress {
-		s.add(Medium, fmt.Sprintf("egress to %s, %s", src, to))
+		s.add(Medium, fmt.Sprintf("egress to %s, %s", sourceText(r), Target(r)))
 		return
 	}
-	switch names := sensitive(r, catalogue); {
-	case allTraffic(r):
-		s.add(Critical, fmt.Sprintf("ingress from %s to %s: every port, remote administration and databases included", src, to))
-	case len(names) > 0:
-		s.add(Critical, fmt.Sprintf("ingress from %s to %s: %s", src, to, shorten(names)))
-	default:
-		s.add(High, fmt.Sprintf("ingress from %s to %s", src, to))
-	}
+	worldReason(s, r, sourceText(r), "", catalogue)
 }
 
 // sourceText names a whole-internet source and why it is one.

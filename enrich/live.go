@@ -226,12 +226,7 @@ func (e *Enricher) exposed(ctx context.Context, c EC2, opts []func(*ec2.Options)
 	live.Unread = append(live.Unread, unread...)
 	var open []string
 	for _, g := range slices.Sorted(maps.Keys(all)) {
-		var in []detect.Rule
-		for _, r := range all[g] {
-			if r.Direction == detect.Ingress {
-				in = append(in, r)
-			}
-		}
+		in := detect.IngressRules(all[g])
 		if slices.Contains(detect.Scoring{}.Exposed(in), true) || slices.ContainsFunc(in, func(r detect.Rule) bool { return r.PrefixListID != "" }) {
 			live.Groups[g], open = all[g], append(open, g)
 		}

@@ -50,10 +50,10 @@ func (sharedGroups) Groups(context.Context) ([]sweep.Group, error) {
 	n := func(v int32) *int32 { return &v }
 	return []sweep.Group{
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000a"}, Rules: []detect.Rule{
-			sweep.Listed{ID: "sgr-0000000000000000a", Protocol: "tcp", FromPort: n(22), ToPort: n(22), PrefixListID: "pl-0a1b2c3d4e5f60718"}.Rule()},
+			detect.Listed{ID: "sgr-0000000000000000a", Protocol: "tcp", FromPort: n(22), ToPort: n(22), PrefixListID: "pl-0a1b2c3d4e5f60718"}.Rule()},
 			Lists: map[string]detect.PrefixList{"pl-0a1b2c3d4e5f60718": {ID: "pl-0a1b2c3d4e5f60718", Entries: []string{"0.0.0.0/0"}}}},
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000b"}, Rules: []detect.Rule{
-			sweep.Listed{ID: "sgr-0000000000000000b", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "10.0.0.0/8"}.Rule()}},
+			detect.Listed{ID: "sgr-0000000000000000b", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "10.0.0.0/8"}.Rule()}},
 	}, nil
 }
 

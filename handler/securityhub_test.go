@@ -273,7 +273,7 @@ func (m manyLister) Groups(context.Context) ([]sweep.Group, error) {
 	p := int32(22)
 	for i := range m.n {
 		out = append(out, sweep.Group{SecurityGroup: detect.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i+1)},
-			Rules: []detect.Rule{sweep.Listed{ID: fmt.Sprintf("sgr-%017x", i+1), Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}})
+			Rules: []detect.Rule{detect.Listed{ID: fmt.Sprintf("sgr-%017x", i+1), Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}})
 	}
 	return out, nil
 }
@@ -363,7 +363,7 @@ type taggedLister struct{}
 func (taggedLister) Groups(context.Context) ([]sweep.Group, error) {
 	p := int32(22)
 	return []sweep.Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001", Tags: map[string]string{"Name": "web", "kubernetes.io/role/elb": ""}},
-		Rules: []detect.Rule{sweep.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}}}, nil
+		Rules: []detect.Rule{detect.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: &p, ToPort: &p, CIDRIPv4: "0.0.0.0/0"}.Rule()}}}, nil
 }
 
 func (taggedLister) Events(context.Context, string, int) ([][]byte, error) { return [][]byte{}, nil }

@@ -44,7 +44,7 @@ type groups struct{}
 func (groups) Groups(context.Context) ([]sweep.Group, error) {
 	n := func(v int32) *int32 { return &v }
 	rule := func(id string, port int32, cidr string) detect.Rule {
-		return sweep.Listed{ID: id, Protocol: "tcp", FromPort: n(port), ToPort: n(port), CIDRIPv4: cidr}.Rule()
+		return detect.Listed{ID: id, Protocol: "tcp", FromPort: n(port), ToPort: n(port), CIDRIPv4: cidr}.Rule()
 	}
 	return []sweep.Group{
 		{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"}, Rules: []detect.Rule{rule("sgr-00000000000000011", 22, "0.0.0.0/0")}},
@@ -266,7 +266,7 @@ func (l *rtLister) Groups(context.Context) ([]sweep.Group, error) {
 	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"}}
 	if l.open {
 		n := func(v int32) *int32 { return &v }
-		g.Rules = []detect.Rule{sweep.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()}
+		g.Rules = []detect.Rule{detect.Listed{ID: "sgr-00000000000000011", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()}
 	}
 	return []sweep.Group{g}, nil
 }
@@ -332,7 +332,7 @@ func (l *rtRootLister) Groups(context.Context) ([]sweep.Group, error) {
 	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}}
 	if l.open {
 		n := func(v int32) *int32 { return &v }
-		g.Rules = []detect.Rule{sweep.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(443), ToPort: n(443), CIDRIPv4: "0.0.0.0/0"}.Rule()}
+		g.Rules = []detect.Rule{detect.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(443), ToPort: n(443), CIDRIPv4: "0.0.0.0/0"}.Rule()}
 	}
 	return []sweep.Group{g}, nil
 }

@@ -22,7 +22,7 @@ func sweepFindings(t *testing.T) map[string][]detect.Finding {
 	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
 	n := func(v int32) *int32 { return &v }
 	listed := func(id string, from int32, cidr string) detect.Rule {
-		l := sweep.Listed{ID: id, Protocol: "tcp", FromPort: n(from), ToPort: n(from), CIDRIPv4: cidr}
+		l := detect.Listed{ID: id, Protocol: "tcp", FromPort: n(from), ToPort: n(from), CIDRIPv4: cidr}
 		if strings.Contains(cidr, ":") {
 			l.CIDRIPv4, l.CIDRIPv6 = "", cidr
 		}
@@ -159,7 +159,7 @@ func TestSweepRenderFuzz(t *testing.T) {
 	n := func(v int32) *int32 { return &v }
 	for i := range 20000 {
 		proto := []string{"tcp", "-1", "icmp", "50", gen(4)}[rng.Intn(5)]
-		l := sweep.Listed{ID: gen(3), Protocol: proto, FromPort: n(int32(rng.Intn(70000) - 2)), ToPort: n(int32(rng.Intn(70000) - 2)), CIDRIPv4: "0.0.0.0/0", Description: gen(6)}
+		l := detect.Listed{ID: gen(3), Protocol: proto, FromPort: n(int32(rng.Intn(70000) - 2)), ToPort: n(int32(rng.Intn(70000) - 2)), CIDRIPv4: "0.0.0.0/0", Description: gen(6)}
 		g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: gen(3), Name: gen(6), VPCID: gen(2), Description: gen(5), Tags: map[string]string{gen(3): gen(3)}}, Rules: []detect.Rule{l.Rule()}}
 		fs := sweep.Exposures(g, gen(3), gen(3), at, detect.Scoring{})
 		if len(fs) == 0 {
@@ -209,7 +209,7 @@ func TestSweepRenderFuzz(t *testing.T) {
 func TestUnknownInterfacesNotNone(t *testing.T) {
 	n := func(v int32) *int32 { return &v }
 	g := sweep.Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718", Name: "bastion"},
-		Rules: []detect.Rule{sweep.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()},
+		Rules: []detect.Rule{detect.Listed{ID: "sgr-0c0ffee0c0ffee001", Protocol: "tcp", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0"}.Rule()},
 		Notes: []string{"the network interfaces that use the group could not be counted: UnauthorizedOperation"}}
 	fs := sweep.Exposures(g, "eu-west-1", "111122223333", time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC), detect.Scoring{})
 	if len(fs) != 1 {

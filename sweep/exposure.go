@@ -38,13 +38,7 @@ type Group struct {
 // is one rule per entry of the list, and one whose list could not be read
 // counts as the whole internet.
 func (g Group) ingress() []detect.Rule {
-	var in []detect.Rule
-	for _, r := range g.Rules {
-		if r.Direction == detect.Ingress {
-			in = append(in, r)
-		}
-	}
-	return detect.ExpandLists(in, g.Lists)
+	return detect.ExpandLists(detect.IngressRules(g.Rules), g.Lists)
 }
 
 // Exposures returns an exposure finding for each ingress rule of g that is
@@ -159,7 +153,3 @@ func Attribute(f *detect.Finding, a detect.Actor, created detect.Created, s dete
 	f.Sweep.Created = &created
 	s.Score(f)
 }
-
-// Listed is a rule as DescribeSecurityGroupRules lists it
-// (detect.Listed).
-type Listed = detect.Listed

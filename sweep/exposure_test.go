@@ -177,15 +177,15 @@ func TestResolve(t *testing.T) {
 // TestListed reads rules as DescribeSecurityGroupRules lists them.
 func TestListed(t *testing.T) {
 	n := func(v int32) *int32 { return &v }
-	r := Listed{ID: "sgr-00000000000000001", Protocol: "6", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0", Description: "d"}.Rule()
+	r := detect.Listed{ID: "sgr-00000000000000001", Protocol: "6", FromPort: n(22), ToPort: n(22), CIDRIPv4: "0.0.0.0/0", Description: "d"}.Rule()
 	if r.Direction != detect.Ingress || r.Protocol != "tcp" || *r.FromPort != 22 || *r.ToPort != 22 || r.RuleID != "sgr-00000000000000001" || r.Description != "d" {
 		t.Errorf("tcp rule read as %+v", r)
 	}
-	all := Listed{ID: "sgr-00000000000000002", Egress: true, Protocol: "-1", FromPort: n(-1), ToPort: n(-1), CIDRIPv6: "::/0"}.Rule()
+	all := detect.Listed{ID: "sgr-00000000000000002", Egress: true, Protocol: "-1", FromPort: n(-1), ToPort: n(-1), CIDRIPv6: "::/0"}.Rule()
 	if all.Direction != detect.Egress || all.Protocol != "all" || all.FromPort != nil || all.CIDRIPv6 != "::/0" {
 		t.Errorf("all-traffic egress read as %+v", all)
 	}
-	icmp := Listed{Protocol: "icmp", FromPort: n(-1), ToPort: n(-1), ReferencedGroupID: "sg-0123456789abcdef0"}.Rule()
+	icmp := detect.Listed{Protocol: "icmp", FromPort: n(-1), ToPort: n(-1), ReferencedGroupID: "sg-0123456789abcdef0"}.Rule()
 	if icmp.Protocol != "icmp" || *icmp.FromPort != -1 || icmp.ReferencedGroupID != "sg-0123456789abcdef0" {
 		t.Errorf("icmp read as %+v", icmp)
 	}

@@ -115,7 +115,7 @@ func (p *published) take() []string {
 func n32(v int32) *int32 { return &v }
 
 func listed(id, proto string, from, to int32, cidr string) detect.Rule {
-	l := Listed{ID: id, Protocol: proto, FromPort: n32(from), ToPort: n32(to), CIDRIPv4: cidr}
+	l := detect.Listed{ID: id, Protocol: proto, FromPort: n32(from), ToPort: n32(to), CIDRIPv4: cidr}
 	if strings.Contains(cidr, ":") {
 		l.CIDRIPv4, l.CIDRIPv6 = "", cidr
 	}
@@ -931,7 +931,7 @@ func TestMemoryBytes(t *testing.T) {
 // rules have no id (they share ""), the simplest way to get there.
 func TestSameRuleIDTwoGroups(t *testing.T) {
 	r := func(cidr string) detect.Rule {
-		return Listed{Protocol: "tcp", FromPort: n32(22), ToPort: n32(22), CIDRIPv4: cidr}.Rule()
+		return detect.Listed{Protocol: "tcp", FromPort: n32(22), ToPort: n32(22), CIDRIPv4: cidr}.Rule()
 	}
 	a := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000a"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
 	b := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-0000000000000000b"}, Rules: []detect.Rule{r("0.0.0.0/0")}}
