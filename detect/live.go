@@ -402,14 +402,9 @@ func appendNew(list []string, ids ...string) []string {
 	return list
 }
 
-// Interfaces names network interfaces in a reason: the first three and a
-// count.
-func Interfaces(ids []string) string {
-	if len(ids) <= 3 {
-		return strings.Join(ids, ", ")
-	}
-	return fmt.Sprintf("%s and %d more network interfaces", strings.Join(ids[:3], ", "), len(ids)-3)
-}
+// Interfaces names network interfaces in a reason, as shorten names
+// anything: the first four and a count.
+func Interfaces(ids []string) string { return shorten(ids) }
 
 // scoreAttach judges an attach call: offline it is not judged (and not
 // published); with live context, by what each interface it changed admits

@@ -49,10 +49,12 @@ type Route struct {
 	IPv4, IPv6 bool
 }
 
-// LoadBalancer is a load balancer that uses a group.
+// LoadBalancer is a load balancer that uses a group, known by the
+// interfaces Elastic Load Balancing manages for it
+// (NetworkInterface.LoadBalancer): internet-facing when one has a public
+// address.
 type LoadBalancer struct {
 	Name   string `json:"name"`
-	Type   string `json:"type,omitempty"` // application, network, classic
 	Public bool   `json:"internetFacing"`
 }
 
@@ -74,10 +76,9 @@ func (b BlockPublicAccess) blocks(subnet, vpc string) bool {
 
 // Network is what was described of the resources that use a group.
 type Network struct {
-	Interfaces    []NetworkInterface
-	Routes        map[string]Route // by subnet id
-	LoadBalancers []LoadBalancer
-	BPA           BlockPublicAccess
+	Interfaces []NetworkInterface
+	Routes     map[string]Route // by subnet id
+	BPA        BlockPublicAccess
 	// Unread says what could not be read; the grade is then unknown
 	// unless something reachable was found all the same.
 	Unread []string
@@ -110,7 +111,7 @@ const maxNamed = 5
 // unused. It never grades lower for what it could not read.
 func Reach(n Network) Reachability {
 	var reachable, blocked []NetworkInterface
-	lbs := slices.Clone(n.LoadBalancers)
+	var lbs []LoadBalancer
 	for _, ni := range n.Interfaces {
 		if ni.LoadBalancer != "" {
 			// A load balancer's interface: it is public when the load
@@ -121,7 +122,7 @@ func Reach(n Network) Reachability {
 				lbs = append(lbs, LoadBalancer{Name: ni.LoadBalancer})
 				i = len(lbs) - 1
 			}
-			lbs[i].Public = lbs[i].Public || ni.PublicIPv4 != "" || ni.IPv6 && n.Routes[ni.SubnetID].IPv6
+			lbs[i].Public = lbs[i].Public || (ni.PublicIPv4 != "" || ni.IPv6 && n.Routes[ni.SubnetID].IPv6) && !n.BPA.blocks(ni.SubnetID, ni.VPCID)
 			continue
 		}
 		r, ok := n.Routes[ni.SubnetID]

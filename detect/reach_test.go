@@ -19,8 +19,8 @@ func TestReach(t *testing.T) {
 	v6 := NetworkInterface{ID: "eni-4", IPv6: true, SubnetID: "subnet-v6", VPCID: "vpc-1"}
 	nat := NetworkInterface{ID: "eni-5", Type: "nat_gateway", Resource: "NAT gateway", PublicIPv4: "203.0.113.12", SubnetID: "subnet-pub", VPCID: "vpc-1"}
 	routes := map[string]Route{"subnet-pub": {IPv4: true}, "subnet-priv": {}, "subnet-v6": {IPv6: true}}
-	alb := LoadBalancer{Name: "web", Type: "application", Public: true}
-	internal := LoadBalancer{Name: "api", Type: "application"}
+	alb := NetworkInterface{ID: "eni-7", LoadBalancer: "app/web", PublicIPv4: "203.0.113.13", SubnetID: "subnet-pub"}
+	internal := NetworkInterface{ID: "eni-8", LoadBalancer: "app/api", SubnetID: "subnet-priv"}
 	cases := []struct {
 		name  string
 		n     Network
@@ -33,8 +33,8 @@ func TestReach(t *testing.T) {
 		{"IPv6 with a ::/0 route", Network{Interfaces: []NetworkInterface{v6}, Routes: routes}, GradeInternet, "eni-4 has a public address", []string{"eni-4"}},
 		{"IPv6 without an IPv6 route", Network{Interfaces: []NetworkInterface{{ID: "eni-6", IPv6: true, SubnetID: "subnet-pub"}}, Routes: routes}, GradePrivate, "", []string{"eni-6"}},
 		{"a NAT gateway's interface", Network{Interfaces: []NetworkInterface{nat}, Routes: routes}, GradeInternet, "eni-5 (NAT gateway)", []string{"eni-5"}},
-		{"an internet-facing load balancer", Network{LoadBalancers: []LoadBalancer{alb}}, GradeLoadBalancer, "internet-facing load balancer (web)", nil},
-		{"an internal load balancer", Network{LoadBalancers: []LoadBalancer{internal}}, GradePrivate, "", nil},
+		{"an internet-facing load balancer", Network{Interfaces: []NetworkInterface{alb}, Routes: routes}, GradeLoadBalancer, "internet-facing load balancer (app/web)", nil},
+		{"an internal load balancer", Network{Interfaces: []NetworkInterface{internal}, Routes: routes}, GradePrivate, "", []string{"eni-8"}},
 		{"unused", Network{}, GradeUnused, "no network interface or load balancer uses the group", nil},
 		{"not read", Network{Interfaces: []NetworkInterface{private}, Unread: []string{"DescribeRouteTables: timed out"}}, GradeUnknown, "DescribeRouteTables: timed out", []string{"eni-2"}},
 		{"reachable although something was not read", Network{Interfaces: []NetworkInterface{public}, Routes: routes, Unread: []string{"x"}}, GradeInternet, "", []string{"eni-1"}},
@@ -42,7 +42,7 @@ func TestReach(t *testing.T) {
 		{"the subnet excluded", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-bidirectional", Excluded: []string{"subnet-pub"}}}, GradeInternet, "", []string{"eni-1"}},
 		{"the VPC excluded", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress", Excluded: []string{"vpc-1"}}}, GradeInternet, "", []string{"eni-1"}},
 		{"Block Public Access off", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "off"}}, GradeInternet, "", []string{"eni-1"}},
-		{"blocked, and a load balancer", Network{Interfaces: []NetworkInterface{public}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress"}, LoadBalancers: []LoadBalancer{alb}}, GradeLoadBalancer, "", nil},
+		{"blocked, and a load balancer", Network{Interfaces: []NetworkInterface{public, alb}, Routes: routes, BPA: BlockPublicAccess{Mode: "block-ingress"}}, GradeBlocked, "", []string{"eni-1"}},
 		{"a subnet whose routes were not read", Network{Interfaces: []NetworkInterface{public}, Routes: map[string]Route{}, Unread: []string{"routes of subnet-pub"}}, GradeUnknown, "", []string{"eni-1"}},
 	}
 	for _, c := range cases {

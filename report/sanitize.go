@@ -81,7 +81,6 @@ func sanitize(f detect.Finding) detect.Finding {
 		r.LoadBalancers = slices.Clone(r.LoadBalancers)
 		for i := range r.LoadBalancers {
 			c(&r.LoadBalancers[i].Name)
-			c(&r.LoadBalancers[i].Type)
 		}
 		f.Reachability = &r
 	}
