@@ -202,14 +202,17 @@ func BlockPublicAccess(ctx context.Context, c NetworkReader, opts ...func(*ec2.O
 	return b, nil
 }
 
-// Network reads what makes nis reachable: their subnets' routes and the
-// Region's Block Public Access. What could not be read is Unread (the
+// Network reads what makes nis reachable: the routes of the subnets of
+// those with a public address, and the Region's Block Public Access (none
+// of it when no interface has one). What could not be read is Unread (the
 // routes) or a note (Block Public Access, counted as off).
 func Network(ctx context.Context, c NetworkReader, nis []detect.NetworkInterface, opts ...func(*ec2.Options)) *detect.Network {
 	n := &detect.Network{Interfaces: nis}
+	// Only an interface with a public address can be reachable: the
+	// routes and Block Public Access of the others are not read.
 	subnets := map[string]string{}
 	for _, ni := range nis {
-		if ni.SubnetID != "" {
+		if ni.SubnetID != "" && (ni.PublicIPv4 != "" || ni.IPv6) {
 			subnets[ni.SubnetID] = ni.VPCID
 		}
 	}
