@@ -486,7 +486,7 @@ func TestForwarderSweepRole(t *testing.T) {
 			t.Fatalf("%d inline policies, want one", len(policies))
 		}
 		grants := statements(map[string]any{"Properties": policies[0]}, "PolicyDocument")
-		read := []any{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries", "ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions", "cloudtrail:LookupEvents"}
+		read := []any{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries", "ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions", "ec2:DescribeNetworkAcls", "elasticloadbalancing:DescribeLoadBalancers", "cloudtrail:LookupEvents"}
 		if len(grants) != 1 || !reflect.DeepEqual(grants[0], map[string]any{"Effect": "Allow", "Action": read, "Resource": "*"}) {
 			t.Errorf("the role may %v, want only %v on *", grants, read)
 		}

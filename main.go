@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -34,6 +35,14 @@ func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
 		os.Exit(cli.Run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 	}
+	// Fewer collections for a short-lived function, never past its memory.
+	percent, limit := handler.GC(os.Getenv)
+	if percent > 0 {
+		debug.SetGCPercent(percent)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 	cfg, err := handler.ConfigFromEnv(os.Getenv, time.Now())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sgwatch: configuration:", err)
@@ -50,7 +59,8 @@ func main() {
 		d.SNS = handler.NewSNS(awsCfg)
 	}
 	if cfg.Enrich {
-		d.Enricher = enrich.New(func() enrich.EC2 { return enrich.NewEC2(awsCfg) })
+		d.Enricher = enrich.New(func() enrich.EC2 { return enrich.NewEC2(awsCfg) }).
+			WithLoadBalancers(func() enrich.LoadBalancerReader { return enrich.NewLoadBalancers(awsCfg) })
 	}
 	if cfg.AccountNames {
 		d.Accounts = accounts.New(func() accounts.Organizations { return accounts.NewOrganizations(awsCfg) })

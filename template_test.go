@@ -198,8 +198,8 @@ func TestTemplateTuning(t *testing.T) {
 	}
 	if !slices.Equal(actions, []string{"ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroupRules",
 		"ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries",
-		"ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions"}) {
-		t.Errorf("EnrichPolicy grants %v, want exactly the eight read-only calls", actions)
+		"ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions", "ec2:DescribeNetworkAcls", "elasticloadbalancing:DescribeLoadBalancers"}) {
+		t.Errorf("EnrichPolicy grants %v, want exactly the ten read-only calls", actions)
 	}
 }
 
@@ -1361,7 +1361,7 @@ func TestTemplateSweepPolicy(t *testing.T) {
 		t.Fatalf("SweepPolicy: %v under %v for %v, want an AWS::IAM::Policy under SweepEnabled for the function's role",
 			at(pol, "Type"), at(pol, "Condition"), at(pol, "Properties", "Roles"))
 	}
-	read := []string{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries", "ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions", "cloudtrail:LookupEvents"}
+	read := []string{"ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries", "ec2:DescribeRouteTables", "ec2:DescribeVpcBlockPublicAccessOptions", "ec2:DescribeVpcBlockPublicAccessExclusions", "ec2:DescribeNetworkAcls", "elasticloadbalancing:DescribeLoadBalancers", "cloudtrail:LookupEvents"}
 	for _, params := range sweepParams {
 		t.Run(fmt.Sprint(params), func(t *testing.T) {
 			res := deploy(t, tpl, params).resources(t)

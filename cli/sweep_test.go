@@ -372,6 +372,10 @@ func TestSweepCommandWired(t *testing.T) {
 }
 
 // No subnet routes anywhere, and Block Public Access is off.
+func (f *sweepEC2) DescribeNetworkAcls(context.Context, *ec2.DescribeNetworkAclsInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error) {
+	return &ec2.DescribeNetworkAclsOutput{}, nil
+}
+
 func (f *sweepEC2) DescribeRouteTables(context.Context, *ec2.DescribeRouteTablesInput, ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
 	return &ec2.DescribeRouteTablesOutput{}, nil
 }

@@ -66,14 +66,14 @@ func (o Scoring) authorized(f *Finding, r Reachability) (covered []Rule, why str
 const maxTagPorts = 16
 
 // onlyLoadBalancers reports whether every interface of n belongs to a load
-// balancer, and one does.
+// balancer, and one does (by its interfaces, or as described).
 func onlyLoadBalancers(n Network) bool {
 	for _, ni := range n.Interfaces {
 		if ni.LoadBalancer == "" {
 			return false
 		}
 	}
-	return len(n.Interfaces) > 0
+	return len(n.Interfaces) > 0 || len(n.LoadBalancers) > 0
 }
 
 // within reports whether the rule's protocol and whole port range are in

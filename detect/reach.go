@@ -49,14 +49,29 @@ type Route struct {
 	IPv4, IPv6 bool
 }
 
-// LoadBalancer is a load balancer that uses a group, known by the
-// interfaces Elastic Load Balancing manages for it
-// (NetworkInterface.LoadBalancer): internet-facing when one has a public
-// address.
+// LoadBalancer is a load balancer that uses a group: as Elastic Load
+// Balancing describes it (Described; Application, Network and Gateway Load
+// Balancers), or known only by the interfaces it manages for it
+// (NetworkInterface.LoadBalancer; a Classic Load Balancer, or when the
+// description could not be read): internet-facing then when one has a
+// public address.
 type LoadBalancer struct {
-	Name   string `json:"name"`
-	Public bool   `json:"internetFacing"`
+	// Name is "app/NAME", "net/NAME", "gwy/NAME", or a Classic Load
+	// Balancer's NAME, as its interfaces' descriptions name it.
+	Name string `json:"name"`
+	// Public: internet-facing, and not blocked by VPC Block Public Access.
+	Public bool `json:"internetFacing"`
+	// InternetFacing is the described scheme; Groups, Subnets and VPCID
+	// what it was described with.
+	InternetFacing bool     `json:"-"`
+	Groups         []string `json:"-"`
+	Subnets        []string `json:"-"`
+	VPCID          string   `json:"-"`
+	Described      bool     `json:"-"`
 }
+
+// Uses reports whether the load balancer uses group.
+func (lb LoadBalancer) Uses(group string) bool { return slices.Contains(lb.Groups, group) }
 
 // BlockPublicAccess is a Region's VPC Block Public Access: its mode (off,
 // block-bidirectional, block-ingress), and the subnets and VPCs excluded.
@@ -77,13 +92,24 @@ func (b BlockPublicAccess) blocks(subnet, vpc string) bool {
 // Network is what was described of the resources that use a group.
 type Network struct {
 	Interfaces []NetworkInterface
-	Routes     map[string]Route // by subnet id
-	BPA        BlockPublicAccess
+	// LoadBalancers are those Elastic Load Balancing describes as using
+	// the group (their interfaces are in Interfaces too, when listed).
+	LoadBalancers []LoadBalancer
+	Routes        map[string]Route // by subnet id
+	// BPA is the Region's Block Public Access: its Mode is "" when it was
+	// not read (no interface or load balancer needed it); BPAUnread when it
+	// could not be (counted as off).
+	BPA       BlockPublicAccess
+	BPAUnread bool
 	// Unread says what could not be read; the grade is then unknown
 	// unless something reachable was found all the same.
 	Unread []string
-	// Notes are reported, not used to grade (network ACLs).
+	// Notes are reported, not used to grade.
 	Notes []string
+	// ACLs are the network ACLs of the subnets of the interfaces with a
+	// public address, by subnet id: reported when one denies an exposure
+	// (aclNotes), never used to grade.
+	ACLs map[string]NetworkACL
 }
 
 // Reachability is the grade of a group and why.
@@ -111,18 +137,31 @@ const maxNamed = 5
 // unused. It never grades lower for what it could not read.
 func Reach(n Network) Reachability {
 	var reachable, blocked []NetworkInterface
+	// A described load balancer is internet-facing by its scheme, unless
+	// Block Public Access blocks every subnet it is in.
 	var lbs []LoadBalancer
+	for _, lb := range n.LoadBalancers {
+		lb.Public = lb.InternetFacing && (len(lb.Subnets) == 0 && !n.BPA.blocks("", lb.VPCID) ||
+			slices.ContainsFunc(lb.Subnets, func(s string) bool { return !n.BPA.blocks(s, lb.VPCID) }))
+		lbs = append(lbs, lb)
+	}
 	for _, ni := range n.Interfaces {
 		if ni.LoadBalancer != "" {
-			// A load balancer's interface: it is public when the load
-			// balancer is internet-facing (its interfaces then have public
-			// addresses), and it is graded as a load balancer.
+			// A load balancer's interface: graded as its load balancer, which
+			// is internet-facing as described, or, when it was not, when its
+			// interfaces have public addresses.
 			i := slices.IndexFunc(lbs, func(lb LoadBalancer) bool { return lb.Name == ni.LoadBalancer })
 			if i < 0 {
 				lbs = append(lbs, LoadBalancer{Name: ni.LoadBalancer})
 				i = len(lbs) - 1
 			}
-			lbs[i].Public = lbs[i].Public || (ni.PublicIPv4 != "" || ni.IPv6 && n.Routes[ni.SubnetID].IPv6) && !n.BPA.blocks(ni.SubnetID, ni.VPCID)
+			if !lbs[i].Described {
+				lbs[i].Public = lbs[i].Public || (ni.PublicIPv4 != "" || ni.IPv6 && n.Routes[ni.SubnetID].IPv6) && !n.BPA.blocks(ni.SubnetID, ni.VPCID)
+			}
+			continue
+		}
+		if nat(ni) {
+			// A NAT gateway takes no connection from the internet.
 			continue
 		}
 		r, ok := n.Routes[ni.SubnetID]
@@ -168,12 +207,22 @@ func Reach(n Network) Reachability {
 	case len(n.Interfaces) > 0 || len(lbs) > 0:
 		out.Grade, out.LoadBalancers = GradePrivate, lbs[:min(len(lbs), maxNamed)]
 		name(n.Interfaces)
-		out.Why = "not reachable from the internet yet: no interface using the group has a public address routed to an internet gateway; a public IP, an Elastic IP or IPv6 with such a route, or attaching the group to a public host, would expose it"
+		out.Why = "not reachable from the internet yet: no interface using the group has a public address routed to an internet gateway"
+		if len(lbs) > 0 {
+			out.Why += " and its load balancers (" + lbNames(lbs) + ") are internal or blocked"
+		}
+		out.Why += "; a public IP, an Elastic IP or IPv6 with such a route, an internet-facing load balancer, or attaching the group to a public host, would expose it"
 	default:
 		out.Grade = GradeUnused
 		out.Why = "not reachable from the internet yet: no network interface or load balancer uses the group; attaching it to a public host would expose it"
 	}
 	return out
+}
+
+// nat reports whether ni is a NAT gateway's interface (EC2 spells its
+// type both ways).
+func nat(ni NetworkInterface) bool {
+	return ni.Type == "nat_gateway" || ni.Type == "natGateway"
 }
 
 // describe names interfaces: the first and how many more.

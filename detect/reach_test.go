@@ -32,7 +32,14 @@ func TestReach(t *testing.T) {
 		{"public IP in a private subnet", Network{Interfaces: []NetworkInterface{publicInPrivate}, Routes: routes}, GradePrivate, "not reachable from the internet yet", []string{"eni-3"}},
 		{"IPv6 with a ::/0 route", Network{Interfaces: []NetworkInterface{v6}, Routes: routes}, GradeInternet, "eni-4 has a public address", []string{"eni-4"}},
 		{"IPv6 without an IPv6 route", Network{Interfaces: []NetworkInterface{{ID: "eni-6", IPv6: true, SubnetID: "subnet-pub"}}, Routes: routes}, GradePrivate, "", []string{"eni-6"}},
-		{"a NAT gateway's interface", Network{Interfaces: []NetworkInterface{nat}, Routes: routes}, GradeInternet, "eni-5 (NAT gateway)", []string{"eni-5"}},
+		{"a NAT gateway's interface", Network{Interfaces: []NetworkInterface{nat}, Routes: routes}, GradePrivate, "not reachable", []string{"eni-5"}},
+		{"a NAT gateway's interface, as EC2's enum spells it", Network{Interfaces: []NetworkInterface{{ID: "eni-5", Type: "natGateway", PublicIPv4: "203.0.113.12", SubnetID: "subnet-pub"}}, Routes: routes}, GradePrivate, "", []string{"eni-5"}},
+		{"a described internet-facing load balancer, no interface listed", Network{LoadBalancers: []LoadBalancer{described("app/web", true)}}, GradeLoadBalancer, "internet-facing load balancer (app/web)", nil},
+		{"a described internal load balancer", Network{LoadBalancers: []LoadBalancer{described("app/api", false)}}, GradePrivate, "load balancers (app/api) are internal or blocked", nil},
+		{"described internet-facing: its scheme, not its interface's address, decides", Network{Interfaces: []NetworkInterface{internal}, LoadBalancers: []LoadBalancer{described("app/api", true)}, Routes: routes}, GradeLoadBalancer, "(app/api)", nil},
+		{"described internal: its interface's public address does not make it public", Network{Interfaces: []NetworkInterface{alb}, LoadBalancers: []LoadBalancer{described("app/web", false)}, Routes: routes}, GradePrivate, "", []string{"eni-7"}},
+		{"described internet-facing, every subnet blocked", Network{LoadBalancers: []LoadBalancer{described("app/web", true)}, BPA: BlockPublicAccess{Mode: "block-ingress"}}, GradePrivate, "internal or blocked", nil},
+		{"described internet-facing, one subnet excluded", Network{LoadBalancers: []LoadBalancer{described("app/web", true)}, BPA: BlockPublicAccess{Mode: "block-ingress", Excluded: []string{"subnet-b"}}}, GradeLoadBalancer, "", nil},
 		{"an internet-facing load balancer", Network{Interfaces: []NetworkInterface{alb}, Routes: routes}, GradeLoadBalancer, "internet-facing load balancer (app/web)", nil},
 		{"an internal load balancer", Network{Interfaces: []NetworkInterface{internal}, Routes: routes}, GradePrivate, "", []string{"eni-8"}},
 		{"unused", Network{}, GradeUnused, "no network interface or load balancer uses the group", nil},
@@ -57,6 +64,12 @@ func TestReach(t *testing.T) {
 			}
 		})
 	}
+}
+
+// described is a load balancer as Elastic Load Balancing describes it, in
+// subnet-a and subnet-b of vpc-1.
+func described(name string, internetFacing bool) LoadBalancer {
+	return LoadBalancer{Name: name, InternetFacing: internetFacing, Described: true, Subnets: []string{"subnet-a", "subnet-b"}, VPCID: "vpc-1"}
 }
 
 // TestScoreReach: the grade raises a port that is not sensitive when it is
@@ -122,24 +135,32 @@ func TestAuthorized(t *testing.T) {
 		sev    Severity
 		grade  Grade
 		reason string
+		lbs    []LoadBalancer
+		unread bool // Block Public Access
 	}{
-		{"world 443 on an internet-facing ALB", 443, []NetworkInterface{albENI}, "", Info, GradeLoadBalancer, "authorised public port: tcp/443 (AUTHORIZED_PUBLIC_PORTS) on internet-facing load balancer app/web"},
-		{"world SSH on the same group", 22, []NetworkInterface{albENI}, "", Critical, GradeLoadBalancer, "internet-facing load balancer (app/web)"},
-		{"world 443, the group also on an instance", 443, []NetworkInterface{albENI, instance}, "", Critical, GradeInternet, "eni-1 (i-1)"},
-		{"world 443 on an internal load balancer", 443, []NetworkInterface{internalENI}, "", High, GradePrivate, "not reachable"},
+		{"world 443 on an internet-facing ALB", 443, []NetworkInterface{albENI}, "", Info, GradeLoadBalancer, "authorised public port: tcp/443 (AUTHORIZED_PUBLIC_PORTS) on internet-facing load balancer app/web", nil, false},
+		{"world 443 on a described internet-facing ALB, no interface listed", 443, nil, "", Info, GradeLoadBalancer, "on internet-facing load balancer app/web", []LoadBalancer{described("app/web", true)}, false},
+		// Block Public Access unread counts as off: a port meant to be
+		// public on a load balancer it might block is authorised all the
+		// same (blocked, it would be less exposed, not more).
+		{"the same, Block Public Access unread", 443, nil, "", Info, GradeLoadBalancer, "on internet-facing load balancer app/web", []LoadBalancer{described("app/web", true)}, true},
+		{"world 443 on a described internal ALB", 443, nil, "", High, GradePrivate, "internal or blocked", []LoadBalancer{described("app/web", false)}, false},
+		{"world SSH on the same group", 22, []NetworkInterface{albENI}, "", Critical, GradeLoadBalancer, "internet-facing load balancer (app/web)", nil, false},
+		{"world 443, the group also on an instance", 443, []NetworkInterface{albENI, instance}, "", Critical, GradeInternet, "eni-1 (i-1)", nil, false},
+		{"world 443 on an internal load balancer", 443, []NetworkInterface{internalENI}, "", High, GradePrivate, "not reachable", nil, false},
 		// A tag is anyone's with ec2:CreateTags: on a host the internet
 		// reaches it lowers no further than high.
-		{"world 8443 authorised by tag on an instance", 8443, []NetworkInterface{instance}, "tcp/8443", High, GradeInternet, "tcp/8443 (tag sgwatch:public on the group)"},
-		{"world 8443 authorised by tag, on a private host", 8443, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/8443", Info, GradePrivate, "tcp/8443 (tag sgwatch:public on the group)"},
-		{"a tag too wide", 30000, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/27019-65535", High, GradePrivate, ""},
-		{"world 3389 named by the tag: sensitive", 3389, []NetworkInterface{instance}, "tcp/3389", Critical, GradeInternet, "RDP"},
-		{"a tag not understood", 8443, []NetworkInterface{instance}, "8443", Critical, GradeInternet, ""},
-		{"world 8443 on an ALB, not authorised", 8443, []NetworkInterface{albENI}, "", High, GradeLoadBalancer, ""},
+		{"world 8443 authorised by tag on an instance", 8443, []NetworkInterface{instance}, "tcp/8443", High, GradeInternet, "tcp/8443 (tag sgwatch:public on the group)", nil, false},
+		{"world 8443 authorised by tag, on a private host", 8443, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/8443", Info, GradePrivate, "tcp/8443 (tag sgwatch:public on the group)", nil, false},
+		{"a tag too wide", 30000, []NetworkInterface{{ID: "eni-p", SubnetID: "subnet-priv"}}, "tcp/27019-65535", High, GradePrivate, "", nil, false},
+		{"world 3389 named by the tag: sensitive", 3389, []NetworkInterface{instance}, "tcp/3389", Critical, GradeInternet, "RDP", nil, false},
+		{"a tag not understood", 8443, []NetworkInterface{instance}, "8443", Critical, GradeInternet, "", nil, false},
+		{"world 8443 on an ALB, not authorised", 8443, []NetworkInterface{albENI}, "", High, GradeLoadBalancer, "", nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"},
 				SecurityGroup: SecurityGroup{ID: "sg-1", Tags: map[string]string{PublicTag: c.tag}}, Rules: []Rule{rule(c.port)},
-				Live: &Live{Network: &Network{Interfaces: c.nis, Routes: routes}}}
+				Live: &Live{Network: &Network{Interfaces: c.nis, LoadBalancers: c.lbs, Routes: routes, BPAUnread: c.unread}}}
 			s.Score(&f)
 			if f.Severity != c.sev || f.Reachability.Grade != c.grade || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, c.reason) }) {
 				t.Errorf("%s graded %s: %q; want %s graded %s with %q", f.Severity, f.Reachability.Grade, f.Reasons, c.sev, c.grade, c.reason)

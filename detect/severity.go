@@ -108,6 +108,7 @@ func (o Scoring) Score(f *Finding) {
 // lowers it, and says what would make it so.
 func (o Scoring) reach(f *Finding, sev Severity, reasons []string) (Severity, []string) {
 	r := Reach(*f.Live.Network)
+	r.Notes = append(slices.Clip(r.Notes), aclNotes(f.Live.Network.ACLs, r, f.Rules)...)
 	f.Reachability = &r
 	if covered, why, floor := o.authorized(f, r); len(covered) > 0 {
 		// The authorised rules count for nothing; everything else in the

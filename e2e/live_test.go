@@ -14,8 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/emulate"
 )
 
 // TestLiveExposure is issue 20's event path: the function, under the
@@ -126,7 +129,7 @@ func TestLiveExposure(t *testing.T) {
 	fn := startFunction(t, moto, "SNS_TOPIC_ARN="+sub.topic, "ENRICH=true", "MIN_SEVERITY=high", "NOTIFICATION_FORMAT=json", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
 	// published invokes the function with an event and returns the findings
 	// it published.
-	published := func(t *testing.T, event []byte) []detect.Finding {
+	publishedBy := func(t *testing.T, fn *emulate.Function, event []byte) []detect.Finding {
 		t.Helper()
 		if res := invoke(t, fn, event); res.Err != nil {
 			t.Fatalf("invocation failed: %v", res.Err)
@@ -145,6 +148,10 @@ func TestLiveExposure(t *testing.T) {
 		}
 		receive(t, sub.urgent)
 		return out
+	}
+	published := func(t *testing.T, event []byte) []detect.Finding {
+		t.Helper()
+		return publishedBy(t, fn, event)
 	}
 	one := func(t *testing.T, got []detect.Finding, sev detect.Severity, reason string) detect.Finding {
 		t.Helper()
@@ -289,7 +296,7 @@ func TestLiveExposure(t *testing.T) {
 		if v6 == "" {
 			t.Fatal("moto gave the VPC no IPv6 block")
 		}
-		subnet := func(cidr, ipv6 string, routed bool) string {
+		subnet := func(cidr, ipv6 string, routed bool) (string, string) {
 			t.Helper()
 			in := &ec2.CreateSubnetInput{VpcId: vpcID, CidrBlock: aws.String(cidr)}
 			if ipv6 != "" {
@@ -316,11 +323,11 @@ func TestLiveExposure(t *testing.T) {
 			if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: sn.Subnet.SubnetId}); err != nil {
 				t.Fatal(err)
 			}
-			return aws.ToString(sn.Subnet.SubnetId)
+			return aws.ToString(sn.Subnet.SubnetId), aws.ToString(rt.RouteTable.RouteTableId)
 		}
-		public := subnet("10.10.1.0/24", "", true)
-		private := subnet("10.10.2.0/24", "", false)
-		ipv6 := subnet("10.10.3.0/24", strings.Replace(v6, "::/56", "::/64", 1), true)
+		public, _ := subnet("10.10.1.0/24", "", true)
+		private, _ := subnet("10.10.2.0/24", "", false)
+		ipv6, _ := subnet("10.10.3.0/24", strings.Replace(v6, "::/56", "::/64", 1), true)
 		group := func(name string) string {
 			t.Helper()
 			g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: vpcID})
@@ -400,12 +407,75 @@ func TestLiveExposure(t *testing.T) {
 		onInterface(public, tagged, true, false)
 		id := allow(tagged, tcp(8443, []string{"0.0.0.0/0"}))
 		one(t, published(t, authorizedPort(tagged, id, "0.0.0.0/0", 8443)), detect.High, "(tag sgwatch:public on the group)")
-		// The sweep (the command line's, read-only) grades them alike.
-		code, stdout, stderr := runSweepCommand(t, "-regions", "us-east-1", "-format", "json")
+
+		// Load balancers: moto describes them (it makes no interfaces for
+		// them). World tcp/443 on the group of an internet-facing ALB is an
+		// authorised public port: info, so not published at
+		// MIN_SEVERITY=high, and published at info saying why; world tcp/22
+		// on the same group is critical, graded load-balancer; world tcp/443
+		// on an internal ALB's group is private, high.
+		lbc := elb.NewFromConfig(moto.Config())
+		second, _ := subnet("10.10.4.0/24", "", true)
+		newLB := func(name string, scheme elbtypes.LoadBalancerSchemeEnum, group string) {
+			t.Helper()
+			if _, err := lbc.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(name), Scheme: scheme,
+				Subnets: []string{public, second}, SecurityGroups: []string{group}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		graded := func(what string, f detect.Finding, grade detect.Grade) {
+			t.Helper()
+			if f.Reachability == nil || f.Reachability.Grade != grade {
+				t.Errorf("%s: reachability %+v, want %s", what, f.Reachability, grade)
+			}
+			summary = append(summary, fmt.Sprintf("%s %s (%s)", what, grade, f.Severity))
+		}
+		alb, internal := group("reach-alb"), group("reach-internal-alb")
+		newLB("reach-web", elbtypes.LoadBalancerSchemeEnumInternetFacing, alb)
+		newLB("reach-api", elbtypes.LoadBalancerSchemeEnumInternal, internal)
+		fnInfo := startFunction(t, moto, "SNS_TOPIC_ARN="+sub.topic, "ENRICH=true", "MIN_SEVERITY=info", "NOTIFICATION_FORMAT=json", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
+		id = allow(alb, tcp(443, []string{"0.0.0.0/0"}))
+		web := authorizedPort(alb, id, "0.0.0.0/0", 443)
+		if got := published(t, web); len(got) != 0 {
+			t.Errorf("world tcp/443 on an internet-facing ALB's group: %d findings published at MIN_SEVERITY=high, want none", len(got))
+		}
+		f := one(t, publishedBy(t, fnInfo, web), detect.Info, "authorised public port: tcp/443 (AUTHORIZED_PUBLIC_PORTS) on internet-facing load balancer app/reach-web")
+		graded("world tcp/443 on an internet-facing ALB, authorised", f, detect.GradeLoadBalancer)
+		id = allow(alb, tcp22("0.0.0.0/0"))
+		graded("world tcp/22 on the same ALB", one(t, published(t, authorized(alb, id, "0.0.0.0/0")), detect.Critical, "SSH"), detect.GradeLoadBalancer)
+		id = allow(internal, tcp(443, []string{"0.0.0.0/0"}))
+		graded("world tcp/443 on an internal ALB", one(t, published(t, authorizedPort(internal, id, "0.0.0.0/0", 443)), detect.High, "internal or blocked"), detect.GradePrivate)
+		sweepGrades[alb], sweepGrades[internal] = detect.GradeLoadBalancer, detect.GradePrivate
+
+		// A NAT gateway: AWS puts no security group on a NAT gateway's
+		// interface (docs/severity.md); what one changes is a private
+		// subnet's default route, and a host there with a public address
+		// stays private: a NAT gateway takes no connection from outside.
+		natIP, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(public), AllocationId: natIP.AllocationId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		natted, table := subnet("10.10.5.0/24", "", false)
+		if _, err := c.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(table), DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: nat.NatGateway.NatGatewayId}); err != nil {
+			t.Fatal(err)
+		}
+		natGroup := group("reach-behind-nat")
+		onInterface(natted, natGroup, true, false)
+		id = allow(natGroup, tcp(8443, []string{"0.0.0.0/0"}))
+		graded("world tcp/8443 behind a NAT gateway", one(t, published(t, authorizedPort(natGroup, id, "0.0.0.0/0", 8443)), detect.High, "not reachable from the internet yet"), detect.GradePrivate)
+		sweepGrades[natGroup] = detect.GradePrivate
+
+		// The sweep (the command line's, read-only) grades them alike, and
+		// decides the authorised port alike (info, shown at MIN_SEVERITY=info).
+		code, stdout, stderr := runSweepCommandEnv(t, []string{"MIN_SEVERITY=info"}, "-regions", "us-east-1", "-format", "json")
 		if code != 1 {
 			t.Fatalf("sgwatch sweep: exit %d\n%s", code, stderr)
 		}
-		seen := 0
+		seen := map[string]bool{}
 		for l := range strings.Lines(stdout) {
 			var f detect.Finding
 			if err := json.Unmarshal([]byte(l), &f); err != nil {
@@ -422,25 +492,30 @@ func TestLiveExposure(t *testing.T) {
 			if !ok {
 				continue
 			}
-			seen++
+			seen[f.SecurityGroup.ID] = true
 			if f.Reachability == nil || f.Reachability.Grade != want {
 				t.Errorf("sgwatch sweep graded %s %+v, want %s", f.SecurityGroup.ID, f.Reachability, want)
 			}
+			if f.SecurityGroup.ID == alb && len(f.Rules) == 1 {
+				if wantSev := map[bool]detect.Severity{true: detect.Info, false: detect.Critical}[detect.Target(f.Rules[0]) == "tcp/443"]; f.Severity != wantSev {
+					t.Errorf("sgwatch sweep: the ALB group's %s is %s %q, want %s", detect.Target(f.Rules[0]), f.Severity, f.Reasons, wantSev)
+				}
+			}
 		}
-		if seen != len(sweepGrades) {
-			t.Errorf("sgwatch sweep printed %d of the %d graded groups' exposures", seen, len(sweepGrades))
+		if len(seen) != len(sweepGrades) {
+			t.Errorf("sgwatch sweep printed the exposures of %d of the %d graded groups", len(seen), len(sweepGrades))
 		}
-		if _, out, _ := runSweepCommand(t, "-regions", "us-east-1", "-format", "summary"); !strings.Contains(out, "by reachability") || !strings.Contains(out, "  internet ") {
+		if _, out, _ := runSweepCommand(t, "-regions", "us-east-1", "-format", "summary"); !strings.Contains(out, "by reachability") || !strings.Contains(out, "  internet ") || !strings.Contains(out, "  load-balancer ") {
 			t.Errorf("sgwatch sweep -format summary lacks the counts by reachability:\n%s", out)
 		}
-		summary = append(summary, fmt.Sprintf("sgwatch sweep graded the %d alike", seen))
+		summary = append(summary, fmt.Sprintf("sgwatch sweep graded the %d groups alike", len(seen)))
 
 		// Block Public Access turned off (moto has no such API: the function
 		// judges the state the call made, Block Public Access off) lists
 		// the world-open groups the internet can reach now, and only those.
 		off := record("modify-vpc-block-public-access-off.json", "ModifyVpcBlockPublicAccessOptions",
 			map[string]any{"ModifyVpcBlockPublicAccessOptionsRequest": map[string]any{"InternetGatewayBlockMode": "off"}}, map[string]any{})
-		f := one(t, published(t, off), detect.Critical, "now reachable on")
+		f = one(t, published(t, off), detect.Critical, "now reachable on")
 		for g, grade := range sweepGrades {
 			if f.Context != nil && slices.Contains(f.Context.Groups, g) != (grade == detect.GradeInternet) {
 				t.Errorf("Block Public Access off: groups %q; %s (%s) named %v", f.Context.Groups, g, grade, !(grade == detect.GradeInternet))

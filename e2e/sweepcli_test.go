@@ -317,6 +317,14 @@ func TestSweepCommand(t *testing.T) {
 // STS endpoints, and returns the exit status and outputs.
 func runSweepCommand(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runCLI(t, []string{"AWS_ENDPOINT_URL_EC2=" + moto.Endpoint, "AWS_ENDPOINT_URL_STS=" + moto.Endpoint, "AWS_REGION=us-east-1"},
+	return runSweepCommandEnv(t, nil, args...)
+}
+
+// runSweepCommandEnv is runSweepCommand with more of the environment
+// (MIN_SEVERITY, AUTHORIZED_PUBLIC_PORTS).
+func runSweepCommandEnv(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCLI(t, append([]string{"AWS_ENDPOINT_URL_EC2=" + moto.Endpoint, "AWS_ENDPOINT_URL_STS=" + moto.Endpoint,
+		"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + moto.Endpoint, "AWS_REGION=us-east-1"}, env...),
 		append([]string{"sweep"}, args...)...)
 }

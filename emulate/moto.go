@@ -85,6 +85,9 @@ func (m *Moto) Config() aws.Config {
 func (m *Moto) FunctionEnv() []string {
 	return []string{
 		"AWS_ENDPOINT_URL_SNS=" + m.Endpoint,
+		// Elastic Load Balancing has no other endpoint here: a function that
+		// grades reachability reads it from moto.
+		"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + m.Endpoint,
 		"AWS_REGION=" + Region,
 		"AWS_ACCESS_KEY_ID=test",
 		"AWS_SECRET_ACCESS_KEY=test",

@@ -53,8 +53,9 @@ const maxRuleIDs = 1000
 
 // Enricher looks up live context with an EC2 client.
 type Enricher struct {
-	client  func() EC2 // the client, built on first use
-	timeout time.Duration
+	client    func() EC2                // the client, built on first use
+	balancers func() LoadBalancerReader // likewise; nil: not read
+	timeout   time.Duration
 }
 
 // New returns an Enricher, with the default Timeout, that builds its
@@ -63,6 +64,14 @@ type Enricher struct {
 // newClient is called at most once, and must not return nil.
 func New(newClient func() EC2) *Enricher {
 	return &Enricher{client: sync.OnceValue(newClient), timeout: Timeout}
+}
+
+// WithLoadBalancers has e describe load balancers with the client
+// newClient builds on first use, for the reachability grade of a group
+// that a load balancer's interfaces, or none, use.
+func (e *Enricher) WithLoadBalancers(newClient func() LoadBalancerReader) *Enricher {
+	e.balancers = sync.OnceValue(newClient)
+	return e
 }
 
 // NewEC2 builds the EC2 client from the AWS configuration main loads

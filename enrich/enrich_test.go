@@ -24,6 +24,10 @@ import (
 
 // fakeEC2 answers from its fields; block makes a call wait for its context.
 type fakeEC2 struct {
+	// Block Public Access: its mode ("" off), or an error; calls counted.
+	bpaMode    types.InternetGatewayBlockMode
+	bpaErr     error
+	bpaCalls   int
 	group      *types.SecurityGroup
 	groupErr   error
 	interfaces int // in pages of up to 1,000
@@ -163,11 +167,22 @@ func (f *fakeEC2) DescribeNetworkInterfaces(ctx context.Context, in *ec2.Describ
 }
 
 // The fake's subnets route nowhere, and Block Public Access is off.
+func (f *fakeEC2) DescribeNetworkAcls(context.Context, *ec2.DescribeNetworkAclsInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error) {
+	return &ec2.DescribeNetworkAclsOutput{}, nil
+}
+
 func (f *fakeEC2) DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, opts ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error) {
 	return &ec2.DescribeRouteTablesOutput{}, nil
 }
 
 func (f *fakeEC2) DescribeVpcBlockPublicAccessOptions(ctx context.Context, in *ec2.DescribeVpcBlockPublicAccessOptionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error) {
+	f.bpaCalls++
+	if f.bpaErr != nil {
+		return nil, f.bpaErr
+	}
+	if f.bpaMode != "" {
+		return &ec2.DescribeVpcBlockPublicAccessOptionsOutput{VpcBlockPublicAccessOptions: &types.VpcBlockPublicAccessOptions{InternetGatewayBlockMode: f.bpaMode}}, nil
+	}
 	return &ec2.DescribeVpcBlockPublicAccessOptionsOutput{}, nil
 }
 

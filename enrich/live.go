@@ -8,6 +8,7 @@ package enrich
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/detect"
@@ -213,7 +215,32 @@ func (e *Enricher) changed(ctx context.Context, c EC2, f *detect.Finding, rules 
 	live.Groups = map[string][]detect.Rule{f.SecurityGroup.ID: live.Rules}
 	fill(ctx, c, live, f.Rules, opts)
 	live.Network = Network(ctx, c, nis, opts...)
+	e.describeBalancers(ctx, c, live.Network, f.SecurityGroup.ID, f.Event.Region, opts)
 	return live
+}
+
+// describeBalancers adds to n the load balancers that use group, as
+// Elastic Load Balancing describes them in region, when they can make its
+// grade: no interface uses the group, or a load balancer's do. With an
+// internet-facing one, Block Public Access is read too (opts, EC2's), if
+// it was not: it decides whether that one is public.
+func (e *Enricher) describeBalancers(ctx context.Context, c EC2, n *detect.Network, group, region string, opts []func(*ec2.Options)) {
+	if !slices.ContainsFunc(n.Interfaces, func(ni detect.NetworkInterface) bool { return ni.LoadBalancer != "" }) && len(n.Interfaces) > 0 {
+		return
+	}
+	err := errors.New("no Elastic Load Balancing client")
+	var lbs []detect.LoadBalancer
+	if e.balancers != nil {
+		var lbOpts []func(*elb.Options)
+		if awsid.IsRegion(region) {
+			lbOpts = append(lbOpts, func(o *elb.Options) { o.Region = region })
+		}
+		lbs, err = LoadBalancers(ctx, e.balancers(), lbOpts...)
+	}
+	AddLoadBalancers(n, group, lbs, err)
+	if slices.ContainsFunc(n.LoadBalancers, func(lb detect.LoadBalancer) bool { return lb.InternetFacing }) {
+		ReadBlockPublicAccess(ctx, c, n, opts...)
+	}
 }
 
 // exposed reads what a Block Public Access change may expose: the Region's

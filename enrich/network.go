@@ -26,6 +26,7 @@ type NetworkReader interface {
 	DescribeRouteTables(ctx context.Context, in *ec2.DescribeRouteTablesInput, opts ...func(*ec2.Options)) (*ec2.DescribeRouteTablesOutput, error)
 	DescribeVpcBlockPublicAccessOptions(ctx context.Context, in *ec2.DescribeVpcBlockPublicAccessOptionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error)
 	DescribeVpcBlockPublicAccessExclusions(ctx context.Context, in *ec2.DescribeVpcBlockPublicAccessExclusionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessExclusionsOutput, error)
+	DescribeNetworkAcls(ctx context.Context, in *ec2.DescribeNetworkAclsInput, opts ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error)
 }
 
 // Interface reads a network interface as DescribeNetworkInterfaces returns
@@ -63,7 +64,7 @@ func Interface(ni types.NetworkInterface) detect.NetworkInterface {
 // load balancer names take.
 func loadBalancerOf(description string) string {
 	name := strings.TrimPrefix(description, "ELB ")
-	if kind, rest, ok := strings.Cut(name, "/"); ok && (kind == "app" || kind == "net") {
+	if kind, rest, ok := strings.Cut(name, "/"); ok && (kind == "app" || kind == "net" || kind == "gwy") {
 		rest, _, _ = strings.Cut(rest, "/")
 		name = kind + "/" + rest
 	}
@@ -155,6 +156,47 @@ func toIGW(t types.RouteTable) detect.Route {
 	return r
 }
 
+// ACLs reads the network ACLs of subnets, by subnet id, their inbound
+// entries only (every subnet has exactly one).
+func ACLs(ctx context.Context, c NetworkReader, subnets []string, opts ...func(*ec2.Options)) (map[string]detect.NetworkACL, error) {
+	out := make(map[string]detect.NetworkACL, len(subnets))
+	for chunk := range slices.Chunk(subnets, maxFilterValues) {
+		p := ec2.NewDescribeNetworkAclsPaginator(c, &ec2.DescribeNetworkAclsInput{
+			Filters: []types.Filter{{Name: aws.String("association.subnet-id"), Values: chunk}}, MaxResults: aws.Int32(100)})
+		more, err := bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(resp *ec2.DescribeNetworkAclsOutput) {
+			for _, a := range resp.NetworkAcls {
+				acl := detect.NetworkACL{ID: aws.ToString(a.NetworkAclId)}
+				for _, e := range a.Entries {
+					if aws.ToBool(e.Egress) {
+						continue
+					}
+					entry := detect.ACLEntry{Number: int(aws.ToInt32(e.RuleNumber)), Allow: e.RuleAction == types.RuleActionAllow,
+						Protocol: detect.Protocol(aws.ToString(e.Protocol)), From: 0, To: 65535, CIDR: aws.ToString(e.CidrBlock)}
+					if entry.CIDR == "" {
+						entry.CIDR = aws.ToString(e.Ipv6CidrBlock)
+					}
+					if r := e.PortRange; r != nil && r.From != nil && r.To != nil {
+						entry.From, entry.To = int(*r.From), int(*r.To)
+					}
+					acl.Entries = append(acl.Entries, entry)
+				}
+				for _, as := range a.Associations {
+					if s := aws.ToString(as.SubnetId); slices.Contains(chunk, s) {
+						out[s] = acl
+					}
+				}
+			}
+		})
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("DescribeNetworkAcls: %s", short(err))
+		case more:
+			return nil, fmt.Errorf("DescribeNetworkAcls: more than %d pages", maxPages)
+		}
+	}
+	return out, nil
+}
+
 // BlockPublicAccess reads the Region's VPC Block Public Access: its mode,
 // and the subnets and VPCs excluded from it both ways. What cannot be read
 // counts as off: it can only make a grade lower.
@@ -175,7 +217,7 @@ func BlockPublicAccess(ctx context.Context, c NetworkReader, opts ...func(*ec2.O
 		}
 	}
 	if b.Mode == "" || b.Mode == string(types.InternetGatewayBlockModeOff) {
-		return b, nil
+		return detect.BlockPublicAccess{Mode: "off"}, nil
 	}
 	in := &ec2.DescribeVpcBlockPublicAccessExclusionsInput{MaxResults: aws.Int32(1000)}
 	for page := 0; ; page++ {
@@ -202,9 +244,9 @@ func BlockPublicAccess(ctx context.Context, c NetworkReader, opts ...func(*ec2.O
 	return b, nil
 }
 
-// Network reads what makes nis reachable: the routes of the subnets of
-// those with a public address, and the Region's Block Public Access (none
-// of it when no interface has one). What could not be read is Unread (the
+// Network reads what makes nis reachable: the routes and network ACLs of
+// the subnets of those with a public address, and the Region's Block
+// Public Access (none of it when no interface has one). What could not be read is Unread (the
 // routes) or a note (Block Public Access, counted as off).
 func Network(ctx context.Context, c NetworkReader, nis []detect.NetworkInterface, opts ...func(*ec2.Options)) *detect.Network {
 	n := &detect.Network{Interfaces: nis}
@@ -235,10 +277,26 @@ func Network(ctx context.Context, c NetworkReader, nis []detect.NetworkInterface
 		n.Unread = append(n.Unread, fmt.Sprintf("no route table was found for %d subnets (%s)", len(missing), strings.Join(missing[:min(len(missing), 3)], ", ")))
 	}
 	n.Routes = routes
+	if acls, err := ACLs(ctx, c, slices.Sorted(maps.Keys(subnets)), opts...); err != nil {
+		n.Notes = append(n.Notes, "the network ACLs could not be read ("+err.Error()+")")
+	} else {
+		n.ACLs = acls
+	}
+	ReadBlockPublicAccess(ctx, c, n, opts...)
+	return n
+}
+
+// ReadBlockPublicAccess reads the Region's Block Public Access into n,
+// unless it was read (or tried) already; what cannot be read counts as
+// off, with a note, and n.BPAUnread.
+func ReadBlockPublicAccess(ctx context.Context, c NetworkReader, n *detect.Network, opts ...func(*ec2.Options)) {
+	if n.BPA.Mode != "" || n.BPAUnread {
+		return
+	}
 	if b, err := BlockPublicAccess(ctx, c, opts...); err != nil {
 		n.Notes = append(n.Notes, "VPC Block Public Access could not be read ("+err.Error()+"): counted as off")
+		n.BPAUnread = true
 	} else {
 		n.BPA = b
 	}
-	return n
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -42,8 +43,9 @@ type CloudTrail interface {
 
 // AWS lists a target with its EC2 and CloudTrail clients.
 type AWS struct {
-	EC2        EC2
-	CloudTrail CloudTrail // nil: creators are not looked up
+	EC2           EC2
+	CloudTrail    CloudTrail                // nil: creators are not looked up
+	LoadBalancers enrich.LoadBalancerReader // nil: load balancers are judged by their interfaces
 }
 
 // pageSize is the most each listing returns per page.
@@ -97,6 +99,14 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 		uses = nil
 	}
 	network := a.network(ctx, described, err)
+	network.lbs, network.lbErr = a.loadBalancers(ctx)
+	if slices.ContainsFunc(network.lbs, func(lb detect.LoadBalancer) bool { return lb.InternetFacing }) && err == nil {
+		// Block Public Access decides whether an internet-facing load
+		// balancer is public: read it if no interface needed it.
+		n := detect.Network{BPA: network.bpa, BPAUnread: network.bpaUnread, Notes: network.notes}
+		enrich.ReadBlockPublicAccess(ctx, a.EC2, &n)
+		network.bpa, network.bpaUnread, network.notes = n.BPA, n.BPAUnread, n.Notes
+	}
 	out := make([]Group, 0, len(byID))
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		g := byID[id]
@@ -107,7 +117,7 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 			n := len(uses[id])
 			g.AttachedInterfaces, g.Interfaces = &n, uses[id]
 		}
-		g.Network = network.of(uses[id])
+		g.Network = network.of(id, uses[id])
 		if len(lists) > 0 {
 			g.Lists = lists
 		}
@@ -140,9 +150,13 @@ func (a AWS) interfaces(ctx context.Context) (map[string][]string, map[string]de
 type listedNetwork struct {
 	interfaces map[string]detect.NetworkInterface
 	routes     map[string]detect.Route
+	acls       map[string]detect.NetworkACL
 	bpa        detect.BlockPublicAccess
+	bpaUnread  bool
 	unread     []string
 	notes      []string
+	lbs        []detect.LoadBalancer // the Region's, as described
+	lbErr      error                 // why they were not
 }
 
 // network reads the routes of the listed interfaces' subnets and the
@@ -159,17 +173,26 @@ func (a AWS) network(ctx context.Context, nis map[string]detect.NetworkInterface
 		all = append(all, nis[id])
 	}
 	read := enrich.Network(ctx, a.EC2, all)
-	n.routes, n.bpa, n.unread, n.notes = read.Routes, read.BPA, read.Unread, read.Notes
+	n.routes, n.acls, n.bpa, n.bpaUnread, n.unread, n.notes = read.Routes, read.ACLs, read.BPA, read.BPAUnread, read.Unread, read.Notes
 	return n
 }
 
-// of is the network of the interfaces ids (one group's).
-func (n listedNetwork) of(ids []string) *detect.Network {
-	out := &detect.Network{Routes: n.routes, BPA: n.bpa, Unread: n.unread, Notes: n.notes}
+// of is the network of group, which the interfaces ids use.
+func (n listedNetwork) of(group string, ids []string) *detect.Network {
+	out := &detect.Network{Routes: n.routes, ACLs: n.acls, BPA: n.bpa, BPAUnread: n.bpaUnread, Unread: slices.Clip(n.unread), Notes: slices.Clip(n.notes)}
 	for _, id := range ids {
 		out.Interfaces = append(out.Interfaces, n.interfaces[id])
 	}
+	enrich.AddLoadBalancers(out, group, n.lbs, n.lbErr)
 	return out
+}
+
+// loadBalancers describes the Region's load balancers, once per listing.
+func (a AWS) loadBalancers(ctx context.Context) ([]detect.LoadBalancer, error) {
+	if a.LoadBalancers == nil {
+		return nil, errors.New("no Elastic Load Balancing client")
+	}
+	return enrich.LoadBalancers(ctx, a.LoadBalancers)
 }
 
 // prefixLists reads the managed prefix lists the groups' ingress rules
@@ -254,8 +277,9 @@ func (c *Clients) Lister(_ context.Context, t Target) (Lister, error) {
 		cfg.Credentials = c.credentials(t.Role)
 	}
 	return AWS{
-		EC2:        ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = RetryAttempts }),
-		CloudTrail: cloudtrail.NewFromConfig(cfg),
+		EC2:           ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.RetryMaxAttempts = RetryAttempts }),
+		CloudTrail:    cloudtrail.NewFromConfig(cfg),
+		LoadBalancers: elb.NewFromConfig(cfg, func(o *elb.Options) { o.RetryMaxAttempts = RetryAttempts }),
 	}, nil
 }
 

@@ -107,6 +107,7 @@ type fakeEC2 struct {
 	rules  []types.SecurityGroupRule
 	nis    []types.NetworkInterface
 	tables []types.RouteTable
+	acls   []types.NetworkAcl
 	lists  map[string]fakeList
 	calls  map[string]int
 }
@@ -296,6 +297,12 @@ func (f *fakeEC2) DescribeRouteTables(_ context.Context, in *ec2.DescribeRouteTa
 		}
 	}
 	return &ec2.DescribeRouteTablesOutput{RouteTables: out}, nil
+}
+
+// The fake's network ACLs are acls, whatever the filter.
+func (f *fakeEC2) DescribeNetworkAcls(context.Context, *ec2.DescribeNetworkAclsInput, ...func(*ec2.Options)) (*ec2.DescribeNetworkAclsOutput, error) {
+	f.calls["acls"]++
+	return &ec2.DescribeNetworkAclsOutput{NetworkAcls: f.acls}, nil
 }
 
 func (f *fakeEC2) DescribeVpcBlockPublicAccessOptions(context.Context, *ec2.DescribeVpcBlockPublicAccessOptionsInput, ...func(*ec2.Options)) (*ec2.DescribeVpcBlockPublicAccessOptionsOutput, error) {

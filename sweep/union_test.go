@@ -9,9 +9,23 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/enrich"
 )
+
+// fakeLBs describes load balancers, one page.
+type fakeLBs struct {
+	lbs   []elbtypes.LoadBalancer
+	calls int
+}
+
+func (f *fakeLBs) DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error) {
+	f.calls++
+	return &elb.DescribeLoadBalancersOutput{LoadBalancers: f.lbs}, nil
+}
 
 // TestSweepUnion: two groups on one interface that open SSH to the whole
 // internet only together are an exposure of each rule, naming the
@@ -109,7 +123,10 @@ func TestGroupsInterfacesUnlisted(t *testing.T) {
 // with a public address in a subnet routed to an internet gateway is
 // internet (world tcp/8443 raised to critical; the grade is not in the
 // key, so a grade that changes publishes nothing again); one on a private
-// interface is private; one nothing uses is unused (high, as before).
+// interface is private; one nothing uses is unused (high, as before), or
+// unknown when the load balancers could not be described; one that only
+// an internet-facing load balancer uses is load-balancer, one an internal
+// one uses private.
 func TestSweepReachability(t *testing.T) {
 	rule := func(id, group string) types.SecurityGroupRule {
 		return types.SecurityGroupRule{SecurityGroupRuleId: aws.String(id), GroupId: aws.String(group), IpProtocol: aws.String("tcp"),
@@ -124,28 +141,53 @@ func TestSweepReachability(t *testing.T) {
 		return n
 	}
 	api := &fakeEC2{
-		groups: []types.SecurityGroup{{GroupId: aws.String("sg-1")}, {GroupId: aws.String("sg-2")}, {GroupId: aws.String("sg-3")}},
-		rules:  []types.SecurityGroupRule{rule("sgr-1", "sg-1"), rule("sgr-2", "sg-2"), rule("sgr-3", "sg-3")},
+		groups: []types.SecurityGroup{{GroupId: aws.String("sg-1")}, {GroupId: aws.String("sg-2")}, {GroupId: aws.String("sg-3")}, {GroupId: aws.String("sg-4")}, {GroupId: aws.String("sg-5")}},
+		rules:  []types.SecurityGroupRule{rule("sgr-1", "sg-1"), rule("sgr-2", "sg-2"), rule("sgr-3", "sg-3"), rule("sgr-4", "sg-4"), rule("sgr-5", "sg-5")},
 		nis:    []types.NetworkInterface{ni("eni-1", "sg-1", "subnet-pub", "203.0.113.10"), ni("eni-2", "sg-2", "subnet-priv", "203.0.113.11")},
 		tables: []types.RouteTable{
 			{Associations: []types.RouteTableAssociation{{SubnetId: aws.String("subnet-pub")}}, Routes: []types.Route{{DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String("igw-1")}}},
 			{Associations: []types.RouteTableAssociation{{SubnetId: aws.String("subnet-priv")}}, Routes: []types.Route{{DestinationCidrBlock: aws.String("10.0.0.0/16"), GatewayId: aws.String("local")}}},
 		},
+		acls: []types.NetworkAcl{{NetworkAclId: aws.String("acl-1"), Associations: []types.NetworkAclAssociation{{SubnetId: aws.String("subnet-pub")}},
+			Entries: []types.NetworkAclEntry{
+				{RuleNumber: aws.Int32(100), Protocol: aws.String("6"), RuleAction: types.RuleActionDeny, CidrBlock: aws.String("0.0.0.0/0"), PortRange: &types.PortRange{From: aws.Int32(8000), To: aws.Int32(8999)}},
+				{RuleNumber: aws.Int32(200), Protocol: aws.String("-1"), RuleAction: types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0")},
+			}}},
 		calls: map[string]int{},
 	}
-	groups, err := AWS{EC2: api}.Groups(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	lbs := &fakeLBs{lbs: []elbtypes.LoadBalancer{
+		{LoadBalancerArn: aws.String("arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/web/0123456789abcdef"), Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing, SecurityGroups: []string{"sg-4"}},
+		{LoadBalancerArn: aws.String("arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/api/0123456789abcdef"), Scheme: elbtypes.LoadBalancerSchemeEnumInternal, SecurityGroups: []string{"sg-5"}},
+	}}
+	for _, c := range []struct {
+		lbs  enrich.LoadBalancerReader
+		want []string
+	}{
+		{lbs, []string{"sg-1 internet critical ", "sg-2 private high ", "sg-3 unused high ", "sg-4 load-balancer high ", "sg-5 private high "}},
+		{nil, []string{"sg-1 internet critical ", "sg-2 private high ", "sg-3 unknown high ", "sg-4 unknown high ", "sg-5 unknown high "}},
+	} {
+		api.calls = map[string]int{}
+		groups, err := AWS{EC2: api, LoadBalancers: c.lbs}.Groups(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range Judge(groups, "eu-west-1", "111122223333", time.Unix(0, 0), detect.Scoring{}) {
+			if f.SecurityGroup.ID == "sg-1" && !slices.ContainsFunc(f.Reachability.Notes, func(n string) bool {
+				return strings.HasPrefix(n, "network ACL acl-1 of subnet-pub denies tcp/8443 from the whole internet (entry 100)")
+			}) {
+				t.Errorf("sg-1 notes %q: want the network ACL's deny", f.Reachability.Notes)
+			}
+			got = append(got, f.SecurityGroup.ID+" "+string(f.Reachability.Grade)+" "+string(f.Severity)+" "+strings.TrimPrefix(f.Sweep.Key, detect.RuleKey(f.SecurityGroup.ID, f.Rules[0])))
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("graded\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		if api.calls["routes"] != 1 || api.calls["acls"] != 1 {
+			t.Errorf("%d DescribeRouteTables and %d DescribeNetworkAcls calls for one listing, want 1 each", api.calls["routes"], api.calls["acls"])
+		}
 	}
-	var got []string
-	for _, f := range Judge(groups, "eu-west-1", "111122223333", time.Unix(0, 0), detect.Scoring{}) {
-		got = append(got, f.SecurityGroup.ID+" "+string(f.Reachability.Grade)+" "+string(f.Severity)+" "+strings.TrimPrefix(f.Sweep.Key, detect.RuleKey(f.SecurityGroup.ID, f.Rules[0])))
-	}
-	want := []string{"sg-1 internet critical ", "sg-2 private high ", "sg-3 unused high "}
-	if !slices.Equal(got, want) {
-		t.Errorf("graded\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if api.calls["routes"] != 1 {
-		t.Errorf("%d DescribeRouteTables calls for one listing, want 1", api.calls["routes"])
+	if lbs.calls != 1 {
+		t.Errorf("%d DescribeLoadBalancers calls for one listing, want 1", lbs.calls)
 	}
 }
