@@ -110,6 +110,11 @@ type Request struct {
 	NetworkInterfaceID Text            `json:"networkInterfaceId"`
 	GroupSet           List[GroupItem] `json:"groupSet"`
 
+	// CreateTags and DeleteTags: the resources and the tags (a DeleteTags
+	// item may have no value).
+	ResourcesSet List[ResourceItem] `json:"resourcesSet"`
+	TagSet       List[TagItem]      `json:"tagSet"`
+
 	// The VPC Block Public Access calls, flat (vpcId is VPCID above) or
 	// wrapped.
 	InternetGatewayBlockMode     Text        `json:"internetGatewayBlockMode"`
@@ -152,6 +157,17 @@ func (r Request) BPA() BPARequest {
 		}
 	}
 	return out
+}
+
+// ResourceItem is one item of a resourcesSet.
+type ResourceItem struct {
+	ResourceID Text `json:"resourceId"`
+}
+
+// TagItem is one item of a tagSet.
+type TagItem struct {
+	Key   Text `json:"key"`
+	Value Text `json:"value"`
 }
 
 // GroupItem is one item of a groupSet.

@@ -19,8 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
-	"github.com/sgwatch/sgwatch/detect"
 )
 
 // main runs Main on env and returns what it printed.
@@ -183,7 +181,7 @@ func TestHostileText(t *testing.T) {
 	hostile := "evil\n111111111111  eu-west-1  forwarder  logging  ok\t\x1b[2J\u202e" + strings.Repeat("x", 200)
 	a := env.accounts[acct]
 	for r := range a.rules {
-		a.rules[r] = []ebtypes.Rule{rule(hostile, sgPattern(detect.Calls()), ebtypes.RuleStateEnabled)}
+		a.rules[r] = []ebtypes.Rule{rule(hostile, sgPattern(sgCalls()), ebtypes.RuleStateEnabled)}
 	}
 	a.targets = map[string][]ebtypes.Target{hostile: targetsTo(busARN)}
 	a.trails[0].Name = aws.String(hostile)

@@ -30,13 +30,14 @@ const (
 	acct2 = "222222222222"
 )
 
-// without returns detect.Calls() without name.
+// without returns sgCalls() without name.
 func without(name string) []string {
-	return slices.DeleteFunc(detect.Calls(), func(c string) bool { return c == name })
+	return slices.DeleteFunc(sgCalls(), func(c string) bool { return c == name })
 }
 
 func TestMatchesPattern(t *testing.T) {
-	calls := detect.Calls()
+	calls := sgCalls()
+	sg := detect.Calls()
 	for _, c := range []struct {
 		name    string
 		pattern string
@@ -46,7 +47,13 @@ func TestMatchesPattern(t *testing.T) {
 		{"calls in another order", sgPattern(reversed(calls)), true},
 		{"more calls and more sources", `{"source":["aws.ec2","aws.rds"],"detail-type":["AWS API Call via CloudTrail","x"],
 			"detail":{"eventSource":["ec2.amazonaws.com","rds.amazonaws.com"],"eventName":` + jsonList(append(calls, "RunInstances")) + `}}`, true},
+		{"one list, no tag calls", `{"source":["aws.ec2"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["ec2.amazonaws.com"],"eventName":` + jsonList(sg) + `}}`, false},
+		{"the tag calls unfiltered (wider)", `{"source":["aws.ec2"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["ec2.amazonaws.com"],"$or":[{"eventName":` + jsonList(calls) + `}]}}`, true},
+		{"the tag filter on a security-group call", strings.Replace(sgPattern(calls), `{"eventName":["CreateTags","DeleteTags"]`, `{"eventName":["CreateTags","DeleteTags","CreateSecurityGroup"]`, 1), true},
+		{"a security-group call only in the filtered branch", strings.Replace(sgPattern(without("CreateSecurityGroup")), `{"eventName":["CreateTags","DeleteTags"]`, `{"eventName":["CreateTags","DeleteTags","CreateSecurityGroup"]`, 1), false},
+		{"another tag filter", strings.Replace(sgPattern(calls), `"prefix":"sgwatch:"`, `"prefix":"sgwatch:public"`, 1), false},
 		{"one call missing", sgPattern(without("AssociateSecurityGroupVpc")), false},
+		{"a tag call missing", sgPattern(without("DeleteTags")), false},
 		{"no call", sgPattern(nil), false},
 		{"calls in lower case", sgPattern([]string{strings.ToLower(strings.Join(calls, ""))}), false},
 		{"calls as a prefix", `{"source":["aws.ec2"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["ec2.amazonaws.com"],"eventName":[{"prefix":""}]}}`, false},
@@ -106,7 +113,7 @@ func TestTemplatePatternMatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !MatchesPattern(string(p), detect.Calls()) {
+	if !MatchesPattern(string(p), sgCalls()) {
 		t.Errorf("template.yaml's SecurityGroupChange pattern does not match: %s", p)
 	}
 }
@@ -123,7 +130,7 @@ func checkOne(t *testing.T, a *fakeAccount) Cell {
 }
 
 func TestRule(t *testing.T) {
-	calls := detect.Calls()
+	calls := sgCalls()
 	good := sgPattern(calls)
 	denied := apiErr("EventBridge", "ListRules", "AccessDeniedException", "not authorized")
 	for _, c := range []struct {
@@ -395,7 +402,7 @@ func TestCallError(t *testing.T) {
 // -bus, sends sgwatch nothing; such a cell is a blind spot. A bus the check
 // cannot compare with the central one is not vouched for either.
 func TestRuleTargetsThatDeliverNothing(t *testing.T) {
-	good := sgPattern(detect.Calls())
+	good := sgPattern(sgCalls())
 	other := "arn:aws:events:eu-west-1:" + acct + ":event-bus/some-other-bus"
 	for _, c := range []struct {
 		name   string
@@ -475,7 +482,7 @@ func TestRuleTargetIsSgwatchs(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := coveredAccount(member)
-			a.rules = map[string][]ebtypes.Rule{"eu-west-1": {rule("sgwatch-forwarder", sgPattern(detect.Calls()), ebtypes.RuleStateEnabled)}}
+			a.rules = map[string][]ebtypes.Rule{"eu-west-1": {rule("sgwatch-forwarder", sgPattern(sgCalls()), ebtypes.RuleStateEnabled)}}
 			a.targets = map[string][]ebtypes.Target{"sgwatch-forwarder": targetsTo(c.targets...)}
 			env := &fakeEnv{accounts: map[string]*fakeAccount{member: a}}
 			cells := (&Checker{Env: env, Own: c.own}).Check(context.Background(), []string{member}, []string{"eu-west-1"})

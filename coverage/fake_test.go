@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -208,10 +209,22 @@ func (e *fakeEnv) Trails(account, region string) Trails { return e.region(accoun
 
 // sgPattern is sgwatch's pattern, with calls as the event names.
 func sgPattern(calls []string) string {
+	var sg, tags []string
+	for _, c := range calls {
+		if slices.Contains(detect.TagCalls(), c) {
+			tags = append(tags, c)
+		} else {
+			sg = append(sg, c)
+		}
+	}
+	or := []any{map[string]any{"eventName": sg}}
+	if len(tags) > 0 {
+		or = append(or, map[string]any{"eventName": tags, "requestParameters": detect.TagFilter()})
+	}
 	p, _ := json.Marshal(map[string]any{
 		"source":      []string{"aws.ec2"},
 		"detail-type": []string{"AWS API Call via CloudTrail"},
-		"detail":      map[string]any{"eventSource": []string{"ec2.amazonaws.com"}, "eventName": calls},
+		"detail":      map[string]any{"eventSource": []string{"ec2.amazonaws.com"}, "$or": or},
 	})
 	return string(p)
 }
@@ -268,7 +281,7 @@ func coveredAccount(account string, regions ...string) *fakeAccount {
 		trails:  []cttypes.Trail{trail("org-trail", account, "us-east-1", true)},
 	}
 	for _, r := range regions {
-		a.rules[r] = []ebtypes.Rule{rule("sgwatch-forwarder", sgPattern(detect.Calls()), ebtypes.RuleStateEnabled)}
+		a.rules[r] = []ebtypes.Rule{rule("sgwatch-forwarder", sgPattern(sgCalls()), ebtypes.RuleStateEnabled)}
 	}
 	return a
 }

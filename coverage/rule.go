@@ -3,6 +3,7 @@ package coverage
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -23,18 +24,21 @@ const (
 	patternEventSource = "ec2.amazonaws.com"
 )
 
-// sgCalls returns the calls every matching pattern must name.
-func sgCalls() []string { return detect.Calls() }
+// sgCalls returns the calls every matching pattern must deliver.
+func sgCalls() []string { return append(detect.Calls(), detect.TagCalls()...) }
 
 // MatchesPattern reports whether the EventBridge event pattern delivers
-// every security-group call sgwatch reports, as sgwatch's own pattern does:
-// it is compared as a structure, not as text. It must have exactly the keys
-// source, detail-type and detail, detail exactly eventSource and eventName
-// (any other key narrows the match, e.g. to one account or to successful
-// calls only), and each list must hold the value as a plain string: source
-// aws.ec2, detail-type "AWS API Call via CloudTrail", eventSource
-// ec2.amazonaws.com, and eventName every name in calls. A list may hold
-// more values: EventBridge ORs them, so they only widen the match.
+// every call in calls as sgwatch's own pattern does (detect.Pattern): it is
+// compared as a structure, not as text. It must have exactly the keys
+// source, detail-type and detail; source aws.ec2, detail-type "AWS API
+// Call via CloudTrail", and detail eventSource ec2.amazonaws.com with
+// either eventName or an $or of branches, each an eventName list. A call
+// is delivered when a branch names it and narrows nothing else (any other
+// key narrows the match, e.g. to one account or to successful calls
+// only), but for a tag call, whose branch may require exactly
+// detect.TagFilter of its requestParameters. Each list must hold the value
+// as a plain string; it may hold more values: EventBridge ORs them, so
+// they only widen the match.
 func MatchesPattern(pattern string, calls []string) bool {
 	var p map[string]any
 	if err := json.Unmarshal([]byte(pattern), &p); err != nil {
@@ -45,15 +49,42 @@ func MatchesPattern(pattern string, calls []string) bool {
 		return false
 	}
 	d, ok := p["detail"].(map[string]any)
-	if !ok || !onlyKeys(d, "eventSource", "eventName") || !listHas(d["eventSource"], patternEventSource) {
+	if !ok || !listHas(d["eventSource"], patternEventSource) {
 		return false
 	}
+	var branches []map[string]any
+	switch {
+	case onlyKeys(d, "eventSource", "eventName"):
+		branches = []map[string]any{{"eventName": d["eventName"]}}
+	case onlyKeys(d, "eventSource", "$or"):
+		or, _ := d["$or"].([]any)
+		for _, b := range or {
+			if m, ok := b.(map[string]any); ok {
+				branches = append(branches, m)
+			}
+		}
+	default:
+		return false
+	}
+	tagFilter := jsonValue(detect.TagFilter())
+	tagCalls := detect.TagCalls()
 	for _, c := range calls {
-		if !listHas(d["eventName"], c) {
+		if !slices.ContainsFunc(branches, func(b map[string]any) bool {
+			return listHas(b["eventName"], c) && (onlyKeys(b, "eventName") ||
+				slices.Contains(tagCalls, c) && onlyKeys(b, "eventName", "requestParameters") && reflect.DeepEqual(b["requestParameters"], tagFilter))
+		}) {
 			return false
 		}
 	}
 	return true
+}
+
+// jsonValue is v as encoding/json decodes it into an any.
+func jsonValue(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
 }
 
 // onlyKeys reports whether m has exactly keys.

@@ -35,6 +35,10 @@ const (
 	// Access, and so what every world-open group behind an internet
 	// gateway can be reached from.
 	ChangesBlockPublicAccess
+	// ChangesTags calls set or remove tags: sgwatch reads its own
+	// (TagPrefix) on groups and rules, and EventBridge delivers only those
+	// (TagCalls).
+	ChangesTags
 )
 
 // Call is everything sgwatch knows about one security-group API call. It is
@@ -104,6 +108,10 @@ var calls = []Call{
 		Sample: "modify-vpc-block-public-access-off.json"},
 	{Name: "CreateVpcBlockPublicAccessExclusion", Action: Create, Effect: ChangesBlockPublicAccess, Baseline: Low, Why: "excludes a subnet or VPC from VPC Block Public Access",
 		Inverse: "delete-vpc-block-public-access-exclusion", Sample: "create-vpc-block-public-access-exclusion.json"},
+	{Name: "CreateTags", Action: Modify, Effect: ChangesTags, Baseline: Info, Why: "sets sgwatch tags",
+		Inverse: "delete-tags", Sample: "create-tags-sgwatch-public.json"},
+	{Name: "DeleteTags", Action: Modify, Effect: ChangesTags, Baseline: Info, Why: "removes sgwatch tags",
+		Sample: "delete-tags-sgwatch-public.json"},
 }
 
 var byName = func() map[string]*Call {
@@ -131,13 +139,53 @@ func callOf(h cloudtrail.Header) *Call {
 	return byName[h.EventName.String()]
 }
 
-// Calls returns the names of the calls sgwatch reports, sorted: the
-// eventName list of the EventBridge rule's pattern.
-func Calls() []string {
-	names := make([]string, len(calls))
-	for i, c := range calls {
-		names[i] = c.Name
+// Calls returns the names of the security-group calls sgwatch reports,
+// sorted: the eventName list of the EventBridge rule's pattern, whatever
+// the call's parameters.
+func Calls() []string { return names(func(c Call) bool { return c.Effect != ChangesTags }) }
+
+// TagCalls returns the names of the tag calls sgwatch reports, sorted: the
+// pattern delivers them only with a tag key that begins with TagPrefix
+// (every CreateTags of an account would flood the function).
+func TagCalls() []string { return names(func(c Call) bool { return c.Effect == ChangesTags }) }
+
+// Pattern is the detail of the EventBridge pattern that delivers the calls
+// sgwatch reports (template.yaml and forwarder.yaml hold it, and tests
+// compare them with it): the security-group calls whatever their
+// parameters, and the tag calls only with a tag key that begins with
+// TagPrefix (EventBridge matches a field inside an array of objects when
+// any element matches).
+func Pattern() map[string]any {
+	list := func(names []string) []any {
+		out := make([]any, len(names))
+		for i, n := range names {
+			out[i] = n
+		}
+		return out
 	}
-	slices.Sort(names)
-	return names
+	return map[string]any{
+		"eventSource": []any{EventSource},
+		"$or": []any{
+			map[string]any{"eventName": list(Calls())},
+			map[string]any{"eventName": list(TagCalls()), "requestParameters": TagFilter()},
+		},
+	}
+}
+
+// TagFilter is what the pattern requires of a tag call's
+// requestParameters: a tag key that begins with TagPrefix.
+func TagFilter() map[string]any {
+	return map[string]any{"tagSet": map[string]any{"items": map[string]any{"key": []any{map[string]any{"prefix": TagPrefix}}}}}
+}
+
+// names are the sorted names of the calls keep keeps.
+func names(keep func(Call) bool) []string {
+	var out []string
+	for _, c := range calls {
+		if keep(c) {
+			out = append(out, c.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -85,6 +85,9 @@ type Finding struct {
 	// BlockPublicAccess is what a VPC Block Public Access call changed;
 	// nil for other calls.
 	BlockPublicAccess *BPAChange `json:"blockPublicAccess,omitempty"`
+	// Tags is what a CreateTags or DeleteTags call did to sgwatch's tags;
+	// nil for other calls.
+	Tags *TagChange `json:"sgwatchTags,omitempty"`
 	// Context names what live context judged the change with; nil when it
 	// was judged offline, on the call's rules alone.
 	Context *Context `json:"context,omitempty"`

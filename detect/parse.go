@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/cloudtrail"
 )
 
@@ -145,6 +147,12 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 		f.Attach = a
 	case ChangesList:
 		f.List = listChange(p, resp, rec.RequestParameters, c.Name)
+	case ChangesTags:
+		if f.Tags = tagChange(p); f.Tags == nil {
+			// No sgwatch tag on a group or rule: not sgwatch's.
+			return Finding{}, false
+		}
+		f.SecurityGroup.ID = first(slices.DeleteFunc(slices.Clone(f.Tags.Resources), func(id string) bool { return !awsid.IsGroupID(id) })...)
 	case ChangesBlockPublicAccess:
 		b := p.BPA()
 		f.BlockPublicAccess = &BPAChange{Mode: b.InternetGatewayBlockMode.String(), SubnetID: b.SubnetID.String(), VPCID: b.VPCID.String(),

@@ -107,15 +107,19 @@ func TestEvents(t *testing.T) {
 		// Offline a Block Public Access change is judged on its record.
 		"modify-vpc-block-public-access-off":       {Modify, Succeeded, High, "", "", 0, nil},
 		"create-vpc-block-public-access-exclusion": {Create, Succeeded, High, "", "", 0, nil},
-		"authorize-ingress-split-world":            {Modify, Succeeded, Critical, sg, "", 2, []string{"sgr-0c0ffee0c0ffee011", "sgr-0c0ffee0c0ffee012"}},
-		"authorize-ingress-duplicate":              {Modify, Failed, High, sg, "", 1, []string{""}},
-		"authorize-ingress-unreadable-port":        {Modify, Succeeded, Critical, sg, "", 1, []string{"sgr-0c0ffee0c0ffee014"}},
-		"revoke-ingress-nothing-matched":           {Modify, Succeeded, Info, "", "", 1, []string{""}},
-		"revoke-egress-by-rule-id":                 {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
-		"revoke-ingress":                           {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0c0ffee0c0ffee001"}},
-		"root-authorize-ingress":                   {Modify, Succeeded, High, sg, "", 1, []string{""}},
-		"update-descriptions-egress":               {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
-		"update-descriptions-ingress":              {Modify, Succeeded, Info, sg, "", 1, []string{""}},
+		// A change of sgwatch:public is reported with who set it: setting a
+		// port is medium, removing it low.
+		"create-tags-sgwatch-public":        {Modify, Succeeded, Medium, sg, "", 0, nil},
+		"delete-tags-sgwatch-public":        {Modify, Succeeded, Low, sg, "", 0, nil},
+		"authorize-ingress-split-world":     {Modify, Succeeded, Critical, sg, "", 2, []string{"sgr-0c0ffee0c0ffee011", "sgr-0c0ffee0c0ffee012"}},
+		"authorize-ingress-duplicate":       {Modify, Failed, High, sg, "", 1, []string{""}},
+		"authorize-ingress-unreadable-port": {Modify, Succeeded, Critical, sg, "", 1, []string{"sgr-0c0ffee0c0ffee014"}},
+		"revoke-ingress-nothing-matched":    {Modify, Succeeded, Info, "", "", 1, []string{""}},
+		"revoke-egress-by-rule-id":          {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
+		"revoke-ingress":                    {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0c0ffee0c0ffee001"}},
+		"root-authorize-ingress":            {Modify, Succeeded, High, sg, "", 1, []string{""}},
+		"update-descriptions-egress":        {Modify, Succeeded, Info, sg, "", 1, []string{"sgr-0300000000000000a"}},
+		"update-descriptions-ingress":       {Modify, Succeeded, Info, sg, "", 1, []string{""}},
 	}
 	files, _ := filepath.Glob("../events/*.json")
 	if len(files) != len(cases) {

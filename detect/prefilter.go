@@ -11,14 +11,21 @@ import (
 // could spell a letter of one. The decoder confirms what it lets through;
 // what it keeps out costs no decoding (most of a CloudTrail log).
 func MayBeCall(raw []byte) bool {
-	// Whether raw holds what an attach call needs: looked for once, and
-	// only when an attach call's name is there.
-	var known, holds bool
+	// Whether raw holds what a call needs: each looked for once, and only
+	// when such a call's name is there.
+	var asked [2]string
+	var holds [2]bool
 	has := func(needs string) bool {
-		if !known {
-			known, holds = true, containsFold(raw, needs)
+		for i := range asked {
+			switch asked[i] {
+			case needs:
+				return holds[i]
+			case "":
+				asked[i], holds[i] = needs, containsFold(raw, needs)
+				return holds[i]
+			}
 		}
-		return holds
+		return containsFold(raw, needs)
 	}
 	for _, m := range markers {
 		for rest := raw; ; {
@@ -58,7 +65,7 @@ func MayBeCall(raw []byte) bool {
 
 // markerWords are in the names of the calls, each in some, and rare in
 // the others': the pre-filter looks for them first, one pass each.
-var markerWords = []string{"SecurityGroup", "PrefixList", "Attribute", "BlockPublicAccess"}
+var markerWords = []string{"SecurityGroup", "PrefixList", "Attribute", "BlockPublicAccess", "Tags"}
 
 // marked is a marker and the calls' names that hold it, as JSON strings
 // split around it.
@@ -68,11 +75,12 @@ type marked struct {
 }
 
 // name is a call's name split around its marker; needs, when not "", is
-// what a key the record must also hold to be that call holds, in any case
-// (one needs for all: MayBeCall looks for it once): an attach call sets groups only with a groupSet, which the decoder
-// matches in any case (ModifyInstanceAttribute of another attribute is not
-// a security-group call, and common). "roup" has no letter that folds to
-// one outside ASCII.
+// what the record must also hold, in any case, to be that call (MayBeCall
+// looks for each once): an attach call sets groups only with a groupSet,
+// which the decoder matches in any case (ModifyInstanceAttribute of
+// another attribute is not a security-group call, and common); a tag call
+// is sgwatch's only with a TagPrefix key (CreateTags is common). "roup"
+// and "sgwatch:" have no letter that folds to one outside ASCII.
 type name struct {
 	before, after []byte
 	needs         string
@@ -93,8 +101,11 @@ var markers, unmarked = func() (ms []marked, u [][]byte) {
 		}
 		before, after, _ := bytes.Cut(quoted, ms[i].marker)
 		n := name{before: before, after: after}
-		if c.LiveOnly() {
+		switch {
+		case c.LiveOnly():
 			n.needs = "roup"
+		case c.Effect == ChangesTags:
+			n.needs = TagPrefix
 		}
 		ms[i].names = append(ms[i].names, n)
 	}

@@ -13,10 +13,12 @@ import (
 // (should match) and keeps out other calls (should not match).
 func TestMayBeCall(t *testing.T) {
 	match := []string{}
-	for _, c := range Calls() {
+	for _, c := range append(Calls(), TagCalls()...) {
 		params := ""
 		if call, _ := Lookup(c); call.LiveOnly() {
 			params = `,"requestParameters":{"groupSet":{"items":[{"groupId":"sg-1"}]}}`
+		} else if call.Effect == ChangesTags {
+			params = `,"requestParameters":{"resourcesSet":{"items":[{"resourceId":"sg-1"}]},"tagSet":{"items":[{"key":"sgwatch:public"}]}}`
 		}
 		match = append(match, `{"eventSource":"ec2.amazonaws.com","eventName":"`+c+`"`+params+`}`)
 	}
@@ -28,6 +30,8 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName" : "RevokeSecurityGroupEgress" }`,
 		`{"eventName":"ModifyInstanceAttribute","requestParameters":{"GROUPSET":{"items":[{"groupId":"sg-1"}]}}}`, // the decoder matches keys in any case
 		`{"eventName":"ModifyNetworkInterfaceAttribute","requestParameters":{"grOupsEt":[]}}`,
+		// An attach call and a tag call in one value: each needs its own.
+		`[{"eventName":"ModifyInstanceAttribute","requestParameters":{"groupSet":{}}},{"eventName":"CreateTags","requestParameters":{"tagSet":{"items":[{"key":"SGWATCH:x"}]}}}]`,
 	)
 	for _, m := range match {
 		if !MayBeCall([]byte(m)) {
@@ -46,7 +50,10 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName":"DescribeInstances","requestParameters":{"filterSet":["ModifyInstanceAttribute","ModifyInstanceAttribute"]}}`,
 		`{"eventName":"RunInstances","requestParameters":{"userData":"a \u0026\u0026 b \u003c c \u00e9 \u2028"}}`, // escapes of no letter
 		`{"x":"\u00"}`,
-		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`, // inside a string, not a string
+		`{"requestParameters":{"policy":"\"ModifySecurityGroupRules\""}}`,                                                                                    // inside a string, not a string
+		`{"eventName":"CreateTags","requestParameters":{"resourcesSet":{"items":[{"resourceId":"i-1"}]},"tagSet":{"items":[{"key":"Name","value":"web"}]}}}`, // not sgwatch's tag
+		`{"eventName":"DeleteTags","requestParameters":{"tagSet":{"items":[{"key":"team"}]}}}`,
+		`{"eventName":"DescribeTags"}`,
 	} {
 		if MayBeCall([]byte(m)) {
 			t.Errorf("MayBeCall(%s) = true, want false", m)

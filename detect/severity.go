@@ -209,6 +209,8 @@ func (o Scoring) scoreInto(f *Finding) (_ *scored, world bool) {
 		world = o.scoreList(s, f)
 	case ChangesBlockPublicAccess:
 		world = o.scoreBPA(s, f)
+	case ChangesTags:
+		o.scoreTags(s, f)
 	}
 	if c.Opens() {
 		world = o.scoreRules(s, f)

@@ -91,6 +91,8 @@ func exactUndo(f *Finding, c *Call, known bool) *Undo {
 		return listUndo(f)
 	case ChangesBlockPublicAccess:
 		return bpaUndo(f)
+	case ChangesTags:
+		return tagUndo(f)
 	}
 	if c.Effect == RemovesRules && len(f.Rules) > 0 && !slices.ContainsFunc(f.Rules, func(r Rule) bool { return !r.Unmatched }) {
 		return &Undo{Note: "no rule matched; nothing changed, nothing to undo (AWS listed every rule named in unknownIpPermissionSet)"}
@@ -391,4 +393,25 @@ func bpaUndo(f *Finding) *Undo {
 func isExclusionID(s string) bool {
 	rest, ok := strings.CutPrefix(s, "vpcbpa-exclude-")
 	return ok && len(rest) >= 8 && len(rest) <= 32 && strings.Trim(rest, "0123456789abcdef") == ""
+}
+
+// tagUndo reverses a change of sgwatch's tags: the keys CreateTags set are
+// deleted from the resources it named; what DeleteTags removed is not in
+// its record (a value is never there).
+func tagUndo(f *Finding) *Undo {
+	t, region := f.Tags, f.Event.Region
+	if f.Event.Name == "DeleteTags" {
+		return &Undo{Note: "the record does not hold the values removed: set them again with aws ec2 create-tags if they were meant"}
+	}
+	var keys []string
+	for _, tag := range t.Tags {
+		// Record text: only a key that is safe in a command as it is.
+		if awsid.IsSafeName(tag.Key, 128, ":-_.") {
+			keys = append(keys, "Key="+tag.Key)
+		}
+	}
+	if !awsid.IsRegion(region) || len(keys) == 0 || t.More > 0 {
+		return &Undo{Note: "no command is given: the record names more resources than shown, or a key or Region that cannot be put in a command; remove the tags in the EC2 console"}
+	}
+	return &Undo{Command: cliPrefix + "delete-tags --region " + region + " --resources " + strings.Join(t.Resources, " ") + " --tags " + strings.Join(keys, " ")}
 }

@@ -404,6 +404,25 @@ func TestLiveExposure(t *testing.T) {
 		if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{tagged}, Tags: []types.Tag{{Key: aws.String(detect.PublicTag), Value: aws.String("tcp/8443")}}}); err != nil {
 			t.Fatal(err)
 		}
+		// The tag change itself is reported, medium, with who set it and
+		// when, from its record (published at MIN_SEVERITY=info).
+		fnInfo := startFunction(t, moto, "SNS_TOPIC_ARN="+sub.topic, "ENRICH=true", "MIN_SEVERITY=info", "NOTIFICATION_FORMAT=json", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
+		tagRecord := record("create-tags-sgwatch-public.json", "CreateTags",
+			map[string]any{"resourcesSet": map[string]any{"items": []any{map[string]any{"resourceId": tagged}}},
+				"tagSet": map[string]any{"items": []any{map[string]any{"key": detect.PublicTag, "value": "tcp/8443"}}}},
+			map[string]any{"_return": true})
+		tagged1 := publishedBy(t, fnInfo, tagRecord)
+		if len(tagged1) != 1 {
+			t.Fatalf("the tag change: %d findings published, want 1", len(tagged1))
+		}
+		tf := tagged1[0]
+		if want := "sets tag sgwatch:public on " + tagged + ": authorises tcp/8443"; tf.Severity != detect.Medium || !slices.ContainsFunc(tf.Reasons, func(r string) bool { return strings.Contains(r, want) }) {
+			t.Errorf("the tag change: %s %q, want medium with %q", tf.Severity, tf.Reasons, want)
+		}
+		if tf.Actor.ARN != "arn:aws:sts::111122223333:assumed-role/Admin/ops-admin" || tf.Event.Time != "2026-11-20T10:09:11Z" {
+			t.Errorf("the tag change names %q at %q, want its record's author and time", tf.Actor.ARN, tf.Event.Time)
+		}
+		summary = append(summary, "the sgwatch:public tag set: medium, naming "+tf.Actor.ARN+" at "+tf.Event.Time)
 		onInterface(public, tagged, true, false)
 		id := allow(tagged, tcp(8443, []string{"0.0.0.0/0"}))
 		one(t, published(t, authorizedPort(tagged, id, "0.0.0.0/0", 8443)), detect.High, "(tag sgwatch:public on the group)")
@@ -433,7 +452,6 @@ func TestLiveExposure(t *testing.T) {
 		alb, internal := group("reach-alb"), group("reach-internal-alb")
 		newLB("reach-web", elbtypes.LoadBalancerSchemeEnumInternetFacing, alb)
 		newLB("reach-api", elbtypes.LoadBalancerSchemeEnumInternal, internal)
-		fnInfo := startFunction(t, moto, "SNS_TOPIC_ARN="+sub.topic, "ENRICH=true", "MIN_SEVERITY=info", "NOTIFICATION_FORMAT=json", "AWS_ENDPOINT_URL_EC2="+moto.Endpoint)
 		id = allow(alb, tcp(443, []string{"0.0.0.0/0"}))
 		web := authorizedPort(alb, id, "0.0.0.0/0", 443)
 		if got := published(t, web); len(got) != 0 {

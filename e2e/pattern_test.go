@@ -192,6 +192,15 @@ func TestEventBridgePattern(t *testing.T) {
 		e.Detail["eventID"] = id
 		detail, _ := json.Marshal(e.Detail)
 		name, _ := e.Detail["eventName"].(string)
+		if slices.Contains(detect.TagCalls(), name) {
+			// The tag branch matches a key inside tagSet.items, an array of
+			// objects: EventBridge matches any element, moto 5.2.5 does not
+			// look inside arrays (events/models.py _flatten_dict), so it
+			// cannot say. TestTemplateFunction checks that branch against
+			// detect.Pattern, and the probes above that a tag call without
+			// an sgwatch: key is not delivered.
+			continue
+		}
 		add(id, e.Source, e.DetailType, detail, slices.Contains(detect.Calls(), name))
 	}
 	if others := len(entries) - len(want); others < 20 {

@@ -52,6 +52,16 @@ func sanitize(f detect.Finding) detect.Finding {
 		l.Added, l.Removed = cleanAll(l.Added), cleanAll(l.Removed)
 		f.List = &l
 	}
+	if f.Tags != nil {
+		t := *f.Tags
+		t.Resources = cleanAll(t.Resources)
+		t.Tags = slices.Clone(t.Tags)
+		for i := range t.Tags {
+			c(&t.Tags[i].Key)
+			c(&t.Tags[i].Value)
+		}
+		f.Tags = &t
+	}
 	if f.BlockPublicAccess != nil {
 		b := *f.BlockPublicAccess
 		for _, s := range []*string{&b.Mode, &b.SubnetID, &b.VPCID, &b.ExclusionMode, &b.ExclusionID} {

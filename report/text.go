@@ -202,6 +202,14 @@ func newText(f detect.Finding) text {
 		line("Excluded", defang(first(b.SubnetID, b.VPCID)))
 		line("Exclusion", defang(strings.TrimSpace(b.ExclusionMode+" "+b.ExclusionID)))
 	}
+	if t := f.Tags; t != nil {
+		line("Tagged", ids(t.Resources))
+		var tags []string
+		for _, tag := range t.Tags {
+			tags = append(tags, strings.TrimSuffix(tag.Key+"="+tag.Value, "="))
+		}
+		line("Tags changed", defang(clean.Line(strings.Join(tags, ", "), 2*maxShort)))
+	}
 	if a := f.Attach; a != nil {
 		line("Interface", clean.Line(a.NetworkInterfaceID, maxShort))
 		line("Instance", clean.Line(a.InstanceID, maxShort))
