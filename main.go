@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sgwatch/sgwatch/accounts"
 	"github.com/sgwatch/sgwatch/claim"
@@ -77,6 +78,9 @@ func main() {
 			Accounts: func(ctx context.Context) ([]string, error) {
 				return sweep.OrganizationAccounts(ctx, organizations.NewFromConfig(awsCfg))
 			},
+		}
+		if cfg.Sweep.Queue != "" {
+			d.Sweep.Queue = sqs.NewFromConfig(awsCfg)
 		}
 		if cfg.Sweep.Table != "" {
 			t := claim.New(cfg.Sweep.Table, db)

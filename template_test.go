@@ -286,6 +286,27 @@ func at(v any, path ...string) any {
 	return v
 }
 
+// resourceNames is a policy's Resource as strings: an ARN as it is, a
+// !GetAtt X.Arn as "X.Arn".
+func resourceNames(v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
+	}
+	var out []string
+	for _, e := range list {
+		switch c := e.(type) {
+		case string:
+			out = append(out, c)
+		case map[string]any:
+			if g, ok := c["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+				out = append(out, fmt.Sprint(g[0])+"."+fmt.Sprint(g[1]))
+			}
+		}
+	}
+	return out
+}
+
 // strs is a policy field that may be one string or a list, as a list.
 func strs(v any) []string {
 	switch c := v.(type) {
@@ -323,7 +344,9 @@ func TestTemplateQueueAlarms(t *testing.T) {
 		t.Fatalf("SNS_TOPIC_ARN is %v; the alarms are checked against %v", env, topic)
 	}
 	descriptions := map[string]string{}
-	for _, queue := range []string{"UndeliveredEventQueue", "FailedInvocationQueue"} {
+	// The sweep's dead-letter queue exists only when the sweep fans out.
+	conditions := map[string]any{"SweepDeadLetterQueue": "SweepsOtherAccounts"}
+	for _, queue := range []string{"UndeliveredEventQueue", "FailedInvocationQueue", "SweepDeadLetterQueue"} {
 		var alarms []string
 		for name, r := range res {
 			dim := map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}}}
@@ -336,8 +359,8 @@ func TestTemplateQueueAlarms(t *testing.T) {
 			continue
 		}
 		name, a := alarms[0], res[alarms[0]]
-		if c := at(a, "Condition"); c != nil {
-			t.Errorf("%s has condition %v: it must exist whichever topic is used", name, c)
+		if c := at(a, "Condition"); c != conditions[queue] {
+			t.Errorf("%s has condition %v, want %v: it must exist whichever topic is used, when its queue does", name, c, conditions[queue])
 		}
 		p := at(a, "Properties").(map[string]any)
 		for k, want := range map[string]string{
@@ -391,20 +414,24 @@ func TestTemplateCloudWatchMayUseTheTopic(t *testing.T) {
 	if !slices.Equal(strs(st["Action"]), []string{"sns:Publish"}) || !reflect.DeepEqual(st["Resource"], map[string]any{"Ref": "Topic"}) {
 		t.Errorf("TopicPolicy lets CloudWatch %v on %v, want sns:Publish on the topic", st["Action"], st["Resource"])
 	}
-	var alarms []any
-	for name, r := range res {
-		if at(r, "Type") == "AWS::CloudWatch::Alarm" {
-			alarms = append(alarms, map[string]any{"Fn::GetAtt": []any{name, "Arn"}})
+	// In each deployment, exactly the alarms it creates.
+	for _, params := range []map[string]string{{}, {"Sweep": "true", "SweepAccounts": "111111111111"}} {
+		d := deploy(t, templateValue(t), params)
+		var alarms []any
+		for name, r := range res {
+			if at(r, "Type") == "AWS::CloudWatch::Alarm" && (at(r, "Condition") == nil || d.condition(t, at(r, "Condition").(string))) {
+				alarms = append(alarms, map[string]any{"Fn::GetAtt": []any{name, "Arn"}})
+			}
 		}
-	}
-	sourceArns, _ := at(st, "Condition", "ArnEquals", "aws:SourceArn").([]any)
-	byAccount := reflect.DeepEqual(at(st, "Condition", "StringEquals", "aws:SourceAccount"), account)
-	byAlarm := len(sourceArns) == len(alarms) && len(alarms) == 2
-	for _, a := range alarms {
-		byAlarm = byAlarm && slices.ContainsFunc(sourceArns, func(s any) bool { return reflect.DeepEqual(s, a) })
-	}
-	if !byAccount || !byAlarm {
-		t.Errorf("TopicPolicy's CloudWatch condition %v: want this account and exactly the alarms %v", st["Condition"], alarms)
+		sourceArns, _ := d.eval(t, at(st, "Condition", "ArnEquals", "aws:SourceArn")).([]any)
+		byAccount := reflect.DeepEqual(at(st, "Condition", "StringEquals", "aws:SourceAccount"), account)
+		byAlarm := len(sourceArns) == len(alarms) && len(alarms) >= 2
+		for _, a := range alarms {
+			byAlarm = byAlarm && slices.ContainsFunc(sourceArns, func(s any) bool { return reflect.DeepEqual(s, a) })
+		}
+		if !byAccount || !byAlarm {
+			t.Errorf("%v: TopicPolicy's CloudWatch condition %v: want this account and exactly the alarms %v", params, st["Condition"], alarms)
+		}
 	}
 }
 
@@ -1380,13 +1407,20 @@ func TestTemplateSweepPolicy(t *testing.T) {
 			if params["SweepAccounts"] == "organization" {
 				want["organizations:ListAccounts"] = []string{"*"}
 			}
+			if params["SweepAccounts"] != "" {
+				// The fan-out's queues, and nothing else of SQS.
+				queues := []string{"SweepQueue.Arn", "SweepDeadLetterQueue.Arn"}
+				for _, a := range []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"} {
+					want[a] = queues
+				}
+			}
 			got := map[string][]string{}
 			for _, st := range statements(res["SweepPolicy"], "PolicyDocument") {
 				if st["Effect"] != "Allow" || st["Condition"] != nil || st["NotAction"] != nil || st["NotResource"] != nil {
 					t.Errorf("statement %v: want a plain Allow", st)
 				}
 				for _, a := range strs(st["Action"]) {
-					got[a] = append(got[a], strs(st["Resource"])...)
+					got[a] = append(got[a], resourceNames(st["Resource"])...)
 				}
 			}
 			if !reflect.DeepEqual(got, want) {
@@ -1728,5 +1762,48 @@ func TestTemplateSecurityHub(t *testing.T) {
 				t.Errorf("SecurityHubPolicy grants %v\nwant %v", got, want)
 			}
 		})
+	}
+}
+
+// TestTemplateSweepFanOut: with SweepAccounts the sweep fans out through
+// SweepQueue: its visibility timeout is at least six times the function's
+// timeout (Lambda's rule for an SQS event source), its redrive policy gives
+// up at the receive count the function calls its last (SWEEP_MAX_RECEIVES),
+// the event source mapping takes one target an invocation, reports
+// partial batch failures and runs at most SweepConcurrency at once, and the
+// function is told both queues; without SweepAccounts there is no queue.
+func TestTemplateSweepFanOut(t *testing.T) {
+	tpl := templateValue(t)
+	res := tpl["Resources"].(map[string]any)
+	for _, name := range []string{"SweepQueue", "SweepDeadLetterQueue", "SweepQueuePolicy", "SweepTargets", "SweepDeadLetterAlarm"} {
+		if c := at(res, name, "Condition"); c != "SweepsOtherAccounts" {
+			t.Errorf("%s has condition %v, want SweepsOtherAccounts", name, c)
+		}
+	}
+	timeout, _ := strconv.Atoi(fmt.Sprint(at(res, "SgwatchFunction", "Properties", "Timeout")))
+	visibility, _ := strconv.Atoi(fmt.Sprint(at(res, "SweepQueue", "Properties", "VisibilityTimeout")))
+	if timeout == 0 || visibility < 6*timeout {
+		t.Errorf("SweepQueue's visibility timeout %d s, want at least 6 × the function's %d s", visibility, timeout)
+	}
+	env := at(res, "SgwatchFunction", "Properties", "Environment", "Variables").(map[string]any)
+	if got, want := fmt.Sprint(at(res, "SweepQueue", "Properties", "RedrivePolicy", "maxReceiveCount")), fmt.Sprint(env["SWEEP_MAX_RECEIVES"]); got != want || got != fmt.Sprint(handler.DefaultMaxReceives) {
+		t.Errorf("maxReceiveCount %s, SWEEP_MAX_RECEIVES %s, want both %d", got, want, handler.DefaultMaxReceives)
+	}
+	if !reflect.DeepEqual(at(res, "SweepQueue", "Properties", "RedrivePolicy", "deadLetterTargetArn"), map[string]any{"Fn::GetAtt": []any{"SweepDeadLetterQueue", "Arn"}}) {
+		t.Error("SweepQueue's redrive policy does not name SweepDeadLetterQueue")
+	}
+	m := at(res, "SweepTargets", "Properties").(map[string]any)
+	if fmt.Sprint(m["BatchSize"]) != "1" || !reflect.DeepEqual(m["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}) ||
+		!reflect.DeepEqual(at(m, "ScalingConfig", "MaximumConcurrency"), map[string]any{"Ref": "SweepConcurrency"}) ||
+		!reflect.DeepEqual(m["EventSourceArn"], map[string]any{"Fn::GetAtt": []any{"SweepQueue", "Arn"}}) {
+		t.Errorf("SweepTargets %v", m)
+	}
+	for _, params := range []map[string]string{{"Sweep": "true"}, {"Sweep": "true", "SweepAccounts": "organization"}} {
+		d := deploy(t, tpl, params)
+		q, dl := d.eval(t, env["SWEEP_QUEUE_URL"]), d.eval(t, env["SWEEP_DEAD_LETTER_URL"])
+		if fans := params["SweepAccounts"] != ""; fans != reflect.DeepEqual(q, map[string]any{"Ref": "SweepQueue"}) ||
+			fans != reflect.DeepEqual(dl, map[string]any{"Ref": "SweepDeadLetterQueue"}) || !fans && (q != "" || dl != "") {
+			t.Errorf("%v: SWEEP_QUEUE_URL %v, SWEEP_DEAD_LETTER_URL %v", params, q, dl)
+		}
 	}
 }

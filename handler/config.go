@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +64,23 @@ type SweepConfig struct {
 	// Role is SWEEP_ROLE: the name of the role to assume in other
 	// accounts (forwarder.yaml creates it); default sgwatch-sweep.
 	Role string
+	// Queue is SWEEP_QUEUE_URL: the stack's queue of targets. With it, a
+	// sweep of more than the function's own account fans out: the
+	// scheduled invocation sends one message a target, and the function
+	// sweeps each from the queue ("" for none: one invocation sweeps all).
+	Queue string
+	// DeadLetter is SWEEP_DEAD_LETTER_URL: where a target that failed
+	// MaxReceives times is put, with why (required with Queue).
+	DeadLetter string
+	// MaxReceives is SWEEP_MAX_RECEIVES: the queue's maxReceiveCount
+	// (default DefaultMaxReceives); the receive that reaches it is the
+	// target's last attempt.
+	MaxReceives int
 }
+
+// DefaultMaxReceives is how often a target's message is received before
+// it is given up: the template's redrive policy says the same.
+const DefaultMaxReceives = 3
 
 // The values sam local passes for the template's resources it does not
 // create: a !Ref of a resource resolves to its logical id. Only these
@@ -166,6 +184,23 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 			c.Accounts = append(c.Accounts, a)
 		}
 	}
+	c.Queue, c.DeadLetter = strings.TrimSpace(getenv("SWEEP_QUEUE_URL")), strings.TrimSpace(getenv("SWEEP_DEAD_LETTER_URL"))
+	for _, u := range []struct{ name, v string }{{"SWEEP_QUEUE_URL", c.Queue}, {"SWEEP_DEAD_LETTER_URL", c.DeadLetter}} {
+		if u.v != "" && !queueURL(u.v) {
+			return c, fmt.Errorf("%s %q is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", u.name, clean.Line(u.v, 128))
+		}
+	}
+	if (c.Queue == "") != (c.DeadLetter == "") {
+		return c, errors.New("SWEEP_QUEUE_URL and SWEEP_DEAD_LETTER_URL go together: set both or neither")
+	}
+	c.MaxReceives = DefaultMaxReceives
+	if v := strings.TrimSpace(getenv("SWEEP_MAX_RECEIVES")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return c, fmt.Errorf("SWEEP_MAX_RECEIVES %q is not a whole number from 1 to 1000", clean.Line(v, 32))
+		}
+		c.MaxReceives = n
+	}
 	c.Role = strings.TrimSpace(getenv("SWEEP_ROLE"))
 	if c.Role == "" {
 		c.Role = DefaultSweepRole
@@ -174,6 +209,18 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 		return c, fmt.Errorf("SWEEP_ROLE %q is not an IAM role name", clean.Line(c.Role, 64))
 	}
 	return c, nil
+}
+
+// queueURL reports whether u is an SQS queue URL: http(s), a host, and a
+// path of an account id and a queue name.
+func queueURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	account, name, _ := strings.Cut(path, "/")
+	return ok && host != "" && awsid.IsAccountID(account) && awsid.IsSafeName(name, 80, "-_")
 }
 
 // boolEnv reads a true/false variable, any case, empty for false.

@@ -58,6 +58,8 @@ type Sweeps struct {
 	Claims Claims
 	// Accounts lists the organization's accounts (SWEEP_ACCOUNTS=organization).
 	Accounts func(ctx context.Context) ([]string, error)
+	// Queue sends the fan-out's messages (SWEEP_QUEUE_URL); nil for none.
+	Queue sweep.Queue
 }
 
 // Deps are what a handler works with, each given once, at construction.
@@ -222,5 +224,8 @@ func stack() []string { return strings.Split(strings.TrimSpace(string(debug.Stac
 // DecodeError that says what is wrong, rather than as the runtime library's
 // bare "unexpected EOF". The function has no response body.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if batch, ok := h.targetBatch(payload); ok {
+		return h.sweepBatch(ctx, batch)
+	}
 	return nil, h.Handle(ctx, payload)
 }

@@ -22,6 +22,9 @@ func (h *Handler) runSweep(ctx context.Context, req sweep.Request, stale time.Du
 		regions = []string{h.cfg.Region}
 	}
 	targets, prior := h.targets(ctx, regions)
+	if h.fansOut() {
+		return h.plan(ctx, req, targets, prior)
+	}
 	return h.sweepTargets(ctx, req, stale, targets, prior)
 }
 

@@ -212,15 +212,21 @@ func TestSweepConfig(t *testing.T) {
 	if err != nil || !c.Enabled || c.Table != "sgwatch-Table_1" || len(c.Regions) != 2 || len(c.Accounts) != 2 || c.Role != DefaultSweepRole || c.Organization {
 		t.Errorf("config %+v, %v", c, err)
 	}
-	if c, err := sweepFromEnv(env("SWEEP_ACCOUNTS", "Organization", "SWEEP_ROLE", "my-role")); err != nil || !c.Organization || c.Role != "my-role" || c.Enabled {
+	if c, err := sweepFromEnv(env("SWEEP_ACCOUNTS", "Organization", "SWEEP_ROLE", "my-role")); err != nil || !c.Organization || c.Role != "my-role" || c.Enabled || c.MaxReceives != DefaultMaxReceives {
 		t.Errorf("organization: %+v, %v", c, err)
 	}
+	if c, err := sweepFromEnv(env("SWEEP_QUEUE_URL", "http://127.0.0.1:5000/123456789012/sgwatch-sweep", "SWEEP_DEAD_LETTER_URL", "https://sqs.eu-west-1.amazonaws.com/111122223333/d", "SWEEP_MAX_RECEIVES", "5")); err != nil || c.Queue == "" || c.DeadLetter == "" || c.MaxReceives != 5 {
+		t.Errorf("fan-out: %+v, %v", c, err)
+	}
 	for name, bad := range map[string][]string{
-		"SWEEP":          {"SWEEP", "yes"},
-		"SWEEP_TABLE":    {"SWEEP_TABLE", "a b"},
-		"SWEEP_REGIONS":  {"SWEEP_REGIONS", "eu-west-1,Mars"},
-		"SWEEP_ACCOUNTS": {"SWEEP_ACCOUNTS", "111122223333,12345"},
-		"SWEEP_ROLE":     {"SWEEP_ROLE", "role/with/slash"},
+		"SWEEP":                             {"SWEEP", "yes"},
+		"SWEEP_TABLE":                       {"SWEEP_TABLE", "a b"},
+		"SWEEP_REGIONS":                     {"SWEEP_REGIONS", "eu-west-1,Mars"},
+		"SWEEP_ACCOUNTS":                    {"SWEEP_ACCOUNTS", "111122223333,12345"},
+		"SWEEP_ROLE":                        {"SWEEP_ROLE", "role/with/slash"},
+		"SWEEP_QUEUE_URL":                   {"SWEEP_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/not-an-account/q", "SWEEP_DEAD_LETTER_URL", "https://sqs.eu-west-1.amazonaws.com/111122223333/d"},
+		"SWEEP_DEAD_LETTER_URL go together": {"SWEEP_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/111122223333/q"},
+		"SWEEP_MAX_RECEIVES":                {"SWEEP_MAX_RECEIVES", "0"},
 	} {
 		if _, err := sweepFromEnv(env(bad...)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: error %v does not name it", name, err)

@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -61,4 +62,27 @@ func BenchmarkJudge(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkPlan10000 is the fan-out's planner for 10,000 targets (about
+// 590 accounts × 17 Regions): the messages, and their encoding into 1,000
+// SendMessageBatch requests (to a queue that answers at once: SQS's own
+// latency is counted on paper, docs/sweep.md).
+func BenchmarkPlan10000(b *testing.B) {
+	accounts := make([]string, 589)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%012d", 100000000000+i)
+	}
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+		"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"}
+	q := &batchQueue{}
+	b.ReportAllocs()
+	for b.Loop() {
+		q.batches = q.batches[:0]
+		targets := Targets(accounts, regions, func(a string) string { return "arn:aws:iam::" + a + ":role/sgwatch-sweep" })
+		if err := Send(context.Background(), q, "url", Messages(Request{ID: "exec-1", By: "schedule"}, targets[:10000])); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(q.batches)), "requests/op")
 }
