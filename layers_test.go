@@ -26,7 +26,7 @@ var layers = [][]string{
 	{"pipeline", "hub", "sweep", "memory"},
 	// The adapters: the Lambda handler and the scan of history.
 	{"handler", "scan"},
-	{"bucket", "coverage"},
+	{"bucket", "coverage", "athena"},
 	{"cli"},
 	// Commands: wiring only.
 	{"", "cmd/sgwatch-local", "bench/gen", "bench/coldstart/hellosns"},

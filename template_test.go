@@ -1408,10 +1408,11 @@ func TestTemplateSweepPolicy(t *testing.T) {
 				want["organizations:ListAccounts"] = []string{"*"}
 			}
 			if params["SweepAccounts"] != "" {
-				// The fan-out's queues, and nothing else of SQS.
-				queues := []string{"SweepQueue.Arn", "SweepDeadLetterQueue.Arn"}
-				for _, a := range []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"} {
-					want[a] = queues
+				// The fan-out's queues, and nothing else of SQS: it sends to
+				// both, and reads the targets'.
+				want["sqs:SendMessage"] = []string{"SweepQueue.Arn", "SweepDeadLetterQueue.Arn"}
+				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} {
+					want[a] = []string{"SweepQueue.Arn"}
 				}
 			}
 			got := map[string][]string{}
@@ -1775,7 +1776,7 @@ func TestTemplateSecurityHub(t *testing.T) {
 func TestTemplateSweepFanOut(t *testing.T) {
 	tpl := templateValue(t)
 	res := tpl["Resources"].(map[string]any)
-	for _, name := range []string{"SweepQueue", "SweepDeadLetterQueue", "SweepQueuePolicy", "SweepTargets", "SweepDeadLetterAlarm"} {
+	for _, name := range []string{"SweepQueue", "SweepDeadLetterQueue", "SweepQueuePolicy", "SweepTargets", "SweepDeadLetterAlarm", "SweepQueueAgeAlarm"} {
 		if c := at(res, name, "Condition"); c != "SweepsOtherAccounts" {
 			t.Errorf("%s has condition %v, want SweepsOtherAccounts", name, c)
 		}
@@ -1791,6 +1792,21 @@ func TestTemplateSweepFanOut(t *testing.T) {
 	}
 	if !reflect.DeepEqual(at(res, "SweepQueue", "Properties", "RedrivePolicy", "deadLetterTargetArn"), map[string]any{"Fn::GetAtt": []any{"SweepDeadLetterQueue", "Arn"}}) {
 		t.Error("SweepQueue's redrive policy does not name SweepDeadLetterQueue")
+	}
+	// Only the function may send a target (it names where the role is
+	// assumed), and the age alarm fires well before SQS drops a message.
+	var onlyFunction bool
+	for _, st := range statements(res["SweepQueuePolicy"], "PolicyDocument") {
+		onlyFunction = onlyFunction || st["Effect"] == "Deny" && reflect.DeepEqual(strs(st["Action"]), []string{"sqs:SendMessage"}) &&
+			reflect.DeepEqual(at(st, "Condition", "ArnNotEquals", "aws:PrincipalArn"), map[string]any{"Fn::GetAtt": []any{"SgwatchFunctionRole", "Arn"}})
+	}
+	if !onlyFunction {
+		t.Error("SweepQueuePolicy does not deny sqs:SendMessage to all but the function's role")
+	}
+	age, _ := strconv.Atoi(fmt.Sprint(at(res, "SweepQueueAgeAlarm", "Properties", "Threshold")))
+	retention, _ := strconv.Atoi(fmt.Sprint(at(res, "SweepQueue", "Properties", "MessageRetentionPeriod")))
+	if at(res, "SweepQueueAgeAlarm", "Properties", "MetricName") != "ApproximateAgeOfOldestMessage" || age == 0 || age > retention/2 {
+		t.Errorf("SweepQueueAgeAlarm at %d s of a %d s retention: want the oldest message's age, at most half", age, retention)
 	}
 	m := at(res, "SweepTargets", "Properties").(map[string]any)
 	if fmt.Sprint(m["BatchSize"]) != "1" || !reflect.DeepEqual(m["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}) ||

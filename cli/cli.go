@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/sgwatch/sgwatch/awsid"
@@ -84,6 +85,9 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	now := time.Now()
 	var filter scan.Filter
+	if fs.NArg() == 1 && strings.HasPrefix(fs.Arg(0), "athena://") {
+		return athenaSQL(fs.Arg(0), *format, *since, *until, *accounts, *regions, now, stdout, stderr)
+	}
 	out, err := newOutput(stdout, *format)
 	for _, p := range []struct {
 		name string

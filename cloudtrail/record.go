@@ -114,6 +114,10 @@ type Request struct {
 	// item may have no value).
 	ResourcesSet List[ResourceItem] `json:"resourcesSet"`
 	TagSet       List[TagItem]      `json:"tagSet"`
+	// Tags set by the call that creates the resource (CreateSecurityGroup):
+	// both spellings CloudTrail uses.
+	TagSpecifications   List[TagSpec] `json:"tagSpecifications"`
+	TagSpecificationSet List[TagSpec] `json:"tagSpecificationSet"`
 
 	// The VPC Block Public Access calls, flat (vpcId is VPCID above) or
 	// wrapped.
@@ -168,6 +172,13 @@ type ResourceItem struct {
 type TagItem struct {
 	Key   Text `json:"key"`
 	Value Text `json:"value"`
+}
+
+// TagSpec is one item of a tagSpecificationSet: the tags for a type of
+// resource the call creates.
+type TagSpec struct {
+	ResourceType Text          `json:"resourceType"`
+	Tags         List[TagItem] `json:"tags"`
 }
 
 // GroupItem is one item of a groupSet.

@@ -147,6 +147,10 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 		f.Attach = a
 	case ChangesList:
 		f.List = listChange(p, resp, rec.RequestParameters, c.Name)
+	case OnGroup:
+		if c.Action == Create {
+			f.Tags = createdTags(p, f.SecurityGroup.ID)
+		}
 	case ChangesTags:
 		if f.Tags = tagChange(p); f.Tags == nil {
 			// No sgwatch tag on a group or rule: not sgwatch's.

@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"slices"
+	"strings"
 )
 
 // MayBeCall reports whether raw, the bytes of one input value, may hold a
@@ -80,7 +81,7 @@ type marked struct {
 // which the decoder matches in any case (ModifyInstanceAttribute of
 // another attribute is not a security-group call, and common); a tag call
 // is sgwatch's only with a TagPrefix key (CreateTags is common). "roup"
-// and "sgwatch:" have no letter that folds to one outside ASCII.
+// and "sgwatch" have no letter that folds to one outside ASCII.
 type name struct {
 	before, after []byte
 	needs         string
@@ -105,7 +106,8 @@ var markers, unmarked = func() (ms []marked, u [][]byte) {
 		case c.LiveOnly():
 			n.needs = "roup"
 		case c.Effect == ChangesTags:
-			n.needs = TagPrefix
+			// The prefix's letters: its colon may be written \u003a.
+			n.needs = strings.TrimSuffix(TagPrefix, ":")
 		}
 		ms[i].names = append(ms[i].names, n)
 	}

@@ -30,6 +30,8 @@ func TestMayBeCall(t *testing.T) {
 		`{"eventName" : "RevokeSecurityGroupEgress" }`,
 		`{"eventName":"ModifyInstanceAttribute","requestParameters":{"GROUPSET":{"items":[{"groupId":"sg-1"}]}}}`, // the decoder matches keys in any case
 		`{"eventName":"ModifyNetworkInterfaceAttribute","requestParameters":{"grOupsEt":[]}}`,
+		// A colon written as an escape: the decoder reads the key.
+		`{"eventName":"CreateTags","requestParameters":{"tagSet":{"items":[{"key":"sgwatch\u003apublic"}]}}}`,
 		// An attach call and a tag call in one value: each needs its own.
 		`[{"eventName":"ModifyInstanceAttribute","requestParameters":{"groupSet":{}}},{"eventName":"CreateTags","requestParameters":{"tagSet":{"items":[{"key":"SGWATCH:x"}]}}}]`,
 	)

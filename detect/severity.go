@@ -211,6 +211,8 @@ func (o Scoring) scoreInto(f *Finding) (_ *scored, world bool) {
 		world = o.scoreBPA(s, f)
 	case ChangesTags:
 		o.scoreTags(s, f)
+	case OnGroup:
+		o.scoreTags(s, f) // a group created with sgwatch tags
 	}
 	if c.Opens() {
 		world = o.scoreRules(s, f)

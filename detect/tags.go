@@ -65,6 +65,32 @@ func tagChange(p cloudtrail.Request) *TagChange {
 	return t
 }
 
+// createdTags reads the sgwatch tags a call that creates a group set on
+// it (its tag specifications for security groups); nil for none.
+func createdTags(p cloudtrail.Request, group string) *TagChange {
+	var tags []Tag
+	for _, specs := range []cloudtrail.List[cloudtrail.TagSpec]{p.TagSpecifications, p.TagSpecificationSet} {
+		for _, spec := range specs.Items() {
+			if rt := spec.ResourceType.String(); rt != "" && rt != "security-group" {
+				continue
+			}
+			for _, tag := range spec.Tags.Items() {
+				if k := tag.Key.String(); strings.HasPrefix(k, TagPrefix) {
+					tags = append(tags, Tag{Key: k, Value: tag.Value.String()})
+				}
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	t := &TagChange{Resources: []string{}, Tags: tags}
+	if awsid.IsGroupID(group) {
+		t.Resources = append(t.Resources, group)
+	}
+	return t
+}
+
 // scoreTags scores a change of sgwatch's tags: setting sgwatch:public on a
 // group authorises ports to be public there, so it is medium, naming them
 // and what it cannot authorise; removing it, or another sgwatch tag, low.
@@ -74,6 +100,9 @@ func (o Scoring) scoreTags(s *scored, f *Finding) {
 		return
 	}
 	groups := slices.DeleteFunc(slices.Clone(t.Resources), func(id string) bool { return !awsid.IsGroupID(id) })
+	if len(groups) == 0 && f.Event.Name == "CreateSecurityGroup" {
+		groups = []string{"the new group"} // its id not in the record: fail closed
+	}
 	for _, tag := range t.Tags {
 		switch {
 		case tag.Key != PublicTag:

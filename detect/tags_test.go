@@ -70,3 +70,32 @@ func TestTagChange(t *testing.T) {
 		})
 	}
 }
+
+// TestCreatedWithTags: a group created with an sgwatch:public tag (its tag
+// specifications, in either spelling) is reported as the tag change it
+// also is; one created without is as before.
+func TestCreatedWithTags(t *testing.T) {
+	spec := `{"groupName":"web","groupDescription":"web","tagSpecifications":{"items":[{"resourceType":"security-group","tags":{"items":[{"key":"sgwatch:public","value":"tcp/8080"}]}}]}}`
+	set := `{"groupName":"web","groupDescription":"web","tagSpecificationSet":{"items":[{"resourceType":"security-group","tags":[{"key":"sgwatch:public","value":"tcp/8080"}]}]}}`
+	plain := `{"groupName":"web","groupDescription":"web","tagSpecifications":{"items":[{"resourceType":"security-group","tags":{"items":[{"key":"team","value":"web"}]}}]}}`
+	resp := `{"_return":true,"groupId":"sg-0123456789abcdef0"}`
+	for _, c := range []struct {
+		name, params string
+		sev          Severity
+		reason       string
+	}{
+		{"tagSpecifications", spec, Medium, "sets tag sgwatch:public on sg-0123456789abcdef0: authorises tcp/8080"},
+		{"tagSpecificationSet", set, Medium, "authorises tcp/8080"},
+		{"no sgwatch tag", plain, Low, "creates a security group"},
+	} {
+		f := parseOne(t, trail("CreateSecurityGroup", c.params, resp, ""))
+		if f == nil || f.Severity != c.sev || !anyContains(f.Reasons, c.reason) || (c.sev == Medium) != (f.Tags != nil) {
+			t.Errorf("%s: %+v", c.name, f)
+		}
+	}
+	// The id not in the record: the tag is still reported, on the new group.
+	f := parseOne(t, trail("CreateSecurityGroup", spec, `{"_return":true}`, ""))
+	if f == nil || f.Severity != Medium || !anyContains(f.Reasons, "on the new group") {
+		t.Errorf("no group id: %+v", f)
+	}
+}

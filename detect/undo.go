@@ -405,13 +405,16 @@ func tagUndo(f *Finding) *Undo {
 	}
 	var keys []string
 	for _, tag := range t.Tags {
-		// Record text: only a key that is safe in a command as it is.
-		if awsid.IsSafeName(tag.Key, 128, ":-_.") {
-			keys = append(keys, "Key="+tag.Key)
+		// Record text: a command only when every key is safe in one as it is.
+		if !awsid.IsSafeName(tag.Key, 128, ":-_.") {
+			keys = nil
+			break
 		}
+		keys = append(keys, "Key="+tag.Key)
 	}
-	if !awsid.IsRegion(region) || len(keys) == 0 || t.More > 0 {
+	if !awsid.IsRegion(region) || len(keys) == 0 || t.More > 0 || len(t.Resources) == 0 {
 		return &Undo{Note: "no command is given: the record names more resources than shown, or a key or Region that cannot be put in a command; remove the tags in the EC2 console"}
 	}
-	return &Undo{Command: cliPrefix + "delete-tags --region " + region + " --resources " + strings.Join(t.Resources, " ") + " --tags " + strings.Join(keys, " ")}
+	return &Undo{Command: cliPrefix + "delete-tags --region " + region + " --resources " + strings.Join(t.Resources, " ") + " --tags " + strings.Join(keys, " "),
+		Note: "this removes the tags; if the call replaced an earlier value (the record does not say), set that value again instead"}
 }

@@ -5,9 +5,12 @@ package handler
 // mapping, is swept on its own.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,21 +54,27 @@ func errText(err error) string {
 }
 
 // targetBatch reports whether payload is a batch of the fan-out's messages:
-// an SQS event whose every record comes from the configured queue.
-// Anything else (an EventBridge event, a CloudTrail log's "Records") is
-// left to Handle.
-func (h *Handler) targetBatch(payload []byte) (events.SQSEvent, bool) {
+// an SQS event whose every record comes from the configured queue. An SQS
+// event that is not (another queue, or none configured) is an error: it
+// must not reach Handle, which would take its Records for a CloudTrail log
+// of other calls and succeed. Anything else (an EventBridge event, a
+// CloudTrail log's "Records") is left to Handle.
+func (h *Handler) targetBatch(payload []byte) (events.SQSEvent, bool, error) {
 	var e events.SQSEvent
-	if !h.fansOutConfigured() || !strings.Contains(string(payload[:min(len(payload), 4096)]), `"aws:sqs"`) || json.Unmarshal(payload, &e) != nil || len(e.Records) == 0 {
-		return e, false
+	if !bytes.Contains(payload, []byte(`"aws:sqs"`)) || json.Unmarshal(payload, &e) != nil || len(e.Records) == 0 ||
+		slices.ContainsFunc(e.Records, func(r events.SQSMessage) bool { return r.EventSource != "aws:sqs" }) {
+		return e, false, nil
+	}
+	if !h.fansOutConfigured() {
+		return e, false, errors.New("an SQS batch, but this function consumes no queue (SWEEP_QUEUE_URL)")
 	}
 	want := queueARNSuffix(h.cfg.Sweep.Queue)
 	for _, r := range e.Records {
-		if r.EventSource != "aws:sqs" || !strings.HasSuffix(r.EventSourceARN, want) {
-			return e, false
+		if !strings.HasSuffix(r.EventSourceARN, want) {
+			return e, false, fmt.Errorf("an SQS batch from %s, not from SWEEP_QUEUE_URL's queue", clean.Line(r.EventSourceARN, 256))
 		}
 	}
-	return e, true
+	return e, true, nil
 }
 
 // fansOutConfigured reports whether the function consumes a queue.
@@ -100,7 +109,8 @@ func (h *Handler) sweepBatch(ctx context.Context, batch events.SQSEvent) ([]byte
 		if received >= h.cfg.Sweep.MaxReceives {
 			m, perr := sweep.ParseTarget(r.Body)
 			if perr != nil {
-				m = sweep.TargetMessage{Kind: sweep.TargetKind}
+				// What was sent, as evidence, cut.
+				m = sweep.TargetMessage{Kind: sweep.TargetKind, Body: clean.Line(r.Body, 2048)}
 			}
 			if dlErr := sweep.DeadLetter(ctx, h.d.Sweep.Queue, h.cfg.Sweep.DeadLetter, m, err.Error()); dlErr == nil {
 				h.log.Error("sweep target failed for good; on the dead-letter queue", append(fields, "account", m.Account, "region", m.Region, "sweepId", m.ID)...)
@@ -122,6 +132,9 @@ func (h *Handler) sweepMessage(ctx context.Context, body, self, partition string
 	if err != nil {
 		return err
 	}
+	if err := h.configuredTarget(m, self); err != nil {
+		return err
+	}
 	role := ""
 	if m.Account != self {
 		role = awsid.RoleARN(partition, m.Account, h.cfg.Sweep.Role)
@@ -135,4 +148,23 @@ func (h *Handler) sweepMessage(ctx context.Context, body, self, partition string
 	}
 	// The error names the target (sweep.Sweeper.Run).
 	return h.sweepTargets(ctx, m.Request, stale, []sweep.Target{m.Target(role)}, nil)
+}
+
+// configuredTarget checks that m names a target of the configuration: a
+// Region it sweeps, and the function's own account or one of
+// SWEEP_ACCOUNTS (with organization, any account: the queue takes
+// messages from the function's role only, and the role is assumed only
+// where forwarder.yaml made it trust this function).
+func (h *Handler) configuredTarget(m sweep.TargetMessage, self string) error {
+	regions := h.cfg.Sweep.Regions
+	if len(regions) == 0 {
+		regions = []string{h.cfg.Region}
+	}
+	switch {
+	case !slices.Contains(regions, m.Region):
+		return fmt.Errorf("sweep target %s/%s: not a Region this function sweeps (SWEEP_REGIONS)", m.Account, m.Region)
+	case m.Account != self && !h.cfg.Sweep.Organization && !slices.Contains(h.cfg.Sweep.Accounts, m.Account):
+		return fmt.Errorf("sweep target %s/%s: not an account this function sweeps (SWEEP_ACCOUNTS)", m.Account, m.Region)
+	}
+	return nil
 }

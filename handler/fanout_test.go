@@ -155,11 +155,43 @@ func TestSweepBatch(t *testing.T) {
 	if got := pub.subjects(); len(got) != 2 {
 		t.Errorf("%d published, want the 2 exposures of the good member, once however often it is received (the claims)", len(got))
 	}
-	// Not a batch of targets: handled as an event (and not one).
-	for _, p := range [][]byte{sqsEvent(t, otherARN, 1, bodies[0]), []byte(`{"Records":[{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances"}]}`)} {
+	// An SQS batch from another queue, or to a function that consumes
+	// none, is an error (retried, then kept), never a CloudTrail log of
+	// other calls handled with success; a CloudTrail log's Records is one.
+	var de *DecodeError
+	off, _, _ := fanOutHandler(t, &groupLister{})
+	off.cfg.Sweep.Queue = ""
+	for _, c := range []struct {
+		h *Handler
+		p []byte
+	}{{h, sqsEvent(t, otherARN, 1, bodies[0])}, {off, sqsEvent(t, queueARN, 1, bodies[0])}} {
 		l.targets = nil
-		if out, err := h.Invoke(context.Background(), p); err != nil || out != nil || len(l.targets) != 0 {
-			t.Errorf("%s: %s, %v, swept %+v", p[:40], out, err, l.targets)
+		if out, err := c.h.Invoke(context.Background(), c.p); !errors.As(err, &de) || out != nil || len(l.targets) != 0 {
+			t.Errorf("%s: %s, %v, swept %+v; want a DecodeError", c.p[:60], out, err, l.targets)
 		}
+	}
+	if out, err := h.Invoke(context.Background(), []byte(`{"Records":[{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances"}]}`)); err != nil || out != nil {
+		t.Errorf("a CloudTrail log: %s, %v", out, err)
+	}
+}
+
+// TestSweepBatchTargets: a message naming an account or Region the
+// configuration does not sweep is not swept (anyone who could send to the
+// queue would choose where the function assumes its role), and ends on the
+// dead-letter queue with why; an unreadable one keeps its body there.
+func TestSweepBatchTargets(t *testing.T) {
+	l := &groupLister{}
+	h, _, q := fanOutHandler(t, l)
+	body := func(account, region string) string {
+		b, _ := json.Marshal(sweep.Messages(sweep.Request{ID: "exec-1"}, []sweep.Target{{Account: account, Region: region}})[0])
+		return string(b)
+	}
+	out, err := h.Invoke(context.Background(), sqsEvent(t, queueARN, 3, body("999999999999", "eu-west-1"), body(memberOne, "ap-south-1"), "not json"))
+	if err != nil || string(out) != `{"batchItemFailures":[]}` || len(l.targets) != 0 {
+		t.Fatalf("%s, %v, swept %+v", out, err, l.targets)
+	}
+	if len(q.dead) != 3 || !strings.Contains(q.dead[0], "not an account this function sweeps (SWEEP_ACCOUNTS)") ||
+		!strings.Contains(q.dead[1], "not a Region this function sweeps (SWEEP_REGIONS)") || !strings.Contains(q.dead[2], `"body":"not json"`) {
+		t.Errorf("dead letters %q", q.dead)
 	}
 }

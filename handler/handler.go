@@ -224,8 +224,13 @@ func stack() []string { return strings.Split(strings.TrimSpace(string(debug.Stac
 // DecodeError that says what is wrong, rather than as the runtime library's
 // bare "unexpected EOF". The function has no response body.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	if batch, ok := h.targetBatch(payload); ok {
+	if batch, ok, err := h.targetBatch(payload); ok {
 		return h.sweepBatch(ctx, batch)
+	} else if err != nil {
+		// An SQS batch this function does not consume: an error, so that
+		// it is retried and kept, never deleted as handled.
+		h.log.Error("an SQS batch that is not the sweep's", "error", err.Error(), "bytes", len(payload))
+		return nil, &DecodeError{err}
 	}
 	return nil, h.Handle(ctx, payload)
 }

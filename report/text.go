@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sgwatch/sgwatch/awsid"
@@ -206,7 +207,8 @@ func newText(f detect.Finding) text {
 		line("Tagged", ids(t.Resources))
 		var tags []string
 		for _, tag := range t.Tags {
-			tags = append(tags, strings.TrimSuffix(tag.Key+"="+tag.Value, "="))
+			// Each quoted: a value cannot pass for another tag.
+			tags = append(tags, strconv.Quote(tag.Key)+"="+strconv.Quote(tag.Value))
 		}
 		line("Tags changed", defang(clean.Line(strings.Join(tags, ", "), 2*maxShort)))
 	}

@@ -37,9 +37,11 @@ type TargetMessage struct {
 	Request
 	Account string `json:"account"`
 	Region  string `json:"region"`
-	// Reason is why the target failed for good: set only on the copy the
-	// function puts on the dead-letter queue.
+	// Reason is why the target failed for good, and Body, when the message
+	// could not be read, what it was: set only on the copy the function
+	// puts on the dead-letter queue.
 	Reason string `json:"reason,omitempty"`
+	Body   string `json:"body,omitempty"`
 }
 
 // Messages are the messages of a sweep's targets, one a target.
@@ -73,7 +75,7 @@ func ParseTarget(body string) (TargetMessage, error) {
 		return m, errors.New("sweep target message: region is not a Region name")
 	case !safeID(m.ID):
 		return m, errors.New("sweep target message: id is not a sweep id")
-	case len(m.Time) > 64 || len(m.By) > 2048 || len(m.Reason) > 4096:
+	case len(m.Time) > 64 || len(m.By) > 2048 || len(m.Reason) > 4096 || len(m.Body) > 8192:
 		return m, errors.New("sweep target message: time, by or reason is too long")
 	}
 	return m, nil
