@@ -61,6 +61,7 @@ var Columns = []struct {
 	{"requestid", []string{"requestID"}},
 	{"eventid", []string{"eventID"}},
 	{"eventtype", []string{"eventType"}},
+	{"sessioncredentialfromconsole", []string{"sessionCredentialFromConsole"}},
 	{"recipientaccountid", []string{"recipientAccountId"}},
 }
 

@@ -5,12 +5,15 @@
 package cli
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -38,6 +41,10 @@ s3://BUCKET[/PREFIX] (read with your AWS credentials; AWS_ENDPOINT_URL_S3 as
 usual). In CloudTrail's layout (AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/
 YYYY/MM/DD/) -since, -until, -accounts and -regions skip whole folders and
 files before reading; every record is then checked against them too.
+A single athena://WORKGROUP/DATABASE.TABLE runs one query on Amazon Athena
+over a CloudTrail table partitioned by account, region and day, with those
+flags in its partitions, and scans its records; -format sql prints the query
+instead (docs/scan.md).
 
 The function's tuning is read from the environment as the function reads
 it: EXTRA_SENSITIVE_PORTS, TRUSTED_PRINCIPALS, TRUSTED_SERVICES, SUPPRESS,
@@ -85,8 +92,16 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	now := time.Now()
 	var filter scan.Filter
-	if fs.NArg() == 1 && strings.HasPrefix(fs.Arg(0), "athena://") {
-		return athenaSQL(fs.Arg(0), *format, *since, *until, *accounts, *regions, now, stdout, stderr)
+	args = fs.Args()
+	if len(args) == 1 && strings.HasPrefix(args[0], "athena://") {
+		// The query's records, scanned as standard input is.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		log, done, code := athenaSource(ctx, args[0], *format, *since, *until, *accounts, *regions, now, stdout, stderr)
+		stop()
+		if done {
+			return code
+		}
+		args, stdin = []string{"-"}, bytes.NewReader(log)
 	}
 	out, err := newOutput(stdout, *format)
 	for _, p := range []struct {
@@ -146,7 +161,7 @@ func Run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		writeErr     error
 		offline      int // findings live context would judge otherwise
 	)
-	st := sc.Run(ctx, fs.Args(), func(e scan.Event) {
+	st := sc.Run(ctx, args, func(e scan.Event) {
 		name := clean.Line(e.Source, 1024)
 		if e.Err == nil && !e.NoCalls && e.Result.Finding.NeedsContext() {
 			offline++

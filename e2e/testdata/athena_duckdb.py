@@ -23,7 +23,7 @@ IDENTITY = ("STRUCT(type VARCHAR, principalid VARCHAR, arn VARCHAR, accountid VA
             "creationdate VARCHAR), sessionissuer " + ISSUER + "))")
 TEXT = ["eventversion", "eventtime", "eventsource", "eventname", "awsregion", "sourceipaddress", "useragent",
         "errorcode", "errormessage", "requestparameters", "responseelements", "requestid", "eventid", "eventtype",
-        "recipientaccountid"]
+        "sessioncredentialfromconsole", "recipientaccountid"]
 db = duckdb.connect()
 db.execute("CREATE SCHEMA cloudtrail")
 db.execute("CREATE TABLE cloudtrail.logs (useridentity " + IDENTITY + ", " + ", ".join(c + " VARCHAR" for c in TEXT) +

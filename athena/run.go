@@ -1,0 +1,195 @@
+//go:build !lambda.norpc
+
+package athena
+
+// Running the query on Athena: start it, wait for it, page through its
+// results, and rebuild each row as the CloudTrail record it came from, for
+// the scan's pipeline. Cancelling stops the query.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/athena/types"
+)
+
+// API is the part of the Athena client a run uses.
+type API interface {
+	StartQueryExecution(ctx context.Context, in *athena.StartQueryExecutionInput, opts ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error)
+	GetQueryExecution(ctx context.Context, in *athena.GetQueryExecutionInput, opts ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
+	GetQueryResults(ctx context.Context, in *athena.GetQueryResultsInput, opts ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error)
+	StopQueryExecution(ctx context.Context, in *athena.StopQueryExecutionInput, opts ...func(*athena.Options)) (*athena.StopQueryExecutionOutput, error)
+}
+
+// Run is one query on Athena.
+type Run struct {
+	API       API
+	Workgroup string
+	Query     Query
+	// Wait waits d, or until ctx ends (nil: a timer); tests make it
+	// return at once.
+	Wait func(ctx context.Context, d time.Duration) error
+	// State is told each state the query is seen in (nil: nothing).
+	State func(id string, state types.QueryExecutionState)
+}
+
+// Stats is what Athena says of a query that succeeded.
+type Stats struct {
+	ID           string
+	BytesScanned int64
+	Rows         int
+}
+
+// poll is how long Run waits between looks at a running query: from
+// pollMin, doubling, to pollMax.
+const (
+	pollMin = 200 * time.Millisecond
+	pollMax = 5 * time.Second
+)
+
+// Records runs the query and returns its rows as CloudTrail records (a
+// CloudTrail log file's Records), in the query's order. A query that
+// fails or is cancelled (by Athena, or by ctx: then it is stopped) is an
+// error that names its id, its state and Athena's reason.
+func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
+	sql, err := r.Query.SQL()
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	start, err := r.API.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String(sql),
+		WorkGroup: aws.String(r.Workgroup), QueryExecutionContext: &types.QueryExecutionContext{Database: aws.String(r.Query.Database)}})
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("StartQueryExecution: %w", err)
+	}
+	st := Stats{ID: aws.ToString(start.QueryExecutionId)}
+	wait := r.Wait
+	if wait == nil {
+		wait = sleep
+	}
+	for d := pollMin; ; d = min(2*d, pollMax) {
+		out, err := r.API.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
+		if err == nil && out.QueryExecution != nil && out.QueryExecution.Status != nil {
+			q := out.QueryExecution
+			state := q.Status.State
+			if r.State != nil {
+				r.State(st.ID, state)
+			}
+			if q.Statistics != nil {
+				st.BytesScanned = aws.ToInt64(q.Statistics.DataScannedInBytes)
+			}
+			switch state {
+			case types.QueryExecutionStateSucceeded:
+				recs, err := r.results(ctx, &st)
+				return recs, st, err
+			case types.QueryExecutionStateFailed, types.QueryExecutionStateCancelled:
+				return nil, st, fmt.Errorf("query %s %s: %s", st.ID, state, reason(q.Status))
+			}
+		} else if err != nil && ctx.Err() == nil {
+			return nil, st, fmt.Errorf("GetQueryExecution %s: %w", st.ID, err)
+		}
+		if err := wait(ctx, d); err != nil {
+			// Cancelled here: stop the query, whatever it costs so far.
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_, stopErr := r.API.StopQueryExecution(stopCtx, &athena.StopQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
+			cancel()
+			return nil, st, errors.Join(fmt.Errorf("query %s cancelled: %w", st.ID, err), stopErr)
+		}
+	}
+}
+
+// reason is Athena's reason for a state, or that it gave none.
+func reason(s *types.QueryExecutionStatus) string {
+	why := aws.ToString(s.StateChangeReason)
+	if s.AthenaError != nil && aws.ToString(s.AthenaError.ErrorMessage) != "" {
+		why = aws.ToString(s.AthenaError.ErrorMessage)
+	}
+	if why == "" {
+		return "Athena gave no reason"
+	}
+	return why
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// results pages through a succeeded query's rows (1,000 a page; the
+// first row of the first page is the columns' names) and rebuilds each.
+func (r Run) results(ctx context.Context, st *Stats) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	in := &athena.GetQueryResultsInput{QueryExecutionId: aws.String(st.ID), MaxResults: aws.Int32(1000)}
+	for page := 0; ; page++ {
+		resp, err := r.API.GetQueryResults(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("GetQueryResults %s (page %d): %w", st.ID, page+1, err)
+		}
+		rows := resp.ResultSet.Rows
+		if page == 0 && len(rows) > 0 && isHeader(rows[0]) {
+			rows = rows[1:]
+		}
+		for _, row := range rows {
+			rec, err := Record(row.Data)
+			if err != nil {
+				return out, fmt.Errorf("query %s, row %d: %w", st.ID, st.Rows+1, err)
+			}
+			out = append(out, rec)
+			st.Rows++
+		}
+		if aws.ToString(resp.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = resp.NextToken
+	}
+}
+
+// isHeader reports whether row is the columns' names.
+func isHeader(row types.Row) bool {
+	return len(row.Data) == len(Columns) && aws.ToString(row.Data[len(Columns)-1].VarCharValue) == "recipientaccountid" &&
+		aws.ToString(row.Data[0].VarCharValue) == "eventversion"
+}
+
+// Record rebuilds the CloudTrail record of a row of the query's columns:
+// each value at its field's path, requestParameters and responseElements
+// as the JSON they were (text that is not JSON stays text, and the record
+// says so when it is read), a null value left out.
+func Record(data []types.Datum) (json.RawMessage, error) {
+	if len(data) != len(Columns) {
+		return nil, fmt.Errorf("%d values, want the query's %d columns", len(data), len(Columns))
+	}
+	rec := map[string]any{}
+	for i, c := range Columns {
+		v := data[i].VarCharValue
+		if v == nil {
+			continue
+		}
+		var val any = *v
+		if c.SQL == "requestparameters" || c.SQL == "responseelements" {
+			if json.Valid([]byte(*v)) {
+				val = json.RawMessage(*v)
+			}
+		}
+		m := rec
+		for _, k := range c.Path[:len(c.Path)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[c.Path[len(c.Path)-1]] = val
+	}
+	return json.Marshal(rec)
+}
