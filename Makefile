@@ -115,8 +115,8 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(READERFUZZTIME) ./cloudtrail
 
 lint: tools
-	$(VENV)/bin/cfn-lint template.yaml forwarder.yaml
-	@echo "cfn-lint template.yaml forwarder.yaml: no findings"
+	$(VENV)/bin/cfn-lint template.yaml forwarder.yaml history.yaml
+	@echo "cfn-lint template.yaml forwarder.yaml history.yaml: no findings"
 
 ## tools: a project-local virtualenv with the pinned Python tools (SAM CLI,
 ## checkov, moto, cfn-lint; requirements-dev.txt locks every package)

@@ -41,6 +41,7 @@ func TestSAMValidateAndBuild(t *testing.T) {
 	// forwarder.yaml is plain CloudFormation: the cfn-lint beside sam (the
 	// one sam validate uses) lints it, and fails on any finding.
 	tool(t, nil, filepath.Join(filepath.Dir(*samBin), "cfn-lint"), "forwarder.yaml")
+	tool(t, nil, filepath.Join(filepath.Dir(*samBin), "cfn-lint"), "history.yaml")
 
 	archs := readTemplate(t).Resources.Function.Properties.Architectures
 	if len(archs) != 1 {
@@ -63,7 +64,8 @@ func TestSAMValidateAndBuild(t *testing.T) {
 }
 
 // TestCheckov is point 5: checkov finds no failed check in the templates
-// (template.yaml, and forwarder.yaml that StackSets deploy to every account),
+// (template.yaml, forwarder.yaml that StackSets deploy to every account, and
+// history.yaml, the Athena table),
 // and every check it skips is skipped in the template itself, with a reason.
 func TestCheckov(t *testing.T) {
 	for _, c := range []struct {
@@ -72,6 +74,7 @@ func TestCheckov(t *testing.T) {
 	}{
 		{"template.yaml", 20},
 		{"forwarder.yaml", 8},
+		{"history.yaml", 8},
 	} {
 		// --skip-download: use only the checks shipped in the pinned version
 		// (the default also fetches guidelines from Prisma Cloud). --soft-fail:
