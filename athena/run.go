@@ -34,8 +34,9 @@ type Run struct {
 	// Wait waits d, or until ctx ends (nil: a timer); tests make it
 	// return at once.
 	Wait func(ctx context.Context, d time.Duration) error
-	// State is told each state the query is seen in (nil: nothing).
-	State func(id string, state types.QueryExecutionState)
+	// State is told the state the query is seen in and the bytes it has
+	// scanned so far, at every look (nil: nothing).
+	State func(id string, state types.QueryExecutionState, scanned int64)
 }
 
 // Stats is what Athena says of a query that succeeded.
@@ -76,11 +77,11 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 		if err == nil && out.QueryExecution != nil && out.QueryExecution.Status != nil {
 			q := out.QueryExecution
 			state := q.Status.State
-			if r.State != nil {
-				r.State(st.ID, state)
-			}
 			if q.Statistics != nil {
 				st.BytesScanned = aws.ToInt64(q.Statistics.DataScannedInBytes)
+			}
+			if r.State != nil {
+				r.State(st.ID, state, st.BytesScanned)
 			}
 			switch state {
 			case types.QueryExecutionStateSucceeded:

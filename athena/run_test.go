@@ -111,7 +111,11 @@ func TestRun(t *testing.T) {
 	f := &fakeAthena{states: []types.QueryExecutionState{types.QueryExecutionStateQueued, types.QueryExecutionStateRunning, types.QueryExecutionStateSucceeded},
 		pages: [][]types.Row{{header(), row(t, world)}, {row(t, second)}}}
 	var seen []types.QueryExecutionState
-	recs, st, err := Run{API: f, Workgroup: "primary", Query: q, Wait: noWait, State: func(_ string, s types.QueryExecutionState) { seen = append(seen, s) }}.Records(context.Background())
+	recs, st, err := Run{API: f, Workgroup: "primary", Query: q, Wait: noWait, State: func(_ string, s types.QueryExecutionState, scanned int64) {
+		if scanned == 12345 {
+			seen = append(seen, s)
+		}
+	}}.Records(context.Background())
 	if err != nil || len(recs) != 2 || st.ID != "q-1" || st.BytesScanned != 12345 || st.Rows != 2 || len(seen) != 3 || !strings.Contains(f.sql, "FROM cloudtrail.logs") {
 		t.Fatalf("%d records, %+v, states %v, %v", len(recs), st, seen, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
@@ -25,16 +26,27 @@ func athenaRecords(ctx context.Context, workgroup string, q athena.Query, stderr
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	// Each new state on a line of its own; on a terminal, a progress line
+	// with the time and the bytes scanned so far, redrawn at every look.
+	out := &lines{w: stderr}
+	live := isTerminal(stderr)
+	start := time.Now()
 	last := types.QueryExecutionState("")
-	run := athena.Run{API: sdkathena.NewFromConfig(cfg), Workgroup: workgroup, Query: q, State: func(id string, s types.QueryExecutionState) {
+	run := athena.Run{API: sdkathena.NewFromConfig(cfg), Workgroup: workgroup, Query: q, State: func(id string, s types.QueryExecutionState, scanned int64) {
 		if s != last {
-			fmt.Fprintf(stderr, "sgwatch: athena: query %s %s\n", id, s)
+			out.printf("sgwatch: athena: query %s %s\n", id, s)
 			last = s
+		}
+		if live {
+			out.status(fmt.Sprintf("sgwatch: athena: %s, %.1f MB scanned, %s", s, float64(scanned)/1e6, time.Since(start).Round(time.Second)))
 		}
 	}}
 	recs, st, err := run.Records(ctx)
+	if live {
+		out.status("")
+	}
 	if err == nil {
-		fmt.Fprintf(stderr, "sgwatch: athena: query %s: %d records, %d bytes scanned\n", st.ID, st.Rows, st.BytesScanned)
+		out.printf("sgwatch: athena: query %s: %d records, %d bytes scanned\n", st.ID, st.Rows, st.BytesScanned)
 	}
 	return recs, err
 }
