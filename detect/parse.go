@@ -136,9 +136,11 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 			a.Groups = append(a.Groups, g.GroupID.String())
 		}
 		if len(p.GroupSet.Items()) == 0 && p.GroupSet.Flaw() == "" {
-			if !p.Unread && len(d.Flaws) == 0 && !containsFold(rec.RequestParameters, "roup") {
+			if (len(rec.RequestParameters) > 0 || !p.Unread) && !containsFold(rec.RequestParameters, "roup") {
 				// ModifyInstanceAttribute of another attribute (instance
-				// type, user data…): not a security-group call.
+				// type, user data…): not a security-group call. Nothing in
+				// the parameters can be a group set, whatever else of the
+				// record could not be read (MayBeCall decides alike).
 				return Finding{}, false
 			}
 			// A group set is there, or may be, but could not be read.
