@@ -27,8 +27,7 @@ import (
 // sweep.Concurrency targets at a time fit its timeout, and it needs no
 // queue.
 func (h *Handler) fansOut() bool {
-	c := h.cfg.Sweep
-	return c.Queue != "" && h.d.Sweep.Queue != nil && (len(c.Accounts) > 0 || c.Organization)
+	return h.fansOutConfigured() && (len(h.cfg.Sweep.Accounts) > 0 || h.cfg.Sweep.Organization)
 }
 
 // plan sends one message a target to the queue. prior is why some targets
@@ -139,13 +138,8 @@ func (h *Handler) sweepMessage(ctx context.Context, body, self, partition string
 	if m.Account != self {
 		role = awsid.RoleARN(partition, m.Account, h.cfg.Sweep.Role)
 	}
-	stale := defaultStale
-	if dl, ok := ctx.Deadline(); ok {
-		stale = dl.Sub(h.d.Now())
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
-		defer cancel()
-	}
+	ctx, cancel, stale := h.budget(ctx, 0)
+	defer cancel()
 	// The error names the target (sweep.Sweeper.Run).
 	return h.sweepTargets(ctx, m.Request, stale, []sweep.Target{m.Target(role)}, nil)
 }

@@ -133,17 +133,12 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 	// invocation's deadline, if sooner), so that Lambda's first retry, a
 	// minute later, takes over the claim of one that died; a sweep has the
 	// whole invocation.
-	stale := defaultStale
-	dl, hasDeadline := ctx.Deadline()
-	if budget := h.d.Now().Add(eventBudget); !isSweep && (!hasDeadline || budget.Before(dl)) {
-		dl, hasDeadline = budget, true
+	limit := eventBudget
+	if isSweep {
+		limit = 0
 	}
-	if hasDeadline {
-		stale = dl.Sub(h.d.Now())
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
-		defer cancel()
-	}
+	ctx, cancel, stale := h.budget(ctx, limit)
+	defer cancel()
 
 	switch {
 	case err != nil:
@@ -218,6 +213,23 @@ func logFields(f detect.Finding) []any {
 
 // stack is the stack of a panic, a line a frame.
 func stack() []string { return strings.Split(strings.TrimSpace(string(debug.Stack())), "\n") }
+
+// budget is the context of one piece of work: the invocation's deadline,
+// or limit from now if that is sooner (0: no limit), less deadlineMargin;
+// and the age after which a claim on the idempotency table is stale (the
+// work's time, defaultStale with no deadline).
+func (h *Handler) budget(ctx context.Context, limit time.Duration) (context.Context, context.CancelFunc, time.Duration) {
+	dl, ok := ctx.Deadline()
+	if end := h.d.Now().Add(limit); limit > 0 && (!ok || end.Before(dl)) {
+		dl, ok = end, true
+	}
+	if !ok {
+		return ctx, func() {}, defaultStale
+	}
+	stale := dl.Sub(h.d.Now())
+	ctx, cancel := context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+	return ctx, cancel, stale
+}
 
 // Invoke is the entry point for lambda.Start. It takes the payload as it
 // arrives, so that a payload that is not JSON reaches Handle and fails as a

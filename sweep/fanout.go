@@ -8,7 +8,6 @@ package sweep
 // timeout), and what keeps failing (the dead-letter queue).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -133,13 +132,11 @@ func DeadLetter(ctx context.Context, q Queue, url string, m TargetMessage, reaso
 	if len(m.Reason) > 4096 {
 		m.Reason = m.Reason[:4096]
 	}
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	body, err := json.Marshal(m)
+	if err != nil {
 		return err
 	}
-	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(strings.TrimSpace(body.String()))}); err != nil {
+	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(body))}); err != nil {
 		return fmt.Errorf("SendMessage to the dead-letter queue: %s", apiError(err))
 	}
 	return nil
