@@ -24,7 +24,7 @@ func TestHistoryTable(t *testing.T) {
 	for _, c := range at(in, "StorageDescriptor", "Columns").([]any) {
 		types[fmt.Sprint(at(c, "Name"))] = fmt.Sprint(at(c, "Type"))
 	}
-	for _, c := range athena.Columns {
+	for _, c := range athena.CloudTrail.Columns {
 		parts := strings.Split(c.SQL, ".")
 		typ, ok := types[parts[0]]
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,6 +63,7 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 	if err != nil {
 		return nil, Stats{}, err
 	}
+	layout, _ := r.Query.Layout() // SQL checked it
 	start, err := r.API.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String(sql),
 		WorkGroup: aws.String(r.Workgroup), QueryExecutionContext: &types.QueryExecutionContext{Database: aws.String(r.Query.Database)}})
 	if err != nil {
@@ -85,7 +87,7 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 			}
 			switch state {
 			case types.QueryExecutionStateSucceeded:
-				recs, err := r.results(ctx, &st)
+				recs, err := r.results(ctx, layout, &st)
 				return recs, st, err
 			case types.QueryExecutionStateFailed, types.QueryExecutionStateCancelled:
 				return nil, st, fmt.Errorf("query %s %s: %s", st.ID, state, reason(q.Status))
@@ -128,7 +130,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // results pages through a succeeded query's rows (1,000 a page; the
 // first row of the first page is the columns' names) and rebuilds each.
-func (r Run) results(ctx context.Context, st *Stats) ([]json.RawMessage, error) {
+func (r Run) results(ctx context.Context, l Layout, st *Stats) ([]json.RawMessage, error) {
 	var out []json.RawMessage
 	in := &athena.GetQueryResultsInput{QueryExecutionId: aws.String(st.ID), MaxResults: aws.Int32(1000)}
 	for page := 0; ; page++ {
@@ -137,11 +139,11 @@ func (r Run) results(ctx context.Context, st *Stats) ([]json.RawMessage, error) 
 			return out, fmt.Errorf("GetQueryResults %s (page %d): %w", st.ID, page+1, err)
 		}
 		rows := resp.ResultSet.Rows
-		if page == 0 && len(rows) > 0 && isHeader(rows[0]) {
+		if page == 0 && len(rows) > 0 && isHeader(l, rows[0]) {
 			rows = rows[1:]
 		}
 		for _, row := range rows {
-			rec, err := Record(row.Data)
+			rec, err := l.Record(row.Data)
 			if err != nil {
 				return out, fmt.Errorf("query %s, row %d: %w", st.ID, st.Rows+1, err)
 			}
@@ -155,30 +157,42 @@ func (r Run) results(ctx context.Context, st *Stats) ([]json.RawMessage, error) 
 	}
 }
 
-// isHeader reports whether row is the columns' names.
-func isHeader(row types.Row) bool {
-	return len(row.Data) == len(Columns) && aws.ToString(row.Data[len(Columns)-1].VarCharValue) == "recipientaccountid" &&
-		aws.ToString(row.Data[0].VarCharValue) == "eventversion"
+// isHeader reports whether row is the names of l's columns.
+func isHeader(l Layout, row types.Row) bool {
+	if len(row.Data) != len(l.Columns) {
+		return false
+	}
+	for i, c := range l.Columns {
+		if aws.ToString(row.Data[i].VarCharValue) != c.Name {
+			return false
+		}
+	}
+	return true
 }
 
-// Record rebuilds the CloudTrail record of a row of the query's columns:
-// each value at its field's path, requestParameters and responseElements
-// as the JSON they were (text that is not JSON stays text, and the record
-// says so when it is read), a null value left out.
-func Record(data []types.Datum) (json.RawMessage, error) {
-	if len(data) != len(Columns) {
-		return nil, fmt.Errorf("%d values, want the query's %d columns", len(data), len(Columns))
+// Record rebuilds the CloudTrail record of a row of l's columns: each
+// value at its field's path, as its Kind says, a null value left out.
+func (l Layout) Record(data []types.Datum) (json.RawMessage, error) {
+	if len(data) != len(l.Columns) {
+		return nil, fmt.Errorf("%d values, want the query's %d columns", len(data), len(l.Columns))
 	}
 	rec := map[string]any{}
-	for i, c := range Columns {
+	for i, c := range l.Columns {
 		v := data[i].VarCharValue
 		if v == nil {
 			continue
 		}
 		var val any = *v
-		if c.SQL == "requestparameters" || c.SQL == "responseelements" {
+		switch c.Kind {
+		case JSON:
 			if json.Valid([]byte(*v)) {
 				val = json.RawMessage(*v)
+			}
+		case Millis:
+			// Text that is no such time stays the text it was: the
+			// finding shows it, never a time made up.
+			if ms, err := strconv.ParseInt(*v, 10, 64); err == nil {
+				val = time.UnixMilli(ms).UTC().Format(time.RFC3339)
 			}
 		}
 		m := rec

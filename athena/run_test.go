@@ -65,7 +65,7 @@ func row(t *testing.T, record string) types.Row {
 		t.Fatal(err)
 	}
 	var r types.Row
-	for _, c := range Columns {
+	for _, c := range CloudTrail.Columns {
 		var v any = rec
 		for _, k := range c.Path {
 			m, _ := v.(map[string]any)
@@ -86,9 +86,8 @@ func row(t *testing.T, record string) types.Row {
 
 func header() types.Row {
 	var r types.Row
-	for _, c := range Columns {
-		name := c.SQL[strings.LastIndex(c.SQL, ".")+1:]
-		r.Data = append(r.Data, types.Datum{VarCharValue: aws.String(name)})
+	for _, c := range CloudTrail.Columns {
+		r.Data = append(r.Data, types.Datum{VarCharValue: aws.String(c.Name)})
 	}
 	return r
 }
@@ -143,5 +142,51 @@ func TestRun(t *testing.T) {
 	stop := func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() }
 	if _, _, err := (Run{API: running, Workgroup: "primary", Query: q, Wait: stop}).Records(ctx); !errors.Is(err, context.Canceled) || !running.stopped || !strings.Contains(err.Error(), "query q-1 cancelled") {
 		t.Errorf("cancelled: %v, stopped %v", err, running.stopped)
+	}
+}
+
+// TestRecordSecurityLake: a row of Security Lake's table, written by hand
+// as the OCSF mapping puts the world record's fields (the time in
+// milliseconds, MFA a boolean, the session issuer its ARN alone), is
+// rebuilt as a record judged as the world record itself is; a time that is
+// not milliseconds stays the text it was, which the finding shows.
+func TestRecordSecurityLake(t *testing.T) {
+	ocsf := map[string]string{
+		"eventversion": "1.09", "type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/Admin/alice", "useraccountid": "111122223333",
+		"sessionissuer": "arn:aws:iam::111122223333:role/Admin", "mfaauthenticated": "true", "eventtime": "1795168800000",
+		"eventsource": "ec2.amazonaws.com", "eventname": "AuthorizeSecurityGroupIngress", "awsregion": "eu-west-1",
+		"sourceipaddress": "198.51.100.23", "useragent": "aws-cli",
+		"requestparameters": `{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}}`,
+		"responseelements":  `{"_return":true}`, "requestid": "r-1", "eventid": "e-1", "eventtype": "AwsApiCall", "recipientaccountid": "111122223333",
+	}
+	row := func(m map[string]string) []types.Datum {
+		var d []types.Datum
+		for _, c := range SecurityLake.Columns {
+			if v, ok := m[c.Name]; ok {
+				d = append(d, types.Datum{VarCharValue: aws.String(v)})
+			} else {
+				d = append(d, types.Datum{})
+			}
+		}
+		return d
+	}
+	rec, err := SecurityLake.Record(row(ocsf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := detect.Parse([]byte(world), detect.Scoring{})
+	got, err := detect.Parse(rec, detect.Scoring{})
+	g, _ := json.Marshal(got.Findings)
+	w, _ := json.Marshal(want.Findings)
+	if err != nil || len(got.Findings) != 1 || string(g) != string(w) {
+		t.Errorf("rebuilt record %s\njudged\n%s\nwant\n%s (%v)", rec, g, w, err)
+	}
+	ocsf["eventtime"] = "2026-11-20 10:00:00.000"
+	rec, err = SecurityLake.Record(row(ocsf))
+	if b, perr := detect.Parse(rec, detect.Scoring{}); err != nil || perr != nil || len(b.Findings) != 1 || b.Findings[0].Event.Time != ocsf["eventtime"] {
+		t.Errorf("a time not in milliseconds: %s, %v, %v", rec, err, perr)
+	}
+	if _, err := SecurityLake.Record(row(ocsf)[1:]); err == nil {
+		t.Error("a row short of a column was rebuilt")
 	}
 }

@@ -11,36 +11,59 @@ import (
 
 // TestSQL: the query names every call of the calls table, the tag calls
 // only with an sgwatch: key and the attach calls only with a group set;
-// pushes the bounds into the partitions (the last day a day later, as
-// CloudTrail may deliver late) and the record times; and takes no name or
-// value it has not checked.
+// pushes the bounds into the partitions (in the CloudTrail table the last
+// day a day later, as CloudTrail may deliver late) and the record times;
+// reads each layout's own columns; and takes no name or value it has not
+// checked.
 func TestSQL(t *testing.T) {
-	q := Query{Database: "cloudtrail", Table: "logs", Filter: scan.Filter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-		Until: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "us-east-1"}}}
-	sql, err := q.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range append([]string{
-		"FROM cloudtrail.logs", "eventsource = 'ec2.amazonaws.com'",
-		`"timestamp" >= '2026/11/01' AND eventtime >= '2026-11-01T00:00:00Z'`,
-		`"timestamp" <= '2026/12/01' AND eventtime <= '2026-11-30T12:00:00Z'`,
-		"account IN ('111122223333')", "region IN ('eu-west-1', 'us-east-1')",
-		"eventname IN ('CreateTags', 'DeleteTags') AND lower(requestparameters) LIKE '%sgwatch:%'",
-		"eventname IN ('ModifyInstanceAttribute', 'ModifyNetworkInterfaceAttribute') AND lower(requestparameters) LIKE '%roup%'",
-	}, detect.Calls()...) {
-		if !strings.Contains(sql, want) {
-			t.Errorf("query lacks %q:\n%s", want, sql)
+	filter := scan.Filter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		Until: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), Accounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "us-east-1"}}
+	for _, c := range []struct {
+		q    Query
+		want []string
+	}{
+		{Query{Database: "cloudtrail", Table: "logs", Filter: filter}, []string{
+			"SELECT eventversion, useridentity.type, ", "FROM cloudtrail.logs", "WHERE eventsource = 'ec2.amazonaws.com'",
+			`"timestamp" >= '2026/11/01' AND eventtime >= '2026-11-01T00:00:00Z'`,
+			`"timestamp" <= '2026/12/01' AND eventtime <= '2026-11-30T12:00:00Z'`,
+			"account IN ('111122223333')", "region IN ('eu-west-1', 'us-east-1')",
+			"eventname IN ('CreateTags', 'DeleteTags') AND lower(requestparameters) LIKE '%sgwatch:%'",
+			"eventname IN ('ModifyInstanceAttribute', 'ModifyNetworkInterfaceAttribute') AND lower(requestparameters) LIKE '%roup%'",
+		}},
+		{Query{Database: "amazon_security_lake_glue_db_eu_west_1", Table: "amazon_security_lake_table_eu_west_1_cloud_trail_mgmt_2_0", Filter: filter}, []string{
+			"SELECT metadata.product.version AS eventversion, actor.user.type, actor.user.uid_alt AS principalid, actor.user.uid AS arn, actor.user.account.uid AS useraccountid, ",
+			"CAST(actor.session.is_mfa AS VARCHAR) AS mfaauthenticated", "time AS eventtime", "metadata.uid AS eventid",
+			"coalesce(src_endpoint.ip, src_endpoint.domain) AS sourceipaddress", "accountid AS recipientaccountid",
+			"FROM amazon_security_lake_glue_db_eu_west_1.amazon_security_lake_table_eu_west_1_cloud_trail_mgmt_2_0",
+			"WHERE api.service.name = 'ec2.amazonaws.com'",
+			"time_dt >= TIMESTAMP '2026-11-01 00:00:00'", "time_dt <= TIMESTAMP '2026-11-30 12:00:00'",
+			"accountid IN ('111122223333')", "region IN ('eu-west-1', 'us-east-1')",
+			"api.operation IN ('CreateTags', 'DeleteTags') AND lower(api.request.data) LIKE '%sgwatch:%'",
+			"api.operation IN ('ModifyInstanceAttribute', 'ModifyNetworkInterfaceAttribute') AND lower(api.request.data) LIKE '%roup%'",
+		}},
+	} {
+		sql, err := c.q.SQL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range append(c.want, detect.Calls()...) {
+			if !strings.Contains(sql, want) {
+				t.Errorf("query lacks %q:\n%s", want, sql)
+			}
 		}
 	}
-	for _, bad := range []Query{
-		{Database: "cloudtrail; DROP", Table: "logs"},
-		{Database: "cloudtrail", Table: "logs'--"},
-		{Database: "cloudtrail", Table: "logs", Filter: scan.Filter{Accounts: []string{"1' OR '1'='1"}}},
-		{Database: "cloudtrail", Table: "logs", Filter: scan.Filter{Regions: []string{"eu-west-1'"}}},
+	for _, bad := range []struct {
+		q    Query
+		want string
+	}{
+		{Query{Database: "cloudtrail; DROP", Table: "logs"}, "not a database or table name"},
+		{Query{Database: "cloudtrail", Table: "logs'--"}, "not a database or table name"},
+		{Query{Database: "cloudtrail", Table: "logs", Filter: scan.Filter{Accounts: []string{"1' OR '1'='1"}}}, "not a valid account"},
+		{Query{Database: "cloudtrail", Table: "logs", Filter: scan.Filter{Regions: []string{"eu-west-1'"}}}, "not a valid region"},
+		{Query{Database: "amazon_security_lake_glue_db_us_east_1", Table: "amazon_security_lake_table_us_east_1_cloud_trail_mgmt_1_0"}, "source version 1; sgwatch reads source version 2"},
 	} {
-		if _, err := bad.SQL(); err == nil {
-			t.Errorf("%+v: a query", bad)
+		if _, err := bad.q.SQL(); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want an error saying %q", bad.q, err, bad.want)
 		}
 	}
 }
