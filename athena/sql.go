@@ -9,7 +9,6 @@ package athena
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +26,10 @@ type Query struct {
 	// events table (source version 2); letters, digits and underscores.
 	Database, Table string
 	scan.Filter
+	// Groups, when set, keeps only the records whose request or response
+	// names one of these security groups (the sweep's look for who
+	// created a rule).
+	Groups []string
 }
 
 // A Column is a value the query selects, Name in its results, and the
@@ -58,9 +61,10 @@ type Layout struct {
 	// Name is the layout's name in messages.
 	Name    string
 	Columns []Column
-	// source, operation and request are the event source, the call's
-	// name and its request parameters (JSON text).
-	source, operation, request string
+	// source, operation, request and response are the event source, the
+	// call's name, and its request parameters and response elements
+	// (JSON text).
+	source, operation, request, response string
 	// account and region are the partition columns.
 	account, region string
 	// bounds is the WHERE clause of -since (or -until: late), for a time
@@ -106,7 +110,7 @@ var CloudTrail = Layout{
 		{SQL: "sessioncredentialfromconsole", Path: []string{"sessionCredentialFromConsole"}},
 		{SQL: "recipientaccountid", Path: []string{"recipientAccountId"}},
 	}),
-	source: "eventsource", operation: "eventname", request: "requestparameters",
+	source: "eventsource", operation: "eventname", request: "requestparameters", response: "responseelements",
 	account: "account", region: "region",
 	bounds: func(t time.Time, op string, late bool) string {
 		d := t
@@ -155,7 +159,7 @@ var SecurityLake = Layout{
 		{SQL: "metadata.event_code", Name: "eventtype", Path: []string{"eventType"}},
 		{SQL: "accountid", Name: "recipientaccountid", Path: []string{"recipientAccountId"}},
 	}),
-	source: "api.service.name", operation: "api.operation", request: "api.request.data",
+	source: "api.service.name", operation: "api.operation", request: "api.request.data", response: "api.response.data",
 	account: "accountid", region: "region",
 	bounds: func(t time.Time, op string, _ bool) string {
 		return fmt.Sprintf("time_dt %s TIMESTAMP %s", op, quote(t.UTC().Format(time.DateTime)))
@@ -172,22 +176,25 @@ func columns(cols []Column) []Column {
 	return cols
 }
 
-// securityLakeTable is the name of a Security Lake CloudTrail management
-// events table, with its source version.
-var securityLakeTable = regexp.MustCompile(`^amazon_security_lake_table_[a-z0-9_]+_cloud_trail_mgmt_([0-9]+)_0$`)
-
 // Layout is the layout of q's table, by its name: Security Lake's for a
-// Security Lake CloudTrail management events table, which must be source
-// version 2; the CloudTrail table's for any other.
+// Security Lake CloudTrail management events table
+// (amazon_security_lake_table_REGION_cloud_trail_mgmt_VERSION_0), which
+// must be source version 2; the CloudTrail table's for any other.
 func (q Query) Layout() (Layout, error) {
-	m := securityLakeTable.FindStringSubmatch(strings.ToLower(q.Table))
-	switch {
-	case m == nil:
+	const source = "_cloud_trail_mgmt_"
+	rest, lake := strings.CutPrefix(strings.ToLower(q.Table), "amazon_security_lake_table_")
+	i := strings.LastIndex(rest, source)
+	if !lake || i <= 0 {
 		return CloudTrail, nil
-	case m[1] == "2":
+	}
+	version, zero := strings.CutSuffix(rest[i+len(source):], "_0")
+	switch {
+	case !zero || version == "" || strings.Trim(version, "0123456789") != "":
+		return CloudTrail, nil
+	case version == "2":
 		return SecurityLake, nil
 	}
-	return Layout{}, fmt.Errorf("%s is a Security Lake table of source version %s; sgwatch reads source version 2 (OCSF 1.1.0), the _2_0 table", q.Table, m[1])
+	return Layout{}, fmt.Errorf("%s is a Security Lake table of source version %s; sgwatch reads source version 2 (OCSF 1.1.0), the _2_0 table", q.Table, version)
 }
 
 // SQL is the query, in Athena's dialect (Trino). Names and values are
@@ -227,6 +234,17 @@ func (q Query) SQL() (string, error) {
 	fmt.Fprintf(&b, "\nFROM %s.%s\nWHERE %s = %s\n  AND (%s IN (%s)", q.Database, q.Table, l.source, quote(detect.EventSource), l.operation, list(plain))
 	fmt.Fprintf(&b, "\n    OR %s IN (%s) AND lower(%s) LIKE %s", l.operation, list(attach), l.request, quote("%roup%"))
 	fmt.Fprintf(&b, "\n    OR %s IN (%s) AND lower(%s) LIKE %s)", l.operation, list(detect.TagCalls()), l.request, quote("%"+detect.TagPrefix+"%"))
+	if len(q.Groups) > 0 {
+		var names []string
+		for _, g := range q.Groups {
+			if !awsid.IsGroupID(g) {
+				return "", fmt.Errorf("%q is not a security group id", g)
+			}
+			like := quote("%" + g + "%")
+			names = append(names, fmt.Sprintf("lower(%s) LIKE %s OR lower(%s) LIKE %s", l.request, like, l.response, like))
+		}
+		fmt.Fprintf(&b, "\n  AND (%s)", strings.Join(names, "\n    OR "))
+	}
 	if !q.Since.IsZero() {
 		fmt.Fprintf(&b, "\n  AND %s", l.bounds(q.Since, ">=", false))
 	}
