@@ -26,15 +26,17 @@ var layers = [][]string{
 	{"pipeline", "hub", "sweep", "memory"},
 	// The adapters: the Lambda handler and the scan of history.
 	{"handler", "scan"},
+	{"function"},
 	{"bucket", "coverage", "athena"},
+	{"history"},
 	{"cli"},
 	// Commands: wiring only.
-	{"", "cmd/sgwatch-local", "bench/gen", "bench/coldstart/hellosns"},
+	{"", "cmd/sgwatch-local", "cmd/sgwatch-sweep", "bench/gen", "bench/coldstart/hellosns"},
 }
 
 // testSupport are the packages only tests and development commands use;
 // they import nothing of sgwatch, and no production package imports them.
-var testSupport = []string{"emulate", "internal/samples", "e2e"}
+var testSupport = []string{"emulate", "emulate/dockerproxy", "internal/samples", "e2e"}
 
 const module = "github.com/sgwatch/sgwatch"
 

@@ -30,7 +30,12 @@ type Docker struct {
 // would pick it up); otherwise it starts dockerd (the binary dockerd) with
 // everything under dir, without touching the host's iptables, and waits
 // until it answers.
-func StartDocker(dockerd, dir, image string) (*Docker, error) {
+//
+// proxy, when not "", is the userland proxy our dockerd publishes ports
+// with (package emulate/dockerproxy, built by the caller): one that waits
+// for a container to listen instead of closing a connection it cannot pass
+// on yet.
+func StartDocker(dockerd, dir, image, proxy string) (*Docker, error) {
 	for _, host := range []string{os.Getenv("DOCKER_HOST"), "unix:///var/run/docker.sock"} {
 		if sock, ok := strings.CutPrefix(host, "unix://"); ok && ping(sock) == nil && get(sock, "/images/"+image+"/json") == nil {
 			return &Docker{Host: host}, nil
@@ -40,6 +45,9 @@ func StartDocker(dockerd, dir, image string) (*Docker, error) {
 	args := []string{
 		"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
 		"--pidfile", filepath.Join(dir, "docker.pid"), "-H", "unix://" + sock, "--iptables=false",
+	}
+	if proxy != "" {
+		args = append(args, "--userland-proxy-path", proxy)
 	}
 	p, err := start("dockerd", dockerd, args, baseEnv())
 	if err != nil {
