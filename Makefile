@@ -19,6 +19,8 @@ RIE         := bin/rie-$(RIE_VERSION)/aws-lambda-rie
 # The bootstrap the emulator runs: as sam build builds it, for this host.
 HOSTARCH       := $(shell go env GOARCH)
 HOST_BOOTSTRAP := bin/linux-$(HOSTARCH)/bootstrap
+# The sweep worker's (template.yaml's SweepWorkerFunction), likewise.
+WORKER_BOOTSTRAP := bin/linux-$(HOSTARCH)/sweep/bootstrap
 
 .PHONY: test vet unit fuzz lint e2e tools rie warm docker-tools host-bootstrap cli-bin local run build deploy bench clean
 
@@ -59,18 +61,18 @@ unit:
 ## what they measured. Fails if a component cannot be installed, and if any process it
 ## started is still running.
 E2ELOG := .test-results/e2e.log
-E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP)))( |$$)|^[^ ]*(dockerd|containerd) .*/TestSAMLocalInvoke
+E2E_PROCS := ^([^ ]*python[^ ]* )?($(abspath $(RIE))|$(abspath $(VENV))/bin/moto_server|$(abspath $(HOST_BOOTSTRAP))|$(abspath $(WORKER_BOOTSTRAP)))( |$$)|^[^ ]*(dockerd|containerd) .*/TestSAMLocalInvoke
 e2e: tools rie host-bootstrap cli-bin docker-tools
 	@mkdir -p $(dir $(E2ELOG))
 	@status=0; go test -tags e2e -count=1 -v -timeout 12m ./e2e -args \
 		-rie=$(abspath $(RIE)) -moto=$(abspath $(VENV))/bin/moto_server \
 		-sam=$(abspath $(VENV))/bin/sam -checkov=$(abspath $(VENV))/bin/checkov \
-		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -cli=$(abspath $(CLI_BIN)) -goflags="$(LAMBDA_GOFLAGS)" > $(E2ELOG) 2>&1 || status=$$?; \
+		-bootstrap=$(abspath $(HOST_BOOTSTRAP)) -worker=$(abspath $(WORKER_BOOTSTRAP)) -cli=$(abspath $(CLI_BIN)) -goflags="$(LAMBDA_GOFLAGS)" > $(E2ELOG) 2>&1 || status=$$?; \
 	if pgrep -f '$(E2E_PROCS)' > /dev/null; then \
 		echo "e2e: processes left running:"; pgrep -af '$(E2E_PROCS)'; pkill -9 -f '$(E2E_PROCS)'; status=1; fi; \
 	if [ $$status -ne 0 ]; then cat $(E2ELOG); echo "end-to-end tests failed (log: $(E2ELOG))"; exit 1; fi
 	@grep -E '^(bootstrap \(sam build|--- PASS: Test)|^    [a-z]+_test\.go:[0-9]+: (host bootstrap|text:|json:|chat:|[A-Za-z_ ]+: failed as|pattern|checkov|enrich:|sam local:|coverage:|organization:|scan:|once:|sweep:|securityhub:|live:|sgwatch sweep|fan-out:)' $(E2ELOG)
-	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 18 || { echo "e2e: want the pass lines of 18 tests"; exit 1; }
+	@test "$$(grep -c '^--- PASS: Test' $(E2ELOG))" -eq 19 || { echo "e2e: want the pass lines of 19 tests"; exit 1; }
 
 ## rie: the Lambda Runtime Interface Emulator, pinned, in bin/
 rie: $(RIE)
@@ -101,6 +103,7 @@ cli-bin:
 
 host-bootstrap:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o $(HOST_BOOTSTRAP) .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) GOFLAGS="$(LAMBDA_GOFLAGS)" go build -o $(WORKER_BOOTSTRAP) ./cmd/sgwatch-sweep
 
 ## local: "sam local invoke" without Docker - builds, starts moto and the
 ## runtime emulator, invokes EVENT, prints what the subscriber received

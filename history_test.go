@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sgwatch/sgwatch/athena"
+	"github.com/sgwatch/sgwatch/history"
 )
 
 // TestHistoryTable: history.yaml's Glue table has every column the history
@@ -73,5 +75,37 @@ func TestHistoryTable(t *testing.T) {
 	src := strings.NewReplacer("${Workgroup}", "stack-sgwatch", "${Database}", "sgwatch_history").Replace(fmt.Sprint(at(tpl, "Outputs", "Source", "Value", "Fn::Sub")))
 	if _, q, err := athena.ParseSource(src); err != nil || q.Table != "cloudtrail" {
 		t.Errorf("output Source %q: %v", src, err)
+	}
+}
+
+// TestHistoryReaderPolicy: history.yaml's reader policy allows every Athena
+// call a run makes (history.API), on the workgroup, and reads the table the
+// Source output names; template.yaml takes it as HistoryPolicyArn.
+func TestHistoryReaderPolicy(t *testing.T) {
+	tpl := fileValue(t, "history.yaml")
+	res := tpl["Resources"].(map[string]any)
+	allowed := map[string]any{}
+	for _, st := range statements(res["ReaderPolicy"], "PolicyDocument") {
+		for _, a := range strs(st["Action"]) {
+			allowed[a] = st["Resource"]
+		}
+	}
+	api := reflect.TypeFor[history.API]()
+	for i := range api.NumMethod() {
+		a := "athena:" + api.Method(i).Name
+		if r, ok := allowed[a]; !ok || !strings.Contains(fmt.Sprint(r), "workgroup/${Workgroup}") {
+			t.Errorf("the reader policy allows %s on %v, want the workgroup", a, r)
+		}
+	}
+	source := fmt.Sprint(at(tpl, "Outputs", "Source", "Value"))
+	table := source[strings.LastIndex(source, ".")+1:]
+	if r := fmt.Sprint(allowed["glue:GetTable"]); !strings.Contains(r, "table/${Database}/"+table+"]") && !strings.HasSuffix(r, "table/${Database}/"+table) {
+		t.Errorf("glue:GetTable on %s, want the table %s the Source output names", r, table)
+	}
+	if !reflect.DeepEqual(at(tpl, "Outputs", "ReaderPolicyArn", "Value"), map[string]any{"Ref": "ReaderPolicy"}) {
+		t.Error("no ReaderPolicyArn output")
+	}
+	if at(templateValue(t), "Parameters", "HistoryPolicyArn") == nil {
+		t.Error("template.yaml takes no HistoryPolicyArn")
 	}
 }

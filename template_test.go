@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"slices"
@@ -153,7 +154,14 @@ func TestTemplateTuning(t *testing.T) {
 	}
 	var tpl struct {
 		Parameters map[string]any `yaml:"Parameters"`
-		Resources  map[string]struct {
+		Globals    struct {
+			Function struct {
+				Environment struct {
+					Variables map[string]yaml.Node `yaml:"Variables"`
+				} `yaml:"Environment"`
+			} `yaml:"Function"`
+		} `yaml:"Globals"`
+		Resources map[string]struct {
 			Condition  string `yaml:"Condition"`
 			Properties struct {
 				Environment struct {
@@ -169,7 +177,7 @@ func TestTemplateTuning(t *testing.T) {
 	if err := yaml.Unmarshal(data, &tpl); err != nil {
 		t.Fatal(err)
 	}
-	vars := tpl.Resources["SgwatchFunction"].Properties.Environment.Variables
+	vars := tpl.Globals.Function.Environment.Variables // both functions'
 	for v, param := range map[string]string{
 		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "AUTHORIZED_PUBLIC_PORTS": "AuthorizedPublicPorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
 		"TRUSTED_SERVICES": "TrustedServices", "SUPPRESS": "Suppress", "MIN_SEVERITY": "MinSeverity", "ENRICH": "Enrich",
@@ -208,7 +216,32 @@ func TestTemplateTuning(t *testing.T) {
 // however the template spells it.
 func templateValue(t *testing.T) map[string]any {
 	t.Helper()
-	return fileValue(t, "template.yaml")
+	v := fileValue(t, "template.yaml")
+	// As SAM deploys it: each function's properties over the Globals'.
+	globals, _ := at(v, "Globals", "Function").(map[string]any)
+	for _, r := range v["Resources"].(map[string]any) {
+		if at(r, "Type") == "AWS::Serverless::Function" {
+			props := r.(map[string]any)["Properties"].(map[string]any)
+			merge(props, globals)
+		}
+	}
+	return v
+}
+
+// merge adds to dst what src has and dst does not, map by map.
+func merge(dst, src map[string]any) {
+	for k, sv := range src {
+		dv, ok := dst[k]
+		if !ok {
+			dst[k] = sv
+			continue
+		}
+		dm, dok := dv.(map[string]any)
+		sm, sok := sv.(map[string]any)
+		if dok && sok {
+			merge(dm, sm)
+		}
+	}
 }
 
 // fileValue is a template file as plain values, as templateValue.
@@ -867,7 +900,7 @@ func TestTemplateCentralRule(t *testing.T) {
 			t.Errorf("%s %v, want the SecurityGroupChange rule's %v", field, got, want)
 		}
 	}
-	checkRulePermission(t, res, "CentralSecurityGroupChange", "ReceivesForwardedEvents")
+	checkRulePermission(t, res, "CentralSecurityGroupChange", "ReceivesForwardedEvents", map[string]any{"Ref": "SgwatchFunction"})
 }
 
 // TestTemplateOrganizationParameters: CloudFormation refuses what is not an
@@ -1178,7 +1211,8 @@ func (d deployment) dangling(t *testing.T) []string {
 		exists[name] = true
 		if at(r, "Type") == "AWS::Serverless::Function" {
 			exists[name+"Role"] = true
-			for event := range at(r, "Properties", "Events").(map[string]any) {
+			events, _ := at(r, "Properties", "Events").(map[string]any)
+			for event := range events {
 				exists[name+event], exists[name+event+"Permission"] = true, true
 			}
 		}
@@ -1483,17 +1517,33 @@ func sweepRequest(t *testing.T, payload string) sweep.Request {
 // and send what it cannot deliver to the dead-letter queue, and nothing
 // else; only Scheduler, for this account, may assume it.
 func TestTemplateSweepSchedule(t *testing.T) {
-	res := templateValue(t)["Resources"].(map[string]any)
-	s := res["ScheduledSweep"]
-	if at(s, "Type") != "AWS::Scheduler::Schedule" || at(s, "Condition") != "SweepEnabled" {
-		t.Fatalf("ScheduledSweep: %v under %v, want an AWS::Scheduler::Schedule under SweepEnabled", at(s, "Type"), at(s, "Condition"))
+	tpl := templateValue(t)
+	raw := tpl["Resources"].(map[string]any)
+	for name, want := range map[string]string{"ScheduledSweep": "AWS::Scheduler::Schedule", "SweepScheduleRole": "AWS::IAM::Role"} {
+		if at(raw[name], "Type") != want || at(raw[name], "Condition") != "SweepEnabled" {
+			t.Fatalf("%s: %v under %v, want an %s under SweepEnabled", name, at(raw[name], "Type"), at(raw[name], "Condition"), want)
+		}
 	}
+	// The function that sweeps: the worker when there is a history table.
+	for _, d := range []struct {
+		params map[string]string
+		fn     string
+	}{{nil, "SgwatchFunction"}, {map[string]string{"HistorySource": "athena://primary/cloudtrail.logs"}, "SweepWorkerFunction"}} {
+		checkSweepSchedule(t, deploy(t, tpl, d.params).resources(t), d.fn)
+	}
+}
+
+// checkSweepSchedule checks the schedule and its role of a deployment,
+// whose sweeping function is fn.
+func checkSweepSchedule(t *testing.T, res map[string]any, fn string) {
+	t.Helper()
+	s := res["ScheduledSweep"]
 	dlq := map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{"UndeliveredEventQueue", "Arn"}}}
 	for path, want := range map[string]any{
-		"ScheduleExpression":      map[string]any{"Ref": "SweepSchedule"},
+		"ScheduleExpression":      "rate(1 hour)",
 		"FlexibleTimeWindow":      map[string]any{"Mode": "OFF"},
 		"State":                   "ENABLED",
-		"Target.Arn":              map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}},
+		"Target.Arn":              map[string]any{"Fn::GetAtt": []any{fn, "Arn"}},
 		"Target.RoleArn":          map[string]any{"Fn::GetAtt": []any{"SweepScheduleRole", "Arn"}},
 		"Target.RetryPolicy":      map[string]any{"MaximumRetryAttempts": "2", "MaximumEventAgeInSeconds": "3600"},
 		"Target.DeadLetterConfig": dlq,
@@ -1517,9 +1567,6 @@ func TestTemplateSweepSchedule(t *testing.T) {
 	}
 
 	role := res["SweepScheduleRole"]
-	if at(role, "Type") != "AWS::IAM::Role" || at(role, "Condition") != "SweepEnabled" {
-		t.Fatalf("SweepScheduleRole: %v under %v, want an AWS::IAM::Role under SweepEnabled", at(role, "Type"), at(role, "Condition"))
-	}
 	p := at(role, "Properties").(map[string]any)
 	for field := range p {
 		if !slices.Contains([]string{"Description", "AssumeRolePolicyDocument", "Policies"}, field) {
@@ -1529,7 +1576,7 @@ func TestTemplateSweepSchedule(t *testing.T) {
 	trust := statements(role, "AssumeRolePolicyDocument")
 	wantTrust := map[string]any{
 		"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
-		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": map[string]any{"Ref": "AWS::AccountId"}}},
+		"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": pseudo["AWS::AccountId"]}},
 	}
 	if len(trust) != 1 || !reflect.DeepEqual(trust[0], wantTrust) {
 		t.Errorf("trust policy %v, want only %v", trust, wantTrust)
@@ -1538,9 +1585,8 @@ func TestTemplateSweepSchedule(t *testing.T) {
 	if len(policies) != 1 {
 		t.Fatalf("%d inline policies, want one", len(policies))
 	}
-	fn := map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}}
 	want := []map[string]any{
-		{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": []any{fn, map[string]any{"Fn::Sub": "${SgwatchFunction.Arn}:*"}}},
+		{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": []any{map[string]any{"Fn::GetAtt": []any{fn, "Arn"}}, "${" + fn + ".Arn}:*"}},
 		{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq["Arn"]},
 	}
 	if got := statements(map[string]any{"Properties": policies[0]}, "PolicyDocument"); !reflect.DeepEqual(got, want) {
@@ -1632,8 +1678,10 @@ func TestTemplateSweepAfterDeployment(t *testing.T) {
 		t.Fatalf("%d targets, want the function", len(targets))
 	}
 	target := targets[0]
-	if a := at(target, "Arn"); !reflect.DeepEqual(a, map[string]any{"Fn::GetAtt": []any{"SgwatchFunction", "Arn"}}) {
-		t.Errorf("target %v, want the function", a)
+	// The function that sweeps: the worker when there is a history table.
+	getAtt := func(fn string) any { return map[string]any{"Fn::GetAtt": []any{fn, "Arn"}} }
+	if a := at(target, "Arn"); !reflect.DeepEqual(a, map[string]any{"Fn::If": []any{"SweepWorker", getAtt("SweepWorkerFunction"), getAtt("SgwatchFunction")}}) {
+		t.Errorf("target %v, want the function that sweeps", a)
 	}
 	event0 := at(res, "SgwatchFunction", "Properties", "Events", "SecurityGroupChange", "Properties")
 	for _, field := range []string{"RetryPolicy", "DeadLetterConfig"} {
@@ -1663,19 +1711,21 @@ func TestTemplateSweepAfterDeployment(t *testing.T) {
 		t.Errorf("input %s: %+v, want the event's id and time, by deployment", input, req)
 	}
 
-	checkRulePermission(t, res, "SweepAfterDeployment", "SweepEnabled")
+	checkRulePermission(t, res, "SweepAfterDeployment", "SweepEnabled",
+		map[string]any{"Fn::If": []any{"SweepWorker", map[string]any{"Ref": "SweepWorkerFunction"}, map[string]any{"Ref": "SgwatchFunction"}}})
 }
 
 // checkRulePermission: exactly one Lambda permission lets the EventBridge
-// rule invoke the function, under condition.
-func checkRulePermission(t *testing.T, res map[string]any, rule, condition string) {
+// rule invoke the function fn (its name, as the template writes it), under
+// condition.
+func checkRulePermission(t *testing.T, res map[string]any, rule, condition string, fn any) {
 	t.Helper()
 	var permissions []string
 	for name, r := range res {
 		if at(r, "Type") == "AWS::Lambda::Permission" && reflect.DeepEqual(at(r, "Properties", "SourceArn"), map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}) {
 			permissions = append(permissions, name)
 			want := map[string]any{
-				"Action": "lambda:InvokeFunction", "FunctionName": map[string]any{"Ref": "SgwatchFunction"},
+				"Action": "lambda:InvokeFunction", "FunctionName": fn,
 				"Principal": "events.amazonaws.com", "SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}},
 			}
 			if !reflect.DeepEqual(at(r, "Properties"), want) || at(r, "Condition") != condition {
@@ -1814,6 +1864,17 @@ func TestTemplateSweepFanOut(t *testing.T) {
 		!reflect.DeepEqual(m["EventSourceArn"], map[string]any{"Fn::GetAtt": []any{"SweepQueue", "Arn"}}) {
 		t.Errorf("SweepTargets %v", m)
 	}
+	// The queue's targets go to the function that sweeps: the worker when
+	// there is a history table, whose timeout the visibility covers too.
+	for params, fn := range map[string]string{"": "SgwatchFunction", "athena://primary/cloudtrail.logs": "SweepWorkerFunction"} {
+		d := deploy(t, tpl, map[string]string{"SweepAccounts": "organization", "HistorySource": params}).resources(t)
+		if got := at(d, "SweepTargets", "Properties", "FunctionName"); !reflect.DeepEqual(got, map[string]any{"Ref": fn}) {
+			t.Errorf("HistorySource %q: SweepTargets invokes %v, want %s", params, got, fn)
+		}
+		if w, _ := strconv.Atoi(fmt.Sprint(at(d, fn, "Properties", "Timeout"))); w == 0 || visibility < 6*w {
+			t.Errorf("SweepQueue's visibility timeout %d s, want at least 6 × %s's %d s", visibility, fn, w)
+		}
+	}
 	for _, params := range []map[string]string{{"Sweep": "true"}, {"Sweep": "true", "SweepAccounts": "organization"}} {
 		d := deploy(t, tpl, params)
 		q, dl := d.eval(t, env["SWEEP_QUEUE_URL"]), d.eval(t, env["SWEEP_DEAD_LETTER_URL"])
@@ -1821,5 +1882,61 @@ func TestTemplateSweepFanOut(t *testing.T) {
 			fans != reflect.DeepEqual(dl, map[string]any{"Ref": "SweepDeadLetterQueue"}) || !fans && (q != "" || dl != "") {
 			t.Errorf("%v: SWEEP_QUEUE_URL %v, SWEEP_DEAD_LETTER_URL %v", params, q, dl)
 		}
+	}
+}
+
+// TestTemplateSweepWorker: with HistorySource (and Sweep) the template adds
+// the sweep worker, cmd/sgwatch-sweep: the function's settings, role,
+// environment (HISTORY_SOURCE too) and failure destination, and the
+// history's reader policy on the role when HistoryPolicyArn names one;
+// without it, or without Sweep, there is no worker.
+func TestTemplateSweepWorker(t *testing.T) {
+	tpl := templateValue(t)
+	const source = "athena://primary/cloudtrail.logs"
+	for _, c := range []struct {
+		params map[string]string
+		worker bool
+	}{
+		{nil, false},
+		{map[string]string{"HistorySource": source}, true},
+		{map[string]string{"HistorySource": source, "Sweep": "false"}, false},
+		{map[string]string{"HistorySource": source, "HistoryPolicyArn": "arn:aws:iam::123456789012:policy/sgwatch-history-reader"}, true},
+	} {
+		res := deploy(t, tpl, c.params).resources(t)
+		w, ok := res["SweepWorkerFunction"]
+		if ok != c.worker {
+			t.Errorf("%v: a worker %v, want %v", c.params, ok, c.worker)
+			continue
+		}
+		policies, _ := at(res, "SgwatchFunction", "Properties", "Policies").([]any)
+		if want := c.params["HistoryPolicyArn"]; want != "" && !slices.Contains(policies, any(want)) || want == "" && len(policies) != 1 {
+			t.Errorf("%v: the role's policies %v", c.params, policies)
+		}
+		if !ok {
+			continue
+		}
+		fn := at(res, "SgwatchFunction", "Properties").(map[string]any)
+		for _, k := range []string{"Handler", "Runtime", "Architectures", "MemorySize", "Timeout", "EventInvokeConfig", "LoggingConfig", "Environment"} {
+			if got := at(w, "Properties", k); !reflect.DeepEqual(got, fn[k]) {
+				t.Errorf("the worker's %s %v, the function's %v", k, got, fn[k])
+			}
+		}
+		for k, want := range map[string]any{
+			"CodeUri": "cmd/sgwatch-sweep", "Role": map[string]any{"Fn::GetAtt": []any{"SgwatchFunctionRole", "Arn"}},
+		} {
+			if got := at(w, "Properties", k); !reflect.DeepEqual(got, want) {
+				t.Errorf("the worker's %s %v, want %v", k, got, want)
+			}
+		}
+		if got := at(w, "Properties", "Environment", "Variables", "HISTORY_SOURCE"); got != source {
+			t.Errorf("HISTORY_SOURCE %v, want %s", got, source)
+		}
+	}
+	if out, err := exec.Command("go", "list", "-f", "{{.Name}}", "./cmd/sgwatch-sweep").Output(); err != nil || strings.TrimSpace(string(out)) != "main" {
+		t.Errorf("cmd/sgwatch-sweep: %q %v, want a main package", out, err)
+	}
+	for v, ok := range map[string]bool{"": true, source: true, "athena://primary/amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0": true,
+		"s3://bucket/key": false, "athena://primary/logs": false, "athena://primary/cloudtrail.logs'": false} {
+		checkAllowed(t, tpl, "HistorySource", v, ok)
 	}
 }

@@ -4,7 +4,8 @@
 // CloudTrail table (OCSF), the records of the calls sgwatch reports, built
 // from the calls table (package detect), with a scan's -since, -until,
 // -accounts and -regions (scan.Filter) pushed into the partition columns;
-// and each row rebuilt as the CloudTrail record it came from.
+// and how each row becomes the CloudTrail record it came from (package
+// history runs the query and rebuilds the rows).
 package athena
 
 import (
@@ -33,7 +34,8 @@ type Query struct {
 }
 
 // A Column is a value the query selects, Name in its results, and the
-// CloudTrail record field it rebuilds (Record): a path of JSON keys.
+// CloudTrail record field it rebuilds (history.Record): a path of JSON
+// keys.
 type Column struct {
 	SQL, Name string
 	Path      []string

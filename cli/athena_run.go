@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 
 	"github.com/sgwatch/sgwatch/athena"
+	"github.com/sgwatch/sgwatch/history"
 )
 
 // athenaRecords runs q in workgroup with the caller's credentials
@@ -32,7 +33,7 @@ func athenaRecords(ctx context.Context, workgroup string, q athena.Query, stderr
 	live := isTerminal(stderr)
 	start := time.Now()
 	last := types.QueryExecutionState("")
-	run := athena.Run{API: sdkathena.NewFromConfig(cfg), Workgroup: workgroup, Query: q, State: func(id string, s types.QueryExecutionState, scanned int64) {
+	run := history.Run{API: sdkathena.NewFromConfig(cfg), Workgroup: workgroup, Query: q, State: func(id string, s types.QueryExecutionState, scanned int64) {
 		if s != last {
 			out.printf("sgwatch: athena: query %s %s\n", id, s)
 			last = s

@@ -211,17 +211,7 @@ func TestScanAthenaMoto(t *testing.T) {
 	var log struct {
 		Records []json.RawMessage `json:"Records"`
 	}
-	var rows []map[string]any
-	header := map[string]any{}
-	var cols []map[string]any
-	var names []any
-	for _, c := range athena.CloudTrail.Columns {
-		n := c.SQL[strings.LastIndex(c.SQL, ".")+1:]
-		names = append(names, map[string]any{"VarCharValue": n})
-		cols = append(cols, map[string]any{"Name": n, "Type": "varchar"})
-	}
-	header["Data"] = names
-	rows = append(rows, header)
+	rows, cols := cloudTrailHeader()
 	for _, f := range files {
 		data, _ := os.ReadFile(f.Path)
 		var e struct {
@@ -234,30 +224,7 @@ func TestScanAthenaMoto(t *testing.T) {
 		if json.Unmarshal(data, &rec) != nil || rec["eventSource"] != "ec2.amazonaws.com" {
 			continue
 		}
-		var d []any
-		for _, c := range athena.CloudTrail.Columns {
-			var v any = rec
-			for _, k := range c.Path {
-				// As Athena's JSON SerDe reads keys: in any case.
-				m, _ := v.(map[string]any)
-				v = nil
-				for mk, mv := range m {
-					if strings.EqualFold(mk, k) {
-						v = mv
-					}
-				}
-			}
-			switch x := v.(type) {
-			case nil:
-				d = append(d, map[string]any{})
-			case string:
-				d = append(d, map[string]any{"VarCharValue": x})
-			default:
-				b, _ := json.Marshal(x)
-				d = append(d, map[string]any{"VarCharValue": string(b)})
-			}
-		}
-		rows = append(rows, map[string]any{"Data": d})
+		rows = append(rows, cloudTrailRow(rec))
 		// The file scan's copy: the record as the table holds it.
 		b, _ := json.Marshal(rec)
 		log.Records = append(log.Records, b)
@@ -326,6 +293,46 @@ func TestScanAthenaMoto(t *testing.T) {
 	}
 	t.Logf("scan: athena: sgwatch athena:// against moto's Athena: %d records seeded, the same %d findings as the file scan, byte for byte; from Security Lake's table, the %d rows DuckDB selects from the OCSF layout give the same %d findings as the file scan of those records as that table holds them; Ctrl-C while the query runs stops it (CANCELLED)",
 		len(log.Records), strings.Count(fromFile, "\n"), lake, lakeFindings)
+}
+
+// cloudTrailHeader is the first row of the history query's result in the
+// CloudTrail table (the columns' names), and its columns.
+func cloudTrailHeader() (rows, cols []map[string]any) {
+	var names []any
+	for _, c := range athena.CloudTrail.Columns {
+		names = append(names, map[string]any{"VarCharValue": c.Name})
+		cols = append(cols, map[string]any{"Name": c.Name, "Type": "varchar"})
+	}
+	return []map[string]any{{"Data": names}}, cols
+}
+
+// cloudTrailRow is a CloudTrail record as a row of the history query's
+// result in the CloudTrail table: each column's field, objects as JSON text.
+func cloudTrailRow(rec map[string]any) map[string]any {
+	var d []any
+	for _, c := range athena.CloudTrail.Columns {
+		var v any = rec
+		for _, k := range c.Path {
+			// As Athena's JSON SerDe reads keys: in any case.
+			m, _ := v.(map[string]any)
+			v = nil
+			for mk, mv := range m {
+				if strings.EqualFold(mk, k) {
+					v = mv
+				}
+			}
+		}
+		switch x := v.(type) {
+		case nil:
+			d = append(d, map[string]any{})
+		case string:
+			d = append(d, map[string]any{"VarCharValue": x})
+		default:
+			b, _ := json.Marshal(x)
+			d = append(d, map[string]any{"VarCharValue": string(b)})
+		}
+	}
+	return map[string]any{"Data": d}
 }
 
 // seedAthena queues a query's result in moto's Athena: rows (the first the

@@ -182,8 +182,15 @@ func receive(t *testing.T, q *emulate.Queue) []emulate.Notification {
 // timeout, so the function sees the deadline it would have in Lambda.
 func startFunction(t *testing.T, m *emulate.Moto, env ...string) *emulate.Function {
 	t.Helper()
+	return startBootstrap(t, m, *bootstrapBin, env...)
+}
+
+// startBootstrap is startFunction with another build of the function (the
+// sweep worker's).
+func startBootstrap(t *testing.T, m *emulate.Moto, bootstrap string, env ...string) *emulate.Function {
+	t.Helper()
 	env = append(append(m.FunctionEnv(), "AWS_LAMBDA_FUNCTION_TIMEOUT=300"), env...)
-	fn, err := emulate.StartFunction(*rieBin, *bootstrapBin, env)
+	fn, err := emulate.StartFunction(*rieBin, bootstrap, env)
 	if err != nil {
 		t.Fatal(err)
 	}

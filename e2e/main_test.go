@@ -22,6 +22,7 @@ var (
 	samBin       = flag.String("sam", "", "sam (AWS SAM CLI)")
 	checkovBin   = flag.String("checkov", "", "checkov")
 	bootstrapBin = flag.String("bootstrap", "", "bootstrap built for this host's architecture as sam build builds it")
+	workerBin    = flag.String("worker", "", "the sweep worker's bootstrap (cmd/sgwatch-sweep), built as -bootstrap")
 	cliBin       = flag.String("cli", "", "sgwatch built for this host as the command line (without the Lambda build's tags)")
 	goflags      = flag.String("goflags", "", "the GOFLAGS the Lambda binary is built with (LAMBDA_GOFLAGS in the Makefile)")
 )
@@ -31,7 +32,7 @@ var moto *emulate.Moto
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	for name, path := range map[string]string{"-rie": *rieBin, "-moto": *motoBin, "-sam": *samBin, "-checkov": *checkovBin, "-bootstrap": *bootstrapBin, "-cli": *cliBin} {
+	for name, path := range map[string]string{"-rie": *rieBin, "-moto": *motoBin, "-sam": *samBin, "-checkov": *checkovBin, "-bootstrap": *bootstrapBin, "-worker": *workerBin, "-cli": *cliBin} {
 		if path == "" {
 			fmt.Fprintf(os.Stderr, "e2e: %s not given; run the end-to-end tests with \"make e2e\"\n", name)
 			os.Exit(2)

@@ -31,8 +31,9 @@ func tool(t *testing.T, env []string, name string, args ...string) []byte {
 }
 
 // TestSAMValidateAndBuild is point 4: the real SAM CLI validates (with its
-// cfn-lint) and builds the template, and the bootstrap it builds is a static,
-// stripped ELF for the template's architecture, under sgwatch's size limit.
+// cfn-lint) and builds the template, and each bootstrap it builds (the
+// function's and the sweep worker's) is a static, stripped ELF for the
+// template's architecture, under sgwatch's size limit.
 func TestSAMValidateAndBuild(t *testing.T) {
 	out := tool(t, nil, *samBin, "validate", "--lint", "--template-file", "template.yaml", "--region", "us-east-1")
 	if !strings.Contains(string(out), "is a valid SAM Template") {
@@ -52,15 +53,17 @@ func TestSAMValidateAndBuild(t *testing.T) {
 	// The environment "make build" gives sam build: its Go builder runs plain
 	// "go build" with GOOS and GOARCH set and passes the rest through.
 	tool(t, []string{"CGO_ENABLED=0", "GOFLAGS=" + *goflags}, *samBin, "build", "--template-file", "template.yaml", "--build-dir", dir)
-	bin := filepath.Join(dir, "SgwatchFunction", "bootstrap")
-	size := checkBootstrap(t, bin, goarch)
-	zipped := zipSize(t, bin)
-	if zipped >= zipLimit {
-		t.Errorf("bootstrap zips to %d bytes, want under %d", zipped, zipLimit)
+	for _, fn := range []string{"SgwatchFunction", "SweepWorkerFunction"} {
+		bin := filepath.Join(dir, fn, "bootstrap")
+		size := checkBootstrap(t, bin, goarch)
+		zipped := zipSize(t, bin)
+		if zipped >= zipLimit {
+			t.Errorf("%s: bootstrap zips to %d bytes, want under %d", fn, zipped, zipLimit)
+		}
+		// Printed for the log of "make test", as the figures to watch.
+		fmt.Printf("bootstrap (sam build, %s, linux/%s, static, stripped, lambda.norpc): %d bytes (%.2f MB), %d bytes zipped (%.2f MB; limit %.0f MB)\n",
+			fn, goarch, size, float64(size)/1e6, zipped, float64(zipped)/1e6, float64(zipLimit)/1e6)
 	}
-	// Printed for the log of "make test", as the figures to watch.
-	fmt.Printf("bootstrap (sam build, linux/%s, static, stripped, lambda.norpc): %d bytes (%.2f MB), %d bytes zipped (%.2f MB; limit %.0f MB)\n",
-		goarch, size, float64(size)/1e6, zipped, float64(zipped)/1e6, float64(zipLimit)/1e6)
 }
 
 // TestCheckov is point 5: checkov finds no failed check in the templates

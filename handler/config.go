@@ -76,6 +76,11 @@ type SweepConfig struct {
 	// (default DefaultMaxReceives); the receive that reaches it is the
 	// target's last attempt.
 	MaxReceives int
+	// History is HISTORY_SOURCE: the history table (athena://WORKGROUP/
+	// DATABASE.TABLE) where the sweep worker (cmd/sgwatch-sweep, which
+	// checks it at start) looks for a creator LookupEvents does not find;
+	// "" for none. The function that handles events does not read it.
+	History string
 }
 
 // DefaultMaxReceives is how often a target's message is received before
@@ -201,6 +206,7 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 		}
 		c.MaxReceives = n
 	}
+	c.History = strings.TrimSpace(getenv("HISTORY_SOURCE"))
 	c.Role = strings.TrimSpace(getenv("SWEEP_ROLE"))
 	if c.Role == "" {
 		c.Role = DefaultSweepRole

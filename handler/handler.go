@@ -60,6 +60,9 @@ type Sweeps struct {
 	Accounts func(ctx context.Context) ([]string, error)
 	// Queue sends the fan-out's messages (SWEEP_QUEUE_URL); nil for none.
 	Queue sweep.Queue
+	// History looks for the creators LookupEvents does not find
+	// (HISTORY_SOURCE, in the sweep worker); nil for nowhere.
+	History sweep.History
 }
 
 // Deps are what a handler works with, each given once, at construction.

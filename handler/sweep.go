@@ -57,7 +57,7 @@ func (h *Handler) targets(ctx context.Context, regions []string) ([]sweep.Target
 
 func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale time.Duration, targets []sweep.Target, prior error) error {
 	s := sweep.Sweeper{Scoring: h.cfg.Policy.Score, Targets: targets, Lister: h.d.Sweep.Lister,
-		Memory: h.d.Sweep.Memory, Log: h.log, Now: h.d.Now}
+		Memory: h.d.Sweep.Memory, History: h.d.Sweep.History, Log: h.log, Now: h.d.Now}
 	if h.d.Hub != nil && !h.cfg.LocalOnly {
 		// One Security Hub finding per rule: its exposure creates it, and
 		// its resolution updates it. The sweep imports after it has

@@ -57,6 +57,11 @@ type Memory interface {
 	Remember(ctx context.Context, scope string, data []byte, version int64, now time.Time) error
 }
 
+// History finds CloudTrail records older than LookupEvents keeps (90
+// days): those of target t that name any of groups, in time order, oldest
+// first (package athena, over the history table a deployment names).
+type History func(ctx context.Context, t Target, groups []string) ([][]byte, error)
+
 // Publish publishes one finding under key (unique to this sweep, the
 // target and the finding); published is false when the policy held it
 // back. It must be safe to call from several goroutines.
@@ -77,8 +82,11 @@ type Sweeper struct {
 	// retried by the next sweep (or the retry of this one) without
 	// publishing the notification again.
 	Import func(ctx context.Context, f detect.Finding) error
-	Log    *slog.Logger
-	Now    func() time.Time
+	// History is where a creator LookupEvents does not find is looked for,
+	// once a target for all of them; nil for nowhere.
+	History History
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // ReimportAfter is how often an exposure still open is imported again into
@@ -214,9 +222,13 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			canResolve = false
 		}
 	}
+	var unknown []*detect.Finding // creators LookupEvents did not find
 	for _, c := range p.lookups(t) {
-		s.creator(ctx, l, &c.f)
+		if s.creator(ctx, l, &c.f) {
+			unknown = append(unknown, &c.f)
+		}
 	}
+	s.fromHistory(ctx, t, unknown)
 	imports := slices.Clone(p.reimport) // what to import once the notifications are out
 	for i := range p.candidates {
 		c := &p.candidates[i]
@@ -357,44 +369,100 @@ func (s *Sweeper) log() *slog.Logger {
 	return s.Log
 }
 
-// creator looks up who created f's rule, best effort: a failed or fruitless
-// lookup is a note on f.
-func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) {
+// creator looks up who created f's rule in LookupEvents, best effort: a
+// failed or fruitless lookup is a note on f. ask is true when the history
+// may know what LookupEvents did not: the lookup failed, or none of the
+// events it returned touched the rule (when one set it to something else,
+// the history's older records cannot say more).
+func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) (ask bool) {
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	records, err := l.Events(ctx, f.SecurityGroup.ID, LookupPages)
 	switch {
 	case err != nil:
 		f.Notes = append(f.Notes, "who created the rule could not be looked up in CloudTrail: "+apiError(err))
-		return
+		return true
 	case records == nil:
-		return // not looked up in this deployment
+		return true // not looked up in this deployment
 	}
-	var other *detect.Finding // the newest event that set the rule to something else
-	for _, rec := range records {
-		b, err := detect.Parse(rec, s.Scoring)
+	found, other := creatorIn(f, records, true, s.Scoring)
+	switch {
+	case found:
+		return false
+	case other != nil:
+		f.Notes = append(f.Notes, fmt.Sprintf("who made the rule what it is now is not known: the last CloudTrail event that set it (%s at %s) made it allow something else",
+			other.Event.Name, other.Event.Time))
+		return false
+	}
+	f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not known: none of the last %d CloudTrail events of %s (LookupEvents keeps 90 days) created it", len(records), f.SecurityGroup.ID))
+	return true
+}
+
+// creatorIn makes the creator of f's rule the newest of records that set
+// it to what it is now (found); when none did, other is the newest that set
+// it to something else. newestFirst says the records' order.
+func creatorIn(f *detect.Finding, records [][]byte, newestFirst bool, s detect.Scoring) (found bool, other *detect.Finding) {
+	for i := range records {
+		rec := records[i]
+		if !newestFirst {
+			rec = records[len(records)-1-i]
+		}
+		b, err := detect.Parse(rec, s)
 		if err != nil {
 			continue
 		}
 		for _, c := range b.Findings {
-			if CreatedBy(f, c, s.Scoring) {
-				return
+			if CreatedBy(f, c, s) {
+				return true, nil
 			}
 			if other == nil && Touches(*f, c) {
 				other = &c
 			}
 		}
 	}
-	if other != nil {
-		f.Notes = append(f.Notes, fmt.Sprintf("who made the rule what it is now is not known: the last CloudTrail event that set it (%s at %s) made it allow something else",
-			other.Event.Name, other.Event.Time))
-		return
-	}
-	f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not known: none of the last %d CloudTrail events of %s (LookupEvents keeps 90 days) created it", len(records), f.SecurityGroup.ID))
+	return false, other
 }
 
-// lookupTimeout bounds one creator lookup.
-const lookupTimeout = 5 * time.Second
+// fromHistory looks for the creators of findings in the history, with one
+// query for the target; each finding says what came of it.
+func (s *Sweeper) fromHistory(ctx context.Context, t Target, findings []*detect.Finding) {
+	if s.History == nil || len(findings) == 0 {
+		return
+	}
+	var groups []string
+	for _, f := range findings {
+		if !slices.Contains(groups, f.SecurityGroup.ID) {
+			groups = append(groups, f.SecurityGroup.ID)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, HistoryTimeout)
+	defer cancel()
+	records, err := s.History(ctx, t, groups)
+	for _, f := range findings {
+		if err != nil {
+			f.Notes = append(f.Notes, "who created the rule could not be looked up in the history table: "+apiError(err))
+			continue
+		}
+		switch found, other := creatorIn(f, records, false, s.Scoring); {
+		case found:
+			f.Notes = append(f.Notes, fmt.Sprintf("who created the rule was found in the history table (%s at %s), past what LookupEvents keeps",
+				f.Sweep.Created.EventName, f.Sweep.Created.Time))
+		case other != nil:
+			f.Notes = append(f.Notes, fmt.Sprintf("who made the rule what it is now is not known: the last event in the history table that set it (%s at %s) made it allow something else",
+				other.Event.Name, other.Event.Time))
+		default:
+			f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not in the history table either: none of its %d records of %s created it", len(records), f.SecurityGroup.ID))
+		}
+	}
+}
+
+// lookupTimeout bounds one creator lookup in LookupEvents, and
+// HistoryTimeout the query in the history for a target's creators (an
+// Athena query takes seconds to minutes; one that runs out is stopped).
+const (
+	lookupTimeout  = 5 * time.Second
+	HistoryTimeout = 2 * time.Minute
+)
 
 // key is the idempotency key of one finding of one sweep: the sweep's id
 // and the version of the target's memory it started from, so that a retry

@@ -656,6 +656,80 @@ func TestSweepCreatorContent(t *testing.T) {
 	}
 }
 
+// TestSweepHistory: a creator LookupEvents does not find is looked for in
+// the history, with one query a target for all of its groups, the records
+// read newest first; what came of it is a note; a history that fails makes
+// a note, never a quieter finding; a creator LookupEvents finds is not
+// looked for again.
+func TestSweepHistory(t *testing.T) {
+	ssh := listed("sgr-0c0ffee0c0ffee001", "tcp", 22, 22, "0.0.0.0/0")
+	rdp := listed("sgr-0c0ffee0c0ffee002", "tcp", 3389, 3389, "0.0.0.0/0")
+	groups := func() []Group {
+		return []Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: []detect.Rule{ssh}},
+			{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60719"}, Rules: []detect.Rule{rdp}}}
+	}
+	older := record(t, ssh.RuleID, 22, "0.0.0.0/0", true) // the root user created it
+	changed := record(t, ssh.RuleID, 2222, "0.0.0.0/0", false)
+	for _, c := range []struct {
+		name     string
+		events   [][]byte // LookupEvents' answer
+		history  [][]byte // oldest first
+		err      error
+		queries  int
+		root     bool // the SSH exposure names the root user as creator
+		sshNote  string
+		allNotes string // a note every exposure has
+	}{
+		{name: "found in the history", history: [][]byte{older}, queries: 1, root: true,
+			sshNote: "found in the history table (AuthorizeSecurityGroupIngress at ", allNotes: "table"},
+		{name: "only a change to something else", history: [][]byte{changed}, queries: 1,
+			sshNote: "the last event in the history table that set it (AuthorizeSecurityGroupIngress at ", allNotes: "table"},
+		{name: "the newest record that set it as it is wins", history: [][]byte{changed, older}, queries: 1, root: true, sshNote: "found in the history table", allNotes: "table"},
+		{name: "not there either", history: [][]byte{}, queries: 1, sshNote: "not in the history table either: none of its 0 records", allNotes: "not in the history table either"},
+		{name: "the history fails", err: errors.New("query q-1 FAILED: TABLE_NOT_FOUND"), queries: 1,
+			sshNote: "could not be looked up in the history table: query q-1 FAILED: TABLE_NOT_FOUND", allNotes: "could not be looked up in the history table"},
+		{name: "LookupEvents found both", events: [][]byte{older, record(t, rdp.RuleID, 3389, "0.0.0.0/0", false)}, queries: 0, root: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := newFixture(groups())
+			x.lister.events = c.events
+			var asked [][]string
+			x.s.History = func(_ context.Context, tg Target, groups []string) ([][]byte, error) {
+				if tg != x.s.Targets[0] {
+					t.Errorf("history asked for %v", tg)
+				}
+				asked = append(asked, groups)
+				return c.history, c.err
+			}
+			x.s.Memory = nil
+			if _, err := x.s.Run(context.Background(), "s1", x.pub.publish); err != nil {
+				t.Fatal(err)
+			}
+			if len(asked) != c.queries || c.queries == 1 && !slices.Equal(asked[0], []string{"sg-0a1b2c3d4e5f60718", "sg-0a1b2c3d4e5f60719"}) {
+				t.Errorf("history asked %v, want %d queries for both groups", asked, c.queries)
+			}
+			if len(x.pub.got) != 2 {
+				t.Fatalf("published %d, want both exposures", len(x.pub.got))
+			}
+			for _, f := range x.pub.got {
+				notes := strings.Join(f.Notes, "\n")
+				if !strings.Contains(notes, c.allNotes) {
+					t.Errorf("%s: notes %q lack %q", f.Rules[0].RuleID, notes, c.allNotes)
+				}
+				if f.Rules[0].RuleID != ssh.RuleID {
+					continue
+				}
+				if f.Actor.IsRoot() != c.root || !strings.Contains(notes, c.sshNote) {
+					t.Errorf("SSH exposure: root creator %v (want %v), notes %q lack %q", f.Actor.IsRoot(), c.root, notes, c.sshNote)
+				}
+				if c.err != nil && f.Severity != detect.Critical {
+					t.Errorf("with the history failing, severity %s", f.Severity)
+				}
+			}
+		})
+	}
+}
+
 // TestSweepImport: the sink gets each published exposure and resolution
 // after the notifications; one that fails is imported again at the next
 // sweep without being published again; a resolution waiting for its

@@ -1,10 +1,11 @@
-//go:build !lambda.norpc
-
-package athena
-
-// Running the query on Athena: start it, wait for it, page through its
-// results, and rebuild each row as the CloudTrail record it came from, for
-// the scan's pipeline. Cancelling stops the query.
+// Package history runs sgwatch's history query (package athena) on Amazon
+// Athena: it starts the query, waits for it, pages through its results and
+// rebuilds each row as the CloudTrail record it came from, for the scan's
+// pipeline and for the sweep's look for who created a rule. Cancelling
+// stops the query. It is the only package with the Athena client: the
+// command line and the sweep worker (cmd/sgwatch-sweep) link it, the
+// function that handles events does not, for its cold start.
+package history
 
 import (
 	"context"
@@ -15,23 +16,25 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/athena"
+	sdk "github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
+
+	"github.com/sgwatch/sgwatch/athena"
 )
 
 // API is the part of the Athena client a run uses.
 type API interface {
-	StartQueryExecution(ctx context.Context, in *athena.StartQueryExecutionInput, opts ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error)
-	GetQueryExecution(ctx context.Context, in *athena.GetQueryExecutionInput, opts ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
-	GetQueryResults(ctx context.Context, in *athena.GetQueryResultsInput, opts ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error)
-	StopQueryExecution(ctx context.Context, in *athena.StopQueryExecutionInput, opts ...func(*athena.Options)) (*athena.StopQueryExecutionOutput, error)
+	StartQueryExecution(ctx context.Context, in *sdk.StartQueryExecutionInput, opts ...func(*sdk.Options)) (*sdk.StartQueryExecutionOutput, error)
+	GetQueryExecution(ctx context.Context, in *sdk.GetQueryExecutionInput, opts ...func(*sdk.Options)) (*sdk.GetQueryExecutionOutput, error)
+	GetQueryResults(ctx context.Context, in *sdk.GetQueryResultsInput, opts ...func(*sdk.Options)) (*sdk.GetQueryResultsOutput, error)
+	StopQueryExecution(ctx context.Context, in *sdk.StopQueryExecutionInput, opts ...func(*sdk.Options)) (*sdk.StopQueryExecutionOutput, error)
 }
 
 // Run is one query on Athena.
 type Run struct {
 	API       API
 	Workgroup string
-	Query     Query
+	Query     athena.Query
 	// Wait waits d, or until ctx ends (nil: a timer); tests make it
 	// return at once.
 	Wait func(ctx context.Context, d time.Duration) error
@@ -64,7 +67,7 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 		return nil, Stats{}, err
 	}
 	layout, _ := r.Query.Layout() // SQL checked it
-	start, err := r.API.StartQueryExecution(ctx, &athena.StartQueryExecutionInput{QueryString: aws.String(sql),
+	start, err := r.API.StartQueryExecution(ctx, &sdk.StartQueryExecutionInput{QueryString: aws.String(sql),
 		WorkGroup: aws.String(r.Workgroup), QueryExecutionContext: &types.QueryExecutionContext{Database: aws.String(r.Query.Database)}})
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("StartQueryExecution: %w", err)
@@ -75,7 +78,7 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 		wait = sleep
 	}
 	for d := pollMin; ; d = min(2*d, pollMax) {
-		out, err := r.API.GetQueryExecution(ctx, &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
+		out, err := r.API.GetQueryExecution(ctx, &sdk.GetQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
 		if err == nil && out.QueryExecution != nil && out.QueryExecution.Status != nil {
 			q := out.QueryExecution
 			state := q.Status.State
@@ -98,7 +101,7 @@ func (r Run) Records(ctx context.Context) ([]json.RawMessage, Stats, error) {
 		if err := wait(ctx, d); err != nil {
 			// Cancelled here: stop the query, whatever it costs so far.
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			_, stopErr := r.API.StopQueryExecution(stopCtx, &athena.StopQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
+			_, stopErr := r.API.StopQueryExecution(stopCtx, &sdk.StopQueryExecutionInput{QueryExecutionId: aws.String(st.ID)})
 			cancel()
 			return nil, st, errors.Join(fmt.Errorf("query %s cancelled: %w", st.ID, err), stopErr)
 		}
@@ -130,9 +133,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // results pages through a succeeded query's rows (1,000 a page; the
 // first row of the first page is the columns' names) and rebuilds each.
-func (r Run) results(ctx context.Context, l Layout, st *Stats) ([]json.RawMessage, error) {
+func (r Run) results(ctx context.Context, l athena.Layout, st *Stats) ([]json.RawMessage, error) {
 	var out []json.RawMessage
-	in := &athena.GetQueryResultsInput{QueryExecutionId: aws.String(st.ID), MaxResults: aws.Int32(1000)}
+	in := &sdk.GetQueryResultsInput{QueryExecutionId: aws.String(st.ID), MaxResults: aws.Int32(1000)}
 	for page := 0; ; page++ {
 		resp, err := r.API.GetQueryResults(ctx, in)
 		if err != nil {
@@ -143,7 +146,7 @@ func (r Run) results(ctx context.Context, l Layout, st *Stats) ([]json.RawMessag
 			rows = rows[1:]
 		}
 		for _, row := range rows {
-			rec, err := l.Record(row.Data)
+			rec, err := Record(l, row.Data)
 			if err != nil {
 				return out, fmt.Errorf("query %s, row %d: %w", st.ID, st.Rows+1, err)
 			}
@@ -158,7 +161,7 @@ func (r Run) results(ctx context.Context, l Layout, st *Stats) ([]json.RawMessag
 }
 
 // isHeader reports whether row is the names of l's columns.
-func isHeader(l Layout, row types.Row) bool {
+func isHeader(l athena.Layout, row types.Row) bool {
 	if len(row.Data) != len(l.Columns) {
 		return false
 	}
@@ -172,7 +175,7 @@ func isHeader(l Layout, row types.Row) bool {
 
 // Record rebuilds the CloudTrail record of a row of l's columns: each
 // value at its field's path, as its Kind says, a null value left out.
-func (l Layout) Record(data []types.Datum) (json.RawMessage, error) {
+func Record(l athena.Layout, data []types.Datum) (json.RawMessage, error) {
 	if len(data) != len(l.Columns) {
 		return nil, fmt.Errorf("%d values, want the query's %d columns", len(data), len(l.Columns))
 	}
@@ -184,11 +187,11 @@ func (l Layout) Record(data []types.Datum) (json.RawMessage, error) {
 		}
 		var val any = *v
 		switch c.Kind {
-		case JSON:
+		case athena.JSON:
 			if json.Valid([]byte(*v)) {
 				val = json.RawMessage(*v)
 			}
-		case Millis:
+		case athena.Millis:
 			// Text that is no such time stays the text it was: the
 			// finding shows it, never a time made up.
 			if ms, err := strconv.ParseInt(*v, 10, 64); err == nil {
@@ -207,4 +210,20 @@ func (l Layout) Record(data []types.Datum) (json.RawMessage, error) {
 		m[c.Path[len(c.Path)-1]] = val
 	}
 	return json.Marshal(rec)
+}
+
+// Groups is the sweep's look into the history (sweep.History): the records
+// of account and region that name any of groups, oldest first, from the
+// query over r's table.
+func (r Run) Groups(ctx context.Context, account, region string, groups []string) ([][]byte, error) {
+	r.Query.Accounts, r.Query.Regions, r.Query.Groups = []string{account}, []string{region}, groups
+	recs, _, err := r.Records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(recs))
+	for i, rec := range recs {
+		out[i] = rec
+	}
+	return out, nil
 }

@@ -1,6 +1,4 @@
-//go:build !lambda.norpc
-
-package athena
+package history
 
 import (
 	"context"
@@ -11,9 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/athena"
+	sdk "github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 
+	"github.com/sgwatch/sgwatch/athena"
 	"github.com/sgwatch/sgwatch/detect"
 )
 
@@ -27,34 +26,34 @@ type fakeAthena struct {
 	sql     string
 }
 
-func (f *fakeAthena) StartQueryExecution(_ context.Context, in *athena.StartQueryExecutionInput, _ ...func(*athena.Options)) (*athena.StartQueryExecutionOutput, error) {
+func (f *fakeAthena) StartQueryExecution(_ context.Context, in *sdk.StartQueryExecutionInput, _ ...func(*sdk.Options)) (*sdk.StartQueryExecutionOutput, error) {
 	f.sql = aws.ToString(in.QueryString)
-	return &athena.StartQueryExecutionOutput{QueryExecutionId: aws.String("q-1")}, nil
+	return &sdk.StartQueryExecutionOutput{QueryExecutionId: aws.String("q-1")}, nil
 }
 
-func (f *fakeAthena) GetQueryExecution(context.Context, *athena.GetQueryExecutionInput, ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error) {
+func (f *fakeAthena) GetQueryExecution(context.Context, *sdk.GetQueryExecutionInput, ...func(*sdk.Options)) (*sdk.GetQueryExecutionOutput, error) {
 	s := f.states[min(f.looks, len(f.states)-1)]
 	f.looks++
-	return &athena.GetQueryExecutionOutput{QueryExecution: &types.QueryExecution{
+	return &sdk.GetQueryExecutionOutput{QueryExecution: &types.QueryExecution{
 		Status:     &types.QueryExecutionStatus{State: s, StateChangeReason: aws.String(f.reason)},
 		Statistics: &types.QueryExecutionStatistics{DataScannedInBytes: aws.Int64(12345)}}}, nil
 }
 
-func (f *fakeAthena) GetQueryResults(_ context.Context, in *athena.GetQueryResultsInput, _ ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error) {
+func (f *fakeAthena) GetQueryResults(_ context.Context, in *sdk.GetQueryResultsInput, _ ...func(*sdk.Options)) (*sdk.GetQueryResultsOutput, error) {
 	i := 0
 	if t := aws.ToString(in.NextToken); t != "" {
 		i = int(t[0] - '0')
 	}
-	out := &athena.GetQueryResultsOutput{ResultSet: &types.ResultSet{Rows: f.pages[i]}}
+	out := &sdk.GetQueryResultsOutput{ResultSet: &types.ResultSet{Rows: f.pages[i]}}
 	if i+1 < len(f.pages) {
 		out.NextToken = aws.String(string(rune('0' + i + 1)))
 	}
 	return out, nil
 }
 
-func (f *fakeAthena) StopQueryExecution(context.Context, *athena.StopQueryExecutionInput, ...func(*athena.Options)) (*athena.StopQueryExecutionOutput, error) {
+func (f *fakeAthena) StopQueryExecution(context.Context, *sdk.StopQueryExecutionInput, ...func(*sdk.Options)) (*sdk.StopQueryExecutionOutput, error) {
 	f.stopped = true
-	return &athena.StopQueryExecutionOutput{}, nil
+	return &sdk.StopQueryExecutionOutput{}, nil
 }
 
 // row is a record as the query's row.
@@ -65,7 +64,7 @@ func row(t *testing.T, record string) types.Row {
 		t.Fatal(err)
 	}
 	var r types.Row
-	for _, c := range CloudTrail.Columns {
+	for _, c := range athena.CloudTrail.Columns {
 		var v any = rec
 		for _, k := range c.Path {
 			m, _ := v.(map[string]any)
@@ -86,7 +85,7 @@ func row(t *testing.T, record string) types.Row {
 
 func header() types.Row {
 	var r types.Row
-	for _, c := range CloudTrail.Columns {
+	for _, c := range athena.CloudTrail.Columns {
 		r.Data = append(r.Data, types.Datum{VarCharValue: aws.String(c.Name)})
 	}
 	return r
@@ -104,7 +103,7 @@ const world = `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","arn"
 // error naming its state and reason; a run cancelled while the query runs
 // stops it.
 func TestRun(t *testing.T) {
-	q := Query{Database: "cloudtrail", Table: "logs"}
+	q := athena.Query{Database: "cloudtrail", Table: "logs"}
 	noWait := func(context.Context, time.Duration) error { return nil }
 	second := strings.Replace(world, `"e-1"`, `"e-2"`, 1)
 	f := &fakeAthena{states: []types.QueryExecutionState{types.QueryExecutionStateQueued, types.QueryExecutionStateRunning, types.QueryExecutionStateSucceeded},
@@ -161,7 +160,7 @@ func TestRecordSecurityLake(t *testing.T) {
 	}
 	row := func(m map[string]string) []types.Datum {
 		var d []types.Datum
-		for _, c := range SecurityLake.Columns {
+		for _, c := range athena.SecurityLake.Columns {
 			if v, ok := m[c.Name]; ok {
 				d = append(d, types.Datum{VarCharValue: aws.String(v)})
 			} else {
@@ -170,7 +169,7 @@ func TestRecordSecurityLake(t *testing.T) {
 		}
 		return d
 	}
-	rec, err := SecurityLake.Record(row(ocsf))
+	rec, err := Record(athena.SecurityLake, row(ocsf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +181,11 @@ func TestRecordSecurityLake(t *testing.T) {
 		t.Errorf("rebuilt record %s\njudged\n%s\nwant\n%s (%v)", rec, g, w, err)
 	}
 	ocsf["eventtime"] = "2026-11-20 10:00:00.000"
-	rec, err = SecurityLake.Record(row(ocsf))
+	rec, err = Record(athena.SecurityLake, row(ocsf))
 	if b, perr := detect.Parse(rec, detect.Scoring{}); err != nil || perr != nil || len(b.Findings) != 1 || b.Findings[0].Event.Time != ocsf["eventtime"] {
 		t.Errorf("a time not in milliseconds: %s, %v, %v", rec, err, perr)
 	}
-	if _, err := SecurityLake.Record(row(ocsf)[1:]); err == nil {
+	if _, err := Record(athena.SecurityLake, row(ocsf)[1:]); err == nil {
 		t.Error("a row short of a column was rebuilt")
 	}
 }
