@@ -1406,6 +1406,11 @@ func TestTemplateSweepResources(t *testing.T) {
 	}
 }
 
+// bothRoles are the roles a grant both builds of the function need names:
+// the function's, and the sweep worker's when there is one.
+var bothRoles = []any{map[string]any{"Ref": "SgwatchFunctionRole"},
+	map[string]any{"Fn::If": []any{"SweepWorker", map[string]any{"Ref": "SweepWorkerFunctionRole"}, map[string]any{"Ref": "AWS::NoValue"}}}}
+
 // TestTemplateSweepPolicy: the sweep's grant is its own (SweepPolicy, on
 // the function's role, under SweepEnabled): exactly the read-only calls
 // that list rules and who created them, on "*" as they have no
@@ -1416,7 +1421,7 @@ func TestTemplateSweepPolicy(t *testing.T) {
 	tpl := templateValue(t)
 	pol := at(tpl, "Resources", "SweepPolicy")
 	if at(pol, "Type") != "AWS::IAM::Policy" || at(pol, "Condition") != "SweepEnabled" ||
-		!reflect.DeepEqual(at(pol, "Properties", "Roles"), []any{map[string]any{"Ref": "SgwatchFunctionRole"}}) {
+		!reflect.DeepEqual(at(pol, "Properties", "Roles"), bothRoles) {
 		t.Fatalf("SweepPolicy: %v under %v for %v, want an AWS::IAM::Policy under SweepEnabled for the function's role",
 			at(pol, "Type"), at(pol, "Condition"), at(pol, "Properties", "Roles"))
 	}
@@ -1848,7 +1853,8 @@ func TestTemplateSweepFanOut(t *testing.T) {
 	var onlyFunction bool
 	for _, st := range statements(res["SweepQueuePolicy"], "PolicyDocument") {
 		onlyFunction = onlyFunction || st["Effect"] == "Deny" && reflect.DeepEqual(strs(st["Action"]), []string{"sqs:SendMessage"}) &&
-			reflect.DeepEqual(at(st, "Condition", "ArnNotEquals", "aws:PrincipalArn"), map[string]any{"Fn::GetAtt": []any{"SgwatchFunctionRole", "Arn"}})
+			reflect.DeepEqual(at(st, "Condition", "ArnNotEquals", "aws:PrincipalArn"), []any{map[string]any{"Fn::GetAtt": []any{"SgwatchFunctionRole", "Arn"}},
+				map[string]any{"Fn::If": []any{"SweepWorker", map[string]any{"Fn::GetAtt": []any{"SweepWorkerFunctionRole", "Arn"}}, map[string]any{"Ref": "AWS::NoValue"}}}})
 	}
 	if !onlyFunction {
 		t.Error("SweepQueuePolicy does not deny sqs:SendMessage to all but the function's role")
@@ -1886,10 +1892,11 @@ func TestTemplateSweepFanOut(t *testing.T) {
 }
 
 // TestTemplateSweepWorker: with HistorySource (and Sweep) the template adds
-// the sweep worker, cmd/sgwatch-sweep: the function's settings, role,
-// environment (HISTORY_SOURCE too) and failure destination, and the
-// history's reader policy on the role when HistoryPolicyArn names one;
-// without it, or without Sweep, there is no worker.
+// the sweep worker, cmd/sgwatch-sweep: the function's settings,
+// environment (HISTORY_SOURCE too) and failure destination, a role of its
+// own with the sweep's grants and, when HistoryPolicyArn names one, the
+// history's reader policy, which the event function's role never gets;
+// without HistorySource, or without Sweep, there is no worker.
 func TestTemplateSweepWorker(t *testing.T) {
 	tpl := templateValue(t)
 	const source = "athena://primary/cloudtrail.logs"
@@ -1908,12 +1915,30 @@ func TestTemplateSweepWorker(t *testing.T) {
 			t.Errorf("%v: a worker %v, want %v", c.params, ok, c.worker)
 			continue
 		}
-		policies, _ := at(res, "SgwatchFunction", "Properties", "Policies").([]any)
-		if want := c.params["HistoryPolicyArn"]; want != "" && !slices.Contains(policies, any(want)) || want == "" && len(policies) != 1 {
-			t.Errorf("%v: the role's policies %v", c.params, policies)
+		// The event function's role never reads the history.
+		if policies, _ := at(res, "SgwatchFunction", "Properties", "Policies").([]any); len(policies) != 1 {
+			t.Errorf("%v: the function's policies %v", c.params, policies)
 		}
 		if !ok {
 			continue
+		}
+		policies, _ := at(w, "Properties", "Policies").([]any)
+		sns := at(res, "SgwatchFunction", "Properties", "Policies").([]any)[0]
+		if want := c.params["HistoryPolicyArn"]; len(policies) == 0 || !reflect.DeepEqual(policies[0], sns) ||
+			want != "" && !slices.Contains(policies, any(want)) || want == "" && len(policies) != 1 {
+			t.Errorf("%v: the worker's policies %v, want the function's SNS grant and the reader policy", c.params, policies)
+		}
+		// Every grant the sweep needs names the worker's role too; live
+		// context (ENRICH) is the event function's alone.
+		for name, r := range res {
+			roles, isPolicy := at(r, "Properties", "Roles").([]any)
+			if at(r, "Type") != "AWS::IAM::Policy" || !isPolicy {
+				continue
+			}
+			worker := map[string]any{"Ref": "SweepWorkerFunctionRole"}
+			if has := slices.ContainsFunc(roles, func(r any) bool { return reflect.DeepEqual(r, worker) }); has == (name == "EnrichPolicy") {
+				t.Errorf("%v: %s is for %v", c.params, name, roles)
+			}
 		}
 		fn := at(res, "SgwatchFunction", "Properties").(map[string]any)
 		for _, k := range []string{"Handler", "Runtime", "Architectures", "MemorySize", "Timeout", "EventInvokeConfig", "LoggingConfig", "Environment"} {
@@ -1922,7 +1947,7 @@ func TestTemplateSweepWorker(t *testing.T) {
 			}
 		}
 		for k, want := range map[string]any{
-			"CodeUri": "cmd/sgwatch-sweep", "Role": map[string]any{"Fn::GetAtt": []any{"SgwatchFunctionRole", "Arn"}},
+			"CodeUri": "cmd/sgwatch-sweep", "Role": nil,
 		} {
 			if got := at(w, "Properties", k); !reflect.DeepEqual(got, want) {
 				t.Errorf("the worker's %s %v, want %v", k, got, want)

@@ -200,7 +200,9 @@ func (q Query) Layout() (Layout, error) {
 }
 
 // SQL is the query, in Athena's dialect (Trino). Names and values are
-// checked, so nothing in it is anyone's free text.
+// checked, so nothing in it is anyone's free text; the database and the
+// table are quoted, so that a name that is a keyword or begins with a digit
+// is still a name.
 func (q Query) SQL() (string, error) {
 	for _, n := range []string{q.Database, q.Table} {
 		if !awsid.IsSafeName(n, 255, "_") {
@@ -233,7 +235,7 @@ func (q Query) SQL() (string, error) {
 			plain = append(plain, n)
 		}
 	}
-	fmt.Fprintf(&b, "\nFROM %s.%s\nWHERE %s = %s\n  AND (%s IN (%s)", q.Database, q.Table, l.source, quote(detect.EventSource), l.operation, list(plain))
+	fmt.Fprintf(&b, "\nFROM \"%s\".\"%s\"\nWHERE %s = %s\n  AND (%s IN (%s)", q.Database, q.Table, l.source, quote(detect.EventSource), l.operation, list(plain))
 	fmt.Fprintf(&b, "\n    OR %s IN (%s) AND lower(%s) LIKE %s", l.operation, list(attach), l.request, quote("%roup%"))
 	fmt.Fprintf(&b, "\n    OR %s IN (%s) AND lower(%s) LIKE %s)", l.operation, list(detect.TagCalls()), l.request, quote("%"+detect.TagPrefix+"%"))
 	if len(q.Groups) > 0 {

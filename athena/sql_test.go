@@ -25,7 +25,7 @@ func TestSQL(t *testing.T) {
 	}{
 		{Query{Database: "cloudtrail", Table: "logs", Filter: filter, Groups: []string{"sg-0123456789abcdef0", "sg-0fedcba9876543210"}}, []string{
 			"AND (lower(requestparameters) LIKE '%sg-0123456789abcdef0%' OR lower(responseelements) LIKE '%sg-0123456789abcdef0%'\n    OR lower(requestparameters) LIKE '%sg-0fedcba9876543210%' OR lower(responseelements) LIKE '%sg-0fedcba9876543210%')",
-			"SELECT eventversion, useridentity.type, ", "FROM cloudtrail.logs", "WHERE eventsource = 'ec2.amazonaws.com'",
+			"SELECT eventversion, useridentity.type, ", `FROM "cloudtrail"."logs"`, "WHERE eventsource = 'ec2.amazonaws.com'",
 			`"timestamp" >= '2026/11/01' AND eventtime >= '2026-11-01T00:00:00Z'`,
 			`"timestamp" <= '2026/12/01' AND eventtime <= '2026-11-30T12:00:00Z'`,
 			"account IN ('111122223333')", "region IN ('eu-west-1', 'us-east-1')",
@@ -37,7 +37,7 @@ func TestSQL(t *testing.T) {
 			"SELECT metadata.product.version AS eventversion, actor.user.type, actor.user.uid_alt AS principalid, actor.user.uid AS arn, actor.user.account.uid AS useraccountid, ",
 			"CAST(actor.session.is_mfa AS VARCHAR) AS mfaauthenticated", "time AS eventtime", "metadata.uid AS eventid",
 			"coalesce(src_endpoint.ip, src_endpoint.domain) AS sourceipaddress", "accountid AS recipientaccountid",
-			"FROM amazon_security_lake_glue_db_eu_west_1.amazon_security_lake_table_eu_west_1_cloud_trail_mgmt_2_0",
+			`FROM "amazon_security_lake_glue_db_eu_west_1"."amazon_security_lake_table_eu_west_1_cloud_trail_mgmt_2_0"`,
 			"WHERE api.service.name = 'ec2.amazonaws.com'",
 			"time_dt >= TIMESTAMP '2026-11-01 00:00:00'", "time_dt <= TIMESTAMP '2026-11-30 12:00:00'",
 			"accountid IN ('111122223333')", "region IN ('eu-west-1', 'us-east-1')",

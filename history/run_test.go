@@ -114,7 +114,7 @@ func TestRun(t *testing.T) {
 			seen = append(seen, s)
 		}
 	}}.Records(context.Background())
-	if err != nil || len(recs) != 2 || st.ID != "q-1" || st.BytesScanned != 12345 || st.Rows != 2 || len(seen) != 3 || !strings.Contains(f.sql, "FROM cloudtrail.logs") {
+	if err != nil || len(recs) != 2 || st.ID != "q-1" || st.BytesScanned != 12345 || st.Rows != 2 || len(seen) != 3 || !strings.Contains(f.sql, `FROM "cloudtrail"."logs"`) {
 		t.Fatalf("%d records, %+v, states %v, %v", len(recs), st, seen, err)
 	}
 	want, _ := detect.Parse([]byte(world), detect.Scoring{})

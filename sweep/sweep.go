@@ -222,9 +222,12 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 			canResolve = false
 		}
 	}
+	// The history is asked about new exposures only: one held back at an
+	// earlier sweep was asked when it was new, and is looked up again in
+	// LookupEvents alone.
 	var unknown []*detect.Finding // creators LookupEvents did not find
 	for _, c := range p.lookups(t) {
-		if s.creator(ctx, l, &c.f) {
+		if s.creator(ctx, l, &c.f) && !c.held {
 			unknown = append(unknown, &c.f)
 		}
 	}
@@ -435,7 +438,18 @@ func (s *Sweeper) fromHistory(ctx context.Context, t Target, findings []*detect.
 			groups = append(groups, f.SecurityGroup.ID)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, HistoryTimeout)
+	// At most half the time left: the findings are still to be published.
+	wait := HistoryTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)/2)
+	}
+	if wait < minHistory {
+		for _, f := range findings {
+			f.Notes = append(f.Notes, "who created the rule was not looked up in the history table: too little of this sweep's time was left")
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	records, err := s.History(ctx, t, groups)
 	for _, f := range findings {
@@ -445,24 +459,34 @@ func (s *Sweeper) fromHistory(ctx context.Context, t Target, findings []*detect.
 		}
 		switch found, other := creatorIn(f, records, false, s.Scoring); {
 		case found:
+			// The history answers what LookupEvents could not: its
+			// note goes.
+			f.Notes = slices.DeleteFunc(f.Notes, func(n string) bool { return strings.HasPrefix(n, "who created the rule ") })
 			f.Notes = append(f.Notes, fmt.Sprintf("who created the rule was found in the history table (%s at %s), past what LookupEvents keeps",
 				f.Sweep.Created.EventName, f.Sweep.Created.Time))
 		case other != nil:
 			f.Notes = append(f.Notes, fmt.Sprintf("who made the rule what it is now is not known: the last event in the history table that set it (%s at %s) made it allow something else",
 				other.Event.Name, other.Event.Time))
 		default:
-			f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not in the history table either: none of its %d records of %s created it", len(records), f.SecurityGroup.ID))
+			// CloudTrail names rule ids only since rules had them (2021):
+			// a rule created before cannot be matched to its record.
+			f.Notes = append(f.Notes, fmt.Sprintf("who created the rule is not in the history table either: none of its %d records of %s created it (records from before rules had ids cannot say)", len(records), f.SecurityGroup.ID))
 		}
 	}
 }
 
 // lookupTimeout bounds one creator lookup in LookupEvents, and
 // HistoryTimeout the query in the history for a target's creators (an
-// Athena query takes seconds to minutes; one that runs out is stopped).
+// Athena query takes seconds to minutes; one that runs out is stopped),
+// which also has at most half of what is left of the target's time.
 const (
 	lookupTimeout  = 5 * time.Second
 	HistoryTimeout = 2 * time.Minute
 )
+
+// minHistory is the least time a query in the history is worth starting
+// with: at most half of what is left of a target's sweep.
+const minHistory = 10 * time.Second
 
 // key is the idempotency key of one finding of one sweep: the sweep's id
 // and the version of the target's memory it started from, so that a retry

@@ -730,6 +730,62 @@ func TestSweepHistory(t *testing.T) {
 	}
 }
 
+// TestSweepHistoryBounds: the history has at most half of what is left of
+// a target's time, and is not asked with less than minHistory (a note says
+// so, and the exposure is published); an exposure held back is asked about
+// once, when it is new, not again at every sweep; a creator the history
+// finds replaces LookupEvents' note.
+func TestSweepHistoryBounds(t *testing.T) {
+	ssh := listed("sgr-0c0ffee0c0ffee001", "tcp", 22, 22, "0.0.0.0/0")
+	groups := []Group{{SecurityGroup: detect.SecurityGroup{ID: "sg-0a1b2c3d4e5f60718"}, Rules: []detect.Rule{ssh}}}
+	run := func(x *fixture, timeout time.Duration, id string) {
+		t.Helper()
+		x.now = x.now.Add(time.Hour)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if _, err := x.s.Run(ctx, id, x.pub.publish); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		timeout time.Duration
+		asked   bool
+	}{{15 * time.Second, false}, {time.Minute, true}, {time.Hour, true}} {
+		x := newFixture(slices.Clone(groups))
+		x.lister.events = [][]byte{} // LookupEvents knows nothing
+		asked := false
+		x.s.History = func(ctx context.Context, _ Target, _ []string) ([][]byte, error) {
+			asked = true
+			if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > c.timeout/2 || time.Until(dl) > HistoryTimeout {
+				t.Errorf("%v: the history may take until %v", c.timeout, dl)
+			}
+			return [][]byte{record(t, ssh.RuleID, 22, "0.0.0.0/0", true)}, nil
+		}
+		run(x, c.timeout, "s1")
+		if asked != c.asked || len(x.pub.got) != 1 {
+			t.Fatalf("%v: asked %v, %d published", c.timeout, asked, len(x.pub.got))
+		}
+		notes := strings.Join(x.pub.got[0].Notes, "\n")
+		if !c.asked && !strings.Contains(notes, "not looked up in the history table: too little of this sweep's time was left") ||
+			c.asked && (!strings.Contains(notes, "found in the history table") || strings.Contains(notes, "is not known")) {
+			t.Errorf("%v: notes %q", c.timeout, notes)
+		}
+	}
+
+	// Held back: asked when new, then looked up in LookupEvents alone.
+	x := newFixture(slices.Clone(groups))
+	x.lister.events = [][]byte{}
+	queries := 0
+	x.s.History = func(context.Context, Target, []string) ([][]byte, error) { queries++; return nil, nil }
+	x.pub.allow = func(detect.Finding) bool { return false }
+	for _, id := range []string{"s1", "s2", "s3"} {
+		run(x, time.Hour, id)
+	}
+	if queries != 1 || x.lister.lookups != 3 {
+		t.Errorf("a held exposure: %d history queries and %d LookupEvents in 3 sweeps, want 1 and 3", queries, x.lister.lookups)
+	}
+}
+
 // TestSweepImport: the sink gets each published exposure and resolution
 // after the notifications; one that fails is imported again at the next
 // sweep without being published again; a resolution waiting for its

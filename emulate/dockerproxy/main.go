@@ -8,11 +8,13 @@
 // container for each connection until it answers, for up to a minute, so a
 // request waits for the emulator instead of failing. It takes
 // docker-proxy's flags and answers dockerd's start-up handshake as it does
-// (on file descriptor 3: "0\n", or "1\n" and the error); TCP only, which is
-// all sam local publishes.
+// (on file descriptor 3: "0\n", or "1\n" and the error) as Docker 20.10
+// (Debian 12's docker.io, which make docker-tools installs) does; TCP only,
+// which is all sam local publishes.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,6 +57,9 @@ func main() {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if !errors.Is(err, net.ErrClosed) { // closed: dockerd stopped us
+				fmt.Fprintln(os.Stderr, "dockerproxy:", err) // in dockerd's log
+			}
 			return
 		}
 		go serve(c.(*net.TCPConn), backend)

@@ -18,7 +18,7 @@ import (
 	"github.com/sgwatch/sgwatch/emulate"
 )
 
-// TestSweepHistory is the sweep's look into the history table, issue 22:
+// TestScanAthenaSweepCreators is the sweep's look into the history table, issue 22:
 // the sweep worker (cmd/sgwatch-sweep, template.yaml's SweepWorkerFunction)
 // under the runtime emulator, with HISTORY_SOURCE, against moto's EC2 and
 // Athena. A world-open SSH rule whose creator LookupEvents does not know
@@ -29,7 +29,7 @@ import (
 // author and says the history table found it. The event function, given the
 // same environment, publishes the exposure with no author: it does not link
 // the history. A HISTORY_SOURCE that is no source stops the worker at start.
-func TestSweepHistory(t *testing.T) {
+func TestScanAthenaSweepCreators(t *testing.T) {
 	ctx := context.Background()
 	sub := subscribe(t)
 	c := ec2.NewFromConfig(moto.Config())
@@ -104,7 +104,7 @@ func TestSweepHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	sql := aws.ToString(q.QueryExecution.Query)
-	for _, want := range []string{"FROM cloudtrail.logs", "account IN ('" + rieAccount + "')", "region IN ('" + emulate.Region + "')", "LIKE '%" + group + "%'"} {
+	for _, want := range []string{`FROM "cloudtrail"."logs"`, "account IN ('" + rieAccount + "')", "region IN ('" + emulate.Region + "')", "LIKE '%" + group + "%'"} {
 		if !strings.Contains(sql, want) {
 			t.Errorf("the history query lacks %q:\n%s", want, sql)
 		}
