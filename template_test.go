@@ -1078,6 +1078,28 @@ func (d deployment) condition(t *testing.T, name string) bool {
 	return b
 }
 
+// refused are the template's Rules whose assertions the deployment's
+// parameters fail: CloudFormation refuses to deploy it.
+func (d deployment) refused(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	rules, _ := d.tpl["Rules"].(map[string]any)
+	for name, r := range rules {
+		if c, ok := at(r, "RuleCondition").(map[string]any); ok && !d.eval(t, c).(bool) {
+			continue
+		}
+		asserts, _ := at(r, "Assertions").([]any)
+		for _, a := range asserts {
+			if !d.eval(t, at(a, "Assert")).(bool) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // eval resolves the intrinsic functions of v that depend on parameters and
 // conditions only; references to resources (Ref, GetAtt) stay.
 func (d deployment) eval(t *testing.T, v any) any {
@@ -1900,16 +1922,23 @@ func TestTemplateSweepFanOut(t *testing.T) {
 func TestTemplateSweepWorker(t *testing.T) {
 	tpl := templateValue(t)
 	const source = "athena://primary/cloudtrail.logs"
+	const policy = "arn:aws:iam::123456789012:policy/sgwatch-history-reader"
 	for _, c := range []struct {
-		params map[string]string
-		worker bool
+		params  map[string]string
+		worker  bool
+		refused string // the rule CloudFormation refuses the parameters by
 	}{
-		{nil, false},
-		{map[string]string{"HistorySource": source}, true},
-		{map[string]string{"HistorySource": source, "Sweep": "false"}, false},
-		{map[string]string{"HistorySource": source, "HistoryPolicyArn": "arn:aws:iam::123456789012:policy/sgwatch-history-reader"}, true},
+		{nil, false, ""},
+		{map[string]string{"HistorySource": source}, true, ""},
+		{map[string]string{"HistorySource": source, "Sweep": "false"}, false, "HistoryNeedsSweep"},
+		{map[string]string{"HistorySource": source, "HistoryPolicyArn": policy}, true, ""},
+		{map[string]string{"HistoryPolicyArn": policy}, false, "HistoryPolicyNeedsSource"},
 	} {
-		res := deploy(t, tpl, c.params).resources(t)
+		d := deploy(t, tpl, c.params)
+		if got := strings.Join(d.refused(t), " "); got != c.refused {
+			t.Errorf("%v: refused by %q, want %q", c.params, got, c.refused)
+		}
+		res := d.resources(t)
 		w, ok := res["SweepWorkerFunction"]
 		if ok != c.worker {
 			t.Errorf("%v: a worker %v, want %v", c.params, ok, c.worker)

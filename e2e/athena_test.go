@@ -102,6 +102,12 @@ func duckDB(t *testing.T, dir, rowsFile, layout, source string, results bool, ar
 	if code != 0 {
 		t.Fatalf("%v %s: exit %d: %s", args, source, code, stderr)
 	}
+	return duckDBQuery(t, dir, rowsFile, layout, sql, results)
+}
+
+// duckDBQuery is duckDB with the query given.
+func duckDBQuery(t *testing.T, dir, rowsFile, layout, sql string, results bool) string {
+	t.Helper()
 	queryFile := filepath.Join(dir, "query.sql")
 	if err := os.WriteFile(queryFile, []byte(sql), 0o600); err != nil {
 		t.Fatal(err)
@@ -114,7 +120,7 @@ func duckDB(t *testing.T, dir, rowsFile, layout, source string, results bool, ar
 	cmd := exec.Command(filepath.Join(filepath.Dir(*motoBin), "python"), append(py, queryFile, rowsFile)...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%v: DuckDB: %v\n%s\nquery:\n%s", args, err, errb.String(), sql)
+		t.Fatalf("DuckDB: %v\n%s\nquery:\n%s", err, errb.String(), sql)
 	}
 	return out.String()
 }
@@ -174,8 +180,59 @@ func TestScanAthenaSQL(t *testing.T) {
 		}
 		summary = append(summary, strings.TrimSpace(strings.Join(c.args, " ")+" "+itoa(len(want))))
 	}
-	t.Logf("scan: athena: the history query, transpiled by sqlglot and run by DuckDB over %d sample records in the CloudTrail and the Security Lake (OCSF) layouts, selects in each exactly what the file scan reports under %d filters (%s)",
-		len(rows), len(summary), strings.Join(summary, "; "))
+	// The sweep's question (athena.Query.Groups): the records whose request
+	// or response names one of the groups, of the calls the scan reports.
+	var groups []string
+	for _, rec := range files {
+		if b, err := detect.Parse(rec, detect.Scoring{}); err == nil {
+			for _, f := range b.Findings {
+				if g := f.SecurityGroup.ID; strings.HasPrefix(g, "sg-") && !slices.Contains(groups, g) && len(groups) < 3 {
+					groups = append(groups, g)
+				}
+			}
+		}
+	}
+	var want []string
+	for _, rec := range files {
+		var r struct {
+			Detail map[string]any `json:"detail"`
+		}
+		var m map[string]any
+		if json.Unmarshal(rec, &r) == nil && r.Detail != nil {
+			m = r.Detail
+		} else if json.Unmarshal(rec, &m) != nil {
+			continue
+		}
+		text := ""
+		for k, v := range m {
+			if strings.EqualFold(k, "requestParameters") || strings.EqualFold(k, "responseElements") {
+				b, _ := json.Marshal(v)
+				text += strings.ToLower(string(b))
+			}
+		}
+		b, err := detect.Parse(rec, detect.Scoring{})
+		if err != nil || len(b.Findings) == 0 || !slices.ContainsFunc(groups, func(g string) bool { return strings.Contains(text, g) }) {
+			continue
+		}
+		if id := b.Findings[0].Event.ID; !slices.Contains(want, id) {
+			want = append(want, id)
+		}
+	}
+	slices.Sort(want)
+	for _, l := range []struct{ layout, db, table string }{{"cloudtrail", "cloudtrail", "logs"},
+		{"ocsf", "amazon_security_lake_glue_db_us_east_1", "amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0"}} {
+		sql, err := athena.Query{Database: l.db, Table: l.table, Groups: groups}.SQL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Fields(duckDBQuery(t, dir, rowsFile, l.layout, sql, false))
+		slices.Sort(got)
+		if got = slices.Compact(got); len(want) < 2 || !slices.Equal(got, want) {
+			t.Errorf("groups %v, %s: the query selects %v, want %v", groups, l.layout, got, want)
+		}
+	}
+	t.Logf("scan: athena: the history query, transpiled by sqlglot and run by DuckDB over %d sample records in the CloudTrail and the Security Lake (OCSF) layouts, selects in each exactly what the file scan reports under %d filters (%s), and for the sweep the %d records that name %d groups",
+		len(rows), len(summary), strings.Join(summary, "; "), len(want), len(groups))
 }
 
 // minus is what a holds that b does not.
