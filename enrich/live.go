@@ -44,11 +44,8 @@ func groupRules(ctx context.Context, c EC2, ids []string, opts []func(*ec2.Optio
 				}
 			}
 		})
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("DescribeSecurityGroupRules: %s", short(err))
-		case more:
-			return nil, fmt.Errorf("DescribeSecurityGroupRules: more than %d pages", maxPages)
+		if err := pagesErr("DescribeSecurityGroupRules", maxPages, more, err); err != nil {
+			return nil, err
 		}
 	}
 	return got, nil

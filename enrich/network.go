@@ -128,11 +128,8 @@ func routeTables(ctx context.Context, c NetworkReader, filters []types.Filter, o
 	more, err := bounded(ctx, maxPages, p.HasMorePages, p.NextPage, opts, func(resp *ec2.DescribeRouteTablesOutput) {
 		out = append(out, resp.RouteTables...)
 	})
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("DescribeRouteTables: %s", short(err))
-	case more:
-		return nil, fmt.Errorf("DescribeRouteTables: more than %d pages", maxPages)
+	if err := pagesErr("DescribeRouteTables", maxPages, more, err); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -187,11 +184,8 @@ func ACLs(ctx context.Context, c NetworkReader, subnets []string, opts ...func(*
 				}
 			}
 		})
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("DescribeNetworkAcls: %s", short(err))
-		case more:
-			return nil, fmt.Errorf("DescribeNetworkAcls: more than %d pages", maxPages)
+		if err := pagesErr("DescribeNetworkAcls", maxPages, more, err); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

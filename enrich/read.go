@@ -45,6 +45,18 @@ func bounded[T any](ctx context.Context, max int, hasMore func() bool, next func
 	return false, nil
 }
 
+// pagesErr is the error of op after bounded read it: what failed, or that
+// there were more than max pages; nil when it read them all.
+func pagesErr(op string, max int, more bool, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %s", op, short(err))
+	case more:
+		return fmt.Errorf("%s: more than %d pages", op, max)
+	}
+	return nil
+}
+
 // ListReader is the part of the EC2 client that reads managed prefix
 // lists.
 type ListReader interface {
