@@ -388,7 +388,7 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) (ask
 	case records == nil:
 		return true // not looked up in this deployment
 	}
-	found, other := creatorIn(f, records, true, s.Scoring)
+	found, other := creatorIn(f, records, s.Scoring)
 	switch {
 	case found:
 		return false
@@ -401,15 +401,11 @@ func (s *Sweeper) creator(ctx context.Context, l Lister, f *detect.Finding) (ask
 	return true
 }
 
-// creatorIn makes the creator of f's rule the newest of records that set
-// it to what it is now (found); when none did, other is the newest that set
-// it to something else. newestFirst says the records' order.
-func creatorIn(f *detect.Finding, records [][]byte, newestFirst bool, s detect.Scoring) (found bool, other *detect.Finding) {
-	for i := range records {
-		rec := records[i]
-		if !newestFirst {
-			rec = records[len(records)-1-i]
-		}
+// creatorIn makes the creator of f's rule the newest of records (newest
+// first) that set it to what it is now (found); when none did, other is the
+// newest that set it to something else.
+func creatorIn(f *detect.Finding, records [][]byte, s detect.Scoring) (found bool, other *detect.Finding) {
+	for _, rec := range records {
 		b, err := detect.Parse(rec, s)
 		if err != nil {
 			continue
@@ -452,12 +448,13 @@ func (s *Sweeper) fromHistory(ctx context.Context, t Target, findings []*detect.
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	records, err := s.History(ctx, t, groups)
+	slices.Reverse(records) // newest first, as LookupEvents answers
 	for _, f := range findings {
 		if err != nil {
 			f.Notes = append(f.Notes, "who created the rule could not be looked up in the history table: "+apiError(err))
 			continue
 		}
-		switch found, other := creatorIn(f, records, false, s.Scoring); {
+		switch found, other := creatorIn(f, records, s.Scoring); {
 		case found:
 			// The history answers what LookupEvents could not: its
 			// note goes.
