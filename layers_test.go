@@ -23,7 +23,7 @@ var layers = [][]string{
 	// Decide, add live context, render; the stores.
 	{"policy", "enrich", "accounts", "report", "claim"},
 	// One path from input to notification; the sinks and the sweep.
-	{"pipeline", "hub", "sweep", "memory"},
+	{"pipeline", "hub", "sweep", "memory", "revert"},
 	// The adapters: the Lambda handler and the scan of history.
 	{"handler", "scan"},
 	{"function"},

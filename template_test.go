@@ -21,6 +21,7 @@ import (
 	"github.com/sgwatch/sgwatch/handler"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/revert"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -182,10 +183,18 @@ func TestTemplateTuning(t *testing.T) {
 		"EXTRA_SENSITIVE_PORTS": "ExtraSensitivePorts", "AUTHORIZED_PUBLIC_PORTS": "AuthorizedPublicPorts", "TRUSTED_PRINCIPALS": "TrustedPrincipals",
 		"TRUSTED_SERVICES": "TrustedServices", "SUPPRESS": "Suppress", "MIN_SEVERITY": "MinSeverity", "ENRICH": "Enrich",
 		"SWEEP": "Sweep", "SWEEP_REGIONS": "SweepRegions", "SWEEP_ACCOUNTS": "SweepAccounts", "SWEEP_ROLE": "SweepRoleName",
+		"REVERT": "Revert", "REVERT_AFTER": "RevertAfter", "REVERT_EXEMPT": "RevertExempt", "REVERT_INCLUDE": "RevertInclude",
 	} {
 		n, ok := vars[v]
 		if !ok || n.Tag != "!Ref" || n.Value != param || tpl.Parameters[param] == nil {
 			t.Errorf("%s is not set from parameter %s", v, param)
+		}
+	}
+	// Every variable the policy reads is set, so that none is left at a
+	// default the template cannot change.
+	for _, v := range policy.Variables {
+		if _, ok := vars[v]; !ok {
+			t.Errorf("the policy reads %s, which the template does not set", v)
 		}
 	}
 	enrich := tpl.Resources["EnrichPolicy"]
@@ -377,9 +386,10 @@ func TestTemplateQueueAlarms(t *testing.T) {
 		t.Fatalf("SNS_TOPIC_ARN is %v; the alarms are checked against %v", env, topic)
 	}
 	descriptions := map[string]string{}
-	// The sweep's dead-letter queue exists only when the sweep fans out.
-	conditions := map[string]any{"SweepDeadLetterQueue": "SweepsOtherAccounts"}
-	for _, queue := range []string{"UndeliveredEventQueue", "FailedInvocationQueue", "SweepDeadLetterQueue"} {
+	// The sweep's dead-letter queue exists only when the sweep fans out,
+	// the revert checks' only with an approval window.
+	conditions := map[string]any{"SweepDeadLetterQueue": "SweepsOtherAccounts", "RevertDeadLetterQueue": "RevertWindow"}
+	for _, queue := range []string{"UndeliveredEventQueue", "FailedInvocationQueue", "SweepDeadLetterQueue", "RevertDeadLetterQueue"} {
 		var alarms []string
 		for name, r := range res {
 			dim := map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}}}
@@ -448,7 +458,8 @@ func TestTemplateCloudWatchMayUseTheTopic(t *testing.T) {
 		t.Errorf("TopicPolicy lets CloudWatch %v on %v, want sns:Publish on the topic", st["Action"], st["Resource"])
 	}
 	// In each deployment, exactly the alarms it creates.
-	for _, params := range []map[string]string{{}, {"Sweep": "true", "SweepAccounts": "111111111111"}} {
+	for _, params := range []map[string]string{{}, {"Sweep": "true", "SweepAccounts": "111111111111"}, {"Revert": "high", "RevertAfter": "15m"},
+		{"SweepAccounts": "organization", "Revert": "critical", "RevertAfter": "4h"}} {
 		d := deploy(t, templateValue(t), params)
 		var alarms []any
 		for name, r := range res {
@@ -548,8 +559,9 @@ func sameElements(a, b []any) bool {
 // calls it needs (DescribeSecurityGroupRules for the direction of a
 // ModifySecurityGroupRules change among them) are granted by EnrichPolicy,
 // under the EnrichEnabled condition, which is ENRICH=true. The only other
-// grant of EC2 calls is the sweep's own, SweepPolicy under SweepEnabled
-// (TestTemplateSweepPolicy).
+// grants of EC2 calls are the sweep's own, SweepPolicy under SweepEnabled
+// (TestTemplateSweepPolicy), and the revert's, RevertPolicy under RevertOn,
+// the one write (TestTemplateRevert).
 func TestTemplateEnrich(t *testing.T) {
 	tpl := templateValue(t)
 	if d := at(tpl, "Parameters", "Enrich", "Default"); d != "true" {
@@ -566,6 +578,12 @@ func TestTemplateEnrich(t *testing.T) {
 		for _, st := range statements(r, "PolicyDocument") {
 			for _, a := range strs(st["Action"]) {
 				if !strings.HasPrefix(strings.ToLower(a), "ec2:") {
+					continue
+				}
+				if name == "RevertPolicy" {
+					if at(r, "Condition") != "RevertOn" || !slices.Contains(revertEC2, a) {
+						t.Errorf("RevertPolicy grants %s under %v: want only %v, under RevertOn", a, at(r, "Condition"), revertEC2)
+					}
 					continue
 				}
 				own := map[string]string{"EnrichPolicy": "EnrichEnabled", "SweepPolicy": "SweepEnabled"}
@@ -1992,5 +2010,515 @@ func TestTemplateSweepWorker(t *testing.T) {
 	for v, ok := range map[string]bool{"": true, source: true, "athena://primary/amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0": true,
 		"s3://bucket/key": false, "athena://primary/logs": false, "athena://primary/cloudtrail.logs'": false} {
 		checkAllowed(t, tpl, "HistorySource", v, ok)
+	}
+}
+
+// revertEC2 are the EC2 calls the revert is granted: the one write, and the
+// re-reads of the rules and their approval tags.
+var revertEC2 = []string{"ec2:RevokeSecurityGroupIngress", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups"}
+
+// revertOnly are the resources that exist only with revert on (RevertOn),
+// and those only with an approval window (RevertWindow).
+var (
+	revertOnly = []string{"RevertPolicy"}
+	windowOnly = []string{"RevertSchedulePolicy", "RevertScheduleGroup", "RevertScheduleRole", "RevertScheduleRolePolicy",
+		"RevertDeadLetterQueue", "RevertDeadLetterQueuePolicy", "RevertDeadLetterAlarm"}
+)
+
+// allowStatements are the Allow statements of every policy document of a
+// deployment's resources (evaluated), by resource: IAM policies, roles'
+// inline and trust policies, key, queue and topic policies.
+func allowStatements(res map[string]any) map[string][]map[string]any {
+	out := map[string][]map[string]any{}
+	var walk func(name string, v any)
+	walk = func(name string, v any) {
+		switch c := v.(type) {
+		case map[string]any:
+			for k, e := range c {
+				if k == "Statement" {
+					list, ok := e.([]any)
+					if !ok {
+						list = []any{e}
+					}
+					for _, st := range list {
+						if m, ok := st.(map[string]any); ok && m["Effect"] == "Allow" {
+							out[name] = append(out[name], m)
+						}
+					}
+					continue
+				}
+				walk(name, e)
+			}
+		case []any:
+			for _, e := range c {
+				walk(name, e)
+			}
+		}
+	}
+	for name, r := range res {
+		walk(name, r)
+	}
+	return out
+}
+
+// grantsAction: one of the statements allows action (its Action patterns,
+// case-insensitive, as IAM reads them); a NotAction Allow grants anything.
+func grantsAction(sts []map[string]any, action string) bool {
+	for _, st := range sts {
+		if st["NotAction"] != nil || matchAny(st["Action"], action, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTemplateRevert: the revert is off by default, and then nothing can
+// revoke: no revert resource, no revoke grant anywhere, REVERT=off. Revert
+// on adds RevertPolicy (on both functions' roles): RevokeSecurityGroupIngress
+// on this account's security groups only, in any Region, and the two
+// re-reads; without a window nothing of Scheduler. With a window
+// (RevertAfter), the function may create schedules named sgwatch-revert-…
+// in RevertScheduleGroup only and pass RevertScheduleRole to Scheduler
+// only; that role is Scheduler's for this account's group only and may
+// invoke SgwatchFunction (and nothing else) and send to the encrypted
+// dead-letter queue, whose alarm notifies the topic. In no deployment does
+// anything grant a revoke of egress rules or any Authorize call.
+func TestTemplateRevert(t *testing.T) {
+	tpl := templateValue(t)
+	for p, want := range map[string]string{"Revert": "off", "RevertAfter": "0", "RevertExempt": "", "RevertInclude": ""} {
+		if d, ok := at(tpl, "Parameters", p, "Default").(string); !ok || d != want {
+			t.Errorf("parameter %s defaults to %v, want %q", p, at(tpl, "Parameters", p, "Default"), want)
+		}
+	}
+	for name, want := range map[string]any{
+		"RevertOn": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Revert"}, "off"}}}},
+		"RevertWindow": map[string]any{"Fn::And": []any{map[string]any{"Condition": "RevertOn"},
+			map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "RevertAfter"}, "0"}}}}}},
+	} {
+		if got := at(tpl, "Conditions", name); !reflect.DeepEqual(got, want) {
+			t.Errorf("condition %s is %v, want %v", name, got, want)
+		}
+	}
+	raw := tpl["Resources"].(map[string]any)
+	for _, name := range revertOnly {
+		if c := at(raw, name, "Condition"); c != "RevertOn" {
+			t.Errorf("%s has condition %v, want RevertOn", name, c)
+		}
+	}
+	for _, name := range windowOnly {
+		if c := at(raw, name, "Condition"); c != "RevertWindow" {
+			t.Errorf("%s has condition %v, want RevertWindow", name, c)
+		}
+	}
+	for _, name := range []string{"RevertScheduleGroupName", "RevertDeadLetterQueueUrl"} {
+		if c := at(tpl, "Outputs", name, "Condition"); c != "RevertWindow" {
+			t.Errorf("output %s has condition %v, want RevertWindow", name, c)
+		}
+	}
+
+	const worker = "athena://primary/cloudtrail.logs"
+	const account, region = "123456789012", "us-east-1" // pseudo's
+	getAtt := func(r, a string) any { return map[string]any{"Fn::GetAtt": []any{r, a}} }
+	ref := func(r string) any { return map[string]any{"Ref": r} }
+	for _, c := range []struct {
+		params        map[string]string
+		on, window    bool
+		worker        bool
+		revert, after string // REVERT, REVERT_AFTER as the function gets them
+	}{
+		{nil, false, false, false, "off", "0"},
+		{map[string]string{"Sweep": "false"}, false, false, false, "off", "0"},
+		{map[string]string{"Revert": "critical"}, true, false, false, "critical", "0"},
+		{map[string]string{"Revert": "critical", "RevertAfter": "0", "RevertExempt": "arn:aws:iam::123456789012:role/break-glass"}, true, false, false, "critical", "0"},
+		{map[string]string{"Revert": "high", "RevertAfter": "15m"}, true, true, false, "high", "15m"},
+		{map[string]string{"Revert": "low", "RevertAfter": "1h30m", "RevertInclude": "trusted-automation,authorized-ports", "HistorySource": worker}, true, true, true, "low", "1h30m"},
+		{map[string]string{"Revert": "medium", "HistorySource": worker, "SweepAccounts": "organization"}, true, false, true, "medium", "0"},
+	} {
+		t.Run(fmt.Sprint(c.params), func(t *testing.T) {
+			d := deploy(t, tpl, c.params)
+			if r := d.refused(t); len(r) != 0 {
+				t.Fatalf("refused by %v", r)
+			}
+			res, outputs := d.resources(t), d.outputs(t)
+			for _, missing := range d.dangling(t) {
+				t.Errorf("refers to %s, which does not exist in this deployment", missing)
+			}
+			for _, name := range revertOnly {
+				if _, ok := res[name]; ok != c.on {
+					t.Errorf("%s exists: %v, want %v", name, ok, c.on)
+				}
+			}
+			for _, name := range windowOnly {
+				if _, ok := res[name]; ok != c.window {
+					t.Errorf("%s exists: %v, want %v", name, ok, c.window)
+				}
+			}
+			for _, name := range []string{"RevertScheduleGroupName", "RevertDeadLetterQueueUrl"} {
+				if _, ok := outputs[name]; ok != c.window {
+					t.Errorf("output %s exists: %v, want %v", name, ok, c.window)
+				}
+			}
+
+			// What both functions are told, and that the function accepts it.
+			want := map[string]any{"REVERT": c.revert, "REVERT_AFTER": c.after, "REVERT_EXEMPT": c.params["RevertExempt"], "REVERT_INCLUDE": c.params["RevertInclude"],
+				"REVERT_SCHEDULE_GROUP": "", "REVERT_SCHEDULE_ROLE": "", "REVERT_DEAD_LETTER_ARN": ""}
+			if c.window {
+				want["REVERT_SCHEDULE_GROUP"], want["REVERT_SCHEDULE_ROLE"], want["REVERT_DEAD_LETTER_ARN"] =
+					ref("RevertScheduleGroup"), getAtt("RevertScheduleRole", "Arn"), getAtt("RevertDeadLetterQueue", "Arn")
+			}
+			fns := []string{"SgwatchFunction"}
+			if c.worker {
+				fns = append(fns, "SweepWorkerFunction")
+			}
+			for _, fn := range fns {
+				env, _ := at(res, fn, "Properties", "Environment", "Variables").(map[string]any)
+				for v, w := range want {
+					if !reflect.DeepEqual(env[v], w) {
+						t.Errorf("%s: %s is %v, want %v", fn, v, env[v], w)
+					}
+				}
+				r, err := policy.RevertFromEnv(func(k string) string { s, _ := env[k].(string); return s })
+				if err != nil || r.On() != c.on || (r.After != 0) != c.window {
+					t.Errorf("%s: the function reads the revert as on %v, window %v (%v), want on %v, window %v", fn, r.On(), r.After, err, c.on, c.window)
+				}
+			}
+
+			// Nothing opens or changes a rule, nor revokes egress; only
+			// RevertPolicy revokes ingress, and only with revert on.
+			allows := allowStatements(res)
+			for name, sts := range allows {
+				for _, a := range []string{"ec2:RevokeSecurityGroupEgress", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+					"ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:DeleteSecurityGroup"} {
+					if grantsAction(sts, a) {
+						t.Errorf("%s grants %s", name, a)
+					}
+				}
+				if grantsAction(sts, "ec2:RevokeSecurityGroupIngress") && name != "RevertPolicy" {
+					t.Errorf("%s grants ec2:RevokeSecurityGroupIngress: only RevertPolicy may", name)
+				}
+				for _, a := range []string{"scheduler:CreateSchedule", "iam:PassRole"} {
+					if grantsAction(sts, a) && name != "RevertSchedulePolicy" {
+						t.Errorf("%s grants %s: only RevertSchedulePolicy may", name, a)
+					}
+				}
+				if grantsAction(sts, "lambda:InvokeFunction") && !slices.Contains([]string{"SweepScheduleRole", "RevertScheduleRolePolicy"}, name) {
+					t.Errorf("%s grants lambda:InvokeFunction", name)
+				}
+			}
+			if !c.on {
+				return
+			}
+
+			// RevertPolicy: on the functions' roles, exactly the revoke on this
+			// account's security groups (any Region) and the two re-reads.
+			pol := res["RevertPolicy"]
+			roles := []any{ref("SgwatchFunctionRole")}
+			if c.worker {
+				roles = append(roles, ref("SweepWorkerFunctionRole"))
+			}
+			if at(pol, "Type") != "AWS::IAM::Policy" || !reflect.DeepEqual(at(pol, "Properties", "Roles"), roles) {
+				t.Errorf("RevertPolicy: %v for %v, want an AWS::IAM::Policy for %v", at(pol, "Type"), at(pol, "Properties", "Roles"), roles)
+			}
+			got := map[string][]string{}
+			for _, st := range statements(pol, "PolicyDocument") {
+				if st["Effect"] != "Allow" || st["Condition"] != nil || st["NotAction"] != nil || st["NotResource"] != nil {
+					t.Errorf("RevertPolicy statement %v: want a plain Allow", st)
+				}
+				for _, a := range strs(st["Action"]) {
+					got[a] = append(got[a], resourceNames(st["Resource"])...)
+				}
+			}
+			groups := "arn:aws:ec2:*:" + account + ":security-group/*"
+			if w := (map[string][]string{"ec2:RevokeSecurityGroupIngress": {groups}, "ec2:DescribeSecurityGroupRules": {"*"}, "ec2:DescribeSecurityGroups": {"*"}}); !reflect.DeepEqual(got, w) {
+				t.Errorf("RevertPolicy grants %v, want exactly %v", got, w)
+			}
+			revoke := []any{groups}
+			for arn, ok := range map[string]bool{
+				"arn:aws:ec2:" + region + ":" + account + ":security-group/sg-0123456789abcdef0":       true,
+				"arn:aws:ec2:eu-west-1:" + account + ":security-group/sg-0123456789abcdef0":            true,
+				"arn:aws:ec2:" + region + ":111111111111:security-group/sg-0123456789abcdef0":          false,
+				"arn:aws:ec2:" + region + ":" + account + ":security-group-rule/sgr-0123456789abcdef0": false,
+				"arn:aws:ec2:" + region + ":" + account + ":instance/i-0123456789abcdef0":              false,
+			} {
+				if matchAny(revoke, arn, false) != ok {
+					t.Errorf("RevertPolicy's revoke covers %s: %v, want %v", arn, !ok, ok)
+				}
+			}
+			if !c.window {
+				return
+			}
+
+			// The group, as CloudFormation names it, and the schedules the
+			// function creates in it.
+			const group = "sgwatch-RevertScheduleGroup-1A2B3C4D5E6F"
+			name := revert.ScheduleName("AuthorizeSecurityGroupIngress/6a7e8feb-b491-4cf7-a9f1-bf3703467718")
+			if !regexp.MustCompile(`^sgwatch-revert-[0-9a-f]{40}$`).MatchString(name) {
+				t.Fatalf("the function names a schedule %q, want sgwatch-revert-<40 hex>", name)
+			}
+			sub := func(v any) any {
+				s, ok := v.(string)
+				if !ok {
+					return v
+				}
+				return strings.ReplaceAll(s, "${RevertScheduleGroup}", group)
+			}
+			if at(res, "RevertScheduleGroup", "Type") != "AWS::Scheduler::ScheduleGroup" || at(res, "RevertScheduleGroup", "Properties", "Name") != nil {
+				t.Errorf("RevertScheduleGroup: %v named %v, want an AWS::Scheduler::ScheduleGroup CloudFormation names", at(res, "RevertScheduleGroup", "Type"), at(res, "RevertScheduleGroup", "Properties", "Name"))
+			}
+
+			// RevertSchedulePolicy: the event function's alone (it schedules;
+			// the sweep worker does not).
+			sp := res["RevertSchedulePolicy"]
+			if at(sp, "Type") != "AWS::IAM::Policy" || !reflect.DeepEqual(at(sp, "Properties", "Roles"), []any{ref("SgwatchFunctionRole")}) {
+				t.Errorf("RevertSchedulePolicy: %v for %v, want an AWS::IAM::Policy for the function's role", at(sp, "Type"), at(sp, "Properties", "Roles"))
+			}
+			var create, pass []map[string]any
+			for _, st := range statements(sp, "PolicyDocument") {
+				switch a := strs(st["Action"]); {
+				case st["Effect"] != "Allow" || st["NotAction"] != nil || st["NotResource"] != nil || len(a) != 1:
+					t.Errorf("RevertSchedulePolicy statement %v: want an Allow of one action", st)
+				case a[0] == "scheduler:CreateSchedule":
+					create = append(create, st)
+				case a[0] == "iam:PassRole":
+					pass = append(pass, st)
+				default:
+					t.Errorf("RevertSchedulePolicy grants %s", a[0])
+				}
+			}
+			if len(create) != 1 || len(pass) != 1 {
+				t.Fatalf("RevertSchedulePolicy: %d CreateSchedule and %d PassRole statements, want one each", len(create), len(pass))
+			}
+			schedules := []any{sub(create[0]["Resource"])}
+			if create[0]["Condition"] != nil {
+				t.Errorf("CreateSchedule has condition %v", create[0]["Condition"])
+			}
+			for arn, ok := range map[string]bool{
+				"arn:aws:scheduler:" + region + ":" + account + ":schedule/" + group + "/" + name: true,
+				"arn:aws:scheduler:" + region + ":" + account + ":schedule/default/" + name:       false,
+				"arn:aws:scheduler:" + region + ":" + account + ":schedule/" + group + "/other":   false,
+				"arn:aws:scheduler:" + region + ":111111111111:schedule/" + group + "/" + name:    false,
+				"arn:aws:scheduler:eu-west-1:" + account + ":schedule/" + group + "/" + name:      false,
+				"arn:aws:scheduler:" + region + ":" + account + ":schedule-group/" + group:        false,
+			} {
+				if matchAny(schedules, arn, false) != ok {
+					t.Errorf("CreateSchedule on %v covers %s: %v, want %v", schedules, arn, !ok, ok)
+				}
+			}
+			if r := pass[0]["Resource"]; !reflect.DeepEqual(r, getAtt("RevertScheduleRole", "Arn")) {
+				t.Errorf("iam:PassRole on %v, want RevertScheduleRole only", r)
+			}
+			if cond := pass[0]["Condition"]; !reflect.DeepEqual(cond, map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "scheduler.amazonaws.com"}}) {
+				t.Errorf("iam:PassRole under %v, want iam:PassedToService = scheduler.amazonaws.com only", cond)
+			}
+
+			// RevertScheduleRole: Scheduler's, for this account's group only;
+			// its permissions in RevertScheduleRolePolicy alone.
+			role := res["RevertScheduleRole"]
+			for field := range at(role, "Properties").(map[string]any) {
+				if !slices.Contains([]string{"Description", "AssumeRolePolicyDocument"}, field) {
+					t.Errorf("RevertScheduleRole has %s: its permissions are RevertScheduleRolePolicy's", field)
+				}
+			}
+			trust := statements(role, "AssumeRolePolicyDocument")
+			wantTrust := map[string]any{
+				"Effect": "Allow", "Principal": map[string]any{"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account},
+					"ArnEquals": map[string]any{"aws:SourceArn": getAtt("RevertScheduleGroup", "Arn")}},
+			}
+			if len(trust) != 1 || !reflect.DeepEqual(trust[0], wantTrust) {
+				t.Errorf("RevertScheduleRole's trust %v, want only %v", trust, wantTrust)
+			}
+			var attached []string
+			for name, r := range res {
+				if roles, _ := at(r, "Properties", "Roles").([]any); slices.ContainsFunc(roles, func(v any) bool { return reflect.DeepEqual(v, ref("RevertScheduleRole")) }) {
+					attached = append(attached, name)
+				}
+			}
+			if !slices.Equal(attached, []string{"RevertScheduleRolePolicy"}) {
+				t.Errorf("policies on RevertScheduleRole: %v, want RevertScheduleRolePolicy only", attached)
+			}
+			rp := res["RevertScheduleRolePolicy"]
+			if at(rp, "Type") != "AWS::IAM::Policy" || !reflect.DeepEqual(at(rp, "Properties", "Roles"), []any{ref("RevertScheduleRole")}) {
+				t.Errorf("RevertScheduleRolePolicy: %v for %v, want an AWS::IAM::Policy for RevertScheduleRole alone", at(rp, "Type"), at(rp, "Properties", "Roles"))
+			}
+			wantRole := []map[string]any{
+				{"Sid": "InvokeTheFunction", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+					"Resource": []any{getAtt("SgwatchFunction", "Arn"), "${SgwatchFunction.Arn}:*"}},
+				{"Sid": "DeadLetter", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": getAtt("RevertDeadLetterQueue", "Arn")},
+			}
+			if got := statements(rp, "PolicyDocument"); !reflect.DeepEqual(got, wantRole) {
+				t.Errorf("RevertScheduleRolePolicy grants %v\nwant only %v", got, wantRole)
+			}
+
+			// The dead-letter queue: encrypted, kept 14 days, TLS only, and
+			// an alarm on it (TestTemplateQueueAlarms).
+			q := at(res, "RevertDeadLetterQueue", "Properties")
+			if at(q, "SqsManagedSseEnabled") != "true" && at(q, "KmsMasterKeyId") == nil {
+				t.Errorf("RevertDeadLetterQueue is not encrypted: %v", q)
+			}
+			if r := fmt.Sprint(at(q, "MessageRetentionPeriod")); r != "1209600" {
+				t.Errorf("RevertDeadLetterQueue keeps messages %s s, want 14 days", r)
+			}
+			tls := false
+			for _, st := range statements(res["RevertDeadLetterQueuePolicy"], "PolicyDocument") {
+				tls = tls || st["Effect"] == "Deny" && at(st, "Condition", "Bool", "aws:SecureTransport") == "false" &&
+					reflect.DeepEqual(st["Resource"], getAtt("RevertDeadLetterQueue", "Arn"))
+			}
+			if !tls {
+				t.Error("RevertDeadLetterQueuePolicy does not deny requests without TLS")
+			}
+			if !reflect.DeepEqual(outputs["RevertScheduleGroupName"], ref("RevertScheduleGroup")) || !reflect.DeepEqual(outputs["RevertDeadLetterQueueUrl"], ref("RevertDeadLetterQueue")) {
+				t.Errorf("outputs %v and %v, want the group's name and the queue's URL", outputs["RevertScheduleGroupName"], outputs["RevertDeadLetterQueueUrl"])
+			}
+		})
+	}
+}
+
+// TestTemplateRevertRules: the revert's settings without Revert are
+// refused by CloudFormation, each by its own rule, rather than ignored (the
+// function would refuse them too).
+func TestTemplateRevertRules(t *testing.T) {
+	tpl := templateValue(t)
+	const exempt = "arn:aws:iam::123456789012:role/break-glass"
+	for _, c := range []struct {
+		params  map[string]string
+		refused []string
+	}{
+		{nil, nil},
+		{map[string]string{"Revert": "off"}, nil},
+		{map[string]string{"RevertAfter": "15m"}, []string{"RevertAfterNeedsRevert"}},
+		{map[string]string{"Revert": "off", "RevertExempt": exempt}, []string{"RevertExemptNeedsRevert"}},
+		{map[string]string{"RevertInclude": "authorized-ports"}, []string{"RevertIncludeNeedsRevert"}},
+		{map[string]string{"RevertAfter": "4h", "RevertExempt": exempt, "RevertInclude": "trusted-automation"},
+			[]string{"RevertAfterNeedsRevert", "RevertExemptNeedsRevert", "RevertIncludeNeedsRevert"}},
+		{map[string]string{"Revert": "critical", "RevertAfter": "4h", "RevertExempt": exempt, "RevertInclude": "trusted-automation"}, nil},
+		{map[string]string{"Revert": "low", "RevertAfter": "0"}, nil},
+	} {
+		d := deploy(t, tpl, c.params)
+		if got := d.refused(t); !slices.Equal(got, c.refused) {
+			t.Errorf("%v: refused by %v, want %v", c.params, got, c.refused)
+		}
+		// The function agrees.
+		env := map[string]string{}
+		for v, p := range map[string]string{"REVERT": "Revert", "REVERT_AFTER": "RevertAfter", "REVERT_EXEMPT": "RevertExempt", "REVERT_INCLUDE": "RevertInclude"} {
+			env[v], _ = d.value(p)
+		}
+		if _, err := policy.RevertFromEnv(func(k string) string { return env[k] }); (err != nil) != (len(c.refused) > 0) {
+			t.Errorf("%v: the function reads it with error %v, the template refuses it by %v", c.params, err, c.refused)
+		}
+	}
+	for name, r := range tpl["Rules"].(map[string]any) {
+		if !strings.HasPrefix(name, "Revert") {
+			continue
+		}
+		for _, a := range at(r, "Assertions").([]any) {
+			if d, _ := at(a, "AssertDescription").(string); !strings.Contains(d, "set Revert") {
+				t.Errorf("%s: AssertDescription %q does not say to set Revert", name, d)
+			}
+		}
+	}
+}
+
+// TestTemplateRevertParameters: the parameters accept what the function
+// does and refuse the rest before anything is deployed. RevertAfter is 0,
+// or whole minutes from 1m to 24h written in h and m: only "0" means no
+// window (the RevertWindow condition compares the text), so 0m is refused,
+// and what the pattern accepts, the function does, with the same
+// duration. The patterns are read with Go's regexp (see
+// TestTemplatePortsPattern).
+func TestTemplateRevertParameters(t *testing.T) {
+	tpl := templateValue(t)
+	values, _ := at(tpl, "Parameters", "Revert", "AllowedValues").([]any)
+	var got []string
+	for _, v := range values {
+		s, _ := v.(string)
+		got = append(got, s)
+		r, err := policy.RevertFromEnv(func(k string) string { return map[string]string{"REVERT": s}[k] })
+		if err != nil || r.On() != (s != "off") {
+			t.Errorf("Revert %q: the function reads it as on %v (%v)", s, r.On(), err)
+		}
+	}
+	if strings.Join(got, ",") != "off,critical,high,medium,low" {
+		t.Errorf("Revert allows %v, want off, critical, high, medium and low", got)
+	}
+	// REVERT_EXEMPT is read as TRUSTED_PRINCIPALS: the same parameter check.
+	if a, b := at(tpl, "Parameters", "RevertExempt", "AllowedPattern"), at(tpl, "Parameters", "TrustedPrincipals", "AllowedPattern"); !reflect.DeepEqual(a, b) {
+		t.Errorf("RevertExempt's AllowedPattern %v, TrustedPrincipals' %v: want the same", a, b)
+	}
+	for _, c := range []struct {
+		v    string
+		ok   bool
+		want time.Duration
+	}{
+		{"0", true, 0},
+		{"1m", true, time.Minute},
+		{"15m", true, 15 * time.Minute},
+		{"90m", true, 90 * time.Minute},
+		{"1440m", true, 24 * time.Hour},
+		{"1h", true, time.Hour},
+		{"4h", true, 4 * time.Hour},
+		{"24h", true, 24 * time.Hour},
+		{"1h30m", true, 90 * time.Minute},
+		{"2h05m", true, 125 * time.Minute},
+		{"1h0m", true, time.Hour},
+		{"23h59m", true, 24*time.Hour - time.Minute},
+		{"", false, 0},
+		{"15", false, 0},
+		{"1d", false, 0},
+		{"-5m", false, 0},
+		{"x", false, 0},
+		{"0m", false, 0},
+		{"0h", false, 0},
+		{"0s", false, 0},
+		{"00", false, 0},
+		{"05m", false, 0},
+		{"0h30m", false, 0},
+		{"30s", false, 0},
+		{"1m30s", false, 0},
+		{"1.5h", false, 0},
+		{"1441m", false, 0},
+		{"25h", false, 0},
+		{"24h1m", false, 0},
+		{"1h60m", false, 0},
+		{"15M", false, 0},
+		{" 15m", false, 0},
+		{"15m ", false, 0},
+		{"15m,4h", false, 0},
+	} {
+		checkAllowed(t, tpl, "RevertAfter", c.v, c.ok)
+		if !c.ok {
+			continue
+		}
+		r, err := policy.RevertFromEnv(func(k string) string { return map[string]string{"REVERT": "high", "REVERT_AFTER": c.v}[k] })
+		if err != nil || r.After != c.want {
+			t.Errorf("RevertAfter %q: the function reads %v (%v), want %v", c.v, r.After, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		v  string
+		ok bool
+	}{
+		{"", true},
+		{"trusted-automation", true},
+		{"authorized-ports", true},
+		{"trusted-automation,authorized-ports", true},
+		{" authorized-ports , trusted-automation ", true},
+		{"all", false},
+		{"trusted-automation,", false},
+		{",authorized-ports", false},
+		{"trusted automation", false},
+		{"trusted-automation;authorized-ports", false},
+		{"trusted-automation,authorized-ports,trusted-automation", false},
+		{"authorized-ports,other", false},
+	} {
+		checkAllowed(t, tpl, "RevertInclude", c.v, c.ok)
+		if !c.ok {
+			continue
+		}
+		if _, err := policy.RevertFromEnv(func(k string) string {
+			return map[string]string{"REVERT": "high", "REVERT_INCLUDE": c.v}[k]
+		}); err != nil {
+			t.Errorf("RevertInclude %q: the function refuses it: %v", c.v, err)
+		}
 	}
 }

@@ -94,6 +94,9 @@ type Finding struct {
 	// Reachability is whether what the change opens to the whole internet
 	// can be reached from it now (live context); nil when not judged.
 	Reachability *Reachability `json:"reachability,omitempty"`
+	// Revert is what the opt-in revert did or will do (REVERT); nil when
+	// it is off, or does not act on the finding.
+	Revert *Revert `json:"revert,omitempty"`
 	// Live is what live context read (package enrich); nil offline.
 	Live *Live `json:"-"`
 }
@@ -276,6 +279,9 @@ type Sweep struct {
 	Created *Created `json:"created,omitempty"`
 	// Was is the severity a resolved exposure had.
 	Was Severity `json:"was,omitempty"`
+	// RuleTags are the rule's sgwatch tags as listed (the revert's
+	// approval, ApprovalOf); nil for none.
+	RuleTags map[string]string `json:"-"`
 }
 
 // Created is the CloudTrail event that created a rule.

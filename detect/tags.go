@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sgwatch/sgwatch/awsid"
 	"github.com/sgwatch/sgwatch/cloudtrail"
@@ -105,6 +106,8 @@ func (o Scoring) scoreTags(s *scored, f *Finding) {
 	}
 	for _, tag := range t.Tags {
 		switch {
+		case tag.Key == ApprovedUntilTag || tag.Key == ApprovalReasonTag:
+			scoreApproval(s, f, tag)
 		case tag.Key != PublicTag:
 			// The key is record text: not named in a reason.
 			s.add(Low, fmt.Sprintf("%s an sgwatch tag that sgwatch does not read on %s", verbOf(f), Interfaces(t.Resources)))
@@ -114,6 +117,42 @@ func (o Scoring) scoreTags(s *scored, f *Finding) {
 			s.add(Low, fmt.Sprintf("removes tag %s from %s: its ports are judged as any others again", PublicTag, Interfaces(groups)))
 		default:
 			o.scorePublicTag(s, tag.Value, groups)
+		}
+	}
+}
+
+// scoreApproval scores a change of the revert's approval tags: setting
+// one that approves is medium (an exposure stays open until it runs out),
+// naming until when; the reason is the tag's value, shown with the tags,
+// never in a reason (record text).
+func scoreApproval(s *scored, f *Finding, tag Tag) {
+	on := Interfaces(f.Tags.Resources)
+	switch {
+	case f.Event.Name == "DeleteTags" && tag.Key == ApprovedUntilTag:
+		s.add(Low, "removes the revert's approval from "+on+": their exposures are reverted at their next check")
+	case f.Event.Name == "DeleteTags":
+		s.add(Low, "removes the reason of the revert's approval from "+on+": an approval without a reason approves nothing")
+	case tag.Key == ApprovalReasonTag:
+		s.add(Low, "sets the reason of the revert's approval on "+on+" (shown with the tags)")
+	default:
+		tags := map[string]string{ApprovedUntilTag: tag.Value}
+		for _, t := range f.Tags.Tags {
+			if t.Key == ApprovalReasonTag {
+				tags[ApprovalReasonTag] = t.Value
+			}
+		}
+		at, err := time.Parse(time.RFC3339, f.Event.Time)
+		if err != nil {
+			at = time.Now()
+		}
+		a := ApprovalOf(tags, at)
+		switch {
+		case a.Valid:
+			s.add(Medium, "approves the exposures of "+on+" until "+a.Until.UTC().Format(time.RFC3339)+": sgwatch's revert leaves them open until then (the reason is shown with the tags)")
+		case a.Reason == "" && !a.Until.IsZero() && !a.Expired && a.Until.Sub(at) <= MaxApproval:
+			s.add(Medium, "approves the exposures of "+on+" until "+a.Until.UTC().Format(time.RFC3339)+" if a reason ("+ApprovalReasonTag+") is set too; this call sets none")
+		default:
+			s.add(Low, "sets a revert approval on "+on+" that approves nothing: "+a.Why)
 		}
 	}
 }

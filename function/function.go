@@ -28,6 +28,7 @@ import (
 	"github.com/sgwatch/sgwatch/handler"
 	"github.com/sgwatch/sgwatch/hub"
 	"github.com/sgwatch/sgwatch/memory"
+	"github.com/sgwatch/sgwatch/revert"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -103,6 +104,14 @@ func deps(cfg handler.Config, awsCfg aws.Config) handler.Deps {
 	}
 	if cfg.SecurityHub {
 		d.Hub = hub.New(func() hub.API { return hub.NewClient(awsCfg) })
+	}
+	if cfg.Policy.Revert.On() && !cfg.LocalOnly {
+		d.Reverter = &revert.Reverter{
+			EC2:       sync.OnceValue(func() revert.EC2 { return enrich.NewEC2(awsCfg) }),
+			Scheduler: func() revert.Scheduler { return revert.SchedulerHTTP{Config: awsCfg} },
+			Schedules: cfg.Schedules,
+			Scoring:   cfg.Policy.Score,
+		}
 	}
 	return d
 }

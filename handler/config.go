@@ -13,6 +13,7 @@ import (
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/policy"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/revert"
 )
 
 // Config is the function's configuration, from its environment.
@@ -41,6 +42,10 @@ type Config struct {
 	// SecurityHub is SECURITY_HUB: true to import each published finding
 	// into AWS Security Hub (default false).
 	SecurityHub bool
+	// Schedules is where the checks of a revert's approval window are
+	// scheduled (REVERT_SCHEDULE_GROUP, REVERT_SCHEDULE_ROLE,
+	// REVERT_DEAD_LETTER_ARN), required with REVERT_AFTER.
+	Schedules revert.Schedules
 }
 
 // SweepConfig is the exposure sweep's configuration.
@@ -147,6 +152,9 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.SecurityHub, err = boolEnv(getenv, "SECURITY_HUB"); err != nil {
 		return c, err
 	}
+	if c.Schedules, err = schedulesFromEnv(getenv, c.Policy.Revert.After > 0); err != nil {
+		return c, err
+	}
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
 	}
@@ -215,6 +223,27 @@ func sweepFromEnv(getenv func(string) string) (SweepConfig, error) {
 		return c, fmt.Errorf("SWEEP_ROLE %q is not an IAM role name", clean.Line(c.Role, 64))
 	}
 	return c, nil
+}
+
+// schedulesFromEnv reads where a revert's checks are scheduled; needed
+// reports whether they must be (REVERT_AFTER is not 0).
+func schedulesFromEnv(getenv func(string) string, needed bool) (revert.Schedules, error) {
+	s := revert.Schedules{Group: strings.TrimSpace(getenv("REVERT_SCHEDULE_GROUP")), Role: strings.TrimSpace(getenv("REVERT_SCHEDULE_ROLE")),
+		DeadLetter: strings.TrimSpace(getenv("REVERT_DEAD_LETTER_ARN"))}
+	if s == (revert.Schedules{}) && !needed {
+		return s, nil
+	}
+	role, rerr := arn.Parse(s.Role)
+	queue, qerr := arn.Parse(s.DeadLetter)
+	switch {
+	case !awsid.IsSafeName(s.Group, 64, "-_."):
+		return s, fmt.Errorf("REVERT_SCHEDULE_GROUP %q is not a schedule group name (1 to 64 of A-Z a-z 0-9 - _ .), and REVERT_AFTER needs one", clean.Line(s.Group, 64))
+	case rerr != nil || role.Service != "iam" || !strings.HasPrefix(role.Resource, "role/") || !awsid.IsAccountID(role.AccountID):
+		return s, fmt.Errorf("REVERT_SCHEDULE_ROLE %q is not an IAM role ARN, and REVERT_AFTER needs the role EventBridge Scheduler invokes the function with", clean.Line(s.Role, 128))
+	case qerr != nil || queue.Service != "sqs" || !awsid.IsAccountID(queue.AccountID) || queue.Resource == "":
+		return s, fmt.Errorf("REVERT_DEAD_LETTER_ARN %q is not an SQS queue ARN, and REVERT_AFTER needs the queue that keeps a check Scheduler could not deliver", clean.Line(s.DeadLetter, 128))
+	}
+	return s, nil
 }
 
 // queueURL reports whether u is an SQS queue URL: http(s), a host, and a

@@ -9,12 +9,15 @@ import "errors"
 // (Security Hub did not take a finding whose notification was published;
 // the retry imports it and publishes nothing again), SweepError (a sweep
 // did not cover every target or publish every finding; the retry
-// publishes nothing twice), InternalError (a bug).
+// publishes nothing twice), RevertError (the opt-in revert could not
+// revoke, prove or schedule; its revert-failed notification is
+// published), InternalError (a bug).
 type (
 	DecodeError   struct{ Err error }
 	PublishError  struct{ Err error }
 	ImportError   struct{ Err error }
 	SweepError    struct{ Err error }
+	RevertError   struct{ Err error }
 	InternalError struct{ Err error }
 )
 
@@ -26,16 +29,25 @@ func (e *ImportError) Error() string  { return e.Err.Error() }
 func (e *ImportError) Unwrap() error  { return e.Err }
 func (e *SweepError) Error() string   { return e.Err.Error() }
 func (e *SweepError) Unwrap() error   { return e.Err }
+func (e *RevertError) Error() string  { return e.Err.Error() }
+func (e *RevertError) Unwrap() error  { return e.Err }
 func (e *InternalError) Error() string {
 	return "internal error while handling event: " + e.Err.Error()
 }
 func (e *InternalError) Unwrap() error { return e.Err }
 
 // failed is the error of an invocation whose deliveries failed with errs:
-// an ImportError when only Security Hub failed, else a PublishError.
+// a RevertError when a revert failed, an ImportError when only Security
+// Hub failed, else a PublishError.
 func failed(errs []error) error {
 	if len(errs) == 0 {
 		return nil
+	}
+	for _, err := range errs {
+		var re *RevertError
+		if errors.As(err, &re) {
+			return &RevertError{errors.Join(errs...)}
+		}
 	}
 	for _, err := range errs {
 		var ie *ImportError

@@ -26,6 +26,7 @@ import (
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/pipeline"
 	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/revert"
 	"github.com/sgwatch/sgwatch/sweep"
 )
 
@@ -81,6 +82,9 @@ type Deps struct {
 	Sweep *Sweeps
 	// Hub imports each published finding into Security Hub.
 	Hub Hub
+	// Reverter reverts and schedules revert checks (REVERT); nil when
+	// revert is off.
+	Reverter Reverter
 	// Log is where the handler's log lines go (JSON, one per line; every
 	// attribute cleaned, package clean).
 	Log io.Writer
@@ -130,6 +134,15 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 			err = &InternalError{fmt.Errorf("%v", p)}
 		}
 	}()
+	if c, ok, err := revert.ParseCheck(event); ok {
+		ctx, cancel, stale := h.budget(ctx, eventBudget)
+		defer cancel()
+		if err != nil {
+			h.log.Error("cannot decode revert check", "error", err, "bytes", len(event))
+			return &DecodeError{err}
+		}
+		return h.check(ctx, c, stale)
+	}
 	req, isSweep, err := sweep.ParseRequest(event)
 	// A claim on the idempotency table older than stale belongs to an
 	// invocation that died. An event is handled within eventBudget (or the
@@ -151,7 +164,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		return h.runSweep(ctx, req, stale)
 	}
 
-	out, err := h.pipeline(h.enricher()).Run(ctx, event)
+	p := h.pipeline(h.enricher())
+	p.Self, _ = functionAccount(ctx, h.cfg.TopicARN)
+	out, err := p.Run(ctx, event)
 	if err != nil {
 		h.log.Error("cannot decode event", "error", err, "bytes", len(event))
 		return &DecodeError{err}
@@ -167,8 +182,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (err error)
 		case err != nil:
 			errs = append(errs, fmt.Errorf("event %s: %w", clean.Line(f.Event.ID, 128), err))
 		case publish:
-			key := claimKey(f, i, event)
-			if err := h.deliver(ctx, h.d.Claims, key, key, f, r.Notification, stale); err != nil {
+			if err := h.deliverEvent(ctx, claimKey(f, i, event), r, stale); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -58,6 +58,8 @@ func (h *Handler) targets(ctx context.Context, regions []string) ([]sweep.Target
 func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale time.Duration, targets []sweep.Target, prior error) error {
 	s := sweep.Sweeper{Scoring: h.cfg.Policy.Score, Targets: targets, Lister: h.d.Sweep.Lister,
 		Memory: h.d.Sweep.Memory, History: h.d.Sweep.History, Log: h.log, Now: h.d.Now}
+	self, _ := functionAccount(ctx, h.cfg.TopicARN)
+	s.Reverts = h.sweepReverts(self, stale)
 	if h.d.Hub != nil && !h.cfg.LocalOnly {
 		// One Security Hub finding per rule: its exposure creates it, and
 		// its resolution updates it. The sweep imports after it has
@@ -81,7 +83,7 @@ func (h *Handler) sweepTargets(ctx context.Context, req sweep.Request, stale tim
 	stats, err := s.Run(ctx, req.ID, publish)
 	for _, st := range stats {
 		fields := []any{"sweepId", req.ID, "account", st.Account, "region", st.Region, "groups", st.Groups, "rules", st.Rules,
-			"open", st.Open, "new", st.New, "resolved", st.Resolved, "held", st.Held, "imported", st.Imported}
+			"open", st.Open, "new", st.New, "resolved", st.Resolved, "held", st.Held, "imported", st.Imported, "reverted", st.Reverted}
 		if st.Err != nil {
 			h.log.Error("sweep failed", append(fields, "error", st.Err)...)
 		} else {

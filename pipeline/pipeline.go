@@ -42,6 +42,9 @@ type Pipeline struct {
 	Accounts AccountNamer
 	// Now is the clock of the policy's decisions; nil is time.Now.
 	Now func() time.Time
+	// Self is the deployment's own account, where the opt-in revert acts
+	// (policy.PlanRevert); "" when not known (the command line).
+	Self string
 }
 
 // Result is what became of one finding.
@@ -52,6 +55,9 @@ type Result struct {
 	Notification report.Notification
 	// Err says why the notification could not be rendered.
 	Err error
+	// Revert are the rules the opt-in revert reverts (Finding.Revert says
+	// when); none when it does not.
+	Revert []detect.Rule
 }
 
 // Output is what became of one input: a result per security-group call,
@@ -104,7 +110,10 @@ func (p Pipeline) process(ctx context.Context, f detect.Finding, now time.Time) 
 	}
 	r := Result{Finding: f, Decision: d}
 	if d.Publish {
-		r.Notification, r.Err = report.Render(f, p.Format)
+		if f.Sweep == nil { // the sweep plans its own (package sweep)
+			r.Finding.Revert, r.Revert = p.Policy.PlanRevert(f, p.Self, now)
+		}
+		r.Notification, r.Err = report.Render(r.Finding, p.Format)
 	}
 	return r
 }

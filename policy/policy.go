@@ -38,7 +38,8 @@ import (
 )
 
 // Variables are the environment variables FromEnv reads.
-var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY", "AUTHORIZED_PUBLIC_PORTS"}
+var Variables = []string{"EXTRA_SENSITIVE_PORTS", "TRUSTED_PRINCIPALS", "TRUSTED_SERVICES", "SUPPRESS", "MIN_SEVERITY", "AUTHORIZED_PUBLIC_PORTS",
+	"REVERT", "REVERT_AFTER", "REVERT_EXEMPT", "REVERT_INCLUDE"}
 
 // DefaultAuthorizedPorts is AUTHORIZED_PUBLIC_PORTS when it is not set:
 // the web, on an internet-facing load balancer.
@@ -49,6 +50,8 @@ type Policy struct {
 	Score       detect.Scoring
 	Suppress    []Suppression
 	MinSeverity detect.Severity
+	// Revert is the opt-in revert (REVERT, REVERT_*).
+	Revert Revert
 }
 
 // Suppression keeps matching findings from being published until Until,
@@ -95,6 +98,9 @@ func FromEnv(getenv func(string) string, now time.Time) (Policy, error) {
 	}
 	if p.Suppress, err = parseSuppress(getenv("SUPPRESS"), now); err != nil {
 		return p, fmt.Errorf("SUPPRESS: %w", err)
+	}
+	if p.Revert, err = RevertFromEnv(getenv); err != nil {
+		return p, err
 	}
 	p.MinSeverity = detect.Info
 	if v := strings.TrimSpace(getenv("MIN_SEVERITY")); v != "" {

@@ -310,7 +310,7 @@ func TestAuthorizedPorts(t *testing.T) {
 // invalid value of each fails, naming it.
 func TestVariables(t *testing.T) {
 	bad := map[string]string{"EXTRA_SENSITIVE_PORTS": "x", "TRUSTED_PRINCIPALS": "x", "TRUSTED_SERVICES": "x", "SUPPRESS": "x", "MIN_SEVERITY": "x",
-		"AUTHORIZED_PUBLIC_PORTS": "443"}
+		"AUTHORIZED_PUBLIC_PORTS": "443", "REVERT": "x", "REVERT_AFTER": "x", "REVERT_EXEMPT": "x", "REVERT_INCLUDE": "x"}
 	if len(Variables) != len(bad) {
 		t.Fatalf("Variables %v, want %d names", Variables, len(bad))
 	}

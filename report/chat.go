@@ -272,6 +272,8 @@ func chatWhat(f detect.Finding) string {
 		return group + " exposes " + chatCode(target(f), maxShort) + " to the whole internet now (found by the exposure sweep)"
 	case detect.Resolved:
 		return group + " no longer exposes " + chatCode(target(f), maxShort) + " to the whole internet (resolved; found by the exposure sweep)"
+	case detect.Reverted, detect.RevertFailed:
+		return revertVerb(f)[:strings.Index(revertVerb(f), ",")] + ": " + chatText(f.Event.Name, maxShort) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	}
 	s := chatText(f.Event.Name, maxShort) + " " + outcomeText(f.Outcome) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	if f.Automation != "" {
@@ -297,6 +299,17 @@ func chatNextSteps(f detect.Finding) []string {
 		case u.Note != "":
 			steps = append(steps, "Undo: "+chatText(u.Note, maxNote))
 		}
+	}
+	// The revert first: its window is what a responder acts on. A line
+	// that ends in ":" introduces the command that follows, shown whole.
+	lines := revertLines(f)
+	for i := 0; i < len(lines); i++ {
+		if strings.HasSuffix(lines[i], ":") && i+1 < len(lines) && len(lines[i+1]) <= chatStep-len(lines[i])-8 {
+			steps = append(steps, "Revert: "+chatText(lines[i], chatStep)+" `"+lines[i+1]+"`")
+			i++
+			continue
+		}
+		steps = append(steps, "Revert: "+chatText(lines[i], chatStep))
 	}
 	for _, s := range triage(f) {
 		steps = append(steps, chatText(s, chatStep))

@@ -84,6 +84,10 @@ func TestFitsOneMessage(t *testing.T) {
 	hostile.Action, hostile.Outcome, hostile.Severity, hostile.SeverityBeforeAutomation = detect.Modify, detect.Succeeded, detect.High, detect.Critical
 	hostile.Actor.CredentialType = detect.Temporary
 	hostile.Sweep.Was = detect.Critical
+	// Built by detect from validated values, but for why and the re-read.
+	hostile.Revert = &detect.Revert{Status: detect.RevertFailure, Rules: []string{"sgr-0123456789abcdef0"}, At: "2026-12-07T20:00:00Z", Why: longText, Reread: longText,
+		Approve: "aws ec2 create-tags --region eu-west-1 --resources sgr-0123456789abcdef0 --tags Key=sgwatch:approved-until,Value=2026-12-08T20:00:00Z",
+		Reopen:  `aws ec2 authorize-security-group-ingress --region eu-west-1 --group-id sg-0123456789abcdef0 --ip-permissions '[]'`}
 	for i := range hostile.Rules {
 		r := &hostile.Rules[i]
 		r.Direction, r.CIDRIPv4, r.PrefixListID, r.ReferencedGroupID, r.RuleID = detect.Ingress, "", "", "", ""

@@ -123,6 +123,17 @@ func sanitize(f detect.Finding) detect.Finding {
 		}
 		f.Sweep = &w
 	}
+	if f.Revert != nil {
+		v := *f.Revert
+		// The commands are built by detect from validated values: whole.
+		v.Approve = clean.Line(v.Approve, len(v.Approve))
+		v.Reopen = clean.Line(v.Reopen, len(v.Reopen))
+		for _, s := range []*string{(*string)(&v.Status), &v.At, &v.Why, &v.Reread} {
+			c(s)
+		}
+		v.Rules = cleanAll(v.Rules)
+		f.Revert = &v
+	}
 	if f.Undo != nil {
 		u := *f.Undo
 		// Built by detect only from validated values, so never cut: it must

@@ -27,6 +27,9 @@ func subject(f detect.Finding) string {
 }
 
 func verb(f detect.Finding) string {
+	if v := revertVerb(f); v != "" {
+		return v
+	}
 	switch {
 	case f.Outcome == detect.DryRun:
 		return string(f.Action) + " dry run"

@@ -119,6 +119,9 @@ func newText(f detect.Finding) text {
 	if fromSweep(f) {
 		b.WriteString(sweepHeadline(f))
 	} else {
+		if v := revertVerb(f); v != "" {
+			b.WriteString(v[:strings.Index(v, ",")] + ": ")
+		}
 		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
 			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(targetLabel(f), 2*maxShort), clean.Line(who(f.Actor), maxShort))
 	}
@@ -152,6 +155,12 @@ func newText(f detect.Finding) text {
 		}
 		if awsid.IsAccountID(u.Account) {
 			fmt.Fprintf(&b, "  (run with credentials for account %s; check yours with: aws sts get-caller-identity)\n", u.Account)
+		}
+	}
+	if lines := revertLines(f); len(lines) > 0 {
+		b.WriteString("\nRevert:\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %s\n", l)
 		}
 	}
 	flush(1)

@@ -85,7 +85,20 @@ func (a AWS) Groups(ctx context.Context) ([]Group, error) {
 	err = everyPage(ctx, "DescribeSecurityGroupRules", rp.HasMorePages, rp.NextPage, func(page *ec2.DescribeSecurityGroupRulesOutput) {
 		for _, r := range page.SecurityGroupRules {
 			g := group(aws.ToString(r.GroupId))
-			g.Rules = append(g.Rules, enrich.FromSDK(r))
+			rule := enrich.FromSDK(r)
+			g.Rules = append(g.Rules, rule)
+			for _, t := range r.Tags {
+				// Only sgwatch's own (the revert's approval).
+				if k := aws.ToString(t.Key); strings.HasPrefix(k, detect.TagPrefix) {
+					if g.RuleTags == nil {
+						g.RuleTags = map[string]map[string]string{}
+					}
+					if g.RuleTags[rule.RuleID] == nil {
+						g.RuleTags[rule.RuleID] = map[string]string{}
+					}
+					g.RuleTags[rule.RuleID][k] = aws.ToString(t.Value)
+				}
+			}
 		}
 	})
 	if err != nil {

@@ -31,6 +31,8 @@ type Group struct {
 	// Network is what uses the group, for its exposures' reachability
 	// grade; nil when not read.
 	Network *detect.Network
+	// RuleTags are the sgwatch tags of its rules, by rule id.
+	RuleTags map[string]map[string]string
 }
 
 // ingress returns g's ingress rules as AWS applies them
@@ -72,7 +74,7 @@ func exposure(g Group, r detect.Rule, key, region, account string, at time.Time,
 		Event:         detect.Event{Name: detect.SweepCall, Time: at.UTC().Format(time.RFC3339), Region: region, AccountID: account},
 		SecurityGroup: g.SecurityGroup,
 		Rules:         []detect.Rule{r},
-		Sweep:         &detect.Sweep{Key: key, FoundAt: at.UTC().Format(time.RFC3339)},
+		Sweep:         &detect.Sweep{Key: key, FoundAt: at.UTC().Format(time.RFC3339), RuleTags: g.RuleTags[r.RuleID]},
 		Notes:         slices.Clone(g.Notes),
 	}
 	if g.Network != nil {

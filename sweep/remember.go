@@ -53,6 +53,10 @@ type entry struct {
 	// published, again at the next sweep, and every ReimportAfter while it
 	// is open (the sink forgets findings not updated for 90 days).
 	Published, Imported string
+	// Due is when the revert of the exposure is due (RFC 3339), Spared
+	// why it is not reverted; both "" when revert is off, or it was never
+	// judged with revert on.
+	Due, Spared string
 }
 
 // wire is an entry as the memory stores it: short names, and the state as
@@ -74,11 +78,13 @@ type wire struct {
 	Told      bool            `json:"o,omitempty"`
 	Creator   *detect.Actor   `json:"c,omitempty"`
 	Created   *detect.Created `json:"e,omitempty"`
+	Due       string          `json:"d,omitempty"`
+	Spared    string          `json:"sp,omitempty"`
 }
 
 func (e entry) MarshalJSON() ([]byte, error) {
 	w := wire{Group: e.Group, Name: e.Name, VPC: e.VPC, Rule: e.Rule, Severity: e.Severity, FirstSeen: e.FirstSeen,
-		Tried: e.Tried, Published: e.Published, Imported: e.Imported}
+		Tried: e.Tried, Published: e.Published, Imported: e.Imported, Due: e.Due, Spared: e.Spared}
 	switch e.State {
 	case stateHeld:
 		w.Held = true
@@ -99,7 +105,7 @@ func (e *entry) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*e = entry{Group: w.Group, Name: w.Name, VPC: w.VPC, Rule: w.Rule, Severity: w.Severity, FirstSeen: w.FirstSeen,
-		Tried: w.Tried, Published: w.Published, Imported: w.Imported}
+		Tried: w.Tried, Published: w.Published, Imported: w.Imported, Due: w.Due, Spared: w.Spared}
 	switch {
 	case w.Held:
 		e.State = stateHeld

@@ -85,6 +85,8 @@ type Sweeper struct {
 	// History is where a creator LookupEvents does not find is looked for,
 	// once a target for all of them; nil for nowhere.
 	History History
+	// Reverts reverts what is due (REVERT); nil when revert is off.
+	Reverts *Reverts
 	Log     *slog.Logger
 	Now     func() time.Time
 }
@@ -115,6 +117,7 @@ type Stats struct {
 	Open, New, Resolved int
 	Held                int // findings the policy held back
 	Imported            int // findings imported into the sink
+	Reverted            int // exposures reverted
 	Err                 error
 }
 
@@ -232,6 +235,13 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 		}
 	}
 	s.fromHistory(ctx, t, unknown)
+	var dues map[string]due
+	if s.Reverts != nil {
+		var rerrs []error
+		keyOf := func(action, k string) string { return key(id, mem.version, t, action, k) }
+		dues, rerrs = s.reverts(ctx, t, p, open, at, keyOf, publish, &st)
+		errs = append(errs, rerrs...)
+	}
 	imports := slices.Clone(p.reimport) // what to import once the notifications are out
 	for i := range p.candidates {
 		c := &p.candidates[i]
@@ -295,7 +305,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	// retry, keyed by the sweep's id and the memory's version, publishes
 	// only that. Written even when the target's time ran out, so that what
 	// was published is remembered.
-	if err := mem.remember(context.WithoutCancel(ctx), p.settle(s.Import != nil, imports)); err != nil {
+	if err := mem.remember(context.WithoutCancel(ctx), withDues(p.settle(s.Import != nil, imports), dues)); err != nil {
 		errs = append(errs, err)
 	}
 	st.Err = errors.Join(errs...)
@@ -316,6 +326,18 @@ func List(ctx context.Context, lister func(context.Context, Target) (Lister, err
 		return nil, nil, nil, fmt.Errorf("list rules: %w", err)
 	}
 	return l, groups, Judge(groups, t.Region, t.Account, at, s), nil
+}
+
+// withDues is the memory after with what it keeps of each exposure's
+// revert: none for one the revert did not judge (revert off), so that
+// turning it on again starts every window afresh.
+func withDues(after map[string]entry, dues map[string]due) map[string]entry {
+	for k, e := range after {
+		d := dues[k]
+		e.Due, e.Spared = d.At, d.Spared
+		after[k] = e
+	}
+	return after
 }
 
 // targetMemory is the memory of one target during one sweep: its version

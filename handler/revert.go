@@ -1,0 +1,154 @@
+package handler
+
+// The opt-in revert (REVERT): what the handler does with a finding's
+// revert plan (policy.PlanRevert, in the pipeline), and with the
+// scheduled check of one that has an approval window.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/sgwatch/sgwatch/clean"
+	"github.com/sgwatch/sgwatch/detect"
+	"github.com/sgwatch/sgwatch/pipeline"
+	"github.com/sgwatch/sgwatch/report"
+	"github.com/sgwatch/sgwatch/revert"
+	"github.com/sgwatch/sgwatch/sweep"
+)
+
+// Reverter is what the handler reverts with (package revert).
+type Reverter interface {
+	Revert(ctx context.Context, f detect.Finding, rules []detect.Rule, approvable bool, now time.Time) revert.Result
+	Schedule(ctx context.Context, target string, c revert.Check) error
+}
+
+// deliverEvent delivers the result r of an event under key, and does what
+// its revert plan says: the check of a window is scheduled before the
+// notification that announces it is published (a retry finds it
+// scheduled), and a revert at once follows the notification.
+func (h *Handler) deliverEvent(ctx context.Context, key string, r pipeline.Result, stale time.Duration) error {
+	f := r.Finding
+	var errs []error
+	if f.Revert != nil && f.Revert.Status == detect.RevertScheduled {
+		switch err := h.schedule(ctx, key, f, r.Revert); {
+		case errors.Is(err, revert.ErrTooLarge):
+			// Never left unscheduled: reverted at once (fail closed).
+			h.log.Warn("the revert check does not fit a schedule: reverting at once", append(logFields(f), "error", err)...)
+			plan := *f.Revert
+			plan.Status, plan.At, plan.Approve = detect.RevertNow, h.d.Now().UTC().Format(time.RFC3339), ""
+			f.Revert = &plan
+			n, rerr := report.Render(f, h.cfg.Format)
+			if rerr != nil {
+				return fmt.Errorf("render: %w", rerr)
+			}
+			r.Notification = n
+		case err != nil:
+			// The notification is published all the same; the retry
+			// schedules.
+			h.log.Error("cannot schedule the revert check; failing so that Lambda retries", append(logFields(f), "error", err)...)
+			errs = append(errs, &RevertError{err})
+		}
+	}
+	if err := h.deliver(ctx, h.d.Claims, key, key, f, r.Notification, stale); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if f.Revert != nil && f.Revert.Status == detect.RevertNow {
+		_, err := h.revert(ctx, key, f, r.Revert, !f.Actor.MayBeRoot() || !f.WasCritical(), stale)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// schedule schedules the check of f's revert.
+func (h *Handler) schedule(ctx context.Context, key string, f detect.Finding, rules []detect.Rule) error {
+	if h.d.Reverter == nil || h.cfg.LocalOnly {
+		return errors.New("revert is on, but this function has no reverter (under sam local, or REVERT_SCHEDULE_* unset)")
+	}
+	target := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		target = lc.InvokedFunctionArn
+	}
+	if target == "" {
+		return errors.New("the function's ARN is not known (no Lambda context): nothing to schedule the check to invoke")
+	}
+	if err := h.d.Reverter.Schedule(ctx, target, revert.NewCheck(f, rules, key)); err != nil {
+		return err
+	}
+	h.log.Info("revert check scheduled", append(logFields(f), "due", f.Revert.At, "schedule", revert.ScheduleName(key))...)
+	return nil
+}
+
+// revert reverts rules of f now, and publishes what came of it under
+// key: reverted, or revert-failed (then the error, so that Lambda retries
+// and its alarms fire). A check that revoked nothing because the rules
+// are approved or changed publishes nothing.
+func (h *Handler) revert(ctx context.Context, key string, f detect.Finding, rules []detect.Rule, approvable bool, stale time.Duration) (detect.RevertStatus, error) {
+	if h.d.Reverter == nil || h.cfg.LocalOnly {
+		return "", &RevertError{errors.New("revert is on, but this function has no reverter (under sam local)")}
+	}
+	now := h.d.Now()
+	res := h.d.Reverter.Revert(ctx, f, rules, approvable, now)
+	fields := append(logFields(f), "revert", res.Status, "awsCalls", res.Calls)
+	switch res.Status {
+	case detect.RevertApproved, detect.RevertChanged:
+		h.log.Info("not reverted", append(fields, "left", res.Left)...)
+		return res.Status, nil
+	}
+	g := revert.Outcome(f, res, now)
+	n, err := report.Render(g, h.cfg.Format)
+	if err != nil {
+		return res.Status, fmt.Errorf("render the revert's notification: %w", err)
+	}
+	perr := h.deliver(ctx, h.d.Claims, key+"/revert", key+"/revert", g, n, stale)
+	if res.Status == detect.RevertFailure {
+		h.log.Error("revert failed", append(fields, "why", res.Why)...)
+		return res.Status, &RevertError{errors.Join(fmt.Errorf("revert of %s: %s", clean.Line(f.SecurityGroup.ID, 64), res.Why), perr)}
+	}
+	h.log.Info("reverted", fields...)
+	return res.Status, perr
+}
+
+// sweepReverts are the sweep's reverts in this function's account self,
+// at stale; nil when revert is off.
+func (h *Handler) sweepReverts(self string, stale time.Duration) *sweep.Reverts {
+	if !h.cfg.Policy.Revert.On() || h.d.Reverter == nil || h.cfg.LocalOnly {
+		return nil
+	}
+	return &sweep.Reverts{
+		Plan: func(f detect.Finding) (*detect.Revert, []detect.Rule) {
+			if !h.cfg.Policy.Decide(f, h.d.Now()).Publish {
+				return nil, nil // not published, so not reverted
+			}
+			return h.cfg.Policy.PlanRevert(f, self, h.d.Now())
+		},
+		Revert: func(ctx context.Context, f detect.Finding, rules []detect.Rule, key string) (detect.RevertStatus, error) {
+			return h.revert(ctx, key, f, rules, true, stale)
+		},
+		Window: h.cfg.Policy.Revert.After,
+	}
+}
+
+// check answers a scheduled revert check: the rules are re-read, with
+// their approvals, and reverted unless approved.
+func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration) error {
+	f := c.Finding
+	self, _ := functionAccount(ctx, h.cfg.TopicARN)
+	due, _ := time.Parse(time.RFC3339, f.Revert.At)
+	switch {
+	case !h.cfg.Policy.Revert.On():
+		h.log.Warn("a revert check, but revert is off: nothing reverted", logFields(f)...)
+		return nil
+	case f.Event.AccountID != self:
+		return &DecodeError{fmt.Errorf("revert check for account %s, not this function's (%s)", f.Event.AccountID, self)}
+	case h.d.Now().Before(due.Add(-time.Minute)):
+		// Only the schedule, and whoever may invoke the function, can
+		// send a check: it acts when it comes, and says so.
+		h.log.Warn("revert check before its due time", append(logFields(f), "due", f.Revert.At)...)
+	}
+	_, err := h.revert(ctx, c.Key, f, f.Rules, true, stale)
+	return err
+}

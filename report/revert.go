@@ -1,0 +1,60 @@
+package report
+
+// The opt-in revert in a notification: what it will do or did (a line
+// each), and its commands, which are built by package detect from
+// validated values only and shown whole.
+
+import (
+	"strings"
+
+	"github.com/sgwatch/sgwatch/clean"
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// revertLines say what the revert of f will do or did, a line each, its
+// commands on lines of their own after a line that ends in ":".
+func revertLines(f detect.Finding) []string {
+	v := f.Revert
+	if v == nil {
+		return nil
+	}
+	rules := clean.Line(strings.Join(v.Rules, ", "), 8*maxShort)
+	at := clean.Line(v.At, maxShort)
+	why := clean.Line(v.Why, maxNote)
+	var out []string
+	switch v.Status {
+	case detect.RevertScheduled:
+		out = append(out, "will be reverted at "+at+" unless approved: "+rules)
+		if v.Approve != "" {
+			out = append(out, "to approve for 24 h, with your reason (a tag on the rules, or on the group for all its rules; at most 7 days):", v.Approve)
+		}
+	case detect.RevertNow:
+		out = append(out, "being reverted now: "+rules+"; a reverted or revert-failed notification follows")
+	case detect.RevertDone:
+		out = append(out, "revoked at "+at+": "+rules)
+		if v.Reread != "" {
+			out = append(out, "re-read: "+clean.Line(v.Reread, maxNote))
+		}
+		if v.Reopen != "" {
+			out = append(out, "to open them again (without their descriptions):", v.Reopen)
+		}
+	case detect.RevertGone:
+		out = append(out, "gone already at "+at+", nothing revoked: "+rules)
+	case detect.RevertFailure:
+		out = append(out, "FAILED at "+at+": "+rules+": "+why)
+	case detect.NotReverted:
+		out = append(out, "not reverted: "+why)
+	}
+	return out
+}
+
+// revertVerb is the subject's verb of a revert's finding; "" for others.
+func revertVerb(f detect.Finding) string {
+	switch f.Action {
+	case detect.Reverted:
+		return "REVERTED, opened"
+	case detect.RevertFailed:
+		return "REVERT FAILED, opened"
+	}
+	return ""
+}

@@ -1,0 +1,135 @@
+package sweep
+
+// The opt-in revert in the sweep (REVERT): an exposure the sweep finds is
+// reverted once its window is over and it is not approved. The window
+// starts when a sweep first lists the exposure with its revert (its
+// notification, or a notice for one published before revert was on),
+// and is at least RevertGrace, so that exposures open when revert is
+// turned on are listed first, never reverted en masse. At most MaxReverts
+// are reverted in one sweep of a target; the others wait for the next.
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/sgwatch/sgwatch/detect"
+)
+
+// Reverts is what the sweep reverts with; nil when revert is off.
+type Reverts struct {
+	// Plan is the revert's plan for exposure f (policy.PlanRevert, with
+	// the policy's decision: one not published is not reverted); nil when
+	// it does not act on it.
+	Plan func(f detect.Finding) (*detect.Revert, []detect.Rule)
+	// Revert reverts rules of f now, approvals counting, and publishes
+	// what came of it under key; the status says what it did, the error
+	// that it failed (its revert-failed finding published).
+	Revert func(ctx context.Context, f detect.Finding, rules []detect.Rule, key string) (detect.RevertStatus, error)
+	// Window is REVERT_AFTER.
+	Window time.Duration
+}
+
+// RevertGrace is the least time between the sweep listing an exposure
+// with its revert and the revert: one sweep's interval.
+const RevertGrace = time.Hour
+
+// MaxReverts bounds the reverts of one target in one sweep.
+const MaxReverts = 10
+
+// due is what the memory keeps of an exposure's revert: when it is due
+// (RFC 3339), or why it is spared (decided when its creator was known).
+type due struct{ At, Spared string }
+
+// reverts does the revert's part of one sweep of target t at time at,
+// after the creators are looked up and before anything is published:
+// each exposure gets its revert (the notification says it), those due
+// and not approved are reverted and leave the plan (their reverted
+// finding stands for their resolution), and a notice is published for
+// each published before whose window starts now. It returns what the
+// memory is to keep of each exposure's revert.
+func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[string]detect.Finding, at time.Time, keyOf func(action, k string) string, publish Publish, st *Stats) (map[string]due, []error) {
+	r := s.Reverts
+	dues := map[string]due{}
+	var errs []error
+	n := 0
+	// judge decides on exposure f under key k, remembered as m (zero for
+	// a new one): its revert plan, and whether it is reverted now.
+	judge := func(k string, f *detect.Finding, m entry) (reverted bool) {
+		if m.Spared != "" {
+			dues[k] = due{Spared: m.Spared}
+			return false
+		}
+		plan, rules := r.Plan(*f)
+		switch {
+		case plan == nil:
+			return false
+		case plan.Status == detect.NotReverted:
+			if f.Sweep.Created != nil { // decided with its creator known
+				dues[k] = due{Spared: plan.Why}
+			}
+			f.Revert = plan
+			return false
+		}
+		when, err := time.Parse(time.RFC3339, m.Due)
+		if err != nil { // its window starts now
+			when = at.Add(max(r.Window, RevertGrace)).Truncate(time.Minute)
+		}
+		// An approval of the rule that ran out ends its window: it had
+		// one (an approval follows a notification).
+		rule := detect.ApprovalOf(f.Sweep.RuleTags, at)
+		approved := rule.Valid || detect.ApprovalOf(f.SecurityGroup.Tags, at).Valid
+		if rule.Expired && !approved {
+			when = at
+		}
+		dues[k] = due{At: when.UTC().Format(time.RFC3339)}
+		if approved || when.After(at) {
+			plan.Status, plan.At = detect.RevertScheduled, dues[k].At
+			plan.Approve = detect.ApproveCommand(f.Event.Region, plan.Rules, when.Add(detect.ApproveFor))
+			f.Revert = plan
+			return false
+		}
+		if n >= MaxReverts {
+			s.log().Warn("revert due, but this sweep reverted as many as it may; it waits for the next sweep", "target", t.String(), "ruleKey", k)
+			return false
+		}
+		n++
+		status, err := r.Revert(ctx, *f, rules, keyOf("revert", k))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if status == detect.RevertDone || status == detect.RevertGone {
+			delete(dues, k)
+			st.Reverted++
+			return true
+		}
+		return false
+	}
+	// The new and held exposures, with their creators.
+	candidates := p.candidates[:0]
+	for _, c := range p.candidates {
+		if !judge(c.key, &c.f, p.before[c.key]) {
+			candidates = append(candidates, c)
+		}
+	}
+	p.candidates = candidates
+	// Those published before: reverted when due, and a notice for each
+	// whose window starts now.
+	for _, k := range slices.Sorted(maps.Keys(p.kept)) {
+		m := p.kept[k]
+		f := open[k]
+		if judge(k, &f, m) {
+			delete(p.kept, k)
+			continue
+		}
+		if m.Due == "" && f.Revert != nil && f.Revert.Status == detect.RevertScheduled {
+			f.Sweep.FirstSeen, f.Sweep.Published = m.FirstSeen, m.Published
+			if _, err := publish(ctx, f, keyOf("revert-notice", k)); err != nil {
+				errs = append(errs, err)
+				delete(dues, k) // noticed again at the retry
+			}
+		}
+	}
+	return dues, errs
+}
