@@ -48,6 +48,27 @@ func revertLines(f detect.Finding) []string {
 	return out
 }
 
+// revertStep is the first triage step when the revert changes it; "" when
+// it does not (a failed revert: run the undo command, as always).
+func revertStep(f detect.Finding) string {
+	v := f.Revert
+	if v == nil {
+		return ""
+	}
+	at := clean.Line(v.At, maxShort)
+	switch v.Status {
+	case detect.RevertDone:
+		return "Closed: sgwatch revoked the rules open to the whole internet and read the group again (see Revert); open them again only if they were meant, with the command there."
+	case detect.RevertGone:
+		return "Closed already: the rules were gone when sgwatch's revert looked; nothing was revoked."
+	case detect.RevertScheduled:
+		return "Now: if it is meant, approve it with the command under Revert before " + at + "; if not, run the undo command above now rather than wait for the revert at " + at + "."
+	case detect.RevertNow:
+		return "sgwatch is reverting it now: a reverted or revert-failed notification follows; if none does within minutes, run the undo command above."
+	}
+	return ""
+}
+
 // revertVerb is the subject's verb of a revert's finding; "" for others.
 func revertVerb(f detect.Finding) string {
 	switch f.Action {

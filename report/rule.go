@@ -29,12 +29,12 @@ func marker(event string) string {
 }
 
 // markOf is the mark of f's rules: its call's (marker), "!" for an
-// exposure, "-" for a resolution.
+// exposure or a revert that failed, "-" for a resolution or a revert.
 func markOf(f detect.Finding) string {
 	switch f.Action {
-	case detect.Exposure:
+	case detect.Exposure, detect.RevertFailed:
 		return "!"
-	case detect.Resolved:
+	case detect.Resolved, detect.Reverted:
 		return "-"
 	}
 	return marker(f.Event.Name)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sgwatch/sgwatch/clean"
 	"github.com/sgwatch/sgwatch/detect"
@@ -21,6 +22,14 @@ import (
 // followed, for a change that took effect, by what to check of the
 // credential used: the console session, or the access key.
 func triage(f detect.Finding) []string {
+	steps := triageSteps(f)
+	if s := revertStep(f); s != "" && len(steps) > 0 && strings.HasPrefix(steps[0], "Now: ") {
+		steps[0] = s // the revert changes what to do first
+	}
+	return steps
+}
+
+func triageSteps(f detect.Finding) []string {
 	if fromSweep(f) {
 		return sweepTriage(f)
 	}
