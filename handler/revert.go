@@ -29,38 +29,35 @@ type Reverter interface {
 // deliverEvent delivers the result r of an event under key, and does what
 // its revert plan says: the check of a window is scheduled before the
 // notification that announces it is published (a retry finds it
-// scheduled), and a revert at once follows the notification.
+// scheduled), and a revert at once follows the notification. A check that
+// cannot be scheduled is not waited for: the rules are reverted at once,
+// and the notification says why.
 func (h *Handler) deliverEvent(ctx context.Context, key string, r pipeline.Result, stale time.Duration) error {
 	f := r.Finding
-	var errs []error
 	if f.Revert != nil && f.Revert.Status == detect.RevertScheduled {
-		switch err := h.schedule(ctx, key, f, r.Revert); {
-		case errors.Is(err, revert.ErrTooLarge):
-			// Never left unscheduled: reverted at once (fail closed).
-			h.log.Warn("the revert check does not fit a schedule: reverting at once", append(logFields(f), "error", err)...)
+		if err := h.schedule(ctx, key, f, r.Revert); err != nil {
+			// Never a window without its check: reverted at once (fail
+			// closed), and the notification says why.
+			h.log.Error("cannot schedule the revert check: reverting at once", append(logFields(f), "error", err)...)
 			plan := *f.Revert
 			plan.Status, plan.At, plan.Approve = detect.RevertNow, h.d.Now().UTC().Format(time.RFC3339), ""
+			plan.Why = "its approval window's check could not be scheduled (" + clean.Line(err.Error(), 256) + "), so it is reverted at once"
 			f.Revert = &plan
 			n, rerr := report.Render(f, h.cfg.Format)
 			if rerr != nil {
-				return fmt.Errorf("render: %w", rerr)
+				return fmt.Errorf("render %s finding for event %s: %w", f.Severity, clean.Line(f.Event.ID, 128), rerr)
 			}
 			r.Notification = n
-		case err != nil:
-			// The notification is published all the same; the retry
-			// schedules.
-			h.log.Error("cannot schedule the revert check; failing so that Lambda retries", append(logFields(f), "error", err)...)
-			errs = append(errs, &RevertError{err})
 		}
 	}
 	if err := h.deliver(ctx, h.d.Claims, key, key, f, r.Notification, stale); err != nil {
-		return errors.Join(append(errs, err)...)
+		return err
 	}
 	if f.Revert != nil && f.Revert.Status == detect.RevertNow {
-		_, err := h.revert(ctx, key, f, r.Revert, !f.Actor.MayBeRoot() || !f.WasCritical(), stale)
-		errs = append(errs, err)
+		_, err := h.revert(ctx, h.d.Claims, key, f, r.Revert, !f.Actor.MayBeRoot() || !f.WasCritical(), stale)
+		return err
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // schedule schedules the check of f's revert.
@@ -83,10 +80,10 @@ func (h *Handler) schedule(ctx context.Context, key string, f detect.Finding, ru
 }
 
 // revert reverts rules of f now, and publishes what came of it under
-// key: reverted, or revert-failed (then the error, so that Lambda retries
+// key, claimed in c: reverted, or revert-failed (then the error, so that Lambda retries
 // and its alarms fire). A check that revoked nothing because the rules
 // are approved or changed publishes nothing.
-func (h *Handler) revert(ctx context.Context, key string, f detect.Finding, rules []detect.Rule, approvable bool, stale time.Duration) (detect.RevertStatus, error) {
+func (h *Handler) revert(ctx context.Context, c Claims, key string, f detect.Finding, rules []detect.Rule, approvable bool, stale time.Duration) (detect.RevertStatus, error) {
 	if h.d.Reverter == nil || h.cfg.LocalOnly {
 		return "", &RevertError{errors.New("revert is on, but this function has no reverter (under sam local)")}
 	}
@@ -103,7 +100,7 @@ func (h *Handler) revert(ctx context.Context, key string, f detect.Finding, rule
 	if err != nil {
 		return res.Status, fmt.Errorf("render the revert's notification: %w", err)
 	}
-	perr := h.deliver(ctx, h.d.Claims, key+"/revert", key+"/revert", g, n, stale)
+	perr := h.deliver(ctx, c, key+"/revert", key+"/revert", g, n, stale)
 	if res.Status == detect.RevertFailure {
 		h.log.Error("revert failed", append(fields, "why", res.Why)...)
 		return res.Status, &RevertError{errors.Join(fmt.Errorf("revert of %s: %s", clean.Line(f.SecurityGroup.ID, 64), res.Why), perr)}
@@ -126,7 +123,7 @@ func (h *Handler) sweepReverts(self string, stale time.Duration) *sweep.Reverts 
 			return h.cfg.Policy.PlanRevert(f, self, h.d.Now())
 		},
 		Revert: func(ctx context.Context, f detect.Finding, rules []detect.Rule, key string) (detect.RevertStatus, error) {
-			return h.revert(ctx, key, f, rules, true, stale)
+			return h.revert(ctx, h.d.Sweep.Claims, key, f, rules, true, stale)
 		},
 		Window: h.cfg.Policy.Revert.After,
 	}
@@ -149,6 +146,6 @@ func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration
 		// send a check: it acts when it comes, and says so.
 		h.log.Warn("revert check before its due time", append(logFields(f), "due", f.Revert.At)...)
 	}
-	_, err := h.revert(ctx, c.Key, f, f.Rules, true, stale)
+	_, err := h.revert(ctx, h.d.Claims, c.Key, f, f.Rules, true, stale)
 	return err
 }

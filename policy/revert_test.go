@@ -110,7 +110,10 @@ func TestPlanRevert(t *testing.T) {
 			f.Severity = detect.High
 		}), detect.RevertNow, "2026-12-07T20:03:20Z", ""},
 		{"root: at once whatever the window, and never exempt", Revert{Min: detect.High, After: time.Hour, Exempt: []string{"arn:aws:iam::" + self + ":role/Admin"}},
-			change(func(f *detect.Finding) { f.Actor = root; f.Actor.SessionIssuerARN = "arn:aws:iam::" + self + ":role/Admin" }), detect.RevertNow, "2026-12-07T20:03:20Z", ""},
+			change(func(f *detect.Finding) {
+				f.Actor = root
+				f.Actor.SessionIssuerARN = "arn:aws:iam::" + self + ":role/Admin"
+			}), detect.RevertNow, "2026-12-07T20:03:20Z", ""},
 		{"an unread identity counts as root", on, change(func(f *detect.Finding) { f.Actor = detect.Actor{Unread: true} }), detect.RevertNow, "2026-12-07T20:03:20Z", ""},
 		{"the sweep's exposure", on, change(func(f *detect.Finding) { f.Action, f.Event.Name = detect.Exposure, detect.SweepCall }), detect.RevertScheduled, "2026-12-07T20:19:00Z", ""},
 	} {

@@ -30,6 +30,9 @@ func revertLines(f detect.Finding) []string {
 		}
 	case detect.RevertNow:
 		out = append(out, "being reverted now: "+rules+"; a reverted or revert-failed notification follows")
+		if why != "" {
+			out = append(out, "("+why+")")
+		}
 	case detect.RevertDone:
 		out = append(out, "revoked at "+at+": "+rules)
 		if v.Reread != "" {

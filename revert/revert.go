@@ -276,7 +276,8 @@ type Check struct {
 const maxActorText = 256
 
 // ErrTooLarge is the error of a check that does not fit a schedule's
-// input: the handler reverts at once instead.
+// input (the handler, as for any check it cannot schedule, reverts at
+// once instead).
 var ErrTooLarge = errors.New("the revert check does not fit a schedule's input")
 
 // maxInput bounds a Check's payload: EventBridge Scheduler's target input

@@ -65,7 +65,9 @@ func (f *fakeEC2) RevokeSecurityGroupIngress(_ context.Context, in *ec2.RevokeSe
 		return nil, f.refuse
 	}
 	if f.stays == nil {
-		f.rules = slices.DeleteFunc(f.rules, func(r types.SecurityGroupRule) bool { return slices.Contains(in.SecurityGroupRuleIds, aws.ToString(r.SecurityGroupRuleId)) })
+		f.rules = slices.DeleteFunc(f.rules, func(r types.SecurityGroupRule) bool {
+			return slices.Contains(in.SecurityGroupRuleIds, aws.ToString(r.SecurityGroupRuleId))
+		})
 	}
 	return &ec2.RevokeSecurityGroupIngressOutput{Return: aws.Bool(true)}, nil
 }
@@ -292,5 +294,33 @@ func TestSchedulerEndpoint(t *testing.T) {
 	}
 	if _, err := (SchedulerHTTP{}).endpoint(context.Background()); err == nil {
 		t.Error("no Region: no error")
+	}
+}
+
+// TestScheduleRetries: a busy or failing Scheduler (429, 5xx) is tried
+// again, at most attempts times; a refusal is not.
+func TestScheduleRetries(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		codes  []int
+		calls  int
+		failed bool
+	}{
+		{"throttled, then made", []int{429, 200}, 2, false},
+		{"failing throughout", []int{500, 503, 500, 200}, attempts, true},
+		{"refused", []int{400, 200}, 1, true},
+	} {
+		calls := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(c.codes[calls])
+			calls++
+			_, _ = w.Write([]byte(`{"Message":"x"}`))
+		}))
+		cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+		err := SchedulerHTTP{Config: cfg}.CreateSchedule(context.Background(), Schedule{Name: "n"})
+		srv.Close()
+		if calls != c.calls || (err != nil) != c.failed {
+			t.Errorf("%s: %d calls, error %v; want %d calls, failed %v", c.name, calls, err, c.calls, c.failed)
+		}
 	}
 }

@@ -86,6 +86,14 @@ type SchedulerHTTP struct {
 // schedulerTimeout bounds one CreateSchedule.
 const schedulerTimeout = 10 * time.Second
 
+// attempts is how often CreateSchedule is tried when Scheduler answers
+// that it is busy or failed (429, 5xx) or cannot be reached, backoff
+// after the first failure and doubled after each.
+const (
+	attempts = 3
+	backoff  = 200 * time.Millisecond
+)
+
 // CreateSchedule creates s.
 func (c SchedulerHTTP) CreateSchedule(ctx context.Context, s Schedule) error {
 	ctx, cancel := context.WithTimeout(ctx, schedulerTimeout)
@@ -98,21 +106,40 @@ func (c SchedulerHTTP) CreateSchedule(ctx context.Context, s Schedule) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/schedules/"+url.PathEscape(s.Name), bytes.NewReader(body))
+	endpoint := strings.TrimSuffix(base, "/") + "/schedules/" + url.PathEscape(s.Name)
+	wait := backoff
+	for try := 1; ; try++ {
+		retry, err := c.create(ctx, endpoint, body)
+		if !retry || try == attempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+			wait *= 2
+		}
+	}
+}
+
+// create makes one CreateSchedule request; retry reports whether its
+// failure is worth another.
+func (c SchedulerHTTP) create(ctx context.Context, endpoint string, body []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("schedule request: %w", err)
+		return false, fmt.Errorf("schedule request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.Config.Credentials == nil {
-		return errors.New("no AWS credentials to sign the schedule request with")
+		return false, errors.New("no AWS credentials to sign the schedule request with")
 	}
 	creds, err := c.Config.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
+		return false, fmt.Errorf("credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "scheduler", c.Config.Region, time.Now()); err != nil {
-		return fmt.Errorf("sign schedule request: %w", err)
+		return false, fmt.Errorf("sign schedule request: %w", err)
 	}
 	var client interface {
 		Do(*http.Request) (*http.Response, error)
@@ -122,14 +149,14 @@ func (c SchedulerHTTP) CreateSchedule(ctx context.Context, s Schedule) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("CreateSchedule: %w", err)
+		return true, fmt.Errorf("CreateSchedule: %w", err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 == 2 {
-		return nil
+		return false, nil
 	}
-	return apiErrorOf(resp, data)
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, apiErrorOf(resp, data)
 }
 
 // apiErrorOf reads a REST-JSON error: its code from the X-Amzn-ErrorType

@@ -269,7 +269,10 @@ func (p *plan) settle(importing bool, imports []pending) map[string]entry {
 			delete(after, im.key)
 			continue
 		}
-		m := after[im.key]
+		m, ok := after[im.key]
+		if !ok {
+			continue // no longer remembered (reverted): nothing to mark
+		}
 		m.Imported = p.at.Format(time.RFC3339)
 		after[im.key] = m
 	}

@@ -85,6 +85,9 @@ type wire struct {
 func (e entry) MarshalJSON() ([]byte, error) {
 	w := wire{Group: e.Group, Name: e.Name, VPC: e.VPC, Rule: e.Rule, Severity: e.Severity, FirstSeen: e.FirstSeen,
 		Tried: e.Tried, Published: e.Published, Imported: e.Imported, Due: e.Due, Spared: e.Spared}
+	if e.Spared != "" && e.Creator != nil && e.Created != nil {
+		w.Creator, w.Created = e.Creator, e.Created // what it was spared on
+	}
 	switch e.State {
 	case stateHeld:
 		w.Held = true
@@ -106,6 +109,9 @@ func (e *entry) UnmarshalJSON(b []byte) error {
 	}
 	*e = entry{Group: w.Group, Name: w.Name, VPC: w.VPC, Rule: w.Rule, Severity: w.Severity, FirstSeen: w.FirstSeen,
 		Tried: w.Tried, Published: w.Published, Imported: w.Imported, Due: w.Due, Spared: w.Spared}
+	if w.Spared != "" {
+		e.Creator, e.Created = w.Creator, w.Created
+	}
 	switch {
 	case w.Held:
 		e.State = stateHeld

@@ -39,8 +39,14 @@ const RevertGrace = time.Hour
 const MaxReverts = 10
 
 // due is what the memory keeps of an exposure's revert: when it is due
-// (RFC 3339), or why it is spared (decided when its creator was known).
-type due struct{ At, Spared string }
+// (RFC 3339), or why it is spared, with the creator it was decided on
+// (judged again at every sweep, so that a changed REVERT_EXEMPT or
+// REVERT_INCLUDE applies).
+type due struct {
+	At, Spared string
+	Creator    *detect.Actor
+	Created    *detect.Created
+}
 
 // reverts does the revert's part of one sweep of target t at time at,
 // after the creators are looked up and before anything is published:
@@ -57,9 +63,8 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[strin
 	// judge decides on exposure f under key k, remembered as m (zero for
 	// a new one): its revert plan, and whether it is reverted now.
 	judge := func(k string, f *detect.Finding, m entry) (reverted bool) {
-		if m.Spared != "" {
-			dues[k] = due{Spared: m.Spared}
-			return false
+		if m.Spared != "" && m.Creator != nil && m.Created != nil && f.Sweep.Created == nil {
+			Attribute(f, *m.Creator, *m.Created, s.Scoring) // judged on its creator again
 		}
 		plan, rules := r.Plan(*f)
 		switch {
@@ -67,14 +72,15 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[strin
 			return false
 		case plan.Status == detect.NotReverted:
 			if f.Sweep.Created != nil { // decided with its creator known
-				dues[k] = due{Spared: plan.Why}
+				a := compactActor(f.Actor)
+				dues[k] = due{Spared: plan.Why, Creator: &a, Created: f.Sweep.Created}
 			}
 			f.Revert = plan
 			return false
 		}
 		when, err := time.Parse(time.RFC3339, m.Due)
-		if err != nil { // its window starts now
-			when = at.Add(max(r.Window, RevertGrace)).Truncate(time.Minute)
+		if err != nil { // its window starts now, to the next whole minute
+			when = at.Add(max(r.Window, RevertGrace)).Truncate(time.Minute).Add(time.Minute)
 		}
 		// An approval of the rule that ran out ends its window: it had
 		// one (an approval follows a notification).
@@ -120,7 +126,18 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[strin
 		m := p.kept[k]
 		f := open[k]
 		if judge(k, &f, m) {
-			delete(p.kept, k)
+			// Its reverted finding stands for its resolution: none is
+			// published. The sink (Security Hub) gets the resolution, and
+			// until it has, the memory keeps it as told (imported, never
+			// published, at the next sweep).
+			p.reimport = slices.DeleteFunc(p.reimport, func(x pending) bool { return x.key == k })
+			if s.Import == nil {
+				delete(p.kept, k)
+				continue
+			}
+			m.State = stateTold
+			p.kept[k] = m
+			p.reimport = append(p.reimport, pending{key: k, f: Resolve(m.finding(t, k), at, s.Scoring)})
 			continue
 		}
 		if m.Due == "" && f.Revert != nil && f.Revert.Status == detect.RevertScheduled {

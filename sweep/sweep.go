@@ -335,6 +335,9 @@ func withDues(after map[string]entry, dues map[string]due) map[string]entry {
 	for k, e := range after {
 		d := dues[k]
 		e.Due, e.Spared = d.At, d.Spared
+		if d.Spared != "" {
+			e.Creator, e.Created = d.Creator, d.Created
+		}
 		after[k] = e
 	}
 	return after
