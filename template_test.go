@@ -2407,6 +2407,21 @@ func TestTemplateRevertRules(t *testing.T) {
 			t.Errorf("%v: the function reads it with error %v, the template refuses it by %v", c.params, err, c.refused)
 		}
 	}
+	// A window needs the sweep (expired approvals); the function refuses
+	// it too.
+	for _, c := range []struct {
+		params  map[string]string
+		refused []string
+	}{
+		{map[string]string{"Revert": "high", "RevertAfter": "15m", "Sweep": "false"}, []string{"RevertWindowNeedsSweep"}},
+		{map[string]string{"Revert": "high", "RevertAfter": "0", "Sweep": "false"}, nil},
+		{map[string]string{"Revert": "high", "RevertAfter": "15m", "Sweep": "true"}, nil},
+	} {
+		d := deploy(t, tpl, c.params)
+		if got := d.refused(t); !slices.Equal(got, c.refused) {
+			t.Errorf("%v: refused by %v, want %v", c.params, got, c.refused)
+		}
+	}
 	for name, r := range tpl["Rules"].(map[string]any) {
 		if !strings.HasPrefix(name, "Revert") {
 			continue

@@ -282,6 +282,10 @@ type Sweep struct {
 	// RuleTags are the rule's sgwatch tags as listed (the revert's
 	// approval, ApprovalOf); nil for none.
 	RuleTags map[string]string `json:"-"`
+	// Indirect is true for an exposure open only through a prefix list's
+	// entries, or only together with other groups' rules on an interface:
+	// the rule itself does not name the whole internet (never reverted).
+	Indirect bool `json:"-"`
 }
 
 // Created is the CloudTrail event that created a rule.

@@ -170,6 +170,9 @@ func Analyze(rec *cloudtrail.Record, s Scoring) (Finding, bool) {
 	rs, known, notes := rules(c, p, resp)
 	foreignOwners(rs, f.Event.AccountID)
 	f.Rules = rs
+	if c.Effect == AddsRules {
+		f.Tags = ruleTags(p, rs) // an approval set on the rules it creates
+	}
 	for i, n := range d.Flaws {
 		f.Notes = append(f.Notes, "not understood: "+n)
 		if i == len(d.Flaws)-1 && d.Count > len(d.Flaws) {

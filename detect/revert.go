@@ -55,8 +55,11 @@ const (
 	// NotReverted: revert is on and the finding is severe enough, but
 	// these rules are not reverted (Why).
 	NotReverted RevertStatus = "not-reverted"
-	// RevertApproved and RevertChanged: a check that revoked nothing,
-	// the rules approved, or changed since (never published).
+	// RevertKept: a revert that left the rules open, approved or changed
+	// since (Why).
+	RevertKept RevertStatus = "kept"
+	// RevertApproved and RevertChanged: what package revert found, each
+	// published as RevertKept.
 	RevertApproved RevertStatus = "approved"
 	RevertChanged  RevertStatus = "changed"
 )
@@ -79,22 +82,28 @@ type Revert struct {
 }
 
 // Offending returns the rules of f a revert revokes, the ingress rules
-// open to the whole internet (alone, with the call's other rules, or with
-// what live context read), without those the deployment authorises as
-// public ports (authorized), which it revokes only when asked.
+// open to the whole internet by themselves or with the call's other
+// rules, without those the deployment authorises as public ports
+// (authorized), which it revokes only when asked. A rule on a port
+// AUTHORIZED_PUBLIC_PORTS names (not a sensitive one) counts as
+// authorised when what uses the group is not known (no live context, or
+// its grade unknown): it may be a load balancer's.
 func (o Scoring) Offending(f Finding) (rules, authorized []Rule) {
 	in := slices.Clone(f.Rules)
-	world := exposures(in, o.catalogue())
+	catalogue := o.catalogue()
+	world := exposures(in, catalogue)
 	var reach Reachability
 	if f.Reachability != nil {
 		reach = *f.Reachability
 	}
 	covered, _, _ := o.authorized(&f, reach)
+	unknown := f.Reachability == nil || f.Reachability.Grade == GradeUnknown
 	for i, r := range in {
 		if r.Unmatched || orIngress(r.Direction) != Ingress || !world[i] && f.Rules[i].Exposure == "" {
 			continue
 		}
-		if slices.ContainsFunc(covered, func(c Rule) bool { return sameRule(c, f.Rules[i]) }) {
+		maybe := unknown && within(r, o.AuthorizedPorts) && !allTraffic(r) && len(sensitive(r, catalogue)) == 0
+		if maybe || slices.ContainsFunc(covered, func(c Rule) bool { return sameRule(c, f.Rules[i]) }) {
 			authorized = append(authorized, f.Rules[i])
 			continue
 		}

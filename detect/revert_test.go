@@ -183,17 +183,72 @@ func TestApprovalTags(t *testing.T) {
 	}{
 		{"approves", "CreateTags", []Tag{{ApprovedUntilTag, "2026-12-08T20:00:00Z"}, {ApprovalReasonTag, "CHG-1"}}, Medium, "until 2026-12-08T20:00:00Z"},
 		{"no reason in the call", "CreateTags", []Tag{{ApprovedUntilTag, "2026-12-08T20:00:00Z"}}, Medium, "if a reason"},
-		{"too far", "CreateTags", []Tag{{ApprovedUntilTag, "2027-01-08T20:00:00Z"}, {ApprovalReasonTag, "CHG-1"}}, Low, "more than 7 days away"},
+		{"too far: approves later", "CreateTags", []Tag{{ApprovedUntilTag, "2027-01-08T20:00:00Z"}, {ApprovalReasonTag, "CHG-1"}}, Medium, "approves them from 2027-01-01T20:00:00Z"},
+		{"ran out already", "CreateTags", []Tag{{ApprovedUntilTag, "2026-12-01T20:00:00Z"}, {ApprovalReasonTag, "CHG-1"}}, Low, "ran out"},
+		{"on the rules the call creates", "AuthorizeSecurityGroupIngress", []Tag{{ApprovedUntilTag, "2026-12-08T20:00:00Z"}, {ApprovalReasonTag, "CHG-1"}}, Critical, "does not approve itself"},
 		{"not a time", "CreateTags", []Tag{{ApprovedUntilTag, "soon"}, {ApprovalReasonTag, "CHG-1"}}, Low, "approves nothing"},
 		{"removed", "DeleteTags", []Tag{{Key: ApprovedUntilTag}}, Low, "reverted at their next check"},
 	} {
 		f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: c.call, Time: event}, Tags: &TagChange{Resources: []string{rule}, Tags: c.tags}}
+		if c.call == "AuthorizeSecurityGroupIngress" {
+			f.Rules = []Rule{revertRule(22, "0.0.0.0/0", rule)}
+		}
 		Scoring{}.Score(&f)
 		if f.Severity != c.sev || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, c.reason) }) {
 			t.Errorf("%s: %s %q; want %s with %q", c.name, f.Severity, f.Reasons, c.sev, c.reason)
 		}
 		if slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, "CHG-1") }) {
 			t.Errorf("%s: a reason quotes the tag's text (record text): %q", c.name, f.Reasons)
+		}
+	}
+}
+
+// TestRuleTagsParsed: the approval an authorize call sets on the rules it
+// creates (a tag specification of resource type security-group-rule) is
+// read into the finding's tags, naming those rules.
+func TestRuleTagsParsed(t *testing.T) {
+	rec := `{"eventVersion":"1.09","eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress","awsRegion":"eu-west-1",
+	"eventTime":"2026-12-07T20:00:00Z","eventID":"00000000-0000-4000-8000-000000000001","recipientAccountId":"111122223333",
+	"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/mallory","accountId":"111122223333"},
+	"requestParameters":{"groupId":"sg-0123456789abcdef0","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]},
+	 "tagSpecifications":{"items":[{"resourceType":"security-group-rule","tags":{"items":[{"key":"sgwatch:approved-until","value":"2026-12-08T20:00:00Z"},{"key":"Name","value":"ssh"}]}}]}},
+	"responseElements":{"_return":true,"securityGroupRuleSet":{"items":[{"groupId":"sg-0123456789abcdef0","securityGroupRuleId":"sgr-0123456789abcdef0","isEgress":false,"ipProtocol":"tcp","fromPort":22,"toPort":22,"cidrIpv4":"0.0.0.0/0"}]}}}`
+	b, err := Parse([]byte(rec), Scoring{})
+	if err != nil || len(b.Findings) != 1 {
+		t.Fatalf("%v, %d findings", err, len(b.Findings))
+	}
+	f := b.Findings[0]
+	if f.Tags == nil || !slices.Equal(f.Tags.Resources, []string{"sgr-0123456789abcdef0"}) || len(f.Tags.Tags) != 1 || f.Tags.Tags[0].Key != ApprovedUntilTag {
+		t.Errorf("tags %+v, want the approval on the rule it creates (and no other key)", f.Tags)
+	}
+	if !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.Contains(r, "does not approve itself") }) {
+		t.Errorf("reasons %q do not say the change's own approval does not count", f.Reasons)
+	}
+}
+
+// TestOffendingMaybeLoadBalancer: a world rule on a port
+// AUTHORIZED_PUBLIC_PORTS names is set apart while what uses the group is
+// not known (it may be a load balancer's), and taken once it is known to
+// be a host the internet reaches; a sensitive port never is set apart.
+func TestOffendingMaybeLoadBalancer(t *testing.T) {
+	ports, _ := ParsePublicTag("tcp/80,tcp/443")
+	o := Scoring{AuthorizedPorts: ports}
+	for _, c := range []struct {
+		name  string
+		reach *Reachability
+		port  int
+		taken bool
+	}{
+		{"443, not known", nil, 443, false},
+		{"443, unknown grade", &Reachability{Grade: GradeUnknown}, 443, false},
+		{"443 on a host the internet reaches", &Reachability{Grade: GradeInternet}, 443, true},
+		{"22, not known", nil, 22, true},
+	} {
+		f := Finding{Action: Modify, Outcome: Succeeded, Event: Event{Name: "AuthorizeSecurityGroupIngress"}, SecurityGroup: SecurityGroup{ID: "sg-0a0a0a0a0a0a0a0a0"},
+			Rules: []Rule{revertRule(c.port, "0.0.0.0/0", "sgr-00000000000000001")}, Reachability: c.reach}
+		rules, authorized := o.Offending(f)
+		if taken := len(rules) == 1; taken != c.taken || taken == (len(authorized) == 1) {
+			t.Errorf("%s: offending %d, authorised %d; want taken %v", c.name, len(rules), len(authorized), c.taken)
 		}
 	}
 }

@@ -213,6 +213,8 @@ func (o Scoring) scoreInto(f *Finding) (_ *scored, world bool) {
 		o.scoreTags(s, f)
 	case OnGroup:
 		o.scoreTags(s, f) // a group created with sgwatch tags
+	case AddsRules:
+		o.scoreTags(s, f) // rules created with sgwatch tags
 	}
 	if c.Opens() {
 		world = o.scoreRules(s, f)

@@ -92,6 +92,36 @@ func createdTags(p cloudtrail.Request, group string) *TagChange {
 	return t
 }
 
+// ruleTags reads the sgwatch tags a call that authorizes rules set on
+// them (its tag specifications for security group rules); nil for none.
+// Such a tag is reported, and an approval set so never counts (package
+// revert): a change does not approve itself.
+func ruleTags(p cloudtrail.Request, rules []Rule) *TagChange {
+	var tags []Tag
+	for _, specs := range []cloudtrail.List[cloudtrail.TagSpec]{p.TagSpecifications, p.TagSpecificationSet} {
+		for _, spec := range specs.Items() {
+			if spec.ResourceType.String() != "security-group-rule" {
+				continue
+			}
+			for _, tag := range spec.Tags.Items() {
+				if k := tag.Key.String(); strings.HasPrefix(k, TagPrefix) {
+					tags = append(tags, Tag{Key: k, Value: tag.Value.String()})
+				}
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	t := &TagChange{Resources: []string{}, Tags: tags}
+	for _, r := range rules {
+		if awsid.IsRuleID(r.RuleID) && !slices.Contains(t.Resources, r.RuleID) && len(t.Resources) < maxTagResources {
+			t.Resources = append(t.Resources, r.RuleID)
+		}
+	}
+	return t
+}
+
 // scoreTags scores a change of sgwatch's tags: setting sgwatch:public on a
 // group authorises ports to be public there, so it is medium, naming them
 // and what it cannot authorise; removing it, or another sgwatch tag, low.
@@ -127,6 +157,12 @@ func (o Scoring) scoreTags(s *scored, f *Finding) {
 // never in a reason (record text).
 func scoreApproval(s *scored, f *Finding, tag Tag) {
 	on := Interfaces(f.Tags.Resources)
+	if c := byName[f.Event.Name]; c != nil && c.Effect == AddsRules {
+		if tag.Key == ApprovedUntilTag {
+			s.add(Medium, "sets the revert's approval on the rules it creates ("+on+"): a change does not approve itself, so sgwatch's revert does not count it")
+		}
+		return
+	}
 	switch {
 	case f.Event.Name == "DeleteTags" && tag.Key == ApprovedUntilTag:
 		s.add(Low, "removes the revert's approval from "+on+": their exposures are reverted at their next check")
@@ -151,6 +187,10 @@ func scoreApproval(s *scored, f *Finding, tag Tag) {
 			s.add(Medium, "approves the exposures of "+on+" until "+a.Until.UTC().Format(time.RFC3339)+": sgwatch's revert leaves them open until then (the reason is shown with the tags)")
 		case a.Reason == "" && !a.Until.IsZero() && !a.Expired && a.Until.Sub(at) <= MaxApproval:
 			s.add(Medium, "approves the exposures of "+on+" until "+a.Until.UTC().Format(time.RFC3339)+" if a reason ("+ApprovalReasonTag+") is set too; this call sets none")
+		case !a.Until.IsZero() && !a.Expired:
+			// Read at each check: it approves from 7 days before its end.
+			s.add(Medium, "sets an approval of the exposures of "+on+" until "+a.Until.UTC().Format(time.RFC3339)+", more than 7 days away: it approves nothing now, and approves them from "+
+				a.Until.Add(-MaxApproval).UTC().Format(time.RFC3339)+" (if it has a reason)")
 		default:
 			s.add(Low, "sets a revert approval on "+on+" that approves nothing: "+a.Why)
 		}

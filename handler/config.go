@@ -155,6 +155,10 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	if c.Schedules, err = schedulesFromEnv(getenv, c.Policy.Revert.After > 0); err != nil {
 		return c, err
 	}
+	if c.Policy.Revert.After > 0 && !c.Sweep.Enabled {
+		// An approval that runs out is judged again by the sweep only.
+		return c, errors.New("REVERT_AFTER needs SWEEP=true: the sweep judges again what an approval that ran out leaves open (or set REVERT_AFTER=0)")
+	}
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
 	}

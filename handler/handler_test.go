@@ -239,6 +239,17 @@ func TestConfigFromEnv(t *testing.T) {
 		{map[string]string{"SNS_TOPIC_ARN": topic, "SUPPRESS": "[{}]"}, "SUPPRESS: rule 0 names no principal, account or group"},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "EXTRA_SENSITIVE_PORTS": "1-2-3"}, "EXTRA_SENSITIVE_PORTS"},
 		{map[string]string{"SNS_TOPIC_ARN": topic, "TRUSTED_PRINCIPALS": "root"}, "TRUSTED_PRINCIPALS"},
+		// The revert's window needs where to schedule its checks, and the sweep.
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high"}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high", "REVERT_AFTER": "15m", "SWEEP": "true"}, "REVERT_SCHEDULE_GROUP"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high", "REVERT_AFTER": "15m", "SWEEP": "true", "REVERT_SCHEDULE_GROUP": "g",
+			"REVERT_SCHEDULE_ROLE": "arn:aws:sqs:eu-west-1:111122223333:q", "REVERT_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:111122223333:q"}, "REVERT_SCHEDULE_ROLE"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high", "REVERT_AFTER": "15m", "SWEEP": "true", "REVERT_SCHEDULE_GROUP": "g",
+			"REVERT_SCHEDULE_ROLE": "arn:aws:iam::111122223333:role/s", "REVERT_DEAD_LETTER_ARN": "https://sqs.eu-west-1.amazonaws.com/111122223333/q"}, "REVERT_DEAD_LETTER_ARN"},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high", "REVERT_AFTER": "15m", "SWEEP": "true", "REVERT_SCHEDULE_GROUP": "g",
+			"REVERT_SCHEDULE_ROLE": "arn:aws:iam::111122223333:role/s", "REVERT_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:111122223333:q"}, ""},
+		{map[string]string{"SNS_TOPIC_ARN": topic, "REVERT": "high", "REVERT_AFTER": "15m", "REVERT_SCHEDULE_GROUP": "g",
+			"REVERT_SCHEDULE_ROLE": "arn:aws:iam::111122223333:role/s", "REVERT_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:111122223333:q"}, "REVERT_AFTER needs SWEEP=true"},
 	}
 	for _, c := range cases {
 		cfg, err := ConfigFromEnv(func(k string) string { return c.env[k] }, time.Now())

@@ -80,9 +80,9 @@ func (h *Handler) schedule(ctx context.Context, key string, f detect.Finding, ru
 }
 
 // revert reverts rules of f now, and publishes what came of it under
-// key, claimed in c: reverted, or revert-failed (then the error, so that Lambda retries
-// and its alarms fire). A check that revoked nothing because the rules
-// are approved or changed publishes nothing.
+// key, claimed in c: reverted, revert-failed (then the error, so that
+// Lambda retries and its alarms fire), or the rules kept open (approved,
+// or changed since).
 func (h *Handler) revert(ctx context.Context, c Claims, key string, f detect.Finding, rules []detect.Rule, approvable bool, stale time.Duration) (detect.RevertStatus, error) {
 	if h.d.Reverter == nil || h.cfg.LocalOnly {
 		return "", &RevertError{errors.New("revert is on, but this function has no reverter (under sam local)")}
@@ -90,17 +90,22 @@ func (h *Handler) revert(ctx context.Context, c Claims, key string, f detect.Fin
 	now := h.d.Now()
 	res := h.d.Reverter.Revert(ctx, f, rules, approvable, now)
 	fields := append(logFields(f), "revert", res.Status, "awsCalls", res.Calls)
-	switch res.Status {
-	case detect.RevertApproved, detect.RevertChanged:
+	if res.Status == detect.RevertApproved || res.Status == detect.RevertChanged {
 		h.log.Info("not reverted", append(fields, "left", res.Left)...)
-		return res.Status, nil
 	}
 	g := revert.Outcome(f, res, now)
 	n, err := report.Render(g, h.cfg.Format)
 	if err != nil {
 		return res.Status, fmt.Errorf("render the revert's notification: %w", err)
 	}
-	perr := h.deliver(ctx, c, key+"/revert", key+"/revert", g, n, stale)
+	// A failure has a key of its own: a revert that failed and then,
+	// retried, worked publishes both; every other outcome is published
+	// once, whatever a second delivery of the event finds.
+	k := key + "/revert"
+	if res.Status == detect.RevertFailure {
+		k += "-failed"
+	}
+	perr := h.deliver(ctx, c, k, k, g, n, stale)
 	if res.Status == detect.RevertFailure {
 		h.log.Error("revert failed", append(fields, "why", res.Why)...)
 		return res.Status, &RevertError{errors.Join(fmt.Errorf("revert of %s: %s", clean.Line(f.SecurityGroup.ID, 64), res.Why), perr)}
@@ -145,6 +150,24 @@ func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration
 		// Only the schedule, and whoever may invoke the function, can
 		// send a check: it acts when it comes, and says so.
 		h.log.Warn("revert check before its due time", append(logFields(f), "due", f.Revert.At)...)
+	}
+	// Judged again as the deployment judges now: a check made under other
+	// settings, or sent by someone who may invoke the function, never
+	// reverts what the policy spares (REVERT, REVERT_EXEMPT, …).
+	if plan, rules := h.cfg.Policy.PlanRevert(f, self, h.d.Now()); plan == nil || plan.Status == detect.NotReverted || len(rules) < len(f.Rules) {
+		why := "the deployment's revert no longer covers it (below REVERT, or not a change it reverts)"
+		if plan != nil && plan.Why != "" {
+			why = plan.Why
+		}
+		h.log.Warn("revert check not acted on: "+why, logFields(f)...)
+		g := f
+		g.Revert = &detect.Revert{Status: detect.RevertKept, Rules: f.Revert.Rules, At: h.d.Now().UTC().Format(time.RFC3339), Why: why}
+		g.Undo = detect.ExposureUndo(&g)
+		n, err := report.Render(g, h.cfg.Format)
+		if err != nil {
+			return fmt.Errorf("render the revert's notification: %w", err)
+		}
+		return h.deliver(ctx, h.d.Claims, c.Key+"/revert", c.Key+"/revert", g, n, stale)
 	}
 	_, err := h.revert(ctx, h.d.Claims, c.Key, f, f.Rules, true, stale)
 	return err

@@ -36,7 +36,7 @@ func invoked() context.Context {
 
 // windowEnv are the variables a deployment with an approval window sets.
 var windowEnv = map[string]string{"REVERT_SCHEDULE_GROUP": "sgwatch-revert", "REVERT_SCHEDULE_ROLE": "arn:aws:iam::111122223333:role/sgwatch-scheduler",
-	"REVERT_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:111122223333:sgwatch-revert-dlq"}
+	"REVERT_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:111122223333:sgwatch-revert-dlq", "SWEEP": "true"}
 
 type revertCall struct {
 	f          detect.Finding
@@ -336,9 +336,10 @@ func sshCheck(t *testing.T, account, due string) json.RawMessage {
 }
 
 // TestRevertCheck: a scheduled check reverts its rules with approvals
-// counting; a revert that revoked (or found them gone) publishes, one that
-// left them approved or changed publishes nothing and succeeds, one that
-// failed publishes revert-failed and fails; a check for another account
+// counting; every outcome answers the notification that announced it: a
+// revert that revoked (or found them gone) publishes reverted, one that
+// left them approved or changed says so (not reverted) and succeeds, one
+// that failed publishes revert-failed and fails; a check for another account
 // than the function's, or a malformed one, is a DecodeError and reverts
 // nothing; with revert off, a check does nothing.
 func TestRevertCheck(t *testing.T) {
@@ -353,9 +354,9 @@ func TestRevertCheck(t *testing.T) {
 		err     any    // the error's type; nil for none
 	}{
 		{"reverted", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertDone, 1, "REVERTED", nil},
-		{"gone", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertGone, 1, "REVERTED", nil},
-		{"approved", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertApproved, 1, "", nil},
-		{"changed", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertChanged, 1, "", nil},
+		{"gone", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertGone, 1, "GONE BEFORE REVERT", nil},
+		{"approved", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertApproved, 1, "NOT REVERTED", nil},
+		{"changed", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertChanged, 1, "NOT REVERTED", nil},
 		{"failed", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertFailure, 1, "REVERT FAILED", &RevertError{}},
 		{"another account", nil, func(t *testing.T) json.RawMessage { return sshCheck(t, "444455556666", due) }, detect.RevertDone, 0, "", &DecodeError{}},
 		{"no key", nil, func(t *testing.T) json.RawMessage {
@@ -515,6 +516,34 @@ func TestSweepReverts(t *testing.T) {
 			now = now.Add(time.Hour)
 			if got := run("exec-3"); len(got) != 0 {
 				t.Errorf("after the revert: published %q, want no resolution", got)
+			}
+		})
+	}
+}
+
+// TestRevertCheckJudgedAgain: a check is judged again as the deployment
+// judges now: one whose change the policy spares since (REVERT_EXEMPT,
+// REVERT raised), or a forged one, reverts nothing and says why.
+func TestRevertCheckJudgedAgain(t *testing.T) {
+	for _, c := range []struct {
+		name, why string
+		env       map[string]string
+	}{
+		{"exempt since", "REVERT_EXEMPT", map[string]string{"REVERT": "high", "REVERT_EXEMPT": "arn:aws:iam::111122223333:role/Admin"}},
+		{"not a change it reverts", "no longer covers it", map[string]string{"REVERT": "high"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, pub, r := revertHandler(t, c.env)
+			payload := sshCheck(t, "", "2026-11-20T10:05:00Z")
+			if c.name == "not a change it reverts" {
+				payload = json.RawMessage(strings.Replace(string(payload), `"name":"AuthorizeSecurityGroupIngress"`, `"name":"RevokeSecurityGroupIngress"`, 1))
+			}
+			if err := h.Handle(invoked(), payload); err != nil {
+				t.Fatal(err)
+			}
+			got := subjects(pub)
+			if len(r.reverts) != 0 || len(got) != 1 || !strings.Contains(got[0], "NOT REVERTED") || !strings.Contains(aws.ToString(pub.got[0].Message), c.why) {
+				t.Errorf("%d reverts, published %q; want none, and one saying why (%s)", len(r.reverts), got, c.why)
 			}
 		})
 	}

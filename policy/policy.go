@@ -320,6 +320,8 @@ func alwaysPublished(f detect.Finding) string {
 		return "a critical finding is never suppressed"
 	case f.WasCritical():
 		return fmt.Sprintf("it was critical before trusted automation lowered it to %s, and a critical finding is never suppressed", f.Severity)
+	case f.Tags != nil && slices.ContainsFunc(f.Tags.Tags, func(t detect.Tag) bool { return t.Key == detect.ApprovedUntilTag }):
+		return "an approval of the revert (" + detect.ApprovedUntilTag + ") keeps an exposure open, and is never suppressed"
 	}
 	return ""
 }

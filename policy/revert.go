@@ -120,7 +120,8 @@ func (p Policy) PlanRevert(f detect.Finding, self string, now time.Time) (plan *
 	case len(offending) == 0 && len(authorized) > 0:
 		return no("its whole-internet rules are authorised public ports (REVERT_INCLUDE does not name authorized-ports)")
 	case len(offending) == 0:
-		return no("no rule of it opens ingress to the whole internet: only such rules are reverted")
+		return no("no rule of it is open to the whole internet by itself or with the call's other rules: what it opens only through a prefix list, " +
+			"or together with rules already there or other groups' rules, is reported, never reverted")
 	case !root && f.Automation != "" && !r.Trusted:
 		return no("made by trusted automation (" + f.Automation + "), which REVERT_INCLUDE does not name")
 	case !root && slices.ContainsFunc(r.Exempt, func(e string) bool { return f.Actor.Matches(e) != "" }):

@@ -90,7 +90,7 @@ func TestPlanRevert(t *testing.T) {
 		{"severe, but nothing world-open", on, change(func(f *detect.Finding) {
 			f.Actor = root
 			f.Rules = []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", FromPort: port(22), ToPort: port(22), CIDRIPv4: "10.0.0.0/8", RuleID: id}}
-		}), detect.NotReverted, "", "no rule of it opens ingress"},
+		}), detect.NotReverted, "", "no rule of it is open to the whole internet by itself"},
 		{"no rule id", on, change(func(f *detect.Finding) { f.Rules[0].RuleID = "" }), detect.NotReverted, "", "only a rule named by its id"},
 		{"another account", on, change(func(f *detect.Finding) { f.Event.AccountID = "444455556666" }), detect.NotReverted, "", "reverts only in its own"},
 		{"exempt", on, change(func(f *detect.Finding) { f.Actor.SessionIssuerARN = "arn:aws:iam::" + self + ":role/BreakGlass" }), detect.NotReverted, "", "REVERT_EXEMPT"},
@@ -168,5 +168,22 @@ func TestPlanRevertMany(t *testing.T) {
 	f.Rules = rules[:MaxScheduled]
 	if plan, _ := p.PlanRevert(f, "111122223333", time.Now()); plan == nil || plan.Status != detect.RevertScheduled {
 		t.Errorf("%d world rules: %+v, want the window", MaxScheduled, plan)
+	}
+}
+
+// TestApprovalAlwaysPublished: a change of the revert's approval is
+// published whatever MIN_SEVERITY and SUPPRESS say: it keeps an exposure
+// open.
+func TestApprovalAlwaysPublished(t *testing.T) {
+	f := detect.Finding{Action: detect.Modify, Outcome: detect.Succeeded, Severity: detect.Medium, Event: detect.Event{Name: "CreateTags", AccountID: "111122223333"},
+		Actor: detect.Actor{ARN: "arn:aws:iam::111122223333:user/bob"},
+		Tags:  &detect.TagChange{Resources: []string{"sgr-0123456789abcdef0"}, Tags: []detect.Tag{{Key: detect.ApprovedUntilTag, Value: "2026-12-08T20:00:00Z"}}}}
+	p := Policy{MinSeverity: detect.Critical, Suppress: []Suppression{{Account: "111122223333", Until: now.Add(time.Hour), Reason: "quiet"}}}
+	if d := p.Decide(f, now); !d.Publish || !strings.Contains(d.Why, "approval") {
+		t.Errorf("approval: %+v, want published, saying why", d)
+	}
+	f.Tags.Tags[0].Key = detect.PublicTag
+	if d := p.Decide(f, now); d.Publish {
+		t.Errorf("another sgwatch tag: %+v, want held back", d)
 	}
 }

@@ -272,8 +272,9 @@ func chatWhat(f detect.Finding) string {
 		return group + " exposes " + chatCode(target(f), maxShort) + " to the whole internet now (found by the exposure sweep)"
 	case detect.Resolved:
 		return group + " no longer exposes " + chatCode(target(f), maxShort) + " to the whole internet (resolved; found by the exposure sweep)"
-	case detect.Reverted, detect.RevertFailed:
-		return revertVerb(f)[:strings.Index(revertVerb(f), ",")] + ": " + chatText(f.Event.Name, maxShort) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
+	}
+	if v := revertVerb(f); v != "" {
+		return v[:strings.Index(v, ",")] + ": " + chatText(f.Event.Name, maxShort) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	}
 	s := chatText(f.Event.Name, maxShort) + " " + outcomeText(f.Outcome) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	if f.Automation != "" {

@@ -47,6 +47,8 @@ func revertLines(f detect.Finding) []string {
 		out = append(out, "FAILED at "+at+": "+rules+": "+why)
 	case detect.NotReverted:
 		out = append(out, "not reverted: "+why)
+	case detect.RevertKept:
+		out = append(out, "left open at "+at+": "+why)
 	}
 	return out
 }
@@ -74,11 +76,15 @@ func revertStep(f detect.Finding) string {
 
 // revertVerb is the subject's verb of a revert's finding; "" for others.
 func revertVerb(f detect.Finding) string {
-	switch f.Action {
-	case detect.Reverted:
+	switch {
+	case f.Action == detect.Reverted && f.Revert != nil && f.Revert.Status == detect.RevertGone:
+		return "GONE BEFORE REVERT, opened"
+	case f.Action == detect.Reverted:
 		return "REVERTED, opened"
-	case detect.RevertFailed:
+	case f.Action == detect.RevertFailed:
 		return "REVERT FAILED, opened"
+	case f.Revert != nil && f.Revert.Status == detect.RevertKept:
+		return "NOT REVERTED, opened"
 	}
 	return ""
 }

@@ -39,6 +39,7 @@ func TestRevertGolden(t *testing.T) {
 	window := plan(policy.Revert{Min: detect.High, After: 15 * time.Minute}, "")
 	reread := "DescribeSecurityGroupRules of sg-0a1b2c3d4e5f60718 at 2026-11-20T10:19:00Z lists 1 rules, none of sgr-0c0ffee0c0ffee001"
 	done := revert.Outcome(window, revert.Result{Status: detect.RevertDone, Revoked: window.Rules, Reread: reread}, at.Add(16*time.Minute))
+	kept := revert.Outcome(window, revert.Result{Status: detect.RevertApproved, Left: []string{"sgr-0c0ffee0c0ffee001: approved until 2026-11-21T09:00:00Z"}}, at.Add(16*time.Minute))
 	failed := revert.Outcome(window, revert.Result{Status: detect.RevertFailure,
 		Why: "RevokeSecurityGroupIngress failed: UnauthorizedOperation: You are not authorized to perform this operation."}, at.Add(16*time.Minute))
 	sch := compileSchema(t)
@@ -48,6 +49,7 @@ func TestRevertGolden(t *testing.T) {
 		"revert-not-reverted": {plan(policy.Revert{Min: detect.High}, "444455556666")},
 		"revert-reverted":     {done},
 		"revert-failed":       {failed},
+		"revert-kept":         {kept},
 	} {
 		t.Run(name, func(t *testing.T) {
 			text, js, chat := renderAll(t, fs)

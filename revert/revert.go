@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -96,7 +97,8 @@ const maxPages = 3
 
 // Revert revokes rules of f (each with its id) at time now, as the rules
 // and approvals are now; approvals count unless approvable is false (a
-// critical change by the root user).
+// critical change by the root user), and an approval the change set on
+// its own rules (f.Tags, at their creation) never does.
 func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.Rule, approvable bool, now time.Time) Result {
 	var res Result
 	region, group := f.Event.Region, f.SecurityGroup.ID
@@ -105,17 +107,6 @@ func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.
 	listed, err := r.list(ctx, c, group, opts, &res)
 	if err != nil {
 		return failure(res, "the group's rules could not be read before revoking: "+err.Error())
-	}
-	var groupTags map[string]string
-	if approvable {
-		res.Calls++
-		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}}, opts)
-		if err != nil {
-			return failure(res, "the group's tags could not be read for an approval: "+apiError(err))
-		}
-		for _, g := range out.SecurityGroups {
-			groupTags = tagMap(g.Tags)
-		}
 	}
 	byID := map[string]listedRule{}
 	var ingress []detect.Rule
@@ -130,65 +121,120 @@ func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.
 	for i, rule := range ingress {
 		world[rule.RuleID] = open[i]
 	}
-	var ids []string
-	var approved, changed, gone int
+	var candidates []listedRule
+	gone := 0
 	for _, want := range rules {
 		l, ok := byID[want.RuleID]
 		switch {
 		case !ok:
 			gone++
 			res.Left = append(res.Left, want.RuleID+": gone already")
-			continue
 		case !detect.SameContent(l.rule, want):
-			changed++
 			res.Left = append(res.Left, want.RuleID+": changed since the change that opened it, so left alone (its own change is judged)")
-			continue
 		case !world[want.RuleID]:
-			changed++
 			res.Left = append(res.Left, want.RuleID+": no longer open to the whole internet, so left alone")
-			continue
+		default:
+			candidates = append(candidates, l)
 		}
+	}
+	switch {
+	case len(candidates) == 0 && gone == len(rules):
+		res.Status = detect.RevertGone
+		return res
+	case len(candidates) == 0:
+		res.Status = detect.RevertChanged
+		return res
+	}
+	var groupTags map[string]string
+	if approvable {
+		res.Calls++
+		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}}, opts)
+		switch {
+		case notFound(err, "InvalidGroup.NotFound"):
+			res.Status = detect.RevertGone // deleted since it was listed
+			return res
+		case err != nil:
+			return failure(res, "the group's tags could not be read for an approval: "+apiError(err))
+		}
+		for _, g := range out.SecurityGroups {
+			groupTags = tagMap(g.Tags)
+		}
+	}
+	var ids []string
+	for _, l := range candidates {
 		if approvable {
-			if a := approval(l.tags, groupTags, now); a.Valid {
-				approved++
-				res.Left = append(res.Left, want.RuleID+": approved until "+a.Until.UTC().Format(time.RFC3339))
+			tags := withoutOwnApproval(l.tags, f, l.rule.RuleID)
+			if a := approval(tags, groupTags, now); a.Valid {
+				res.Left = append(res.Left, l.rule.RuleID+": approved until "+a.Until.UTC().Format(time.RFC3339))
 				continue
 			}
 		}
-		ids = append(ids, want.RuleID)
+		ids = append(ids, l.rule.RuleID)
 		res.Revoked = append(res.Revoked, l.rule)
 	}
-	switch {
-	case len(ids) == 0 && gone == len(rules):
-		res.Status = detect.RevertGone
-		return res
-	case len(ids) == 0 && approved > 0:
+	if len(ids) == 0 {
 		res.Status = detect.RevertApproved
-		return res
-	case len(ids) == 0:
-		res.Status = detect.RevertChanged
 		return res
 	}
 	res.Calls++
 	if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), SecurityGroupRuleIds: ids}, opts); err != nil {
+		// Revoked by someone else meanwhile (another check, the sweep, a
+		// person): gone, if a listing says so.
+		if notFound(err, "InvalidPermission.NotFound") {
+			if after, lerr := r.list(ctx, c, group, opts, &res); lerr == nil && !listsAny(after, ids) {
+				res.Revoked, res.Status = nil, detect.RevertGone
+				res.Left = append(res.Left, strings.Join(ids, ", ")+": gone when revoked ("+apiError(err)+")")
+				return res
+			}
+		}
 		return failure(res, "RevokeSecurityGroupIngress failed: "+apiError(err))
 	}
 	after, err := r.list(ctx, c, group, opts, &res)
 	if err != nil {
 		return failure(res, "revoked, but the group's rules could not be read again to prove it: "+err.Error())
 	}
-	var still []string
-	for _, l := range after {
-		if slices.Contains(ids, l.rule.RuleID) {
-			still = append(still, l.rule.RuleID)
+	if listsAny(after, ids) {
+		var still []string
+		for _, l := range after {
+			if slices.Contains(ids, l.rule.RuleID) {
+				still = append(still, l.rule.RuleID)
+			}
 		}
-	}
-	if len(still) > 0 {
 		return failure(res, "revoked, but DescribeSecurityGroupRules still lists "+strings.Join(still, ", "))
 	}
 	res.Status = detect.RevertDone
 	res.Reread = fmt.Sprintf("DescribeSecurityGroupRules of %s at %s lists %d rules, none of %s", group, now.UTC().Format(time.RFC3339), len(after), strings.Join(ids, ", "))
 	return res
+}
+
+// listsAny reports whether listed holds any of the rule ids.
+func listsAny(listed []listedRule, ids []string) bool {
+	return slices.ContainsFunc(listed, func(l listedRule) bool { return slices.Contains(ids, l.rule.RuleID) })
+}
+
+// notFound reports whether err is the AWS error code.
+func notFound(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
+}
+
+// withoutOwnApproval is a rule's tags without an approval that the change
+// of f set on the rule it created, in the same call (a tag specification),
+// still of the value it set: a change never approves itself. An approval
+// set later is a CreateTags call of its own, a finding of its own.
+func withoutOwnApproval(tags map[string]string, f detect.Finding, rule string) map[string]string {
+	t := f.Tags
+	if t == nil || !slices.Contains(t.Resources, rule) {
+		return tags
+	}
+	for _, own := range t.Tags {
+		if own.Key == detect.ApprovedUntilTag && tags[own.Key] == own.Value {
+			out := maps.Clone(tags)
+			delete(out, own.Key)
+			return out
+		}
+	}
+	return tags
 }
 
 // approval is the approval in force on a rule (its tags) or its group;
@@ -292,13 +338,32 @@ func NewCheck(f detect.Finding, rules []detect.Rule, key string) Check {
 		*s = clean.Prefix(*s, maxActorText) // record text, however long, must not keep the check from its schedule
 	}
 	g := detect.Finding{Action: f.Action, Outcome: f.Outcome, Severity: f.Severity, SeverityBeforeAutomation: f.SeverityBeforeAutomation,
-		Event: f.Event, Actor: a, Automation: clean.Prefix(f.Automation, maxActorText), Revert: f.Revert, Sweep: f.Sweep,
+		Event: f.Event, Actor: a, Automation: clean.Prefix(f.Automation, maxActorText), Revert: f.Revert, Sweep: f.Sweep, Tags: ownApproval(f.Tags),
 		SecurityGroup: detect.SecurityGroup{ID: f.SecurityGroup.ID, Name: f.SecurityGroup.Name, VPCID: f.SecurityGroup.VPCID}}
 	for _, r := range rules {
 		r.Description = ""
 		g.Rules = append(g.Rules, r)
 	}
 	return Check{Kind: CheckKind, Key: key, Finding: g}
+}
+
+// ownApproval is what a check keeps of the change's own tags: the
+// approval it set on the rules it created (withoutOwnApproval), with the
+// value cut as a tag's is (256 characters); nil for none.
+func ownApproval(t *detect.TagChange) *detect.TagChange {
+	if t == nil {
+		return nil
+	}
+	out := &detect.TagChange{Resources: t.Resources}
+	for _, tag := range t.Tags {
+		if tag.Key == detect.ApprovedUntilTag {
+			out.Tags = append(out.Tags, detect.Tag{Key: tag.Key, Value: clean.Prefix(tag.Value, 256)})
+		}
+	}
+	if len(out.Tags) == 0 {
+		return nil
+	}
+	return out
 }
 
 // ParseCheck reads a check's payload: ok is false for anything else. A
@@ -378,13 +443,20 @@ func (r *Reverter) Schedule(ctx context.Context, target string, c Check) error {
 }
 
 // Outcome is the finding a revert of f publishes at time now: reverted
-// (the rules revoked, or gone) or revert-failed (critical).
+// (the rules revoked, or gone), revert-failed (critical), or the change
+// again with its rules kept open (approved, or changed since), so that
+// the notification that announced the revert always has its answer.
 func Outcome(f detect.Finding, res Result, now time.Time) detect.Finding {
 	g := f
 	g.Action, g.Undo, g.Notes, g.Context, g.Reachability, g.Live = detect.Reverted, nil, nil, nil, nil, nil
 	rv := &detect.Revert{Status: res.Status, At: now.UTC().Format(time.RFC3339), Reread: res.Reread, Why: res.Why}
 	rules := res.Revoked
 	switch res.Status {
+	case detect.RevertApproved, detect.RevertChanged:
+		g.Action, rules = f.Action, f.Rules
+		rv.Status, rv.Why = detect.RevertKept, strings.Join(res.Left, "; ")
+		g.Reasons = []string{"the revert left the rules below open: " + map[detect.RevertStatus]string{
+			detect.RevertApproved: "approved by tag", detect.RevertChanged: "changed since the change that opened them"}[res.Status]}
 	case detect.RevertFailure:
 		g.Action, g.Severity = detect.RevertFailed, detect.Critical
 		g.Reasons = []string{"the revert of the rules below failed: they may still be open; revoke them by hand"}
@@ -392,21 +464,30 @@ func Outcome(f detect.Finding, res Result, now time.Time) detect.Finding {
 	case detect.RevertGone:
 		g.Reasons = []string{"the rules below were gone when the revert looked: nothing was revoked"}
 		rules = f.Rules
-	default:
+	case detect.RevertDone:
 		g.Reasons = []string{fmt.Sprintf("sgwatch revoked %d rule(s) that opened ingress to the whole internet", len(rules))}
-		rv.Reopen = detect.ReopenCommand(f.Event.Region, f.SecurityGroup.ID, rules)
+		if c, ok := detect.Lookup(f.Event.Name); ok && c.Effect == detect.ChangesRules {
+			// The rule was there before the change, with content the
+			// record does not hold: re-opening it as it was now would
+			// open the internet again.
+			g.Reasons = append(g.Reasons, f.Event.Name+" changed a rule that was there before, and the record does not hold what it allowed then: revoking removed the rule whole; restore its earlier content from AWS Config's history of "+f.SecurityGroup.ID)
+		} else {
+			rv.Reopen = detect.ReopenCommand(f.Event.Region, f.SecurityGroup.ID, rules)
+		}
 	}
-	if f.Revert != nil && f.Revert.Status == detect.RevertScheduled {
+	if f.Revert != nil && f.Revert.Status == detect.RevertScheduled && rv.Status != detect.RevertKept {
 		g.Reasons = append(g.Reasons, "its approval window ended at "+f.Revert.At+" without an approval")
 	}
-	g.Notes = res.Left
+	if rv.Status != detect.RevertKept { // said in the revert's why
+		g.Notes = res.Left
+	}
 	g.Rules = rules
 	for _, r := range rules {
 		rv.Rules = append(rv.Rules, r.RuleID)
 	}
 	g.Revert = rv
-	if res.Status == detect.RevertFailure {
-		g.Undo = detect.ExposureUndo(&g) // revoke them by hand
+	if res.Status == detect.RevertFailure || rv.Status == detect.RevertKept {
+		g.Undo = detect.ExposureUndo(&g) // to revoke them by hand
 	}
 	return g
 }

@@ -35,8 +35,10 @@ type fakeEC2 struct {
 	calls     []string
 	revoked   [][]string
 	// refuse fails the revoke; stays keeps the rules listed after it;
-	// listErr fails every listing.
-	refuse, stays, listErr error
+	// listErr fails every listing; groupErr fails the group's read.
+	refuse, stays, listErr, groupErr error
+	// vanish removes the rules just before the revoke (someone else did).
+	vanish bool
 }
 
 func (f *fakeEC2) DescribeSecurityGroupRules(_ context.Context, in *ec2.DescribeSecurityGroupRulesInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error) {
@@ -52,6 +54,9 @@ func (f *fakeEC2) DescribeSecurityGroupRules(_ context.Context, in *ec2.Describe
 
 func (f *fakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecurityGroupsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
 	f.calls = append(f.calls, "DescribeSecurityGroups")
+	if f.groupErr != nil {
+		return nil, f.groupErr
+	}
 	return &ec2.DescribeSecurityGroupsOutput{SecurityGroups: []types.SecurityGroup{{GroupId: aws.String(group), Tags: f.groupTags}}}, nil
 }
 
@@ -61,6 +66,9 @@ func (f *fakeEC2) RevokeSecurityGroupIngress(_ context.Context, in *ec2.RevokeSe
 		return nil, errors.New("want the group, by rule ids only")
 	}
 	f.revoked = append(f.revoked, in.SecurityGroupRuleIds)
+	if f.vanish {
+		f.rules = nil
+	}
 	if f.refuse != nil {
 		return nil, f.refuse
 	}
@@ -93,9 +101,14 @@ func TestRevert(t *testing.T) {
 	f := detect.Finding{Event: detect.Event{Region: "eu-west-1", AccountID: "111122223333"}, SecurityGroup: detect.SecurityGroup{ID: group}}
 	ssh := asCalled(world, 22, "0.0.0.0/0")
 	api := &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."}
+	notThere := &smithy.GenericAPIError{Code: "InvalidPermission.NotFound", Message: "The specified rule does not exist in this security group."}
+	noGroup := &smithy.GenericAPIError{Code: "InvalidGroup.NotFound", Message: "The security group does not exist."}
+	approvedNow := []types.Tag{tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "CHG-1")}
+	selfApproved := &detect.TagChange{Resources: []string{world}, Tags: []detect.Tag{{Key: detect.ApprovedUntilTag, Value: soon}}}
 	for _, c := range []struct {
 		name       string
 		ec2        fakeEC2
+		own        *detect.TagChange // the change's own tags
 		rules      []detect.Rule
 		approvable bool
 		status     detect.RevertStatus
@@ -103,33 +116,43 @@ func TestRevert(t *testing.T) {
 		calls      int
 		note, why  string
 	}{
-		{"revoked, the private rule stays", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false), listed(inside, 22, "10.0.0.0/8", false)}},
+		{"revoked, the private rule stays", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false), listed(inside, 22, "10.0.0.0/8", false)}}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertDone, []string{world}, 4, "", ""},
-		{"no approval read for the root user", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "x"))}},
+		{"no approval read for the root user", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "x"))}}, nil,
 			[]detect.Rule{ssh}, false, detect.RevertDone, []string{world}, 3, "", ""},
-		{"approved on the rule", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "CHG-1"))}},
+		{"approved on the rule", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "CHG-1"))}}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertApproved, nil, 2, "approved until", ""},
-		{"approved on the group", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupTags: []types.Tag{tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "CHG-1")}},
+		{"approved on the group", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupTags: []types.Tag{tag(detect.ApprovedUntilTag, soon), tag(detect.ApprovalReasonTag, "CHG-1")}}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertApproved, nil, 2, "approved until", ""},
-		{"an approval that ran out", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, past), tag(detect.ApprovalReasonTag, "CHG-1"))}},
+		{"an approval that ran out", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, past), tag(detect.ApprovalReasonTag, "CHG-1"))}}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertDone, []string{world}, 4, "", ""},
-		{"gone", fakeEC2{}, []detect.Rule{ssh}, true, detect.RevertGone, nil, 2, "gone already", ""},
-		{"changed since", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 443, "0.0.0.0/0", false)}}, []detect.Rule{ssh}, true, detect.RevertChanged, nil, 2, "changed since", ""},
+		{"gone", fakeEC2{}, nil, []detect.Rule{ssh}, true, detect.RevertGone, nil, 1, "gone already", ""},
+		{"changed since", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 443, "0.0.0.0/0", false)}}, nil, []detect.Rule{ssh}, true, detect.RevertChanged, nil, 1, "changed since", ""},
 		// A /5 is less than a sixteenth of the public IPv4 space, two of
 		// them more: the whole internet only together.
-		{"no longer world-open: its other half is gone", fakeEC2{rules: []types.SecurityGroupRule{listed(wide, 22, "80.0.0.0/5", false)}},
-			[]detect.Rule{asCalled(wide, 22, "80.0.0.0/5"), asCalled(world, 22, "88.0.0.0/5")}, true, detect.RevertChanged, nil, 2, "no longer open", ""},
-		{"halves together, both revoked", fakeEC2{rules: []types.SecurityGroupRule{listed(wide, 22, "80.0.0.0/5", false), listed(world, 22, "88.0.0.0/5", false)}},
+		{"no longer world-open: its other half is gone", fakeEC2{rules: []types.SecurityGroupRule{listed(wide, 22, "80.0.0.0/5", false)}}, nil,
+			[]detect.Rule{asCalled(wide, 22, "80.0.0.0/5"), asCalled(world, 22, "88.0.0.0/5")}, true, detect.RevertChanged, nil, 1, "no longer open", ""},
+		{"halves together, both revoked", fakeEC2{rules: []types.SecurityGroupRule{listed(wide, 22, "80.0.0.0/5", false), listed(world, 22, "88.0.0.0/5", false)}}, nil,
 			[]detect.Rule{asCalled(wide, 22, "80.0.0.0/5"), asCalled(world, 22, "88.0.0.0/5")}, true, detect.RevertDone, []string{wide, world}, 4, "", ""},
-		{"egress now", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", true)}}, []detect.Rule{ssh}, true, detect.RevertChanged, nil, 2, "changed since", ""},
-		{"refused", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, refuse: api},
+		{"egress now", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", true)}}, nil, []detect.Rule{ssh}, true, detect.RevertChanged, nil, 1, "changed since", ""},
+		{"refused", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, refuse: api}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertFailure, []string{world}, 3, "", "RevokeSecurityGroupIngress failed: UnauthorizedOperation: You are not authorized"},
-		{"still listed after", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, stays: errors.New("stays")},
+		{"still listed after", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, stays: errors.New("stays")}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertFailure, []string{world}, 4, "", "still lists " + world},
-		{"cannot list", fakeEC2{listErr: errors.New("timeout")}, []detect.Rule{ssh}, true, detect.RevertFailure, nil, 1, "", "could not be read before revoking"},
+		{"the group deleted since", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupErr: noGroup}, nil,
+			[]detect.Rule{ssh}, true, detect.RevertGone, nil, 2, "", ""},
+		{"revoked by someone else meanwhile", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, vanish: true, refuse: notThere}, nil,
+			[]detect.Rule{ssh}, true, detect.RevertGone, []string{world}, 4, "gone when revoked", ""},
+		{"an approval the change set on its own rule does not count", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, approvedNow...)}}, selfApproved,
+			[]detect.Rule{ssh}, true, detect.RevertDone, []string{world}, 4, "", ""},
+		{"one set again later does", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, tag(detect.ApprovedUntilTag, now.Add(2*time.Hour).Format(time.RFC3339)), tag(detect.ApprovalReasonTag, "CHG-1"))}}, selfApproved,
+			[]detect.Rule{ssh}, true, detect.RevertApproved, nil, 2, "approved until", ""},
+		{"cannot list", fakeEC2{listErr: errors.New("timeout")}, nil, []detect.Rule{ssh}, true, detect.RevertFailure, nil, 1, "", "could not be read before revoking"},
 	} {
 		e := c.ec2
 		r := Reverter{EC2: func() EC2 { return &e }}
+		f := f
+		f.Tags = c.own
 		res := r.Revert(context.Background(), f, c.rules, c.approvable, now)
 		var revoked []string
 		for _, ids := range e.revoked {

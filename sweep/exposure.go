@@ -80,6 +80,7 @@ func exposure(g Group, r detect.Rule, key, region, account string, at time.Time,
 	if g.Network != nil {
 		f.Live = &detect.Live{Network: g.Network}
 	}
+	f.Sweep.Indirect = slices.ContainsFunc(g.Rules, func(l detect.Rule) bool { return l.RuleID == r.RuleID && l.PrefixListID != "" && r.PrefixListID == "" })
 	s.Score(&f)
 	f.Reasons = append(f.Reasons, why...)
 	f.Undo = detect.ExposureUndo(&f)

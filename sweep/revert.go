@@ -31,12 +31,22 @@ type Reverts struct {
 	Window time.Duration
 }
 
+// indirect says why an exposure open only through a prefix list or with
+// other groups' rules is not reverted.
+const indirect = "the rule is open to the whole internet only through a prefix list's entries, or together with other groups' rules on an interface: " +
+	"revoking it would take more than the exposure, so narrow the list or the rules"
+
 // RevertGrace is the least time between the sweep listing an exposure
 // with its revert and the revert: one sweep's interval.
 const RevertGrace = time.Hour
 
-// MaxReverts bounds the reverts of one target in one sweep.
-const MaxReverts = 10
+// MaxReverts bounds the revokes of one target in one sweep, and maxTries
+// the reverts it tries (one that finds the rule approved or changed
+// revokes nothing), so that rules left open cannot hold the others back.
+const (
+	MaxReverts = 10
+	maxTries   = 3 * MaxReverts
+)
 
 // due is what the memory keeps of an exposure's revert: when it is due
 // (RFC 3339), or why it is spared, with the creator it was decided on
@@ -55,11 +65,11 @@ type due struct {
 // finding stands for their resolution), and a notice is published for
 // each published before whose window starts now. It returns what the
 // memory is to keep of each exposure's revert.
-func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[string]detect.Finding, at time.Time, keyOf func(action, k string) string, publish Publish, st *Stats) (map[string]due, []error) {
+func (s *Sweeper) reverts(ctx context.Context, t Target, l Lister, p *plan, open map[string]detect.Finding, at time.Time, keyOf func(action, k string) string, publish Publish, st *Stats) (map[string]due, []error) {
 	r := s.Reverts
 	dues := map[string]due{}
 	var errs []error
-	n := 0
+	n, tries := 0, 0 // revokes, and reverts tried
 	// judge decides on exposure f under key k, remembered as m (zero for
 	// a new one): its revert plan, and whether it is reverted now.
 	judge := func(k string, f *detect.Finding, m entry) (reverted bool) {
@@ -67,8 +77,14 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[strin
 			Attribute(f, *m.Creator, *m.Created, s.Scoring) // judged on its creator again
 		}
 		plan, rules := r.Plan(*f)
+		if plan != nil && plan.Status != detect.NotReverted && f.Sweep.Indirect {
+			plan = &detect.Revert{Status: detect.NotReverted, Why: indirect}
+		}
 		switch {
 		case plan == nil:
+			return false
+		case plan.Status == detect.NotReverted && plan.Why == indirect:
+			f.Revert = plan // judged again at every sweep: no AWS call
 			return false
 		case plan.Status == detect.NotReverted:
 			if f.Sweep.Created != nil { // decided with its creator known
@@ -96,16 +112,40 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, p *plan, open map[strin
 			f.Revert = plan
 			return false
 		}
-		if n >= MaxReverts {
-			s.log().Warn("revert due, but this sweep reverted as many as it may; it waits for the next sweep", "target", t.String(), "ruleKey", k)
+		if n >= MaxReverts || tries >= maxTries {
+			s.log().Warn("revert due, but this sweep reverted (or tried) as many as it may; it waits for the next sweep", "target", t.String(), "ruleKey", k)
 			return false
 		}
-		n++
+		tries++
+		if f.Sweep.Created == nil {
+			// Who made it decides REVERT_EXEMPT and trusted automation:
+			// looked up now, and a lookup that fails waits for the next
+			// sweep rather than revert what may be exempt.
+			records, err := l.Events(ctx, f.SecurityGroup.ID, LookupPages)
+			if err != nil {
+				s.log().Warn("revert due, but who created the rule could not be looked up; it waits for the next sweep", "target", t.String(), "ruleKey", k, "error", apiError(err))
+				return false
+			}
+			if found, _ := creatorIn(f, records, s.Scoring); found {
+				if plan, rules = r.Plan(*f); plan == nil || plan.Status == detect.NotReverted {
+					if plan != nil {
+						a := compactActor(f.Actor)
+						dues[k] = due{Spared: plan.Why, Creator: &a, Created: f.Sweep.Created}
+					}
+					f.Revert = plan
+					return false
+				}
+			}
+		}
 		status, err := r.Revert(ctx, *f, rules, keyOf("revert", k))
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if status == detect.RevertDone || status == detect.RevertGone {
+		switch status {
+		case detect.RevertDone:
+			n++ // only a revoke counts against MaxReverts
+			fallthrough
+		case detect.RevertGone:
 			delete(dues, k)
 			st.Reverted++
 			return true

@@ -29,6 +29,7 @@ type fakeReverts struct {
 	x      *fixture
 	status detect.RevertStatus // the plan's; "" for scheduled
 	why    string              // the plan is NotReverted, for this reason
+	exempt string              // and for the changes of this ARN too
 	result detect.RevertStatus // what Revert returns; "" for RevertDone
 	err    error               // and the error it returns
 	plans  int
@@ -47,6 +48,9 @@ func (r *fakeReverts) on(window time.Duration) *Reverts {
 			}
 			if r.why != "" {
 				return &detect.Revert{Status: detect.NotReverted, Why: r.why}, nil
+			}
+			if r.exempt != "" && f.Actor.ARN == r.exempt {
+				return &detect.Revert{Status: detect.NotReverted, Why: "made by a principal REVERT_EXEMPT names"}, nil
 			}
 			st := r.status
 			if st == "" {
@@ -578,5 +582,78 @@ func TestRevertRuleTags(t *testing.T) {
 		if got := f.Sweep.RuleTags; fmt.Sprint(got) != fmt.Sprint(want[f.Rules[0].RuleID]) {
 			t.Errorf("exposure of %s carries tags %v, want %v", f.Rules[0].RuleID, got, want[f.Rules[0].RuleID])
 		}
+	}
+}
+
+// TestRevertCreatorAtDue: an exposure whose creator was not known when its
+// window started is looked up again when it is due: while the lookup
+// fails it waits (it may be exempt); once the creator is found to be
+// exempt it is spared, and never reverted.
+func TestRevertCreatorAtDue(t *testing.T) {
+	const rule = "sgr-00000000000000011"
+	x := newFixture(issueGroups()[:1])
+	x.lister.evErr = errors.New("ThrottlingException: Rate exceeded")
+	r := &fakeReverts{x: x, exempt: "arn:aws:sts::111122223333:assumed-role/Admin/ops-admin"}
+	x.s.Reverts = r.on(0)
+	if _, got, _ := x.runAt(t, "s1", revertT0); len(got) != 1 || got[0].Sweep.Created != nil || got[0].Revert.Status != detect.RevertScheduled {
+		t.Fatalf("first sweep published %v, want the exposure, creator unknown, its revert scheduled", actions(got))
+	}
+	x.runAt(t, "s2", revertT0.Add(2*time.Hour))
+	if len(r.rules) != 0 {
+		t.Fatalf("reverted %q while who created it could not be looked up", r.rules)
+	}
+	x.lister.mu.Lock()
+	x.lister.evErr, x.lister.events = nil, [][]byte{record(t, rule, 22, "0.0.0.0/0", false)}
+	x.lister.mu.Unlock()
+	x.runAt(t, "s3", revertT0.Add(3*time.Hour))
+	x.runAt(t, "s4", revertT0.Add(4*time.Hour))
+	if len(r.rules) != 0 {
+		t.Errorf("reverted %q, made by an exempt principal", r.rules)
+	}
+	for k, e := range x.memoryOf(t) {
+		if e.Spared == "" || e.Creator == nil || e.Creator.ARN != r.exempt {
+			t.Errorf("%s: spared %q by %+v; want spared on its creator", k, e.Spared, e.Creator)
+		}
+	}
+}
+
+// TestRevertIndirect: an exposure open only through a prefix list's
+// entries, or only with another group's rules on an interface, is never
+// reverted (revoking the rule would take more than the exposure), and
+// costs no revert attempt.
+func TestRevertIndirect(t *testing.T) {
+	const list = "pl-0123456789abcdef0"
+	g := Group{SecurityGroup: detect.SecurityGroup{ID: "sg-00000000000000001"},
+		Rules: []detect.Rule{{Direction: detect.Ingress, Protocol: "tcp", FromPort: p(22), ToPort: p(22), PrefixListID: list, RuleID: "sgr-00000000000000011"}},
+		Lists: map[string]detect.PrefixList{list: {ID: list, Entries: []string{"0.0.0.0/0"}}}}
+	x := newFixture([]Group{g})
+	r := &fakeReverts{x: x}
+	x.s.Reverts = r.on(0)
+	_, got, _ := x.runAt(t, "s1", revertT0)
+	if len(got) != 1 || got[0].Revert == nil || got[0].Revert.Status != detect.NotReverted || !strings.Contains(got[0].Revert.Why, "prefix list") {
+		t.Fatalf("published %v, want the exposure saying it is not reverted, through a prefix list", actions(got))
+	}
+	x.runAt(t, "s2", revertT0.Add(3*time.Hour))
+	if len(r.rules) != 0 {
+		t.Errorf("reverted %q", r.rules)
+	}
+}
+
+// TestRevertTries: reverts that revoke nothing (the rule found approved
+// by then) do not count against MaxReverts, but at most maxTries are
+// tried in one sweep.
+func TestRevertTries(t *testing.T) {
+	var groups []Group
+	for i := range maxTries + 5 {
+		groups = append(groups, Group{SecurityGroup: detect.SecurityGroup{ID: fmt.Sprintf("sg-%017x", i+1)},
+			Rules: []detect.Rule{listed(fmt.Sprintf("sgr-%017x", i+1), "tcp", 22, 22, "0.0.0.0/0")}})
+	}
+	x := newFixture(groups)
+	r := &fakeReverts{x: x, result: detect.RevertApproved}
+	x.s.Reverts = r.on(0)
+	x.runAt(t, "s1", revertT0)
+	x.runAt(t, "s2", revertT0.Add(2*time.Hour))
+	if len(r.keys) != maxTries {
+		t.Errorf("%d reverts tried, want at most %d (none revoked)", len(r.keys), maxTries)
 	}
 }

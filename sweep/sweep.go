@@ -239,7 +239,7 @@ func (s *Sweeper) target(ctx context.Context, t Target, id string, publish Publi
 	if s.Reverts != nil {
 		var rerrs []error
 		keyOf := func(action, k string) string { return key(id, mem.version, t, action, k) }
-		dues, rerrs = s.reverts(ctx, t, p, open, at, keyOf, publish, &st)
+		dues, rerrs = s.reverts(ctx, t, l, p, open, at, keyOf, publish, &st)
 		errs = append(errs, rerrs...)
 	}
 	imports := slices.Clone(p.reimport) // what to import once the notifications are out

@@ -63,6 +63,7 @@ func UnionExposures(groups []Group, region, account string, at time.Time, s dete
 			f := exposure(*g, gr.Rule, key, region, account, at, s, "open only together with the rules of "+strings.Join(others, ", ")+
 				" on "+detect.Interfaces(u.Interfaces)+": a network interface admits the union of its groups' rules")
 			f.Notes = append(f.Notes, u.Notes...)
+			f.Sweep.Indirect = true
 			out = append(out, f)
 		}
 	}
