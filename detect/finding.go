@@ -256,6 +256,11 @@ func (r Rule) ownerValid() bool {
 	return r.ReferencedGroupOwnerID == "" || awsid.IsAccountID(r.ReferencedGroupOwnerID)
 }
 
+// Payload is the top-level member that marks sgwatch's own payloads to
+// its function (a sweep request, a revert check), and no CloudTrail event
+// or EventBridge envelope has; its value names the kind.
+const Payload = "sgwatch"
+
 // SweepCall is the EC2 call the sweep lists rules with: the Event.Name of an
 // exposure or resolved finding.
 const SweepCall = "DescribeSecurityGroupRules"

@@ -69,19 +69,7 @@ func tagChange(p cloudtrail.Request) *TagChange {
 // createdTags reads the sgwatch tags a call that creates a group set on
 // it (its tag specifications for security groups); nil for none.
 func createdTags(p cloudtrail.Request, group string) *TagChange {
-	var tags []Tag
-	for _, specs := range []cloudtrail.List[cloudtrail.TagSpec]{p.TagSpecifications, p.TagSpecificationSet} {
-		for _, spec := range specs.Items() {
-			if rt := spec.ResourceType.String(); rt != "" && rt != "security-group" {
-				continue
-			}
-			for _, tag := range spec.Tags.Items() {
-				if k := tag.Key.String(); strings.HasPrefix(k, TagPrefix) {
-					tags = append(tags, Tag{Key: k, Value: tag.Value.String()})
-				}
-			}
-		}
-	}
+	tags := specTags(p, "security-group", true)
 	if len(tags) == 0 {
 		return nil
 	}
@@ -97,19 +85,7 @@ func createdTags(p cloudtrail.Request, group string) *TagChange {
 // Such a tag is reported, and an approval set so never counts (package
 // revert): a change does not approve itself.
 func ruleTags(p cloudtrail.Request, rules []Rule) *TagChange {
-	var tags []Tag
-	for _, specs := range []cloudtrail.List[cloudtrail.TagSpec]{p.TagSpecifications, p.TagSpecificationSet} {
-		for _, spec := range specs.Items() {
-			if spec.ResourceType.String() != "security-group-rule" {
-				continue
-			}
-			for _, tag := range spec.Tags.Items() {
-				if k := tag.Key.String(); strings.HasPrefix(k, TagPrefix) {
-					tags = append(tags, Tag{Key: k, Value: tag.Value.String()})
-				}
-			}
-		}
-	}
+	tags := specTags(p, "security-group-rule", false)
 	if len(tags) == 0 {
 		return nil
 	}
@@ -120,6 +96,25 @@ func ruleTags(p cloudtrail.Request, rules []Rule) *TagChange {
 		}
 	}
 	return t
+}
+
+// specTags are the sgwatch tags a request's tag specifications set on
+// resources of type kind (or of no type, when untyped counts).
+func specTags(p cloudtrail.Request, kind string, untyped bool) []Tag {
+	var tags []Tag
+	for _, specs := range []cloudtrail.List[cloudtrail.TagSpec]{p.TagSpecifications, p.TagSpecificationSet} {
+		for _, spec := range specs.Items() {
+			if rt := spec.ResourceType.String(); rt != kind && (rt != "" || !untyped) {
+				continue
+			}
+			for _, tag := range spec.Tags.Items() {
+				if k := tag.Key.String(); strings.HasPrefix(k, TagPrefix) {
+					tags = append(tags, Tag{Key: k, Value: tag.Value.String()})
+				}
+			}
+		}
+	}
+	return tags
 }
 
 // scoreTags scores a change of sgwatch's tags: setting sgwatch:public on a

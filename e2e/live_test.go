@@ -79,23 +79,7 @@ func TestLiveExposure(t *testing.T) {
 	// response replaced, moved to moto's Region and the function's account.
 	record := func(sample, name string, request, response any) []byte {
 		t.Helper()
-		data, err := os.ReadFile("../events/" + sample)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e map[string]any
-		if err := json.Unmarshal(data, &e); err != nil {
-			t.Fatal(err)
-		}
-		e["account"], e["region"] = rieAccount, "us-east-1"
-		d := e["detail"].(map[string]any)
-		d["eventName"], d["awsRegion"], d["recipientAccountId"] = name, "us-east-1", rieAccount
-		d["requestParameters"], d["responseElements"] = request, response
-		out, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return sampleEvent(t, sample, name, request, response, nil)
 	}
 	// An AuthorizeSecurityGroupIngress record of rule id: tcp/22 from src
 	// (a CIDR or a prefix list).
@@ -542,4 +526,32 @@ func TestLiveExposure(t *testing.T) {
 		summary = append(summary, fmt.Sprintf("Block Public Access turned off: critical, naming the %d reachable groups", len(f.Context.Groups)))
 	})
 	t.Logf("live: under the runtime emulator with ENRICH=true and MIN_SEVERITY=high against moto EC2: %s", strings.Join(summary, "; "))
+}
+
+// sampleEvent is the EventBridge event of a call, from the sample
+// events/SAMPLE with its request and response replaced, moved to moto's
+// Region and the function's account; edit, when not nil, changes the
+// record further.
+func sampleEvent(t *testing.T, sample, name string, request, response any, edit func(detail map[string]any)) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../events/" + sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e map[string]any
+	if err := json.Unmarshal(data, &e); err != nil {
+		t.Fatal(err)
+	}
+	e["account"], e["region"] = rieAccount, emulate.Region
+	d := e["detail"].(map[string]any)
+	d["eventName"], d["awsRegion"], d["recipientAccountId"] = name, emulate.Region, rieAccount
+	d["requestParameters"], d["responseElements"] = request, response
+	if edit != nil {
+		edit(d)
+	}
+	out, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

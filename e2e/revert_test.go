@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -125,30 +124,15 @@ var (
 	revertRoot = map[string]any{"type": "Root", "principalId": rieAccount, "arn": "arn:aws:iam::" + rieAccount + ":root", "accountId": rieAccount}
 )
 
-// revertEvent is the EventBridge event of a call by who, from the sample
-// events/NAME, with its request and response, in the function's account
-// and moto's Region.
+// revertEvent is the EventBridge event of a call by who (sampleEvent),
+// made now, with an id of its own.
 func revertEvent(t *testing.T, sample, name string, who map[string]any, request, response any) []byte {
 	t.Helper()
-	data, err := os.ReadFile("../events/" + sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e map[string]any
-	if err := json.Unmarshal(data, &e); err != nil {
-		t.Fatal(err)
-	}
-	e["account"], e["region"] = rieAccount, emulate.Region
-	d := e["detail"].(map[string]any)
-	d["eventName"], d["awsRegion"], d["recipientAccountId"], d["userIdentity"] = name, emulate.Region, rieAccount, who
-	d["eventTime"] = time.Now().UTC().Format(time.RFC3339)
-	d["eventID"] = fmt.Sprintf("%08x-0000-4000-8000-%012x", time.Now().UnixNano()&0xffffffff, time.Now().UnixNano()&0xffffffffffff)
-	d["requestParameters"], d["responseElements"] = request, response
-	out, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sampleEvent(t, sample, name, request, response, func(d map[string]any) {
+		d["userIdentity"] = who
+		d["eventTime"] = time.Now().UTC().Format(time.RFC3339)
+		d["eventID"] = fmt.Sprintf("%08x-0000-4000-8000-%012x", time.Now().UnixNano()&0xffffffff, time.Now().UnixNano()&0xffffffffffff)
+	})
 }
 
 // authorizeEvent is the AuthorizeSecurityGroupIngress record that made

@@ -93,25 +93,29 @@ func (h *Handler) revert(ctx context.Context, c Claims, key string, f detect.Fin
 	if res.Status == detect.RevertApproved || res.Status == detect.RevertChanged {
 		h.log.Info("not reverted", append(fields, "left", res.Left)...)
 	}
-	g := revert.Outcome(f, res, now)
-	n, err := report.Render(g, h.cfg.Format)
-	if err != nil {
-		return res.Status, fmt.Errorf("render the revert's notification: %w", err)
-	}
-	// A failure has a key of its own: a revert that failed and then,
-	// retried, worked publishes both; every other outcome is published
-	// once, whatever a second delivery of the event finds.
-	k := key + "/revert"
-	if res.Status == detect.RevertFailure {
-		k += "-failed"
-	}
-	perr := h.deliver(ctx, c, k, k, g, n, stale)
+	perr := h.publishOutcome(ctx, c, key, revert.Outcome(f, res, now), stale)
 	if res.Status == detect.RevertFailure {
 		h.log.Error("revert failed", append(fields, "why", res.Why)...)
 		return res.Status, &RevertError{errors.Join(fmt.Errorf("revert of %s: %s", clean.Line(f.SecurityGroup.ID, 64), res.Why), perr)}
 	}
 	h.log.Info("reverted", fields...)
 	return res.Status, perr
+}
+
+// publishOutcome publishes g, what a revert under key came to, once, in
+// c. A failure has a key of its own: a revert that failed and then,
+// retried, worked publishes both; every other outcome is published once,
+// whatever a second delivery of the event finds.
+func (h *Handler) publishOutcome(ctx context.Context, c Claims, key string, g detect.Finding, stale time.Duration) error {
+	n, err := report.Render(g, h.cfg.Format)
+	if err != nil {
+		return fmt.Errorf("render the revert's notification: %w", err)
+	}
+	k := key + "/revert"
+	if g.Action == detect.RevertFailed {
+		k += "-failed"
+	}
+	return h.deliver(ctx, c, k, k, g, n, stale)
 }
 
 // sweepReverts are the sweep's reverts in this function's account self,
@@ -159,15 +163,11 @@ func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration
 		if plan != nil && plan.Why != "" {
 			why = plan.Why
 		}
-		h.log.Warn("revert check not acted on: "+why, logFields(f)...)
+		h.log.Warn("revert check not acted on", append(logFields(f), "why", why)...)
 		g := f
 		g.Revert = &detect.Revert{Status: detect.RevertKept, Rules: f.Revert.Rules, At: h.d.Now().UTC().Format(time.RFC3339), Why: why}
 		g.Undo = detect.ExposureUndo(&g)
-		n, err := report.Render(g, h.cfg.Format)
-		if err != nil {
-			return fmt.Errorf("render the revert's notification: %w", err)
-		}
-		return h.deliver(ctx, h.d.Claims, c.Key+"/revert", c.Key+"/revert", g, n, stale)
+		return h.publishOutcome(ctx, h.d.Claims, c.Key, g, stale)
 	}
 	_, err := h.revert(ctx, h.d.Claims, c.Key, f, f.Rules, true, stale)
 	return err

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,20 +55,7 @@ func TestRevertGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", "golden", name+".txt"), text)
 			golden(t, filepath.Join("testdata", "golden", name+".json"), js)
 			golden(t, filepath.Join("testdata", "golden", name+".chat.json"), chat)
-			n, err := Render(fs[0], JSON)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if why := checkSubject(n.Subject); why != "" {
-				t.Errorf("subject %q: %s", n.Subject, why)
-			}
-			var v any
-			if err := json.Unmarshal([]byte(n.Body), &v); err != nil {
-				t.Fatal(err)
-			}
-			if err := sch.Validate(v); err != nil {
-				t.Errorf("JSON body breaks the schema: %v", err)
-			}
+			checkJSONBody(t, sch, fs[0])
 		})
 	}
 }

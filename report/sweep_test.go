@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/sgwatch/sgwatch/detect"
 	"github.com/sgwatch/sgwatch/sweep"
 )
@@ -86,22 +88,29 @@ func TestSweepGolden(t *testing.T) {
 			golden(t, filepath.Join("testdata", "golden", name+".json"), js)
 			golden(t, filepath.Join("testdata", "golden", name+".chat.json"), chat)
 			for _, f := range fs {
-				n, err := Render(f, JSON)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if why := checkSubject(n.Subject); why != "" {
-					t.Errorf("subject %q: %s", n.Subject, why)
-				}
-				var v any
-				if err := json.Unmarshal([]byte(n.Body), &v); err != nil {
-					t.Fatal(err)
-				}
-				if err := sch.Validate(v); err != nil {
-					t.Errorf("JSON body breaks the schema: %v", err)
-				}
+				checkJSONBody(t, sch, f)
 			}
 		})
+	}
+}
+
+// checkJSONBody renders f as JSON and checks its subject's rules and that
+// its body holds to the schema.
+func checkJSONBody(t *testing.T, sch *jsonschema.Schema, f detect.Finding) {
+	t.Helper()
+	n, err := Render(f, JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := checkSubject(n.Subject); why != "" {
+		t.Errorf("subject %q: %s", n.Subject, why)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(n.Body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("JSON body breaks the schema: %v", err)
 	}
 }
 

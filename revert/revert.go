@@ -299,10 +299,10 @@ func apiError(err error) string {
 	return err.Error()
 }
 
-// Member is the key a Check's payload has, and no CloudTrail event has:
-// its value is CheckKind.
+// Member is the key a Check's payload has (detect.Payload), and
+// CheckKind its value.
 const (
-	Member    = "sgwatch"
+	Member    = detect.Payload
 	CheckKind = "revert-check"
 )
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sgwatch/sgwatch/awsid"
+	"github.com/sgwatch/sgwatch/detect"
 )
 
 // Request is the payload that asks the function for a sweep: what the
@@ -29,8 +30,9 @@ type Request struct {
 	By string `json:"by"`
 }
 
-// Member is the top-level member that marks a sweep request.
-const Member = "sgwatch"
+// Member is the top-level member that marks a sweep request
+// (detect.Payload, "sweep").
+const Member = detect.Payload
 
 // safeID reports whether id can name a sweep in a key as it is.
 func safeID(id string) bool { return awsid.IsSafeName(id, 128, "._:-") }

@@ -58,6 +58,20 @@ type due struct {
 	Created    *detect.Created
 }
 
+// reverting is the revert's part of one sweep of target t at time at.
+type reverting struct {
+	s       *Sweeper
+	t       Target
+	l       Lister
+	at      time.Time
+	keyOf   func(action, k string) string
+	st      *Stats
+	dues    map[string]due // what the memory is to keep of each revert
+	errs    []error
+	revokes int // against MaxReverts
+	tries   int // against maxTries
+}
+
 // reverts does the revert's part of one sweep of target t at time at,
 // after the creators are looked up and before anything is published:
 // each exposure gets its revert (the notification says it), those due
@@ -66,96 +80,11 @@ type due struct {
 // each published before whose window starts now. It returns what the
 // memory is to keep of each exposure's revert.
 func (s *Sweeper) reverts(ctx context.Context, t Target, l Lister, p *plan, open map[string]detect.Finding, at time.Time, keyOf func(action, k string) string, publish Publish, st *Stats) (map[string]due, []error) {
-	r := s.Reverts
-	dues := map[string]due{}
-	var errs []error
-	n, tries := 0, 0 // revokes, and reverts tried
-	// judge decides on exposure f under key k, remembered as m (zero for
-	// a new one): its revert plan, and whether it is reverted now.
-	judge := func(k string, f *detect.Finding, m entry) (reverted bool) {
-		if m.Spared != "" && m.Creator != nil && m.Created != nil && f.Sweep.Created == nil {
-			Attribute(f, *m.Creator, *m.Created, s.Scoring) // judged on its creator again
-		}
-		plan, rules := r.Plan(*f)
-		if plan != nil && plan.Status != detect.NotReverted && f.Sweep.Indirect {
-			plan = &detect.Revert{Status: detect.NotReverted, Why: indirect}
-		}
-		switch {
-		case plan == nil:
-			return false
-		case plan.Status == detect.NotReverted && plan.Why == indirect:
-			f.Revert = plan // judged again at every sweep: no AWS call
-			return false
-		case plan.Status == detect.NotReverted:
-			if f.Sweep.Created != nil { // decided with its creator known
-				a := compactActor(f.Actor)
-				dues[k] = due{Spared: plan.Why, Creator: &a, Created: f.Sweep.Created}
-			}
-			f.Revert = plan
-			return false
-		}
-		when, err := time.Parse(time.RFC3339, m.Due)
-		if err != nil { // its window starts now, to the next whole minute
-			when = at.Add(max(r.Window, RevertGrace)).Truncate(time.Minute).Add(time.Minute)
-		}
-		// An approval of the rule that ran out ends its window: it had
-		// one (an approval follows a notification).
-		rule := detect.ApprovalOf(f.Sweep.RuleTags, at)
-		approved := rule.Valid || detect.ApprovalOf(f.SecurityGroup.Tags, at).Valid
-		if rule.Expired && !approved {
-			when = at
-		}
-		dues[k] = due{At: when.UTC().Format(time.RFC3339)}
-		if approved || when.After(at) {
-			plan.Status, plan.At = detect.RevertScheduled, dues[k].At
-			plan.Approve = detect.ApproveCommand(f.Event.Region, plan.Rules, when.Add(detect.ApproveFor))
-			f.Revert = plan
-			return false
-		}
-		if n >= MaxReverts || tries >= maxTries {
-			s.log().Warn("revert due, but this sweep reverted (or tried) as many as it may; it waits for the next sweep", "target", t.String(), "ruleKey", k)
-			return false
-		}
-		tries++
-		if f.Sweep.Created == nil {
-			// Who made it decides REVERT_EXEMPT and trusted automation:
-			// looked up now, and a lookup that fails waits for the next
-			// sweep rather than revert what may be exempt.
-			records, err := l.Events(ctx, f.SecurityGroup.ID, LookupPages)
-			if err != nil {
-				s.log().Warn("revert due, but who created the rule could not be looked up; it waits for the next sweep", "target", t.String(), "ruleKey", k, "error", apiError(err))
-				return false
-			}
-			if found, _ := creatorIn(f, records, s.Scoring); found {
-				if plan, rules = r.Plan(*f); plan == nil || plan.Status == detect.NotReverted {
-					if plan != nil {
-						a := compactActor(f.Actor)
-						dues[k] = due{Spared: plan.Why, Creator: &a, Created: f.Sweep.Created}
-					}
-					f.Revert = plan
-					return false
-				}
-			}
-		}
-		status, err := r.Revert(ctx, *f, rules, keyOf("revert", k))
-		if err != nil {
-			errs = append(errs, err)
-		}
-		switch status {
-		case detect.RevertDone:
-			n++ // only a revoke counts against MaxReverts
-			fallthrough
-		case detect.RevertGone:
-			delete(dues, k)
-			st.Reverted++
-			return true
-		}
-		return false
-	}
+	v := &reverting{s: s, t: t, l: l, at: at, keyOf: keyOf, st: st, dues: map[string]due{}}
 	// The new and held exposures, with their creators.
 	candidates := p.candidates[:0]
 	for _, c := range p.candidates {
-		if !judge(c.key, &c.f, p.before[c.key]) {
+		if !v.judge(ctx, c.key, &c.f, p.before[c.key]) {
 			candidates = append(candidates, c)
 		}
 	}
@@ -163,30 +92,129 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, l Lister, p *plan, open
 	// Those published before: reverted when due, and a notice for each
 	// whose window starts now.
 	for _, k := range slices.Sorted(maps.Keys(p.kept)) {
-		m := p.kept[k]
-		f := open[k]
-		if judge(k, &f, m) {
-			// Its reverted finding stands for its resolution: none is
-			// published. The sink (Security Hub) gets the resolution, and
-			// until it has, the memory keeps it as told (imported, never
-			// published, at the next sweep).
-			p.reimport = slices.DeleteFunc(p.reimport, func(x pending) bool { return x.key == k })
-			if s.Import == nil {
-				delete(p.kept, k)
-				continue
-			}
-			m.State = stateTold
-			p.kept[k] = m
-			p.reimport = append(p.reimport, pending{key: k, f: Resolve(m.finding(t, k), at, s.Scoring)})
+		m, f := p.kept[k], open[k]
+		if v.judge(ctx, k, &f, m) {
+			v.forget(p, k, m)
 			continue
 		}
 		if m.Due == "" && f.Revert != nil && f.Revert.Status == detect.RevertScheduled {
 			f.Sweep.FirstSeen, f.Sweep.Published = m.FirstSeen, m.Published
 			if _, err := publish(ctx, f, keyOf("revert-notice", k)); err != nil {
-				errs = append(errs, err)
-				delete(dues, k) // noticed again at the retry
+				v.errs = append(v.errs, err)
+				delete(v.dues, k) // noticed again at the retry
 			}
 		}
 	}
-	return dues, errs
+	return v.dues, v.errs
+}
+
+// judge decides on exposure f under key k, remembered as m (zero for a
+// new one): its revert (in f.Revert), and whether it was reverted now.
+func (v *reverting) judge(ctx context.Context, k string, f *detect.Finding, m entry) (reverted bool) {
+	if m.Spared != "" && m.Creator != nil && m.Created != nil && f.Sweep.Created == nil {
+		Attribute(f, *m.Creator, *m.Created, v.s.Scoring) // judged on its creator again
+	}
+	plan, rules := v.plan(*f)
+	if plan == nil || plan.Status == detect.NotReverted {
+		v.spare(k, f, plan)
+		return false
+	}
+	when, approved := v.due(*f, m)
+	v.dues[k] = due{At: when.UTC().Format(time.RFC3339)}
+	if approved || when.After(v.at) {
+		plan.Status, plan.At = detect.RevertScheduled, v.dues[k].At
+		plan.Approve = detect.ApproveCommand(f.Event.Region, plan.Rules, when.Add(detect.ApproveFor))
+		f.Revert = plan
+		return false
+	}
+	if v.revokes >= MaxReverts || v.tries >= maxTries {
+		v.s.log().Warn("revert due, but this sweep reverted (or tried) as many as it may; it waits for the next sweep", "target", v.t.String(), "ruleKey", k)
+		return false
+	}
+	v.tries++
+	if f.Sweep.Created == nil {
+		// Who made it decides REVERT_EXEMPT and trusted automation: looked
+		// up now, and a lookup that fails waits for the next sweep rather
+		// than revert what may be exempt.
+		records, err := v.l.Events(ctx, f.SecurityGroup.ID, LookupPages)
+		if err != nil {
+			v.s.log().Warn("revert due, but who created the rule could not be looked up; it waits for the next sweep", "target", v.t.String(), "ruleKey", k, "error", apiError(err))
+			return false
+		}
+		if found, _ := creatorIn(f, records, v.s.Scoring); found {
+			if plan, rules = v.plan(*f); plan == nil || plan.Status == detect.NotReverted {
+				v.spare(k, f, plan)
+				return false
+			}
+		}
+	}
+	status, err := v.s.Reverts.Revert(ctx, *f, rules, v.keyOf("revert", k))
+	if err != nil {
+		v.errs = append(v.errs, err)
+	}
+	switch status {
+	case detect.RevertDone:
+		v.revokes++
+		fallthrough
+	case detect.RevertGone:
+		delete(v.dues, k)
+		v.st.Reverted++
+		return true
+	}
+	return false
+}
+
+// plan is the revert's plan of exposure f: Reverts.Plan, and never for
+// one open only through a prefix list or other groups' rules.
+func (v *reverting) plan(f detect.Finding) (*detect.Revert, []detect.Rule) {
+	plan, rules := v.s.Reverts.Plan(f)
+	if plan != nil && plan.Status != detect.NotReverted && f.Sweep.Indirect {
+		return &detect.Revert{Status: detect.NotReverted, Why: indirect}, nil
+	}
+	return plan, rules
+}
+
+// spare records that f, under key k, is not reverted (plan says why; nil
+// when revert does not act on it): remembered with the creator it was
+// decided on, when that is known and the reason is not one judged anew
+// at every sweep without an AWS call.
+func (v *reverting) spare(k string, f *detect.Finding, plan *detect.Revert) {
+	f.Revert = plan
+	if plan != nil && plan.Why != indirect && f.Sweep.Created != nil {
+		a := compactActor(f.Actor)
+		v.dues[k] = due{Spared: plan.Why, Creator: &a, Created: f.Sweep.Created}
+	}
+}
+
+// due is when f's revert is due (its window, started when m was first
+// judged, or now), and whether it is approved now. An approval of the
+// rule that ran out ends its window: it had one (an approval follows a
+// notification).
+func (v *reverting) due(f detect.Finding, m entry) (when time.Time, approved bool) {
+	when, err := time.Parse(time.RFC3339, m.Due)
+	if err != nil { // its window starts now, to the next whole minute
+		when = v.at.Add(max(v.s.Reverts.Window, RevertGrace)).Truncate(time.Minute).Add(time.Minute)
+	}
+	rule := detect.ApprovalOf(f.Sweep.RuleTags, v.at)
+	approved = rule.Valid || detect.ApprovalOf(f.SecurityGroup.Tags, v.at).Valid
+	if rule.Expired && !approved {
+		when = v.at
+	}
+	return when, approved
+}
+
+// forget takes the reverted exposure k, published before (m), out of the
+// plan: its reverted finding stands for its resolution, so none is
+// published. The sink (Security Hub) gets the resolution, and until it
+// has, the memory keeps it as told (imported, never published, at the
+// next sweep).
+func (v *reverting) forget(p *plan, k string, m entry) {
+	p.reimport = slices.DeleteFunc(p.reimport, func(x pending) bool { return x.key == k })
+	if v.s.Import == nil {
+		delete(p.kept, k)
+		return
+	}
+	m.State = stateTold
+	p.kept[k] = m
+	p.reimport = append(p.reimport, pending{key: k, f: Resolve(m.finding(v.t, k), v.at, v.s.Scoring)})
 }
