@@ -135,6 +135,8 @@ func (h *Handler) sweepReverts(self string, stale time.Duration) *sweep.Reverts 
 			return h.revert(ctx, h.d.Sweep.Claims, key, f, rules, true, stale)
 		},
 		Window: h.cfg.Policy.Revert.After,
+		Creators: len(h.cfg.Policy.Revert.Exempt) > 0 ||
+			!h.cfg.Policy.Revert.Trusted && (len(h.cfg.Policy.Score.TrustedPrincipals) > 0 || len(h.cfg.Policy.Score.TrustedServices) > 0),
 	}
 }
 
@@ -145,9 +147,6 @@ func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration
 	self, _ := functionAccount(ctx, h.cfg.TopicARN)
 	due, _ := time.Parse(time.RFC3339, f.Revert.At)
 	switch {
-	case !h.cfg.Policy.Revert.On():
-		h.log.Warn("a revert check, but revert is off: nothing reverted", logFields(f)...)
-		return nil
 	case f.Event.AccountID != self:
 		return &DecodeError{fmt.Errorf("revert check for account %s, not this function's (%s)", f.Event.AccountID, self)}
 	case h.d.Now().Before(due.Add(-time.Minute)):
@@ -156,10 +155,12 @@ func (h *Handler) check(ctx context.Context, c revert.Check, stale time.Duration
 		h.log.Warn("revert check before its due time", append(logFields(f), "due", f.Revert.At)...)
 	}
 	// Judged again as the deployment judges now: a check made under other
-	// settings, or sent by someone who may invoke the function, never
-	// reverts what the policy spares (REVERT, REVERT_EXEMPT, …).
+	// settings (revert off since, REVERT raised, a principal exempt since)
+	// never reverts what the policy spares now, and still answers the
+	// notification that announced it. (Whoever may invoke the function can
+	// send a check of their own making; that is the function's privilege.)
 	if plan, rules := h.cfg.Policy.PlanRevert(f, self, h.d.Now()); plan == nil || plan.Status == detect.NotReverted || len(rules) < len(f.Rules) {
-		why := "the deployment's revert no longer covers it (below REVERT, or not a change it reverts)"
+		why := "the deployment's revert no longer covers it (revert off, below REVERT, or not a change it reverts)"
 		if plan != nil && plan.Why != "" {
 			why = plan.Why
 		}

@@ -341,7 +341,7 @@ func sshCheck(t *testing.T, account, due string) json.RawMessage {
 // left them approved or changed says so (not reverted) and succeeds, one
 // that failed publishes revert-failed and fails; a check for another account
 // than the function's, or a malformed one, is a DecodeError and reverts
-// nothing; with revert off, a check does nothing.
+// nothing; with revert off since, a check reverts nothing and says so.
 func TestRevertCheck(t *testing.T) {
 	const due = "2026-11-20T10:05:00Z"
 	for _, c := range []struct {
@@ -362,7 +362,7 @@ func TestRevertCheck(t *testing.T) {
 		{"no key", nil, func(t *testing.T) json.RawMessage {
 			return json.RawMessage(strings.Replace(string(sshCheck(t, "", due)), `"key":"`+sshKey+`"`, `"key":""`, 1))
 		}, detect.RevertDone, 0, "", &DecodeError{}},
-		{"revert off", map[string]string{"REVERT": "off"}, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertDone, 0, "", nil},
+		{"revert off", map[string]string{"REVERT": "off"}, func(t *testing.T) json.RawMessage { return sshCheck(t, "", due) }, detect.RevertDone, 0, "NOT REVERTED", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			env := c.env
@@ -544,6 +544,44 @@ func TestRevertCheckJudgedAgain(t *testing.T) {
 			got := subjects(pub)
 			if len(r.reverts) != 0 || len(got) != 1 || !strings.Contains(got[0], "NOT REVERTED") || !strings.Contains(aws.ToString(pub.got[0].Message), c.why) {
 				t.Errorf("%d reverts, published %q; want none, and one saying why (%s)", len(r.reverts), got, c.why)
+			}
+		})
+	}
+}
+
+// TestRevertCheckWebPort: a world tcp/443 on a host the internet reaches,
+// scheduled with its reachability known, is reverted at its check; one
+// whose reachability was not known (it may be a load balancer's, whose
+// web ports AUTHORIZED_PUBLIC_PORTS authorises) is not.
+func TestRevertCheckWebPort(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		reach   *detect.Reachability
+		reverts int
+	}{
+		{"reachable", &detect.Reachability{Grade: detect.GradeInternet, Why: "public IP routed to an internet gateway"}, 1},
+		{"not known", nil, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := detect.Parse(event(t, "authorize-ingress-world-ssh"), detect.Scoring{})
+			if err != nil || len(b.Findings) != 1 {
+				t.Fatalf("parse: %v", err)
+			}
+			f := b.Findings[0]
+			web := 443
+			f.Rules[0].FromPort, f.Rules[0].ToPort = &web, &web
+			f.Severity, f.Reachability = detect.Critical, c.reach
+			f.Revert = &detect.Revert{Status: detect.RevertScheduled, Rules: []string{"sgr-0c0ffee0c0ffee001"}, At: "2026-11-20T10:05:00Z"}
+			data, err := json.Marshal(revert.NewCheck(f, f.Rules, sshKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, _, r := revertHandler(t, map[string]string{"REVERT": "high"})
+			if err := h.Handle(invoked(), data); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.reverts) != c.reverts {
+				t.Errorf("%d reverts, want %d", len(r.reverts), c.reverts)
 			}
 		})
 	}

@@ -320,10 +320,26 @@ func alwaysPublished(f detect.Finding) string {
 		return "a critical finding is never suppressed"
 	case f.WasCritical():
 		return fmt.Sprintf("it was critical before trusted automation lowered it to %s, and a critical finding is never suppressed", f.Severity)
-	case f.Tags != nil && slices.ContainsFunc(f.Tags.Tags, func(t detect.Tag) bool { return t.Key == detect.ApprovedUntilTag }):
+	case approves(f):
 		return "an approval of the revert (" + detect.ApprovedUntilTag + ") keeps an exposure open, and is never suppressed"
 	}
 	return ""
+}
+
+// approves reports whether f sets an approval of the revert that runs
+// past the call's time: one that keeps, or will keep, an exposure open.
+func approves(f detect.Finding) bool {
+	if f.Tags == nil || f.Event.Name == "DeleteTags" {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339, f.Event.Time)
+	for _, t := range f.Tags.Tags {
+		until, uerr := time.Parse(time.RFC3339, strings.TrimSpace(t.Value))
+		if t.Key == detect.ApprovedUntilTag && uerr == nil && (err != nil || until.After(at)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s Suppression) matches(f detect.Finding) bool {

@@ -182,7 +182,15 @@ func TestApprovalAlwaysPublished(t *testing.T) {
 	if d := p.Decide(f, now); !d.Publish || !strings.Contains(d.Why, "approval") {
 		t.Errorf("approval: %+v, want published, saying why", d)
 	}
-	f.Tags.Tags[0].Key = detect.PublicTag
+	f.Event.Time = "2026-12-09T00:00:00Z"
+	if d := p.Decide(f, now); d.Publish {
+		t.Errorf("an approval that had run out when it was set: %+v, want held back", d)
+	}
+	f.Event.Time, f.Event.Name = "", "DeleteTags"
+	if d := p.Decide(f, now); d.Publish {
+		t.Errorf("an approval removed: %+v, want held back", d)
+	}
+	f.Event.Name, f.Tags.Tags[0].Key = "CreateTags", detect.PublicTag
 	if d := p.Decide(f, now); d.Publish {
 		t.Errorf("another sgwatch tag: %+v, want held back", d)
 	}

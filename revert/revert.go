@@ -151,8 +151,13 @@ func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.
 		out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}}, opts)
 		switch {
 		case notFound(err, "InvalidGroup.NotFound"):
-			res.Status = detect.RevertGone // deleted since it was listed
-			return res
+			// Deleted since it was listed, if a listing says so (EC2 is
+			// eventually consistent: a new group may not be found yet).
+			if after, lerr := r.list(ctx, c, group, opts, &res); lerr == nil && !listsAny(after, ruleIDs(candidates)) {
+				res.Status = detect.RevertGone
+				return res
+			}
+			return failure(res, "the group's tags could not be read for an approval: "+apiError(err))
 		case err != nil:
 			return failure(res, "the group's tags could not be read for an approval: "+apiError(err))
 		}
@@ -163,7 +168,7 @@ func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.
 	var ids []string
 	for _, l := range candidates {
 		if approvable {
-			tags := withoutOwnApproval(l.tags, f, l.rule.RuleID)
+			tags := withoutOwnApproval(l.tags, f)
 			if a := approval(tags, groupTags, now); a.Valid {
 				res.Left = append(res.Left, l.rule.RuleID+": approved until "+a.Until.UTC().Format(time.RFC3339))
 				continue
@@ -180,7 +185,7 @@ func (r *Reverter) Revert(ctx context.Context, f detect.Finding, rules []detect.
 	if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(group), SecurityGroupRuleIds: ids}, opts); err != nil {
 		// Revoked by someone else meanwhile (another check, the sweep, a
 		// person): gone, if a listing says so.
-		if notFound(err, "InvalidPermission.NotFound") {
+		if notFound(err, "InvalidPermission.NotFound", "InvalidSecurityGroupRuleId.NotFound") {
 			if after, lerr := r.list(ctx, c, group, opts, &res); lerr == nil && !listsAny(after, ids) {
 				res.Revoked, res.Status = nil, detect.RevertGone
 				res.Left = append(res.Left, strings.Join(ids, ", ")+": gone when revoked ("+apiError(err)+")")
@@ -212,19 +217,31 @@ func listsAny(listed []listedRule, ids []string) bool {
 	return slices.ContainsFunc(listed, func(l listedRule) bool { return slices.Contains(ids, l.rule.RuleID) })
 }
 
-// notFound reports whether err is the AWS error code.
-func notFound(err error, code string) bool {
+// notFound reports whether err is one of the AWS error codes.
+func notFound(err error, codes ...string) bool {
 	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == code
+	return errors.As(err, &api) && slices.Contains(codes, api.ErrorCode())
+}
+
+// ruleIDs are the ids of listed rules.
+func ruleIDs(listed []listedRule) []string {
+	ids := make([]string, 0, len(listed))
+	for _, l := range listed {
+		ids = append(ids, l.rule.RuleID)
+	}
+	return ids
 }
 
 // withoutOwnApproval is a rule's tags without an approval that the change
 // of f set on the rule it created, in the same call (a tag specification),
 // still of the value it set: a change never approves itself. An approval
 // set later is a CreateTags call of its own, a finding of its own.
-func withoutOwnApproval(tags map[string]string, f detect.Finding, rule string) map[string]string {
+func withoutOwnApproval(tags map[string]string, f detect.Finding) map[string]string {
+	// A call's tag specification covers every rule it creates, named in
+	// the finding or not (it names at most 20), and every rule a revert of
+	// the call's finding takes is one it created.
 	t := f.Tags
-	if t == nil || !slices.Contains(t.Resources, rule) {
+	if t == nil {
 		return tags
 	}
 	for _, own := range t.Tags {
@@ -316,6 +333,9 @@ type Check struct {
 	// Finding is the finding, its Revert the plan, its Rules those to
 	// revert.
 	Finding detect.Finding `json:"finding"`
+	// Unread is the finding's Actor.Unread (not in its JSON): an identity
+	// that could not be read is never exempt.
+	Unread bool `json:"unread,omitempty"`
 }
 
 // maxActorText bounds each of the actor's texts in a check.
@@ -337,14 +357,20 @@ func NewCheck(f detect.Finding, rules []detect.Rule, key string) Check {
 	for _, s := range []*string{&a.Type, &a.ARN, &a.AccountID, &a.PrincipalID, &a.UserName, &a.AccessKeyID, &a.SessionIssuerARN, &a.SourceIP, &a.UserAgent, &a.InvokedBy} {
 		*s = clean.Prefix(*s, maxActorText) // record text, however long, must not keep the check from its schedule
 	}
-	g := detect.Finding{Action: f.Action, Outcome: f.Outcome, Severity: f.Severity, SeverityBeforeAutomation: f.SeverityBeforeAutomation,
+	// The check judges the change again (policy.PlanRevert): it keeps what
+	// that reads, the reachability grade among it.
+	var reach *detect.Reachability
+	if f.Reachability != nil {
+		reach = &detect.Reachability{Grade: f.Reachability.Grade}
+	}
+	g := detect.Finding{Action: f.Action, Outcome: f.Outcome, Severity: f.Severity, SeverityBeforeAutomation: f.SeverityBeforeAutomation, Reachability: reach,
 		Event: f.Event, Actor: a, Automation: clean.Prefix(f.Automation, maxActorText), Revert: f.Revert, Sweep: f.Sweep, Tags: ownApproval(f.Tags),
 		SecurityGroup: detect.SecurityGroup{ID: f.SecurityGroup.ID, Name: f.SecurityGroup.Name, VPCID: f.SecurityGroup.VPCID}}
 	for _, r := range rules {
 		r.Description = ""
 		g.Rules = append(g.Rules, r)
 	}
-	return Check{Kind: CheckKind, Key: key, Finding: g}
+	return Check{Kind: CheckKind, Key: key, Finding: g, Unread: f.Actor.Unread}
 }
 
 // ownApproval is what a check keeps of the change's own tags: the
@@ -380,6 +406,7 @@ func ParseCheck(data []byte) (c Check, ok bool, err error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return c, true, fmt.Errorf("revert check: %w", err)
 	}
+	c.Finding.Actor.Unread = c.Unread
 	f := c.Finding
 	switch {
 	case c.Key == "" || len(c.Key) > 512:

@@ -37,8 +37,9 @@ type fakeEC2 struct {
 	// refuse fails the revoke; stays keeps the rules listed after it;
 	// listErr fails every listing; groupErr fails the group's read.
 	refuse, stays, listErr, groupErr error
-	// vanish removes the rules just before the revoke (someone else did).
-	vanish bool
+	// vanish removes the rules just before the revoke (someone else did),
+	// groupGone before the group's read fails.
+	vanish, groupGone bool
 }
 
 func (f *fakeEC2) DescribeSecurityGroupRules(_ context.Context, in *ec2.DescribeSecurityGroupRulesInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error) {
@@ -54,6 +55,9 @@ func (f *fakeEC2) DescribeSecurityGroupRules(_ context.Context, in *ec2.Describe
 
 func (f *fakeEC2) DescribeSecurityGroups(_ context.Context, in *ec2.DescribeSecurityGroupsInput, _ ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error) {
 	f.calls = append(f.calls, "DescribeSecurityGroups")
+	if f.groupGone {
+		f.rules = nil
+	}
 	if f.groupErr != nil {
 		return nil, f.groupErr
 	}
@@ -139,8 +143,13 @@ func TestRevert(t *testing.T) {
 			[]detect.Rule{ssh}, true, detect.RevertFailure, []string{world}, 3, "", "RevokeSecurityGroupIngress failed: UnauthorizedOperation: You are not authorized"},
 		{"still listed after", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, stays: errors.New("stays")}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertFailure, []string{world}, 4, "", "still lists " + world},
-		{"the group deleted since", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupErr: noGroup}, nil,
-			[]detect.Rule{ssh}, true, detect.RevertGone, nil, 2, "", ""},
+		{"the group deleted since", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupErr: noGroup, groupGone: true}, nil,
+			[]detect.Rule{ssh}, true, detect.RevertGone, nil, 3, "", ""},
+		{"the group not found, its rules still listed", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, groupErr: noGroup}, nil,
+			[]detect.Rule{ssh}, true, detect.RevertFailure, nil, 3, "", "InvalidGroup.NotFound"},
+		{"revoked by someone else meanwhile, by rule id", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, vanish: true,
+			refuse: &smithy.GenericAPIError{Code: "InvalidSecurityGroupRuleId.NotFound", Message: "not found"}}, nil,
+			[]detect.Rule{ssh}, true, detect.RevertGone, []string{world}, 4, "gone when revoked", ""},
 		{"revoked by someone else meanwhile", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false)}, vanish: true, refuse: notThere}, nil,
 			[]detect.Rule{ssh}, true, detect.RevertGone, []string{world}, 4, "gone when revoked", ""},
 		{"an approval the change set on its own rule does not count", fakeEC2{rules: []types.SecurityGroupRule{listed(world, 22, "0.0.0.0/0", false, approvedNow...)}}, selfApproved,
@@ -203,6 +212,7 @@ func TestCheck(t *testing.T) {
 		Rules:  []detect.Rule{asCalled(world, 22, "0.0.0.0/0"), asCalled(inside, 22, "10.0.0.0/8")},
 		Revert: &detect.Revert{Status: detect.RevertScheduled, At: "2026-12-07T20:15:00Z", Rules: []string{world}}}
 	f.Rules[0].Description = "temporary"
+	f.Actor.Unread = true // never exempt: kept, though not in the finding's JSON
 	c := NewCheck(f, f.Rules[:1], "event/abc/0")
 	data, err := json.Marshal(c)
 	if err != nil {
@@ -210,7 +220,7 @@ func TestCheck(t *testing.T) {
 	}
 	got, ok, err := ParseCheck(data)
 	if !ok || err != nil || got.Key != "event/abc/0" || len(got.Finding.Rules) != 1 || got.Finding.Rules[0].Description != "" ||
-		got.Finding.SecurityGroup.Description != "" || got.Finding.Notes != nil || got.Finding.Revert.At != f.Revert.At {
+		got.Finding.SecurityGroup.Description != "" || got.Finding.Notes != nil || got.Finding.Revert.At != f.Revert.At || !got.Finding.Actor.Unread {
 		t.Fatalf("round trip: %+v, %v, %v", got, ok, err)
 	}
 	for _, other := range []string{`{"sgwatch":"sweep"}`, `{"detail-type":"AWS API Call via CloudTrail"}`, `[1]`, `nonsense`} {

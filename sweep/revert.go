@@ -29,12 +29,19 @@ type Reverts struct {
 	Revert func(ctx context.Context, f detect.Finding, rules []detect.Rule, key string) (detect.RevertStatus, error)
 	// Window is REVERT_AFTER.
 	Window time.Duration
+	// Creators is true when who created an exposure decides its revert
+	// (REVERT_EXEMPT, or trusted automation REVERT_INCLUDE does not name):
+	// one due whose creator is not known is looked up first.
+	Creators bool
 }
 
 // indirect says why an exposure open only through a prefix list or with
 // other groups' rules is not reverted.
 const indirect = "the rule is open to the whole internet only through a prefix list's entries, or together with other groups' rules on an interface: " +
 	"revoking it would take more than the exposure, so narrow the list or the rules"
+
+// lookupPage is how many events a page of LookupEvents holds at most.
+const lookupPage = 50
 
 // RevertGrace is the least time between the sweep listing an exposure
 // with its revert and the revert: one sweep's interval.
@@ -90,8 +97,14 @@ func (s *Sweeper) reverts(ctx context.Context, t Target, l Lister, p *plan, open
 	}
 	p.candidates = candidates
 	// Those published before: reverted when due, and a notice for each
-	// whose window starts now.
-	for _, k := range slices.Sorted(maps.Keys(p.kept)) {
+	// whose window starts now; in an order that turns every hour, so that
+	// rules whose revert keeps failing cannot hold the same others back.
+	keys := slices.Sorted(maps.Keys(p.kept))
+	if len(keys) > 0 {
+		turn := int(at.Unix()/3600) % len(keys)
+		keys = append(keys[turn:], keys[:turn]...)
+	}
+	for _, k := range keys {
 		m, f := p.kept[k], open[k]
 		if v.judge(ctx, k, &f, m) {
 			v.forget(p, k, m)
@@ -132,16 +145,25 @@ func (v *reverting) judge(ctx context.Context, k string, f *detect.Finding, m en
 		return false
 	}
 	v.tries++
-	if f.Sweep.Created == nil {
+	if f.Sweep.Created == nil && v.s.Reverts.Creators {
 		// Who made it decides REVERT_EXEMPT and trusted automation: looked
-		// up now, and a lookup that fails waits for the next sweep rather
-		// than revert what may be exempt.
+		// up now, and a lookup that fails, or that has more events than it
+		// reads, waits for the next sweep rather than revert what may be
+		// exempt.
 		records, err := v.l.Events(ctx, f.SecurityGroup.ID, LookupPages)
-		if err != nil {
+		found := false
+		if err == nil {
+			found, _ = creatorIn(f, records, v.s.Scoring)
+		}
+		switch {
+		case err != nil:
 			v.s.log().Warn("revert due, but who created the rule could not be looked up; it waits for the next sweep", "target", v.t.String(), "ruleKey", k, "error", apiError(err))
 			return false
-		}
-		if found, _ := creatorIn(f, records, v.s.Scoring); found {
+		case !found && len(records) >= LookupPages*lookupPage:
+			v.s.log().Warn("revert due, but who created the rule is not in the events LookupEvents gave (the group has more); it waits: approve it or revoke it by hand",
+				"target", v.t.String(), "ruleKey", k)
+			return false
+		case found:
 			if plan, rules = v.plan(*f); plan == nil || plan.Status == detect.NotReverted {
 				v.spare(k, f, plan)
 				return false

@@ -595,6 +595,7 @@ func TestRevertCreatorAtDue(t *testing.T) {
 	x.lister.evErr = errors.New("ThrottlingException: Rate exceeded")
 	r := &fakeReverts{x: x, exempt: "arn:aws:sts::111122223333:assumed-role/Admin/ops-admin"}
 	x.s.Reverts = r.on(0)
+	x.s.Reverts.Creators = true
 	if _, got, _ := x.runAt(t, "s1", revertT0); len(got) != 1 || got[0].Sweep.Created != nil || got[0].Revert.Status != detect.RevertScheduled {
 		t.Fatalf("first sweep published %v, want the exposure, creator unknown, its revert scheduled", actions(got))
 	}
@@ -655,5 +656,43 @@ func TestRevertTries(t *testing.T) {
 	x.runAt(t, "s2", revertT0.Add(2*time.Hour))
 	if len(r.keys) != maxTries {
 		t.Errorf("%d reverts tried, want at most %d (none revoked)", len(r.keys), maxTries)
+	}
+}
+
+// TestRevertCreatorPages: when who created it decides (Creators), a due
+// exposure whose creation is not among as many events as LookupEvents
+// gives (the group has more) waits; when it does not, no lookup is made
+// and it is reverted.
+func TestRevertCreatorPages(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		creators bool
+		reverted int
+	}{
+		{"creator decides", true, 0},
+		{"creator does not decide", false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := newFixture(issueGroups()[:1])
+			x.lister.evErr = errors.New("ThrottlingException: Rate exceeded") // not known when first seen
+			r := &fakeReverts{x: x}
+			x.s.Reverts = r.on(0)
+			x.s.Reverts.Creators = c.creators
+			x.runAt(t, "s1", revertT0)
+			var busy [][]byte
+			for i := range LookupPages * lookupPage {
+				busy = append(busy, record(t, fmt.Sprintf("sgr-%017x", 0x100+i), 22, "10.0.0.0/8", false))
+			}
+			x.lister.mu.Lock()
+			x.lister.evErr, x.lister.events, x.lister.lookups = nil, busy, 0
+			x.lister.mu.Unlock()
+			x.runAt(t, "s2", revertT0.Add(2*time.Hour))
+			if len(r.rules) != c.reverted {
+				t.Errorf("reverted %q, want %d", r.rules, c.reverted)
+			}
+			if !c.creators && x.lister.lookups != 0 {
+				t.Errorf("%d lookups, want none", x.lister.lookups)
+			}
+		})
 	}
 }
