@@ -112,6 +112,11 @@ func (o Scoring) Offending(f Finding) (rules, authorized []Rule) {
 	return rules, authorized
 }
 
+// Unapprovable reports whether f is reverted at once, whatever the window
+// and any approval: a critical change by the root user (or by an
+// identity that could not be read, which may be root's).
+func (f Finding) Unapprovable() bool { return f.Actor.MayBeRoot() && f.WasCritical() }
+
 // Revertible reports whether f is a change a revert acts on: a call that
 // added or changed rules, and took effect, or an exposure the sweep found.
 func Revertible(f Finding) bool {

@@ -105,7 +105,7 @@ func deps(cfg handler.Config, awsCfg aws.Config) handler.Deps {
 	if cfg.SecurityHub {
 		d.Hub = hub.New(func() hub.API { return hub.NewClient(awsCfg) })
 	}
-	if cfg.Policy.Revert.On() && !cfg.LocalOnly {
+	if cfg.Policy.Revert.On() { // off under sam local (ConfigFromEnv)
 		d.Reverter = &revert.Reverter{
 			EC2:       sync.OnceValue(func() revert.EC2 { return enrich.NewEC2(awsCfg) }),
 			Scheduler: func() revert.Scheduler { return revert.SchedulerHTTP{Config: awsCfg} },

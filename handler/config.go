@@ -161,6 +161,7 @@ func ConfigFromEnv(getenv func(string) string, now time.Time) (Config, error) {
 	}
 	if c.LocalOnly { // sam local makes no AWS call
 		c.Enrich, c.AccountNames, c.SecurityHub = false, false, false
+		c.Policy.Revert = policy.Revert{}
 	}
 	if samLocal {
 		// sam local creates no table: the variable holds its logical id.

@@ -54,7 +54,7 @@ func (h *Handler) deliverEvent(ctx context.Context, key string, r pipeline.Resul
 		return err
 	}
 	if f.Revert != nil && f.Revert.Status == detect.RevertNow {
-		_, err := h.revert(ctx, h.d.Claims, key, f, r.Revert, !f.Actor.MayBeRoot() || !f.WasCritical(), stale)
+		_, err := h.revert(ctx, h.d.Claims, key, f, r.Revert, !f.Unapprovable(), stale)
 		return err
 	}
 	return nil
@@ -62,8 +62,8 @@ func (h *Handler) deliverEvent(ctx context.Context, key string, r pipeline.Resul
 
 // schedule schedules the check of f's revert.
 func (h *Handler) schedule(ctx context.Context, key string, f detect.Finding, rules []detect.Rule) error {
-	if h.d.Reverter == nil || h.cfg.LocalOnly {
-		return errors.New("revert is on, but this function has no reverter (under sam local, or REVERT_SCHEDULE_* unset)")
+	if h.d.Reverter == nil {
+		return errors.New("revert is on, but this function has no reverter")
 	}
 	target := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -84,8 +84,8 @@ func (h *Handler) schedule(ctx context.Context, key string, f detect.Finding, ru
 // Lambda retries and its alarms fire), or the rules kept open (approved,
 // or changed since).
 func (h *Handler) revert(ctx context.Context, c Claims, key string, f detect.Finding, rules []detect.Rule, approvable bool, stale time.Duration) (detect.RevertStatus, error) {
-	if h.d.Reverter == nil || h.cfg.LocalOnly {
-		return "", &RevertError{errors.New("revert is on, but this function has no reverter (under sam local)")}
+	if h.d.Reverter == nil {
+		return "", &RevertError{errors.New("revert is on, but this function has no reverter")}
 	}
 	now := h.d.Now()
 	res := h.d.Reverter.Revert(ctx, f, rules, approvable, now)
@@ -121,7 +121,7 @@ func (h *Handler) publishOutcome(ctx context.Context, c Claims, key string, g de
 // sweepReverts are the sweep's reverts in this function's account self,
 // at stale; nil when revert is off.
 func (h *Handler) sweepReverts(self string, stale time.Duration) *sweep.Reverts {
-	if !h.cfg.Policy.Revert.On() || h.d.Reverter == nil || h.cfg.LocalOnly {
+	if !h.cfg.Policy.Revert.On() || h.d.Reverter == nil {
 		return nil
 	}
 	return &sweep.Reverts{

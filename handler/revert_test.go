@@ -586,3 +586,14 @@ func TestRevertCheckWebPort(t *testing.T) {
 		})
 	}
 }
+
+// TestRevertOffUnderSAMLocal: sam local makes no AWS call, so the revert
+// is off there, as live context is, whatever REVERT says: a notification
+// never announces a revert that will not come.
+func TestRevertOffUnderSAMLocal(t *testing.T) {
+	env := map[string]string{"AWS_SAM_LOCAL": "true", "SNS_TOPIC_ARN": SAMLocalTopic, "REVERT": "high", "REVERT_AFTER": "0"}
+	cfg, err := ConfigFromEnv(func(k string) string { return env[k] }, time.Now())
+	if err != nil || !cfg.LocalOnly || cfg.Policy.Revert.On() {
+		t.Errorf("local %v, revert on %v, error %v; want local, revert off", cfg.LocalOnly, cfg.Policy.Revert.On(), err)
+	}
+}

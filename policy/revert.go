@@ -139,7 +139,7 @@ func (p Policy) PlanRevert(f detect.Finding, self string, now time.Time) (plan *
 		ids = append(ids, rule.RuleID)
 	}
 	at, status := now, detect.RevertNow
-	if r.After > 0 && !(root && f.WasCritical()) && len(offending) <= MaxScheduled {
+	if r.After > 0 && !f.Unapprovable() && len(offending) <= MaxScheduled {
 		at, status = now.Add(r.After).Truncate(time.Minute).Add(time.Minute), detect.RevertScheduled
 	}
 	plan = &detect.Revert{Status: status, Rules: ids, At: at.UTC().Format(time.RFC3339)}

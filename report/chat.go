@@ -273,8 +273,8 @@ func chatWhat(f detect.Finding) string {
 	case detect.Resolved:
 		return group + " no longer exposes " + chatCode(target(f), maxShort) + " to the whole internet (resolved; found by the exposure sweep)"
 	}
-	if v := revertVerb(f); v != "" {
-		return v[:strings.Index(v, ",")] + ": " + chatText(f.Event.Name, maxShort) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
+	if w := revertWord(f); w != "" {
+		return w + ": " + chatText(f.Event.Name, maxShort) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	}
 	s := chatText(f.Event.Name, maxShort) + " " + outcomeText(f.Outcome) + " on " + group + " by " + chatCode(who(f.Actor), maxShort)
 	if f.Automation != "" {

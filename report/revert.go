@@ -74,17 +74,18 @@ func revertStep(f detect.Finding) string {
 	return ""
 }
 
-// revertVerb is the subject's verb of a revert's finding; "" for others.
-func revertVerb(f detect.Finding) string {
+// revertWord is what a revert's finding says first, in its subject and
+// its headline ("REVERTED"); "" for other findings.
+func revertWord(f detect.Finding) string {
 	switch {
 	case f.Action == detect.Reverted && f.Revert != nil && f.Revert.Status == detect.RevertGone:
-		return "GONE BEFORE REVERT, opened"
+		return "GONE BEFORE REVERT"
 	case f.Action == detect.Reverted:
-		return "REVERTED, opened"
+		return "REVERTED"
 	case f.Action == detect.RevertFailed:
-		return "REVERT FAILED, opened"
+		return "REVERT FAILED"
 	case f.Revert != nil && f.Revert.Status == detect.RevertKept:
-		return "NOT REVERTED, opened"
+		return "NOT REVERTED"
 	}
 	return ""
 }

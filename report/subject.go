@@ -27,8 +27,8 @@ func subject(f detect.Finding) string {
 }
 
 func verb(f detect.Finding) string {
-	if v := revertVerb(f); v != "" {
-		return v
+	if w := revertWord(f); w != "" {
+		return w + ", opened"
 	}
 	switch {
 	case f.Outcome == detect.DryRun:

@@ -119,8 +119,8 @@ func newText(f detect.Finding) text {
 	if fromSweep(f) {
 		b.WriteString(sweepHeadline(f))
 	} else {
-		if v := revertVerb(f); v != "" {
-			b.WriteString(v[:strings.Index(v, ",")] + ": ")
+		if w := revertWord(f); w != "" {
+			b.WriteString(w + ": ")
 		}
 		fmt.Fprintf(&b, "%s: %s %s on %s by %s\n", strings.ToUpper(string(f.Severity)),
 			clean.Line(f.Event.Name, maxShort), outcomeText(f.Outcome), clean.Line(targetLabel(f), 2*maxShort), clean.Line(who(f.Actor), maxShort))

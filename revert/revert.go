@@ -13,6 +13,7 @@
 package revert
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -341,10 +342,10 @@ type Check struct {
 // maxActorText bounds each of the actor's texts in a check.
 const maxActorText = 256
 
-// ErrTooLarge is the error of a check that does not fit a schedule's
+// errTooLarge is the error of a check that does not fit a schedule's
 // input (the handler, as for any check it cannot schedule, reverts at
 // once instead).
-var ErrTooLarge = errors.New("the revert check does not fit a schedule's input")
+var errTooLarge = errors.New("the revert check does not fit a schedule's input")
 
 // maxInput bounds a Check's payload: EventBridge Scheduler's target input
 // is a string of at most 8,192 characters.
@@ -395,6 +396,9 @@ func ownApproval(t *detect.TagChange) *detect.TagChange {
 // ParseCheck reads a check's payload: ok is false for anything else. A
 // payload with Member that is not a valid check is an error.
 func ParseCheck(data []byte) (c Check, ok bool, err error) {
+	if !bytes.Contains(data, []byte(`"`+CheckKind+`"`)) {
+		return c, false, nil // not decoded: every event passes here
+	}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(data, &top) != nil {
 		return c, false, nil
@@ -440,7 +444,7 @@ func (r *Reverter) Schedule(ctx context.Context, target string, c Check) error {
 		return fmt.Errorf("encode revert check: %w", err)
 	}
 	if len(input) > maxInput {
-		return fmt.Errorf("%w: %d bytes, longer than %d", ErrTooLarge, len(input), maxInput)
+		return fmt.Errorf("%w: %d bytes, longer than %d", errTooLarge, len(input), maxInput)
 	}
 	at, err := time.Parse(time.RFC3339, c.Finding.Revert.At)
 	if err != nil {

@@ -312,7 +312,7 @@ func TestSchedule(t *testing.T) {
 	for range 100 {
 		big.Finding.Rules = append(big.Finding.Rules, asCalled(world, 22, "0.0.0.0/0"))
 	}
-	if err := r.Schedule(context.Background(), target, big); !errors.Is(err, ErrTooLarge) {
+	if err := r.Schedule(context.Background(), target, big); !errors.Is(err, errTooLarge) {
 		t.Errorf("oversized check: %v", err)
 	}
 }
@@ -354,6 +354,21 @@ func TestScheduleRetries(t *testing.T) {
 		srv.Close()
 		if calls != c.calls || (err != nil) != c.failed {
 			t.Errorf("%s: %d calls, error %v; want %d calls, failed %v", c.name, calls, err, c.calls, c.failed)
+		}
+	}
+}
+
+// TestParseCheckSkipsEvents: an event that does not name a check's kind
+// is not decoded at all (every event passes ParseCheck first); one that
+// names it elsewhere than the top-level member is no check.
+func TestParseCheckSkipsEvents(t *testing.T) {
+	for _, data := range []string{
+		`{"detail-type":"AWS API Call via CloudTrail","detail":{"userAgent":"x"}}`,
+		`{"detail":{"userAgent":"revert-check"}, "sgwatch": "sweep"}`,
+		`not JSON at all, so it would fail to decode`,
+	} {
+		if _, ok, err := ParseCheck([]byte(data)); ok || err != nil {
+			t.Errorf("%s: read as a check (%v, %v)", data, ok, err)
 		}
 	}
 }
